@@ -1,0 +1,119 @@
+//! The built-in demo: a small GitOps repository with a realistic history (a person's setup,
+//! a Renovate bump, Flux image-automation runs, a later no-op edit, an Argo CD Image Updater
+//! write-back), in which a bad frontend image reached production.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::fixture::RepoWriter;
+
+/// The image the demo's alert is about.
+pub const DEMO_IMAGE: &str = "ghcr.io/acme/frontend:1.5.0";
+
+const DEPLOYMENT: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: frontend
+spec:
+  template:
+    spec:
+      containers:
+        - name: frontend
+          image: ghcr.io/acme/frontend:1.4.0 # {"$imagepolicy": "flux-system:frontend"}
+        - name: proxy
+          image: nginx:1.25.3
+"#;
+
+const PROD_KUSTOMIZATION: &str = r#"apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../base
+images:
+  - name: ghcr.io/acme/frontend
+    newTag: 1.4.0 # {"$imagepolicy": "flux-system:frontend:tag"}
+  - name: ghcr.io/acme/worker
+    newTag: 2.0.1 # {"$imagepolicy": "flux-system:worker:tag"}
+"#;
+
+const STAGING_KUSTOMIZATION: &str = r#"apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../base
+images:
+  - name: ghcr.io/acme/frontend
+    newTag: 1.4.0
+"#;
+
+const HELMRELEASE: &str = r#"apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: podinfo
+spec:
+  chart:
+    spec:
+      chart: podinfo
+  values:
+    image:
+      repository: ghcr.io/stefanprodan/podinfo
+      tag: 6.5.0
+"#;
+
+const ARGO_SOURCE: &str = r#"kustomize:
+  images:
+  - ghcr.io/acme/api:3.1.0
+"#;
+
+/// Builds the demo repository in `dir` and returns the writer (its head is the tip).
+pub fn build(dir: &Path) -> Result<RepoWriter> {
+    let mut w = RepoWriter::init(dir)?;
+    w.author("Dana Ops", "dana@acme.example")
+        .write("apps/frontend/base/deployment.yaml", DEPLOYMENT)
+        .write("apps/frontend/prod/kustomization.yaml", PROD_KUSTOMIZATION)
+        .write(
+            "apps/frontend/staging/kustomization.yaml",
+            STAGING_KUSTOMIZATION,
+        )
+        .write("infra/podinfo/helmrelease.yaml", HELMRELEASE)
+        .write("apps/api/.argocd-source-api.yaml", ARGO_SOURCE);
+    w.commit("Add frontend, podinfo and api")?;
+
+    w.author(
+        "renovate[bot]",
+        "29139614+renovate[bot]@users.noreply.github.com",
+    )
+    .edit("infra/podinfo/helmrelease.yaml", "tag: 6.5.0", "tag: 6.5.1");
+    w.commit("chore(deps): update ghcr.io/stefanprodan/podinfo docker tag to v6.5.1 (#41)")?;
+
+    w.author("fluxcdbot", "fluxcdbot@users.noreply.github.com")
+        .edit(
+            "apps/frontend/staging/kustomization.yaml",
+            "newTag: 1.4.0",
+            "newTag: 1.5.0",
+        );
+    w.commit("[ci skip] ghcr.io/acme/frontend:1.5.0")?;
+
+    w.edit(
+        "apps/frontend/prod/kustomization.yaml",
+        "newTag: 1.4.0",
+        "newTag: 1.5.0",
+    )
+    .edit(
+        "apps/frontend/prod/kustomization.yaml",
+        "newTag: 2.0.1",
+        "newTag: 2.1.0",
+    );
+    w.commit("Update from image update automation")?;
+
+    w.author("Dana Ops", "dana@acme.example").edit(
+        "apps/frontend/prod/kustomization.yaml",
+        "images:\n",
+        "# Tags are written by Flux image automation; do not edit by hand.\nimages:\n",
+    );
+    w.commit("Document who writes image tags")?;
+
+    w.author("argocd-image-updater", "noreply@argoproj.io")
+        .edit("apps/api/.argocd-source-api.yaml", "3.1.0", "3.2.0");
+    w.commit("build: automatic update of api\n\nupdates image acme/api tag '3.1.0' to '3.2.0'\n")?;
+    Ok(w)
+}

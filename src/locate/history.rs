@@ -1,0 +1,651 @@
+//! The history walk: follow the files that hold an image at `rev` back along the first-parent
+//! history until one of them changes the image's value.
+//!
+//! Speed comes from never diffing whole trees: each followed file is looked up in the parent by
+//! its path, comparing tree-entry ids on the way down (an unchanged directory ends the lookup),
+//! and only blobs whose ids changed are read and parsed, once each (cached by blob id).
+//! Whole-tree diffs happen only to find where a followed file was renamed from.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use anyhow::{Context, Result};
+use git2::{
+    Commit, Delta, DiffFindOptions, ObjectType, Oid, Repository, Tree, TreeWalkMode, TreeWalkResult,
+};
+use tracing::warn;
+
+use super::refs::{references, Reference};
+use super::{
+    holds_version, values_of, Change, CommitInfo, LocateError, Located, Place, Query, Values,
+};
+use crate::error::UsageError;
+use crate::image::last_segment;
+
+/// Blobs larger than this are not parsed: no real manifest is this big.
+pub const MAX_YAML_BYTES: usize = 8 << 20;
+
+/// Finds the commit that introduced the image's current value at `query.rev`.
+pub fn locate(repo: &Repository, query: &Query) -> Result<Located> {
+    let rev_commit = resolve_rev(repo, &query.rev)?;
+    let rev_sha = rev_commit.id().to_string();
+    let rev_label = if query.rev == rev_sha {
+        short(rev_commit.id())
+    } else {
+        format!("{} ({})", query.rev, short(rev_commit.id()))
+    };
+    let image_name = query.image.normalized_name();
+    let mut blobs = Blobs::new(repo);
+
+    // Every YAML file at rev that references the image.
+    let rev_tree = rev_commit.tree()?;
+    let files = yaml_files(&rev_tree, &query.paths)?;
+    let mut at_rev: Vec<(String, Oid, Rc<[Reference]>)> = Vec::new();
+    for (path, blob) in &files {
+        let refs = blobs.refs_for(*blob, &image_name, path, None)?;
+        if !refs.is_empty() {
+            at_rev.push((path.clone(), *blob, refs));
+        }
+    }
+    if at_rev.is_empty() {
+        return Err(LocateError::NotReferenced {
+            image: query.image.to_string(),
+            rev: rev_label,
+            files: files.len(),
+        }
+        .into());
+    }
+
+    let versioned = query.image.tag.is_some() || query.image.digest.is_some();
+    let mut followed = Vec::new();
+    for (path, blob, refs) in &at_rev {
+        if versioned && !refs.iter().any(|r| holds_version(r, &query.image)) {
+            continue;
+        }
+        followed.push(Followed {
+            rev_path: path.clone(),
+            path: path.clone(),
+            image: image_name.clone(),
+            chain: entry_chain(repo, &rev_tree, path)?.context("a file listed at rev vanished")?,
+            blob: *blob,
+            values: values_of(refs),
+        });
+    }
+    if followed.is_empty() {
+        return Err(LocateError::Stale {
+            image: query.image.to_string(),
+            rev: rev_label,
+            holds: describe_holdings(&at_rev),
+        }
+        .into());
+    }
+    let files_followed = followed.len();
+
+    let mut commit = rev_commit;
+    let mut walked = 0;
+    loop {
+        let Ok(parent) = commit.parent(0) else { break };
+        walked += 1;
+        let (tree, parent_tree) = (commit.tree()?, parent.tree()?);
+        if tree.id() != parent_tree.id() {
+            let step = Step {
+                repo,
+                commit: &commit,
+                tree: &tree,
+                parent_tree: &parent_tree,
+                renames: None,
+            };
+            match step.compare(followed, &mut blobs)? {
+                Compared::Culprit(changed) => {
+                    return Ok(report(&commit, query, &rev_sha, changed, &at_rev, walked));
+                }
+                Compared::Continue(next) => followed = next,
+            }
+            if followed.is_empty() {
+                break;
+            }
+        }
+        commit = parent;
+    }
+    Err(LocateError::NeverBumped {
+        image: query.image.to_string(),
+        rev: rev_label,
+        files: files_followed,
+        commits: walked,
+    }
+    .into())
+}
+
+fn resolve_rev<'r>(repo: &'r Repository, rev: &str) -> Result<Commit<'r>> {
+    let object = repo.revparse_single(rev).map_err(|_| {
+        UsageError(format!(
+            "revision {rev:?} is not in the repository; give a branch, tag or commit id that exists there"
+        ))
+    })?;
+    object.peel_to_commit().map_err(|_| {
+        UsageError(format!(
+            "revision {rev:?} does not name a commit; give a branch, tag or commit id"
+        ))
+        .into()
+    })
+}
+
+pub(crate) fn short(id: Oid) -> String {
+    id.to_string()[..12].to_string()
+}
+
+/// A file being followed back through history.
+struct Followed {
+    /// The file's path at rev: which file this is, whatever it was called before.
+    rev_path: String,
+    /// Its path at the commit being examined.
+    path: String,
+    /// The normalised image name followed (changes on a registry move).
+    image: String,
+    /// Ids of the tree entries along `path` at the commit being examined; the last is the blob.
+    chain: Vec<Oid>,
+    blob: Oid,
+    values: Values,
+}
+
+/// A followed file whose value differs between the culprit and its parent.
+struct Changed {
+    followed: Followed,
+    refs: Rc<[Reference]>,
+    parent_refs: Rc<[Reference]>,
+}
+
+enum Compared {
+    Culprit(Vec<Changed>),
+    Continue(Vec<Followed>),
+}
+
+/// Comparing the followed files between one commit and its first parent.
+struct Step<'a, 'r> {
+    repo: &'r Repository,
+    commit: &'a Commit<'r>,
+    tree: &'a Tree<'r>,
+    parent_tree: &'a Tree<'r>,
+    /// new path → old path, computed on first need.
+    renames: Option<HashMap<String, String>>,
+}
+
+impl Step<'_, '_> {
+    fn compare(mut self, followed: Vec<Followed>, blobs: &mut Blobs) -> Result<Compared> {
+        let mut next = Vec::with_capacity(followed.len());
+        let mut changed = Vec::new();
+        for f in followed {
+            let (path, chain) = match lookup(self.repo, self.parent_tree, &f.path, &f.chain)? {
+                Lookup::Same => {
+                    next.push(f);
+                    continue;
+                }
+                Lookup::Changed(chain) => (f.path.clone(), chain),
+                Lookup::Missing => match self.renamed_from(&f.path)? {
+                    Some(old) => match entry_chain(self.repo, self.parent_tree, &old)? {
+                        Some(chain) => (old, chain),
+                        None => continue,
+                    },
+                    // Created here: the reference starts here, so this file is done.
+                    None => continue,
+                },
+            };
+            let parent_blob = *chain.last().expect("chains are never empty");
+            let commit_id = Some(self.commit.id());
+            let parent_refs = blobs.refs_for(parent_blob, &f.image, &path, commit_id)?;
+            if parent_refs.is_empty() {
+                // Either the reference was added here (stop following) or the image moved
+                // registry keeping its tag (follow the old name).
+                let current = blobs.all_refs(f.blob, &f.path, commit_id)?;
+                let parent_all = blobs.all_refs(parent_blob, &path, commit_id)?;
+                if let Some(old_name) = moved_from(&current, &parent_all, &f.values) {
+                    next.push(Followed {
+                        image: old_name,
+                        path,
+                        chain,
+                        blob: parent_blob,
+                        ..f
+                    });
+                }
+                continue;
+            }
+            if values_of(&parent_refs) != f.values {
+                let refs = blobs.refs_for(f.blob, &f.image, &f.path, commit_id)?;
+                changed.push(Changed {
+                    followed: f,
+                    refs,
+                    parent_refs,
+                });
+            } else {
+                next.push(Followed {
+                    path,
+                    chain,
+                    blob: parent_blob,
+                    ..f
+                });
+            }
+        }
+        Ok(if changed.is_empty() {
+            Compared::Continue(next)
+        } else {
+            Compared::Culprit(changed)
+        })
+    }
+
+    /// Where git's rename detection says `path` came from in the parent.
+    fn renamed_from(&mut self, path: &str) -> Result<Option<String>> {
+        if self.renames.is_none() {
+            self.renames = Some(renames(self.repo, self.parent_tree, self.tree)?);
+        }
+        Ok(self.renames.as_ref().and_then(|r| r.get(path).cloned()))
+    }
+}
+
+/// Renames between two trees, new path → old path, as `git diff -M` finds them.
+pub(crate) fn renames(
+    repo: &Repository,
+    old: &Tree,
+    new: &Tree,
+) -> Result<HashMap<String, String>> {
+    let mut diff = repo.diff_tree_to_tree(Some(old), Some(new), None)?;
+    let mut find = DiffFindOptions::new();
+    find.renames(true);
+    diff.find_similar(Some(&mut find))?;
+    let mut out = HashMap::new();
+    for delta in diff.deltas() {
+        if delta.status() != Delta::Renamed {
+            continue;
+        }
+        let (Some(old), Some(new)) = (delta.old_file().path(), delta.new_file().path()) else {
+            continue;
+        };
+        if let (Some(old), Some(new)) = (old.to_str(), new.to_str()) {
+            out.insert(new.to_string(), old.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// On a registry move the reference to the new name is added in the same commit that removes
+/// the old one, with the same versions. Returns the old name when exactly one such name exists
+/// (or, among several, exactly one with the same last path segment).
+pub(crate) fn moved_from(
+    current: &[Reference],
+    parent: &[Reference],
+    values: &Values,
+) -> Option<String> {
+    let current_names: HashSet<&str> = current.iter().map(|r| r.image.as_str()).collect();
+    let mut candidates: Vec<&str> = parent
+        .iter()
+        .map(|r| r.image.as_str())
+        .filter(|name| !current_names.contains(name))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .filter(|name| {
+            let refs: Vec<Reference> = parent
+                .iter()
+                .filter(|r| r.image == *name)
+                .cloned()
+                .collect();
+            &values_of(&refs) == values
+        })
+        .collect();
+    candidates.sort_unstable();
+    match candidates.as_slice() {
+        [one] => Some(one.to_string()),
+        [] => None,
+        several => {
+            let wanted: HashSet<&str> = current.iter().map(|r| last_segment(&r.image)).collect();
+            let same: Vec<&&str> = several
+                .iter()
+                .filter(|n| wanted.contains(last_segment(n)))
+                .collect();
+            match same.as_slice() {
+                [one] => Some(one.to_string()),
+                _ => None,
+            }
+        }
+    }
+}
+
+enum Lookup {
+    /// The entry is the same as the one known (some directory on the way, or the blob).
+    Same,
+    /// A blob with another id; the entry ids along the path.
+    Changed(Vec<Oid>),
+    /// No file there (or not a regular file).
+    Missing,
+}
+
+/// Looks `path` up in `tree`, stopping early where an entry's id equals the known one.
+fn lookup(repo: &Repository, tree: &Tree, path: &str, known: &[Oid]) -> Result<Lookup> {
+    let mut chain = Vec::with_capacity(known.len());
+    let mut current = tree.clone();
+    let mut parts = path.split('/').peekable();
+    let mut depth = 0;
+    while let Some(part) = parts.next() {
+        let Some(entry) = current.get_name(part).map(|e| e.to_owned()) else {
+            return Ok(Lookup::Missing);
+        };
+        if known.get(depth) == Some(&entry.id()) {
+            return Ok(Lookup::Same);
+        }
+        chain.push(entry.id());
+        depth += 1;
+        if parts.peek().is_none() {
+            return Ok(if is_regular_blob(entry.kind(), entry.filemode()) {
+                Lookup::Changed(chain)
+            } else {
+                Lookup::Missing
+            });
+        }
+        if entry.kind() != Some(ObjectType::Tree) {
+            return Ok(Lookup::Missing);
+        }
+        current = repo.find_tree(entry.id())?;
+    }
+    Ok(Lookup::Missing)
+}
+
+/// The entry ids along `path` in `tree`, when it names a regular file.
+fn entry_chain(repo: &Repository, tree: &Tree, path: &str) -> Result<Option<Vec<Oid>>> {
+    Ok(match lookup(repo, tree, path, &[])? {
+        Lookup::Changed(chain) => Some(chain),
+        Lookup::Same | Lookup::Missing => None,
+    })
+}
+
+fn is_regular_blob(kind: Option<ObjectType>, filemode: i32) -> bool {
+    // Symlinks are blobs too (mode 120000); they are not manifests.
+    kind == Some(ObjectType::Blob) && (filemode == 0o100644 || filemode == 0o100755)
+}
+
+pub(crate) fn is_yaml_name(name: &str) -> bool {
+    name.ends_with(".yaml") || name.ends_with(".yml") || name == "Kustomization"
+}
+
+/// Every YAML file in a tree (recursively), with its blob id. Submodules and symlinks are not
+/// files of this repository and are skipped.
+pub(crate) fn yaml_files(tree: &Tree, filter: &super::PathFilter) -> Result<Vec<(String, Oid)>> {
+    let mut out = Vec::new();
+    tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+        if let Ok(name) = entry.name() {
+            if is_yaml_name(name) && is_regular_blob(entry.kind(), entry.filemode()) {
+                let path = format!("{dir}{name}");
+                if filter.matches(&path) {
+                    out.push((path, entry.id()));
+                }
+            }
+        }
+        TreeWalkResult::Ok
+    })?;
+    Ok(out)
+}
+
+/// Parsed references per blob id. A blob that is not UTF-8, not YAML, or too large holds no
+/// references; it is reported once.
+pub(crate) struct Blobs<'r> {
+    repo: &'r Repository,
+    parsed: HashMap<Oid, Rc<[Reference]>>,
+}
+
+impl<'r> Blobs<'r> {
+    pub(crate) fn new(repo: &'r Repository) -> Self {
+        Blobs {
+            repo,
+            parsed: HashMap::new(),
+        }
+    }
+
+    /// The references to `image` in a blob. A blob that does not even contain the image's
+    /// last name segment cannot reference it, and is not parsed.
+    pub(crate) fn refs_for(
+        &mut self,
+        blob: Oid,
+        image: &str,
+        path: &str,
+        commit: Option<Oid>,
+    ) -> Result<Rc<[Reference]>> {
+        let all = match self.parsed.get(&blob) {
+            Some(all) => all.clone(),
+            None => {
+                let object = self.repo.find_blob(blob)?;
+                let needle = last_segment(image).as_bytes();
+                if memchr::memmem::find(object.content(), needle).is_none() {
+                    return Ok(Rc::from(Vec::new()));
+                }
+                self.parse(blob, object.content(), path, commit)
+            }
+        };
+        if all.iter().all(|r| r.image == image) {
+            return Ok(all);
+        }
+        Ok(all.iter().filter(|r| r.image == image).cloned().collect())
+    }
+
+    /// Every reference in a blob.
+    pub(crate) fn all_refs(
+        &mut self,
+        blob: Oid,
+        path: &str,
+        commit: Option<Oid>,
+    ) -> Result<Rc<[Reference]>> {
+        if let Some(all) = self.parsed.get(&blob) {
+            return Ok(all.clone());
+        }
+        let object = self.repo.find_blob(blob)?;
+        Ok(self.parse(blob, object.content(), path, commit))
+    }
+
+    fn parse(
+        &mut self,
+        blob: Oid,
+        content: &[u8],
+        path: &str,
+        commit: Option<Oid>,
+    ) -> Rc<[Reference]> {
+        let at = match commit {
+            Some(c) => format!("{path} at {}", short(c)),
+            None => path.to_string(),
+        };
+        let refs = if content.len() > MAX_YAML_BYTES {
+            warn!("skipping {at}: {} bytes is larger than the {MAX_YAML_BYTES}-byte limit for a manifest", content.len());
+            Vec::new()
+        } else {
+            match std::str::from_utf8(content) {
+                Err(_) => {
+                    warn!("skipping {at}: not UTF-8 text");
+                    Vec::new()
+                }
+                Ok(text) => references(text).unwrap_or_else(|e| {
+                    warn!("skipping {at}: not valid YAML ({})", e.0);
+                    Vec::new()
+                }),
+            }
+        };
+        let refs: Rc<[Reference]> = Rc::from(refs);
+        self.parsed.insert(blob, refs.clone());
+        refs
+    }
+}
+
+fn describe_holdings(at_rev: &[(String, Oid, Rc<[Reference]>)]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for (path, _, refs) in at_rev {
+        for r in refs.iter() {
+            let value = r.value.as_deref().unwrap_or("(none)");
+            let part = format!("{} {value} in {path}:{}", r.field.as_str(), r.line);
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+    }
+    let total = parts.len();
+    if total > 5 {
+        parts.truncate(5);
+        parts.push(format!("and {} more", total - 5));
+    }
+    parts.join(", ")
+}
+
+fn report(
+    commit: &Commit,
+    query: &Query,
+    rev_sha: &str,
+    changed: Vec<Changed>,
+    at_rev: &[(String, Oid, Rc<[Reference]>)],
+    walked: usize,
+) -> Located {
+    let mut changes = Vec::new();
+    // (file at rev, document, yaml path, field) of every place the culprit changed.
+    let mut changed_at_rev = HashSet::new();
+    for c in &changed {
+        for change in changed_places(&c.followed.path, &c.refs, &c.parent_refs) {
+            changed_at_rev.insert((
+                c.followed.rev_path.clone(),
+                change.document,
+                change.yaml_path.clone(),
+                change.field,
+            ));
+            changes.push(change);
+        }
+    }
+    let new_values: HashSet<(super::Field, &str)> = changes
+        .iter()
+        .filter_map(|c| Some((c.field, c.to.as_deref()?)))
+        .collect();
+    let mut twins = Vec::new();
+    for (path, _, refs) in at_rev {
+        for r in refs.iter() {
+            let Some(value) = r.value.as_deref() else {
+                continue;
+            };
+            let key = (path.clone(), r.document, r.yaml_path.clone(), r.field);
+            if new_values.contains(&(r.field, value)) && !changed_at_rev.contains(&key) {
+                twins.push(Place::at(path, r));
+            }
+        }
+    }
+    Located {
+        image: query.image.to_string(),
+        rev: rev_sha.to_string(),
+        commit: commit_info(commit),
+        changes,
+        twins,
+        commits_walked: walked,
+    }
+}
+
+/// Pairs the places of a file in the culprit with those in its parent (by YAML path, then in
+/// order) and keeps those whose value differs.
+pub(crate) fn changed_places(file: &str, refs: &[Reference], parent: &[Reference]) -> Vec<Change> {
+    let mut parent_left: Vec<Option<&Reference>> = parent.iter().map(Some).collect();
+    let mut pairs: Vec<(&Reference, Option<&Reference>)> = Vec::new();
+    let mut unpaired = Vec::new();
+    for r in refs {
+        let same_place = parent_left.iter_mut().find(|p| {
+            p.is_some_and(|p| {
+                p.document == r.document && p.yaml_path == r.yaml_path && p.field == r.field
+            })
+        });
+        match same_place {
+            Some(slot) => pairs.push((r, slot.take())),
+            None => unpaired.push(r),
+        }
+    }
+    for r in unpaired {
+        let slot = parent_left
+            .iter_mut()
+            .find(|p| p.is_some_and(|p| p.field == r.field));
+        pairs.push((r, slot.and_then(Option::take)));
+    }
+    pairs.sort_by_key(|(r, _)| (r.document, r.offset, r.field));
+    let mut out: Vec<Change> = pairs
+        .into_iter()
+        .filter(|(r, p)| p.is_none_or(|p| p.value != r.value))
+        .map(|(r, p)| Change {
+            file: file.to_string(),
+            document: r.document,
+            yaml_path: r.yaml_path.clone(),
+            line: r.line,
+            field: r.field,
+            from: p.and_then(|p| p.value.clone()),
+            to: r.value.clone(),
+        })
+        .collect();
+    // Places that the culprit removed.
+    out.extend(parent_left.into_iter().flatten().map(|p| Change {
+        file: file.to_string(),
+        document: p.document,
+        yaml_path: p.yaml_path.clone(),
+        line: p.line,
+        field: p.field,
+        from: p.value.clone(),
+        to: None,
+    }));
+    out
+}
+
+pub(crate) fn commit_info(commit: &Commit) -> CommitInfo {
+    let author = commit.author();
+    CommitInfo {
+        sha: commit.id().to_string(),
+        author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+        email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+        time: rfc3339(author.when()),
+        subject: commit
+            .summary_bytes()
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default()
+            .into_owned(),
+    }
+}
+
+/// Formats a git time as RFC 3339 in its own offset, e.g. `2026-11-20T10:11:12+01:00`.
+pub fn rfc3339(t: git2::Time) -> String {
+    let offset = i64::from(t.offset_minutes());
+    let local = t.seconds() + offset * 60;
+    let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let sign = if offset < 0 { '-' } else { '+' };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+        offset.abs() / 60,
+        offset.abs() % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_git_times_in_their_own_offset() {
+        assert_eq!(rfc3339(git2::Time::new(0, 0)), "1970-01-01T00:00:00+00:00");
+        assert_eq!(
+            rfc3339(git2::Time::new(1_795_000_000, 60)),
+            "2026-11-18T12:06:40+01:00"
+        );
+        assert_eq!(
+            rfc3339(git2::Time::new(951_782_400, -300)),
+            "2000-02-28T19:00:00-05:00"
+        );
+    }
+}
