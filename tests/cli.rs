@@ -1,0 +1,203 @@
+//! The `revertbot` binary: output, exit codes, and one-line errors for bad input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn revertbot(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+fn demo_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    revertbot::demo::build(dir.path()).unwrap();
+    dir
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// An error is one line on stderr, naming the problem: no panic, no backtrace.
+fn assert_one_line_error(out: &Output, code: i32, needle: &str) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line expected: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+}
+
+fn repo_arg(dir: &Path) -> &str {
+    dir.to_str().unwrap()
+}
+
+#[test]
+fn locate_text_output() {
+    let dir = demo_repo();
+    let out = revertbot(&[
+        "locate",
+        "--repo",
+        repo_arg(dir.path()),
+        "--image",
+        "ghcr.io/acme/frontend:1.5.0",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!("locate_demo_text", text(&out.stdout));
+}
+
+#[test]
+fn locate_json_output() {
+    let dir = demo_repo();
+    let out = revertbot(&[
+        "locate",
+        "--repo",
+        repo_arg(dir.path()),
+        "--image",
+        "ghcr.io/acme/frontend",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["commit"]["subject"],
+        "Update from image update automation"
+    );
+    assert_eq!(json["commit"]["author"], "fluxcdbot");
+    assert_eq!(
+        json["changes"][0]["file"],
+        "apps/frontend/prod/kustomization.yaml"
+    );
+    assert_eq!(json["changes"][0]["from"], "1.4.0");
+    assert_eq!(json["changes"][0]["to"], "1.5.0");
+    assert_eq!(
+        json["twins"][0]["file"],
+        "apps/frontend/staging/kustomization.yaml"
+    );
+    assert_eq!(json["commits_walked"], 3);
+    assert_eq!(json["rev"].as_str().unwrap().len(), 40);
+}
+
+#[test]
+fn exit_codes_for_no_culprit() {
+    let dir = demo_repo();
+    let repo = repo_arg(dir.path());
+    let out = revertbot(&["locate", "--repo", repo, "--image", "ghcr.io/acme/absent"]);
+    assert_one_line_error(&out, 3, "searched 5 YAML files");
+    let out = revertbot(&["locate", "--repo", repo, "--image", "nginx"]);
+    assert_one_line_error(&out, 3, "no commit changed its value");
+    let out = revertbot(&[
+        "locate",
+        "--repo",
+        repo,
+        "--image",
+        "ghcr.io/acme/frontend:1.4.9",
+    ]);
+    assert_one_line_error(&out, 4, "stale");
+    let out = revertbot(&[
+        "locate",
+        "--repo",
+        repo,
+        "--image",
+        "ghcr.io/acme/frontend",
+        "--path",
+        "apps/api/**",
+    ]);
+    assert_one_line_error(&out, 3, "searched 1 YAML files");
+}
+
+#[test]
+fn usage_errors_are_one_line_with_exit_2() {
+    let dir = demo_repo();
+    let repo = repo_arg(dir.path());
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["locate", "--repo", repo, "--image", "Bad Image!"],
+            "is not an image reference",
+        ),
+        (
+            &["locate", "--repo", "/nonexistent/repo", "--image", "nginx"],
+            "no such directory",
+        ),
+        (
+            &["locate", "--repo", "/tmp", "--image", "nginx"],
+            "not a git repository",
+        ),
+        (
+            &[
+                "locate",
+                "--repo",
+                repo,
+                "--image",
+                "nginx",
+                "--rev",
+                "no-such-branch",
+            ],
+            "is not in the repository",
+        ),
+        (
+            &[
+                "locate", "--repo", repo, "--image", "nginx", "--path", "a/[b",
+            ],
+            "is not a valid glob",
+        ),
+    ];
+    for (args, needle) in cases {
+        assert_one_line_error(&revertbot(args), 2, needle);
+    }
+    let out = revertbot(&["locate", "--image", "nginx"]);
+    assert_eq!(out.status.code(), Some(2), "clap usage errors exit 2");
+}
+
+#[test]
+fn the_work_tree_and_head_are_not_touched() {
+    let dir = demo_repo();
+    let git = |args: &[&str]| {
+        text(
+            &Command::new("git")
+                .arg("-C")
+                .arg(dir.path())
+                .args(args)
+                .output()
+                .unwrap()
+                .stdout,
+        )
+    };
+    let head_before = git(&["rev-parse", "HEAD"]);
+    let status_before = git(&["status", "--porcelain"]);
+    let out = revertbot(&[
+        "locate",
+        "--repo",
+        repo_arg(dir.path()),
+        "--image",
+        "ghcr.io/acme/frontend",
+        "--rev",
+        "HEAD~1",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(git(&["rev-parse", "HEAD"]), head_before);
+    assert_eq!(git(&["status", "--porcelain"]), status_before);
+}
+
+#[test]
+fn demo_runs_without_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("demo");
+    let out = revertbot(&["demo", "--dir", target.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("culprit"), "{stdout}");
+    assert!(
+        stdout.contains("Update from image update automation"),
+        "{stdout}"
+    );
+    let again = revertbot(&["demo", "--dir", target.to_str().unwrap()]);
+    assert_one_line_error(&again, 2, "is not empty");
+}

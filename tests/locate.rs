@@ -1,0 +1,333 @@
+//! `locate` on real repositories built in temp dirs: each reference form, each "does not
+//! count" rule, twins, multi-image commits, merges, renames, registry moves, bad blobs, and
+//! the not-found and stale answers.
+
+mod common;
+
+use common::{deployment, kustomization, locate, locate_err, repo};
+use revertbot::error::Exit;
+use revertbot::locate::Field;
+
+#[test]
+fn finds_the_bump_in_each_of_the_five_forms() {
+    let forms: [(&str, &str, &str); 5] = [
+        (
+            "apps/web/kustomization.yaml",
+            "images:\n  - name: ghcr.io/acme/web\n    newTag: 1.0.0\n",
+            "images[0].newTag",
+        ),
+        ("apps/web/deploy.yaml", &deployment("ghcr.io/acme/web:1.0.0"), "spec.template.spec.containers[0].image"),
+        (
+            "apps/web/values.yaml",
+            "web:\n  version: 1.0.0 # {\"$imagepolicy\": \"flux-system:web:tag\"}\n  name: ghcr.io/acme/web # {\"$imagepolicy\": \"flux-system:web:name\"}\n",
+            "web.version",
+        ),
+        (
+            "apps/web/release.yaml",
+            "kind: HelmRelease\nspec:\n  values:\n    image:\n      repository: ghcr.io/acme/web\n      tag: 1.0.0\n",
+            "spec.values.image.tag",
+        ),
+        (
+            "apps/web/.argocd-source-web.yaml",
+            "kustomize:\n  images:\n  - ghcr.io/acme/web:1.0.0\n",
+            "kustomize.images[0]",
+        ),
+    ];
+    for (path, content, yaml_path) in forms {
+        let (_dir, mut w) = repo();
+        w.write(path, content)
+            .write("README.yaml", "about: gitops\n");
+        w.commit("add web").unwrap();
+        w.author("bot", "bot@example.com")
+            .edit(path, "1.0.0", "1.1.0");
+        let bump = w.commit("bump").unwrap();
+        w.write("README.yaml", "about: gitops repo\n");
+        w.commit("unrelated").unwrap();
+
+        let l = locate(&w, "ghcr.io/acme/web:1.1.0");
+        assert_eq!(l.commit.sha, bump.to_string(), "{path}");
+        assert_eq!(l.commit.author, "bot");
+        assert_eq!(l.commits_walked, 2, "{path}");
+        assert_eq!(l.changes.len(), 1, "{path}: {:?}", l.changes);
+        let c = &l.changes[0];
+        assert_eq!((c.file.as_str(), c.yaml_path.as_str()), (path, yaml_path));
+        assert_eq!(
+            (c.from.as_deref(), c.to.as_deref()),
+            (Some("1.0.0"), Some("1.1.0"))
+        );
+        assert_eq!(c.field, Field::Tag);
+    }
+}
+
+#[test]
+fn edits_that_keep_the_value_do_not_count() {
+    let (_dir, mut w) = repo();
+    let path = "apps/web/kustomization.yaml";
+    w.write(
+        path,
+        &kustomization(&[("ghcr.io/acme/web", "1.0.0"), ("ghcr.io/acme/api", "5.0.0")]),
+    )
+    .write("apps/web/deployment.yaml", &deployment("ghcr.io/acme/web"));
+    w.commit("init").unwrap();
+    w.edit(path, "newTag: 1.0.0", "newTag: 1.1.0");
+    let bump = w.commit("Update from image update automation").unwrap();
+    let noise: [(&str, &str); 5] = [
+        ("newTag: 1.1.0", "newTag: \"1.1.0\""),
+        (
+            "newTag: \"1.1.0\"",
+            "newTag: '1.1.0' # {\"$imagepolicy\": \"flux-system:web:tag\"}",
+        ),
+        (
+            " # {\"$imagepolicy\": \"flux-system:web:tag\"}",
+            "  # pinned by flux",
+        ),
+        ("images:\n", "# image tags below are automated\nimages:\n"),
+        ("newTag: 5.0.0", "newTag: 5.1.0"),
+    ];
+    for (from, to) in noise {
+        assert!(w.read(path).unwrap().contains(from), "{from}");
+        w.edit(path, from, to);
+        w.commit("noise").unwrap();
+    }
+    // Re-order the entries: same values, other YAML paths.
+    let text = w.read(path).unwrap().to_string();
+    let (head, entries) = text.split_once("images:\n").unwrap();
+    let (web, api) = entries.split_at(entries.find("  - name: ghcr.io/acme/api").unwrap());
+    w.write(path, &format!("{head}images:\n{api}{web}"));
+    w.commit("sort images").unwrap();
+    w.write(
+        "apps/other/deploy.yaml",
+        &deployment("ghcr.io/acme/other:1"),
+    );
+    w.commit("other file").unwrap();
+
+    let l = locate(&w, "ghcr.io/acme/web:1.1.0");
+    assert_eq!(l.commit.sha, bump.to_string());
+    assert_eq!(l.commits_walked, 8);
+    // The api bump is found separately.
+    let api = locate(&w, "ghcr.io/acme/api");
+    assert_eq!(api.commit.subject, "noise");
+    assert_eq!(api.changes[0].to.as_deref(), Some("5.1.0"));
+}
+
+#[test]
+fn twins_in_other_environments_are_reported() {
+    let (_dir, mut w) = repo();
+    for env in ["dev", "staging", "prod"] {
+        w.write(
+            &format!("apps/web/{env}/kustomization.yaml"),
+            &kustomization(&[("ghcr.io/acme/web", "1.0.0")]),
+        );
+    }
+    w.commit("init").unwrap();
+    w.edit("apps/web/dev/kustomization.yaml", "1.0.0", "2.0.0")
+        .edit("apps/web/staging/kustomization.yaml", "1.0.0", "2.0.0");
+    w.commit("bump dev and staging").unwrap();
+    w.edit("apps/web/prod/kustomization.yaml", "1.0.0", "2.0.0");
+    let prod = w.commit("bump prod").unwrap();
+
+    let l = locate(&w, "ghcr.io/acme/web:2.0.0");
+    assert_eq!(l.commit.sha, prod.to_string());
+    assert_eq!(l.changes.len(), 1);
+    let twins: Vec<&str> = l.twins.iter().map(|t| t.file.as_str()).collect();
+    assert_eq!(
+        twins,
+        [
+            "apps/web/dev/kustomization.yaml",
+            "apps/web/staging/kustomization.yaml"
+        ]
+    );
+
+    // Limited to the dev file, the culprit is the earlier commit and prod is a twin.
+    let mut q = common::query("ghcr.io/acme/web:2.0.0");
+    q.paths = revertbot::locate::PathFilter::new(&["apps/web/dev/*".into()]).unwrap();
+    let dev = revertbot::locate::locate(&w.repo, &q).unwrap();
+    assert_eq!(dev.commit.subject, "bump dev and staging");
+    assert!(
+        dev.twins.is_empty(),
+        "twins are searched among the --path files only"
+    );
+}
+
+#[test]
+fn a_commit_bumping_several_images_reports_only_the_asked_one() {
+    let (_dir, mut w) = repo();
+    let path = "clusters/prod/kustomization.yaml";
+    w.write(
+        path,
+        &kustomization(&[("ghcr.io/acme/web", "1.0.0"), ("ghcr.io/acme/api", "2.0.0")]),
+    );
+    w.commit("init").unwrap();
+    w.edit(path, "1.0.0", "1.0.1").edit(path, "2.0.0", "2.0.1");
+    let multi = w.commit("Auto-release multiple (2) images\n\n - ghcr.io/acme/web:1.0.1\n - ghcr.io/acme/api:2.0.1\n").unwrap();
+    let l = locate(&w, "ghcr.io/acme/api:2.0.1");
+    assert_eq!(l.commit.sha, multi.to_string());
+    assert_eq!(l.changes.len(), 1);
+    assert_eq!(l.changes[0].yaml_path, "images[1].newTag");
+}
+
+#[test]
+fn a_merged_pull_request_is_found_as_the_merge() {
+    let (_dir, mut w) = repo();
+    w.write(
+        "apps/web/deploy.yaml",
+        &deployment("ghcr.io/acme/web:1.0.0"),
+    );
+    let base = w.commit("init").unwrap();
+    w.author("renovate[bot]", "bot@renovateapp.com")
+        .edit("apps/web/deploy.yaml", "1.0.0", "1.2.0");
+    let branch = w
+        .commit("chore(deps): update ghcr.io/acme/web docker tag to v1.2.0")
+        .unwrap();
+    w.checkout(base).unwrap();
+    w.author("Dana", "dana@example.com")
+        .write("apps/other.yaml", "a: b\n");
+    w.commit("meanwhile on main").unwrap();
+    w.write(
+        "apps/web/deploy.yaml",
+        &deployment("ghcr.io/acme/web:1.2.0"),
+    );
+    let merge = w
+        .merge(branch, "Merge pull request #12 from acme/renovate/web-1.x")
+        .unwrap();
+
+    let l = locate(&w, "ghcr.io/acme/web");
+    assert_eq!(l.commit.sha, merge.to_string());
+    assert_eq!(
+        l.commit.subject,
+        "Merge pull request #12 from acme/renovate/web-1.x"
+    );
+}
+
+#[test]
+fn multi_document_files() {
+    let (_dir, mut w) = repo();
+    let doc = |tag: &str| deployment(&format!("nginx:{tag}"));
+    w.write("all.yaml", &format!("{}---\n{}", doc("1.25"), doc("1.25")));
+    w.commit("init").unwrap();
+    w.write("all.yaml", &format!("{}---\n{}", doc("1.25"), doc("1.26")));
+    let bump = w.commit("bump second").unwrap();
+    let l = locate(&w, "docker.io/library/nginx:1.26");
+    assert_eq!(l.commit.sha, bump.to_string());
+    assert_eq!((l.changes[0].document, l.changes[0].line), (1, 21));
+}
+
+#[test]
+fn follows_renamed_files_and_registry_moves() {
+    let (_dir, mut w) = repo();
+    w.write("apps/web.yaml", &deployment("docker.io/acme/web:1.0.0"));
+    w.commit("init").unwrap();
+    w.edit("apps/web.yaml", "1.0.0", "1.1.0");
+    let bump = w.commit("bump").unwrap();
+    w.rename("apps/web.yaml", "apps/web/deployment.yaml");
+    w.commit("move into a directory").unwrap();
+    w.edit(
+        "apps/web/deployment.yaml",
+        "docker.io/acme/web",
+        "ghcr.io/acme/web",
+    );
+    w.commit("move to ghcr").unwrap();
+    w.rename("apps/web/deployment.yaml", "apps/web/prod.yaml")
+        .edit("apps/web/prod.yaml", "name: app", "name: web");
+    w.commit("rename and edit").unwrap();
+
+    let l = locate(&w, "ghcr.io/acme/web:1.1.0");
+    assert_eq!(l.commit.sha, bump.to_string());
+    assert_eq!(l.changes[0].file, "apps/web.yaml");
+    assert_eq!(l.commits_walked, 4);
+}
+
+#[test]
+fn a_registry_move_with_a_new_tag_is_where_the_reference_starts() {
+    let (_dir, mut w) = repo();
+    w.write("web.yaml", &deployment("docker.io/acme/web:1.0.0"));
+    w.commit("init").unwrap();
+    w.edit(
+        "web.yaml",
+        "docker.io/acme/web:1.0.0",
+        "ghcr.io/acme/web:1.1.0",
+    );
+    w.commit("move and bump").unwrap();
+    let (exit, msg) = locate_err(&w, "ghcr.io/acme/web:1.1.0");
+    assert_eq!(exit, Exit::NotFound);
+    assert!(msg.contains("no commit changed its value"), "{msg}");
+}
+
+#[test]
+fn bad_blobs_in_history_are_skipped_not_fatal() {
+    let (_dir, mut w) = repo();
+    w.write("web.yaml", &deployment("ghcr.io/acme/web:1.0.0"));
+    w.commit("init").unwrap();
+    w.write("web.yaml", "image: ghcr.io/acme/web:1.0.1\n  broken: [\n");
+    w.commit("broken").unwrap();
+    w.write_bytes("other.yaml", b"image: ghcr.io/acme/web:\xff\xfe\n");
+    w.write("web.yaml", &deployment("ghcr.io/acme/web:1.1.0"));
+    let fixed = w.commit("fix and bump").unwrap();
+    w.symlink("link.yaml", "web.yaml");
+    w.commit("symlink").unwrap();
+
+    // The broken version references nothing: the fix is where the reference starts.
+    let (exit, _) = locate_err(&w, "ghcr.io/acme/web:1.1.0");
+    assert_eq!(exit, Exit::NotFound);
+    w.edit("web.yaml", "1.1.0", "1.2.0");
+    w.commit("bump").unwrap();
+    let l = locate(&w, "ghcr.io/acme/web:1.2.0");
+    assert_eq!(l.commit.subject, "bump");
+    assert!(
+        l.twins.is_empty(),
+        "the symlink is not a second file: {:?}",
+        l.twins
+    );
+    let _ = fixed;
+}
+
+#[test]
+fn stale_version_says_what_git_holds() {
+    let (_dir, mut w) = repo();
+    w.write("web.yaml", &deployment("ghcr.io/acme/web:1.0.0"));
+    w.commit("init").unwrap();
+    w.edit("web.yaml", "1.0.0", "1.1.0");
+    w.commit("bump").unwrap();
+    let (exit, msg) = locate_err(&w, "ghcr.io/acme/web:1.0.5");
+    assert_eq!(exit, Exit::Stale);
+    assert!(msg.contains("tag 1.1.0 in web.yaml:10"), "{msg}");
+}
+
+#[test]
+fn not_referenced_and_never_bumped() {
+    let (_dir, mut w) = repo();
+    w.write("a.yaml", &deployment("tracker/frontend-maintenance:1"))
+        .write("b.yaml", &deployment("ghcr.io/acme/web:1.0.0"));
+    w.commit("init").unwrap();
+    w.write(
+        "a.yaml",
+        &format!(
+            "# comment\n{}",
+            deployment("tracker/frontend-maintenance:1")
+        ),
+    );
+    w.commit("comment").unwrap();
+
+    let (exit, msg) = locate_err(&w, "tracker/frontend");
+    assert_eq!(exit, Exit::NotFound);
+    assert!(msg.contains("searched 2 YAML files"), "{msg}");
+    let (exit, msg) = locate_err(&w, "tracker/frontend-maintenance:1");
+    assert_eq!(exit, Exit::NotFound);
+    assert!(msg.contains("walked 1 commits"), "{msg}");
+}
+
+#[test]
+fn a_persons_revert_of_a_bump_is_itself_a_value_change() {
+    let (_dir, mut w) = repo();
+    w.write("web.yaml", &deployment("ghcr.io/acme/web:1.0.0"));
+    w.commit("init").unwrap();
+    w.edit("web.yaml", "1.0.0", "1.1.0");
+    w.commit("bump").unwrap();
+    w.edit("web.yaml", "1.1.0", "1.0.0");
+    let revert = w
+        .commit("Revert \"bump\"\n\nThis reverts commit 123.\n")
+        .unwrap();
+    let l = locate(&w, "ghcr.io/acme/web:1.0.0");
+    assert_eq!(l.commit.sha, revert.to_string());
+    assert_eq!(l.changes[0].from.as_deref(), Some("1.1.0"));
+}
