@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Find the commit that put an image's current tag (or digest) in a GitOps repository.
     Locate(LocateArgs),
+    /// Revert a culprit on a rollback branch (revertbot/<image>-<sha>) and push it.
+    Revert(Box<RevertArgs>),
     /// Show the built-in demo: build a small GitOps repository with a bad bump and locate it.
     Demo(DemoArgs),
 }
@@ -45,6 +47,72 @@ pub struct LocateArgs {
     pub paths: Vec<String>,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["commit", "image"])))]
+pub struct RevertArgs {
+    /// The GitOps repository: a URL (https://, ssh://, git@host:path, file://), kept as a bare
+    /// mirror in the cache and fetched incrementally, or a local path, used in place (its work
+    /// tree and checked-out branch are not touched).
+    #[arg(long, value_name = "PATH|URL")]
+    pub repo: String,
+    /// Branch (or revision) the rollback goes on top of [default: the remote's default branch;
+    /// for a local path, its checked-out branch].
+    #[arg(long, value_name = "BRANCH|REV")]
+    pub base: Option<String>,
+    /// The commit to revert. Without --image the whole commit is reverted.
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+    /// The image to roll back (`name[:tag|@digest]`). Without --commit, the culprit is found as
+    /// `revertbot locate` finds it; only this image's places are reverted unless --whole-commit.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Only consider files matching this glob (repeatable), as for `locate`.
+    #[arg(long = "path", value_name = "GLOB")]
+    pub paths: Vec<String>,
+    /// Revert everything the culprit changed, exactly like `git revert`.
+    #[arg(long)]
+    pub whole_commit: bool,
+    /// Allow reverting a commit that is itself a revert.
+    #[arg(long)]
+    pub allow_revert_of_revert: bool,
+    /// Push the branch (for a local path: to its `origin` remote).
+    #[arg(long)]
+    pub push: bool,
+    /// Do everything except writing refs and pushing; print the diff.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Where URL repositories are mirrored [default: $XDG_CACHE_HOME/revertbot or
+    /// ~/.cache/revertbot].
+    #[arg(long, env = "REVERTBOT_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Author and committer name of the rollback commit.
+    #[arg(long, env = "REVERTBOT_AUTHOR_NAME", default_value = "revertbot")]
+    pub author_name: String,
+    #[arg(
+        long,
+        env = "REVERTBOT_AUTHOR_EMAIL",
+        default_value = "revertbot@localhost"
+    )]
+    pub author_email: String,
+    /// HTTPS user name [default: x-access-token].
+    #[arg(long, env = "REVERTBOT_GIT_USERNAME")]
+    pub git_username: Option<String>,
+    /// HTTPS password; prefer the environment variable to the flag.
+    #[arg(long, env = "REVERTBOT_GIT_PASSWORD", hide_env_values = true)]
+    pub git_password: Option<String>,
+    /// HTTPS token (GitHub: a PAT or installation token); prefer the environment variable.
+    #[arg(long, env = "REVERTBOT_GIT_TOKEN", hide_env_values = true)]
+    pub git_token: Option<String>,
+    /// SSH private key file [default: ask the SSH agent].
+    #[arg(long, env = "REVERTBOT_SSH_KEY", value_name = "FILE")]
+    pub ssh_key: Option<PathBuf>,
+    /// Time limit, in seconds, for connecting to the remote and for each transfer.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub timeout: f64,
 }
 
 #[derive(Debug, clap::Args)]

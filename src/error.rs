@@ -13,6 +13,10 @@ pub enum Exit {
     NotFound = 3,
     /// The version named is not what git holds now.
     Stale = 4,
+    /// The revert cannot be made safely (conflict, place changed since, revert of a revert).
+    CannotRevert = 5,
+    /// The rollback branch exists and holds something else.
+    BranchConflict = 6,
 }
 
 impl From<Exit> for ExitCode {
@@ -39,6 +43,12 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
             return Exit::Usage;
         }
         if let Some(e) = cause.downcast_ref::<crate::locate::LocateError>() {
+            return e.exit();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::revert::plan::RevertError>() {
+            return e.exit();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::revert::BranchConflict>() {
             return e.exit();
         }
     }

@@ -8,4 +8,5 @@ pub mod error;
 pub mod fixture;
 pub mod image;
 pub mod locate;
+pub mod revert;
 pub mod run;

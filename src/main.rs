@@ -28,9 +28,18 @@ fn main() -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     match revertbot::run::run(&cli.command, &mut stdout) {
         Ok(code) => code.into(),
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             exit_code(&err).into()
         }
     }
+}
+
+/// The reader went away (`revertbot ... | head`): not an error worth a message.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

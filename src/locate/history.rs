@@ -536,9 +536,17 @@ fn report(
     }
 }
 
-/// Pairs the places of a file in the culprit with those in its parent (by YAML path, then in
+/// A place whose value a commit changed: its version in the commit (`None` where the commit
+/// removed it) and in the parent (`None` where the commit added it).
+#[derive(Debug, Clone)]
+pub struct PlacePair {
+    pub new: Option<Reference>,
+    pub old: Option<Reference>,
+}
+
+/// Pairs the places of a file in a commit with those in its parent (by YAML path, then in
 /// order) and keeps those whose value differs.
-pub(crate) fn changed_places(file: &str, refs: &[Reference], parent: &[Reference]) -> Vec<Change> {
+pub fn changed_pairs(refs: &[Reference], parent: &[Reference]) -> Vec<PlacePair> {
     let mut parent_left: Vec<Option<&Reference>> = parent.iter().map(Some).collect();
     let mut pairs: Vec<(&Reference, Option<&Reference>)> = Vec::new();
     let mut unpaired = Vec::new();
@@ -560,30 +568,38 @@ pub(crate) fn changed_places(file: &str, refs: &[Reference], parent: &[Reference
         pairs.push((r, slot.and_then(Option::take)));
     }
     pairs.sort_by_key(|(r, _)| (r.document, r.offset, r.field));
-    let mut out: Vec<Change> = pairs
+    let mut out: Vec<PlacePair> = pairs
         .into_iter()
         .filter(|(r, p)| p.is_none_or(|p| p.value != r.value))
-        .map(|(r, p)| Change {
-            file: file.to_string(),
-            document: r.document,
-            yaml_path: r.yaml_path.clone(),
-            line: r.line,
-            field: r.field,
-            from: p.and_then(|p| p.value.clone()),
-            to: r.value.clone(),
+        .map(|(r, p)| PlacePair {
+            new: Some(r.clone()),
+            old: p.cloned(),
         })
         .collect();
-    // Places that the culprit removed.
-    out.extend(parent_left.into_iter().flatten().map(|p| Change {
-        file: file.to_string(),
-        document: p.document,
-        yaml_path: p.yaml_path.clone(),
-        line: p.line,
-        field: p.field,
-        from: p.value.clone(),
-        to: None,
+    // Places that the commit removed.
+    out.extend(parent_left.into_iter().flatten().map(|p| PlacePair {
+        new: None,
+        old: Some(p.clone()),
     }));
     out
+}
+
+fn changed_places(file: &str, refs: &[Reference], parent: &[Reference]) -> Vec<Change> {
+    changed_pairs(refs, parent)
+        .into_iter()
+        .filter_map(|pair| {
+            let at = pair.new.as_ref().or(pair.old.as_ref())?;
+            Some(Change {
+                file: file.to_string(),
+                document: at.document,
+                yaml_path: at.yaml_path.clone(),
+                line: at.line,
+                field: at.field,
+                from: pair.old.as_ref().and_then(|p| p.value.clone()),
+                to: pair.new.as_ref().and_then(|r| r.value.clone()),
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn commit_info(commit: &Commit) -> CommitInfo {

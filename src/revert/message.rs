@@ -1,0 +1,185 @@
+//! The rollback commit's message and branch name (pure).
+
+use crate::image::normalize_name;
+
+/// Markers that make CI skip a commit. Carried into a revert they would skip the pull
+/// request's required checks and block the merge.
+const CI_SKIP_MARKERS: [&str; 5] = [
+    "[ci skip]",
+    "[skip ci]",
+    "[no ci]",
+    "[skip actions]",
+    "***NO_CI***",
+];
+
+/// Trailer naming the commit a rollback reverts; also how an existing branch is recognised.
+pub const REVERTS_TRAILER: &str = "Reverts";
+pub const IMAGE_TRAILER: &str = "Revertbot-Image";
+
+pub fn strip_ci_skip(subject: &str) -> String {
+    let mut s = subject.to_string();
+    for marker in CI_SKIP_MARKERS {
+        while let Some(i) = find_ignore_ascii_case(&s, marker) {
+            s.replace_range(i..i + marker.len(), "");
+        }
+    }
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn find_ignore_ascii_case(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// What a rollback of one image does, for the message.
+pub struct ImageRollback<'a> {
+    pub image: &'a str,
+    /// (bad version now, version restored)
+    pub versions: Vec<(String, String)>,
+}
+
+pub fn commit_message(subject: &str, culprit_sha: &str, image: Option<&ImageRollback>) -> String {
+    let subject = strip_ci_skip(subject);
+    let mut msg = format!("Revert \"{subject}\"\n\nThis reverts commit {culprit_sha}.\n");
+    if let Some(image) = image {
+        for (bad, good) in &image.versions {
+            msg.push_str(&format!(
+                "Rolls {} back from {bad} to {good}.\n",
+                image.image
+            ));
+        }
+    }
+    msg.push_str(&format!("\n{REVERTS_TRAILER}: {culprit_sha}\n"));
+    if let Some(image) = image {
+        msg.push_str(&format!("{IMAGE_TRAILER}: {}\n", image.image));
+    }
+    msg
+}
+
+/// Whether a commit message says it is itself a revert (by a person or by revertbot).
+pub fn is_a_revert(message: &str) -> bool {
+    message.contains("This reverts commit")
+        || message.lines().any(|l| {
+            l.starts_with(&format!("{REVERTS_TRAILER}: "))
+                || l.starts_with(&format!("{IMAGE_TRAILER}: "))
+        })
+}
+
+/// The commit a rollback commit reverts, from its trailer.
+pub fn reverted_sha(message: &str) -> Option<&str> {
+    message
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(REVERTS_TRAILER)?.strip_prefix(": "))
+        .map(str::trim)
+}
+
+/// `revertbot/<image-slug>-<short sha>`: the same for every spelling of the image, so a rerun
+/// or a second replica lands on the same branch; always a valid ref name.
+pub fn branch_name(image: Option<&str>, culprit_sha: &str) -> String {
+    let short = &culprit_sha[..culprit_sha.len().min(12)];
+    let Some(image) = image else {
+        return format!("revertbot/revert-{short}");
+    };
+    let name = normalize_name(image);
+    let name = name
+        .strip_prefix("docker.io/library/")
+        .or_else(|| name.strip_prefix("docker.io/"))
+        .unwrap_or(&name);
+    let mut slug = String::new();
+    for c in name.chars() {
+        let c = c.to_ascii_lowercase();
+        let c = if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+            c
+        } else {
+            '-'
+        };
+        if (c == '-' || c == '.') && slug.ends_with(['-', '.']) {
+            continue;
+        }
+        slug.push(c);
+    }
+    let slug: String = slug.chars().take(80).collect();
+    let slug = slug.trim_matches(['-', '.']);
+    let slug = if slug.is_empty() { "image" } else { slug };
+    format!("revertbot/{slug}-{short}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_every_ci_skip_marker() {
+        assert_eq!(
+            strip_ci_skip("[ci skip] ghcr.io/acme/app:1.2"),
+            "ghcr.io/acme/app:1.2"
+        );
+        assert_eq!(
+            strip_ci_skip("Auto-release app:1 [SKIP CI]"),
+            "Auto-release app:1"
+        );
+        assert_eq!(
+            strip_ci_skip("a [no ci] b [skip actions] c ***NO_CI***"),
+            "a b c"
+        );
+        assert_eq!(strip_ci_skip("plain"), "plain");
+    }
+
+    #[test]
+    fn message_has_subject_body_and_trailers() {
+        let rollback = ImageRollback {
+            image: "ghcr.io/acme/web",
+            versions: vec![("1.5.0".into(), "1.4.0".into())],
+        };
+        let msg = commit_message(
+            "[ci skip] ghcr.io/acme/web:1.5.0",
+            "abc123",
+            Some(&rollback),
+        );
+        assert_eq!(
+            msg,
+            "Revert \"ghcr.io/acme/web:1.5.0\"\n\nThis reverts commit abc123.\nRolls ghcr.io/acme/web back from 1.5.0 to 1.4.0.\n\nReverts: abc123\nRevertbot-Image: ghcr.io/acme/web\n"
+        );
+        assert!(is_a_revert(&msg));
+        assert_eq!(reverted_sha(&msg), Some("abc123"));
+        assert!(!is_a_revert("Update from image update automation"));
+    }
+
+    #[test]
+    fn branch_names_are_deterministic_and_valid() {
+        let sha = "9cd3e05b74b218fdd6599853679b91a0d6537059";
+        assert_eq!(
+            branch_name(Some("nginx"), sha),
+            "revertbot/nginx-9cd3e05b74b2"
+        );
+        assert_eq!(
+            branch_name(Some("docker.io/library/nginx"), sha),
+            "revertbot/nginx-9cd3e05b74b2"
+        );
+        assert_eq!(
+            branch_name(Some("GHCR.io/acme/front_end"), sha),
+            "revertbot/ghcr.io-acme-front_end-9cd3e05b74b2"
+        );
+        assert_eq!(
+            branch_name(Some("localhost:5000/a..b/c"), sha),
+            "revertbot/localhost-5000-a.b-c-9cd3e05b74b2"
+        );
+        assert_eq!(branch_name(None, sha), "revertbot/revert-9cd3e05b74b2");
+        for image in [
+            "x",
+            "a.lock",
+            "a/b.lock",
+            "registry.io:5000/.x/y",
+            "weird-.-name",
+        ] {
+            let b = branch_name(Some(image), sha);
+            assert!(
+                git2::Reference::is_valid_name(&format!("refs/heads/{b}")),
+                "{b}"
+            );
+        }
+    }
+}

@@ -1,0 +1,409 @@
+//! Talking to the remote: the bare mirror cache, fetch, push, credentials and time limits.
+//!
+//! libgit2 sharp edges handled here: the credentials callback is called again after every
+//! 401 with no limit (we stop after one retry); `Remote::push` returns Ok even when the server
+//! rejects a ref (we check each ref's status); a silent server blocks forever unless the
+//! process-wide server timeouts are set.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use git2::{
+    Cred, CredentialType, Direction, FetchOptions, FetchPrune, PushOptions, RemoteCallbacks,
+    Repository,
+};
+
+use crate::error::UsageError;
+
+/// Credentials for the git remote.
+#[derive(Debug, Clone, Default)]
+pub struct GitAuth {
+    /// HTTPS user name (default `x-access-token`, what GitHub expects with a token).
+    pub username: Option<String>,
+    /// HTTPS password or token.
+    pub password: Option<String>,
+    /// SSH private key file; without it the SSH agent is asked.
+    pub ssh_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub auth: GitAuth,
+    /// Limit for connecting, and for each read or write, and for a whole transfer.
+    pub timeout: Duration,
+}
+
+/// Where the repository comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A local repository, used in place.
+    Path(PathBuf),
+    /// A remote, kept as a bare mirror in the cache.
+    Url(String),
+}
+
+impl Source {
+    pub fn parse(s: &str) -> Source {
+        let scp_like = || {
+            // `git@github.com:org/repo.git`: a colon before any slash, and not a Windows drive.
+            s.find(':').is_some_and(|c| c > 1 && !s[..c].contains('/'))
+        };
+        if s.contains("://") || scp_like() {
+            Source::Url(s.to_string())
+        } else {
+            Source::Path(PathBuf::from(s))
+        }
+    }
+}
+
+/// A URL with any `user:password@` removed, for messages and directory names.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme && !url[scheme + 3..at].contains('/') => {
+            format!("{}{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The mirror directory for a URL under the cache directory.
+pub fn mirror_dir(cache_dir: &Path, url: &str) -> PathBuf {
+    let url = redact(url);
+    let stripped = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+    let mut name: String = stripped
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !name.ends_with(".git") {
+        name.push_str(".git");
+    }
+    cache_dir.join(name)
+}
+
+/// An exclusive lock on a mirror for one run: two runs sharing a cache take turns. The lock
+/// is released when the file is closed (dropped).
+pub struct MirrorLock {
+    _file: File,
+}
+
+impl MirrorLock {
+    pub fn acquire(mirror: &Path) -> Result<MirrorLock> {
+        let path = mirror.with_extension("lock");
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| {
+                format!("cannot create the cache directory {}", parent.display())
+            })?;
+        }
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("cannot lock {}", path.display()))?;
+        Ok(MirrorLock { _file: file })
+    }
+}
+
+impl Network {
+    /// libgit2's server timeouts are process-wide; set them before any network operation.
+    fn apply_timeouts(&self) -> Result<()> {
+        let ms = i32::try_from(self.timeout.as_millis())
+            .unwrap_or(i32::MAX)
+            .max(1);
+        // SAFETY: these only set libgit2 global integers; no other thread is using git here
+        // while they are set (revertbot sets the same values every time).
+        unsafe {
+            git2::opts::set_server_connect_timeout_in_milliseconds(ms)?;
+            git2::opts::set_server_timeout_in_milliseconds(ms)?;
+        }
+        Ok(())
+    }
+}
+
+/// What the callbacks saw during one network operation.
+#[derive(Default)]
+struct Exchange {
+    credential_calls: u32,
+    auth_failed: bool,
+    timed_out: bool,
+    /// Text the server sent on the sideband ("remote: ..." lines: hook output).
+    server_text: String,
+    /// Refs the server refused, with its reason.
+    rejected: Vec<(String, String)>,
+}
+
+fn callbacks<'a>(
+    net: &'a Network,
+    url: &'a str,
+    exchange: &'a RefCell<Exchange>,
+    deadline: Instant,
+) -> RemoteCallbacks<'a> {
+    let mut cb = RemoteCallbacks::new();
+    cb.credentials(move |_url, username_from_url, allowed| {
+        let mut ex = exchange.borrow_mut();
+        ex.credential_calls += 1;
+        if ex.credential_calls > 1 {
+            // The credentials given were refused; libgit2 would ask again forever.
+            ex.auth_failed = true;
+            return Err(git2::Error::from_str(&format!("authentication failed for {}", redact(url))));
+        }
+        let auth = &net.auth;
+        if allowed.contains(CredentialType::SSH_KEY) {
+            let user = username_from_url.or(auth.username.as_deref()).unwrap_or("git");
+            return match &auth.ssh_key {
+                Some(key) => Cred::ssh_key(user, None, key, None),
+                None => Cred::ssh_key_from_agent(user),
+            };
+        }
+        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
+            let Some(password) = &auth.password else {
+                ex.auth_failed = true;
+                return Err(git2::Error::from_str(&format!(
+                    "{} asks for credentials: set REVERTBOT_GIT_TOKEN (or --git-username and REVERTBOT_GIT_PASSWORD)",
+                    redact(url)
+                )));
+            };
+            let user = auth.username.as_deref().or(username_from_url).unwrap_or("x-access-token");
+            return Cred::userpass_plaintext(user, password);
+        }
+        if allowed.contains(CredentialType::USERNAME) {
+            return Cred::username(auth.username.as_deref().or(username_from_url).unwrap_or("git"));
+        }
+        Cred::default()
+    });
+    cb.transfer_progress(move |_| {
+        let in_time = Instant::now() < deadline;
+        if !in_time {
+            exchange.borrow_mut().timed_out = true;
+        }
+        in_time
+    });
+    cb.sideband_progress(move |text| {
+        let mut ex = exchange.borrow_mut();
+        ex.server_text.push_str(&String::from_utf8_lossy(text));
+        let in_time = Instant::now() < deadline;
+        ex.timed_out |= !in_time;
+        in_time
+    });
+    cb.push_update_reference(move |refname, status| {
+        if let Some(reason) = status {
+            exchange
+                .borrow_mut()
+                .rejected
+                .push((refname.to_string(), reason.to_string()));
+        }
+        Ok(())
+    });
+    cb
+}
+
+/// Turns a libgit2 network error into one line that says what happened and what to do.
+fn network_error(err: git2::Error, url: &str, net: &Network, ex: &Exchange) -> anyhow::Error {
+    let url = redact(url);
+    let timeout = net.timeout.as_secs_f64();
+    if ex.auth_failed {
+        return UsageError(err.message().to_string()).into();
+    }
+    let msg = err.message().to_lowercase();
+    if ex.timed_out
+        || err.code() == git2::ErrorCode::Timeout
+        || msg.contains("timed out")
+        || msg.contains("timeout")
+    {
+        return anyhow::anyhow!("timed out after {timeout} s talking to {url}; check that the remote is reachable, or raise --timeout");
+    }
+    if matches!(
+        err.class(),
+        git2::ErrorClass::Net
+            | git2::ErrorClass::Http
+            | git2::ErrorClass::Ssh
+            | git2::ErrorClass::Os
+    ) {
+        return anyhow::anyhow!("cannot reach {url}: {}", err.message());
+    }
+    anyhow::anyhow!("git operation on {url} failed: {}", err.message())
+}
+
+/// The remote's default branch (what its HEAD points at), e.g. `main`.
+pub fn default_branch(repo: &Repository, url: &str, net: &Network) -> Result<String> {
+    net.apply_timeouts()?;
+    let exchange = RefCell::new(Exchange::default());
+    let deadline = Instant::now() + net.timeout;
+    let mut remote = repo.remote_anonymous(url)?;
+    let cb = callbacks(net, url, &exchange, deadline);
+    let conn = remote
+        .connect_auth(Direction::Fetch, Some(cb), None)
+        .map_err(|e| network_error(e, url, net, &exchange.borrow()))?;
+    let head = conn
+        .default_branch()
+        .map_err(|e| network_error(e, url, net, &exchange.borrow()))?;
+    let head = head.as_str().unwrap_or("").to_string();
+    Ok(head
+        .strip_prefix("refs/heads/")
+        .unwrap_or(&head)
+        .to_string())
+}
+
+/// Fetches `refspecs` from `url` into `repo` (pruning refs the remote no longer has when the
+/// refspecs mirror branches).
+pub fn fetch(
+    repo: &Repository,
+    url: &str,
+    refspecs: &[&str],
+    prune: bool,
+    net: &Network,
+) -> Result<()> {
+    net.apply_timeouts()?;
+    let exchange = RefCell::new(Exchange::default());
+    let deadline = Instant::now() + net.timeout;
+    let mut remote = repo.remote_anonymous(url)?;
+    let mut opts = FetchOptions::new();
+    opts.remote_callbacks(callbacks(net, url, &exchange, deadline));
+    opts.prune(if prune {
+        FetchPrune::On
+    } else {
+        FetchPrune::Off
+    });
+    opts.download_tags(git2::AutotagOption::None);
+    remote
+        .fetch(refspecs, Some(&mut opts), Some("revertbot fetch"))
+        .map_err(|e| network_error(e, url, net, &exchange.borrow()))?;
+    Ok(())
+}
+
+/// The commit a branch points at on the remote, if the branch exists there.
+pub fn remote_branch(
+    repo: &Repository,
+    url: &str,
+    branch: &str,
+    net: &Network,
+) -> Result<Option<git2::Oid>> {
+    net.apply_timeouts()?;
+    let exchange = RefCell::new(Exchange::default());
+    let deadline = Instant::now() + net.timeout;
+    let mut remote = repo.remote_anonymous(url)?;
+    let cb = callbacks(net, url, &exchange, deadline);
+    let conn = remote
+        .connect_auth(Direction::Fetch, Some(cb), None)
+        .map_err(|e| network_error(e, url, net, &exchange.borrow()))?;
+    let wanted = format!("refs/heads/{branch}");
+    let heads = conn
+        .list()
+        .map_err(|e| network_error(e, url, net, &exchange.borrow()))?;
+    Ok(heads.iter().find(|h| h.name() == wanted).map(|h| h.oid()))
+}
+
+/// Why a push did not land.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("the server at {url} rejected {refname}: {reason}{server}")]
+    Rejected {
+        url: String,
+        refname: String,
+        reason: String,
+        server: String,
+    },
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Pushes `refs/heads/<branch>` to the same name on the remote; never forced.
+pub fn push(repo: &Repository, url: &str, branch: &str, net: &Network) -> Result<(), PushError> {
+    net.apply_timeouts()?;
+    let exchange = RefCell::new(Exchange::default());
+    let deadline = Instant::now() + net.timeout;
+    let mut remote = repo.remote_anonymous(url).map_err(anyhow::Error::from)?;
+    let mut opts = PushOptions::new();
+    opts.remote_callbacks(callbacks(net, url, &exchange, deadline));
+    let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
+    let result = remote.push(&[refspec.as_str()], Some(&mut opts));
+    let ex = exchange.borrow();
+    if let Err(e) = result {
+        if e.code() == git2::ErrorCode::NotFastForward || e.message().contains("non-fastforward") {
+            return Err(PushError::Rejected {
+                url: redact(url),
+                refname: format!("refs/heads/{branch}"),
+                reason: "the branch exists there with other commits".into(),
+                server: String::new(),
+            });
+        }
+        return Err(network_error(e, url, net, &ex).into());
+    }
+    if let Some((refname, reason)) = ex.rejected.first() {
+        let server: Vec<&str> = ex
+            .server_text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        return Err(PushError::Rejected {
+            url: redact(url),
+            refname: refname.clone(),
+            reason: reason.clone(),
+            server: if server.is_empty() {
+                String::new()
+            } else {
+                format!(" (server said: {})", server.join(" / "))
+            },
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tells_urls_from_paths() {
+        assert_eq!(
+            Source::parse("https://git.example.com/org/gitops.git"),
+            Source::Url("https://git.example.com/org/gitops.git".into())
+        );
+        assert_eq!(
+            Source::parse("git@github.com:org/gitops.git"),
+            Source::Url("git@github.com:org/gitops.git".into())
+        );
+        assert_eq!(
+            Source::parse("file:///srv/git/gitops.git"),
+            Source::Url("file:///srv/git/gitops.git".into())
+        );
+        assert_eq!(
+            Source::parse("/srv/git/gitops"),
+            Source::Path("/srv/git/gitops".into())
+        );
+        assert_eq!(Source::parse("./gitops"), Source::Path("./gitops".into()));
+        assert_eq!(
+            Source::parse("dir/with:colon"),
+            Source::Path("dir/with:colon".into())
+        );
+    }
+
+    #[test]
+    fn redacts_credentials_in_urls_and_mirror_names() {
+        assert_eq!(
+            redact("https://user:s3cret@git.example.com/a.git"),
+            "https://git.example.com/a.git"
+        );
+        assert_eq!(
+            redact("https://git.example.com/a@b.git"),
+            "https://git.example.com/a@b.git"
+        );
+        let dir = mirror_dir(
+            Path::new("/cache"),
+            "https://user:s3cret@git.example.com:8443/org/gitops",
+        );
+        assert_eq!(dir, Path::new("/cache/git.example.com_8443_org_gitops.git"));
+    }
+}
