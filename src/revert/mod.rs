@@ -329,46 +329,53 @@ fn push_or_reuse(
     let url = ws.push_url.as_deref().context("no remote to push to")?;
     if let Some(remote_tip) = remote::remote_branch(&ws.repo, url, branch, net)? {
         if remote_tip != commit {
-            ensure_local(&ws.repo, url, branch, remote_tip, net)?;
-            check_reverts(
-                &ws.repo,
-                remote_tip,
-                culprit,
-                branch,
-                &format!(" on {}", remote::redact(url)),
-            )?;
-            adopt(ws, branch, remote_tip, report)?;
+            reuse_remote(ws, url, branch, remote_tip, culprit, net, report)?;
         }
         report.pushed = true;
         return Ok(());
     }
-    match remote::push(&ws.repo, url, branch, net) {
-        Ok(()) => {
+    let Err(push_error) = remote::push(&ws.repo, url, branch, net) else {
+        report.pushed = true;
+        return Ok(());
+    };
+    // Lost a race with another run pushing the same branch? Then the branch is there now
+    // (the server may still be finishing that other push).
+    for wait_ms in [0, 100, 300, 600] {
+        std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+        if let Some(remote_tip) = remote::remote_branch(&ws.repo, url, branch, net)? {
+            // Runs within the same second make the very same commit.
+            if remote_tip != commit {
+                reuse_remote(ws, url, branch, remote_tip, culprit, net, report)?;
+            }
             report.pushed = true;
-            Ok(())
+            return Ok(());
         }
-        Err(PushError::Rejected { .. }) | Err(PushError::Other(_))
-            if remote::remote_branch(&ws.repo, url, branch, net)
-                .ok()
-                .flatten()
-                .is_some_and(|t| t != commit) =>
-        {
-            let remote_tip =
-                remote::remote_branch(&ws.repo, url, branch, net)?.context("branch vanished")?;
-            ensure_local(&ws.repo, url, branch, remote_tip, net)?;
-            check_reverts(
-                &ws.repo,
-                remote_tip,
-                culprit,
-                branch,
-                &format!(" on {}", remote::redact(url)),
-            )?;
-            adopt(ws, branch, remote_tip, report)?;
-            report.pushed = true;
-            Ok(())
+        if matches!(push_error, PushError::Other(_)) {
+            break;
         }
-        Err(e) => Err(anyhow::Error::from(e)),
     }
+    Err(push_error.into())
+}
+
+/// Adopts the remote's branch when it reverts the same commit; refuses it otherwise.
+fn reuse_remote(
+    ws: &Workspace,
+    url: &str,
+    branch: &str,
+    tip: Oid,
+    culprit: Oid,
+    net: &Network,
+    report: &mut RevertReport,
+) -> Result<()> {
+    ensure_local(&ws.repo, url, branch, tip, net)?;
+    check_reverts(
+        &ws.repo,
+        tip,
+        culprit,
+        branch,
+        &format!(" on {}", remote::redact(url)),
+    )?;
+    adopt(ws, branch, tip, report)
 }
 
 /// Makes the local branch point at the remote's commit (which reverts the same culprit).

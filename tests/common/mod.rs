@@ -45,3 +45,53 @@ pub fn kustomization(entries: &[(&str, &str)]) -> String {
     }
     s
 }
+
+pub mod git_server;
+
+use revertbot::revert::remote::{GitAuth, Network, Source};
+use revertbot::revert::{RevertReport, RevertRequest};
+
+/// A `revert` request with the CLI's defaults, for `--repo source`.
+pub fn revert_request(source: &str, cache_dir: &std::path::Path) -> RevertRequest {
+    RevertRequest {
+        source: Source::parse(source),
+        cache_dir: cache_dir.to_path_buf(),
+        base: None,
+        commit: None,
+        image: None,
+        paths: PathFilter::default(),
+        whole_commit: false,
+        allow_revert_of_revert: false,
+        push: false,
+        dry_run: false,
+        author: ("revertbot".into(), "revertbot@localhost".into()),
+        network: Network {
+            auth: GitAuth::default(),
+            timeout: std::time::Duration::from_secs(20),
+        },
+    }
+}
+
+pub fn with_image(mut req: RevertRequest, image: &str) -> RevertRequest {
+    req.image = Some(ImageRef::parse(image).unwrap());
+    req
+}
+
+pub fn rollback(req: &RevertRequest) -> RevertReport {
+    revertbot::revert::rollback(req).unwrap_or_else(|e| panic!("revert: {e:#}"))
+}
+
+pub fn rollback_err(req: &RevertRequest) -> (Exit, String) {
+    match revertbot::revert::rollback(req) {
+        Ok(r) => panic!("expected a refusal, got {:?} {:?}", r.outcome, r.branch),
+        Err(e) => (exit_code(&e), format!("{e:#}")),
+    }
+}
+
+/// A file's content on a branch of a repository.
+pub fn file_at(repo: &git2::Repository, rev: &str, path: &str) -> Option<String> {
+    let tree = repo.revparse_single(rev).ok()?.peel_to_tree().ok()?;
+    let entry = tree.get_path(std::path::Path::new(path)).ok()?;
+    let blob = repo.find_blob(entry.id()).ok()?;
+    Some(String::from_utf8(blob.content().to_vec()).unwrap())
+}

@@ -1,0 +1,242 @@
+//! `revert --push` against a real git server over smart HTTP (lighttpd + git http-backend,
+//! basic auth), with the URL kept as a bare mirror in a cache directory.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::git_server::{GitServer, PASSWORD, USER};
+use common::{kustomization, repo, revert_request, rollback, rollback_err, with_image};
+use revertbot::error::Exit;
+use revertbot::revert::{Outcome, RevertRequest};
+
+const K: &str = "apps/web/kustomization.yaml";
+
+/// A server with repository `gitops`: web bumped 1.0.0 → 1.1.0 by Flux, then a docs commit.
+fn served() -> (GitServer, String) {
+    let server = GitServer::start();
+    let (dir, mut w) = repo();
+    w.write(K, &kustomization(&[("ghcr.io/acme/web", "1.0.0")]));
+    w.commit("init").unwrap();
+    w.author("fluxcdbot", "flux@example.com")
+        .edit(K, "1.0.0", "1.1.0");
+    w.commit("Update from image update automation").unwrap();
+    w.write("docs.yaml", "a: 1\n");
+    w.commit("docs").unwrap();
+    server.publish("gitops", dir.path());
+    let sha = w.repo.revparse_single("HEAD~1").unwrap().id().to_string();
+    (server, sha)
+}
+
+fn push_request(url: &str, cache: &std::path::Path) -> RevertRequest {
+    let mut req = with_image(revert_request(url, cache), "ghcr.io/acme/web:1.1.0");
+    req.push = true;
+    req.network.auth.username = Some(USER.into());
+    req.network.auth.password = Some(PASSWORD.into());
+    req
+}
+
+#[test]
+fn pushes_the_branch_and_reuses_it_on_a_rerun() {
+    let (server, culprit) = served();
+    let cache = tempfile::tempdir().unwrap();
+    let req = push_request(&server.url("gitops"), cache.path());
+    let r = rollback(&req);
+    assert_eq!(r.outcome, Outcome::Created);
+    assert!(r.pushed);
+    assert_eq!(r.base, "main", "the remote's default branch");
+    assert_eq!(r.remote.as_deref(), Some(server.url("gitops").as_str()));
+    let branch = format!("revertbot/ghcr.io-acme-web-{}", &culprit[..12]);
+    let on_server = server.branches("gitops");
+    assert!(
+        on_server.contains(&(branch.clone(), r.commit.clone().unwrap())),
+        "{on_server:?}"
+    );
+    let mirror = std::fs::read_dir(cache.path()).unwrap().count();
+    assert_eq!(mirror, 2, "one mirror and its lock file");
+
+    let again = rollback(&req);
+    assert_eq!(again.outcome, Outcome::Reused);
+    assert_eq!(again.commit, r.commit);
+    assert_eq!(server.branches("gitops").len(), 2);
+
+    // A fresh cache (another replica) finds the branch on the server and reuses it too.
+    let other_cache = tempfile::tempdir().unwrap();
+    let third = rollback(&push_request(&server.url("gitops"), other_cache.path()));
+    assert_eq!(third.outcome, Outcome::Reused);
+    assert_eq!(third.commit, r.commit);
+}
+
+#[test]
+fn a_wrong_password_fails_fast_with_a_clear_message() {
+    let (server, _) = served();
+    let cache = tempfile::tempdir().unwrap();
+    let mut req = push_request(&server.url("gitops"), cache.path());
+    req.network.auth.password = Some("wrong".into());
+    let started = Instant::now();
+    let (exit, msg) = rollback_err(&req);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(exit, Exit::Usage);
+    assert_eq!(
+        msg,
+        format!("authentication failed for {}", server.url("gitops"))
+    );
+    req.network.auth.password = None;
+    let (_, msg) = rollback_err(&req);
+    assert!(
+        msg.contains("asks for credentials") && msg.contains("REVERTBOT_GIT_TOKEN"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_rejecting_hook_gives_the_servers_message_and_leaves_no_branch() {
+    let (server, _) = served();
+    server.reject_pushes("gitops", "protected: rollbacks need a ticket");
+    let cache = tempfile::tempdir().unwrap();
+    let req = push_request(&server.url("gitops"), cache.path());
+    let (exit, msg) = rollback_err(&req);
+    assert_eq!(exit, Exit::Other);
+    assert!(
+        msg.contains("rejected refs/heads/revertbot/ghcr.io-acme-web-"),
+        "{msg}"
+    );
+    assert!(msg.contains("protected: rollbacks need a ticket"), "{msg}");
+    assert_eq!(
+        server.branches("gitops").len(),
+        1,
+        "no branch on the server"
+    );
+    let mirror = git2::Repository::open_bare(revertbot::revert::remote::mirror_dir(
+        cache.path(),
+        &server.url("gitops"),
+    ))
+    .unwrap();
+    assert_eq!(
+        mirror.branches(None).unwrap().count(),
+        1,
+        "no branch left in the mirror"
+    );
+}
+
+#[test]
+fn two_concurrent_runs_end_with_one_branch() {
+    let (server, _) = served();
+    let url = server.url("gitops");
+    let caches = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let reports: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = caches
+            .iter()
+            .map(|cache| {
+                let req = push_request(&url, cache.path());
+                s.spawn(move || rollback(&req))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let branches = server.branches("gitops");
+    assert_eq!(branches.len(), 2, "{branches:?}");
+    let (branch, tip) = branches
+        .iter()
+        .find(|(b, _)| b.starts_with("revertbot/"))
+        .unwrap();
+    for r in &reports {
+        assert_eq!(r.branch.as_ref(), Some(branch));
+        assert_eq!(
+            r.commit.as_ref(),
+            Some(tip),
+            "both report the branch that landed"
+        );
+        assert!(r.pushed);
+    }
+    let outcomes: Vec<Outcome> = reports.iter().map(|r| r.outcome).collect();
+    assert!(outcomes.contains(&Outcome::Created), "{outcomes:?}");
+}
+
+#[test]
+fn fetches_incrementally_into_the_mirror() {
+    let (server, _) = served();
+    let cache = tempfile::tempdir().unwrap();
+    let mut req = push_request(&server.url("gitops"), cache.path());
+    req.dry_run = true;
+    rollback(&req);
+    // A new bump lands on the server; the next run sees it without re-cloning.
+    let (dir, w) = repo();
+    drop(w);
+    common::git_server::run_git(
+        None,
+        &[
+            "clone",
+            "-q",
+            server.repo_path("gitops").to_str().unwrap(),
+            dir.path().join("c").to_str().unwrap(),
+        ],
+    );
+    let clone = dir.path().join("c");
+    let text = std::fs::read_to_string(clone.join(K))
+        .unwrap()
+        .replace("1.1.0", "1.2.0");
+    std::fs::write(clone.join(K), text).unwrap();
+    common::git_server::run_git(
+        Some(&clone),
+        &[
+            "-c",
+            "user.name=f",
+            "-c",
+            "user.email=f@x",
+            "commit",
+            "-qam",
+            "bump 1.2.0",
+        ],
+    );
+    common::git_server::run_git(Some(&clone), &["push", "-q", "origin", "main"]);
+    let mut req = with_image(req, "ghcr.io/acme/web:1.2.0");
+    req.dry_run = true;
+    let r = rollback(&req);
+    assert_eq!(r.culprit.subject, "bump 1.2.0");
+}
+
+#[test]
+fn an_unreachable_remote_times_out_cleanly() {
+    // A server that accepts connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _keep = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(4) {
+            held.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{port}/git/gitops.git");
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args([
+            "revert",
+            "--repo",
+            &url,
+            "--image",
+            "nginx",
+            "--timeout",
+            "1",
+            "--cache-dir",
+        ])
+        .arg(cache.path())
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("timed out after 1 s talking to {url}")),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,325 @@
+//! `revert` strategies on real repositories built in temp dirs (used in place, no server).
+
+mod common;
+
+use common::{
+    deployment, file_at, kustomization, repo, revert_request, rollback, rollback_err, with_image,
+};
+use revertbot::error::Exit;
+use revertbot::revert::plan::Strategy;
+use revertbot::revert::Outcome;
+
+const K: &str = "clusters/prod/kustomization.yaml";
+
+fn cache() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// A repo where one Flux run bumped web and api in one commit, plus an unrelated later commit.
+fn two_image_history() -> (tempfile::TempDir, revertbot::fixture::RepoWriter, git2::Oid) {
+    let (dir, mut w) = repo();
+    w.write(
+        K,
+        &kustomization(&[("ghcr.io/acme/web", "1.0.0"), ("ghcr.io/acme/api", "2.0.0")]),
+    )
+    .write(
+        "clusters/prod/deployment.yaml",
+        &deployment("ghcr.io/acme/web"),
+    );
+    w.commit("init").unwrap();
+    w.author("fluxcdbot", "fluxcdbot@users.noreply.github.com")
+        .edit(K, "1.0.0", "1.1.0")
+        .edit(K, "2.0.0", "2.1.0");
+    let bump = w
+        .commit("[ci skip] Update from image update automation")
+        .unwrap();
+    w.author("Dana", "dana@example.com")
+        .write("README.yaml", "docs: true\n");
+    w.commit("docs").unwrap();
+    (dir, w, bump)
+}
+
+#[test]
+fn partial_revert_rolls_back_only_the_target_image() {
+    let (dir, w, bump) = two_image_history();
+    let c = cache();
+    let before = file_at(&w.repo, "main", K).unwrap();
+    let r = rollback(&with_image(
+        revert_request(dir.path().to_str().unwrap(), c.path()),
+        "ghcr.io/acme/web:1.1.0",
+    ));
+    assert_eq!(r.outcome, Outcome::Created);
+    assert_eq!(r.strategy, Some(Strategy::Partial));
+    assert_eq!(r.reverted, bump.to_string());
+    let branch = r.branch.clone().unwrap();
+    assert_eq!(
+        branch,
+        format!("revertbot/ghcr.io-acme-web-{}", &bump.to_string()[..12])
+    );
+    let after = file_at(&w.repo, &branch, K).unwrap();
+    assert_eq!(after, before.replace("newTag: 1.1.0", "newTag: 1.0.0"));
+    assert!(after.contains("newTag: 2.1.0"), "api stays bumped");
+    assert_eq!(r.files, [K]);
+    assert!(
+        r.diff.contains("-    newTag: 1.1.0\n+    newTag: 1.0.0"),
+        "{}",
+        r.diff
+    );
+    // Base, HEAD and the work tree are untouched.
+    assert_eq!(w.repo.head().unwrap().target(), w.head());
+    assert_eq!(file_at(&w.repo, "main", K).unwrap(), before);
+
+    let commit = w
+        .repo
+        .revparse_single(&branch)
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    assert_eq!(commit.parent_id(0).unwrap(), w.head().unwrap());
+    assert_eq!(commit.author().name(), Ok("revertbot"));
+    let message = commit.message().unwrap();
+    assert!(
+        message
+            .starts_with("Revert \"Update from image update automation\"\n\nThis reverts commit "),
+        "CI-skip marker stripped: {message}"
+    );
+    assert!(message.contains(&format!("Reverts: {bump}\n")));
+    assert!(message.contains("Revertbot-Image: ghcr.io/acme/web\n"));
+    assert!(message.contains("Rolls ghcr.io/acme/web back from 1.1.0 to 1.0.0."));
+}
+
+#[test]
+fn whole_commit_and_commit_without_image_revert_everything() {
+    let (dir, w, bump) = two_image_history();
+    let c = cache();
+    let mut req = with_image(
+        revert_request(dir.path().to_str().unwrap(), c.path()),
+        "ghcr.io/acme/web",
+    );
+    req.whole_commit = true;
+    req.dry_run = true;
+    let r = rollback(&req);
+    assert_eq!(r.outcome, Outcome::DryRun);
+    assert_eq!(r.strategy, Some(Strategy::Revert));
+    assert!(
+        r.diff.contains("+    newTag: 1.0.0") && r.diff.contains("+    newTag: 2.0.0"),
+        "{}",
+        r.diff
+    );
+    assert!(
+        w.repo
+            .find_reference(&format!("refs/heads/{}", r.branch.unwrap()))
+            .is_err(),
+        "dry run writes no ref"
+    );
+
+    let mut req = revert_request(dir.path().to_str().unwrap(), c.path());
+    req.commit = Some(bump.to_string()[..8].to_string());
+    let r = rollback(&req);
+    assert_eq!(r.strategy, Some(Strategy::Revert));
+    assert_eq!(
+        r.branch.as_deref(),
+        Some(format!("revertbot/revert-{}", &bump.to_string()[..12]).as_str())
+    );
+    let after = file_at(&w.repo, r.branch.as_deref().unwrap(), K).unwrap();
+    assert!(after.contains("newTag: 1.0.0") && after.contains("newTag: 2.0.0"));
+}
+
+#[test]
+fn a_single_image_bump_is_a_plain_revert() {
+    let (dir, mut w) = repo();
+    w.write("web.yaml", &deployment("ghcr.io/acme/web:1.0.0"));
+    w.commit("init").unwrap();
+    w.edit("web.yaml", "1.0.0", "1.1.0");
+    w.commit("bump").unwrap();
+    let c = cache();
+    let r = rollback(&with_image(
+        revert_request(dir.path().to_str().unwrap(), c.path()),
+        "ghcr.io/acme/web",
+    ));
+    assert_eq!(r.strategy, Some(Strategy::Revert));
+    assert_eq!(
+        file_at(&w.repo, r.branch.as_deref().unwrap(), "web.yaml").unwrap(),
+        deployment("ghcr.io/acme/web:1.0.0")
+    );
+}
+
+#[test]
+fn later_edits_of_the_same_line_fall_back_to_the_semantic_edit() {
+    let marker = " # {\"$imagepolicy\": \"flux-system:web:tag\"}";
+    let later_edits: [(&str, &str); 2] = [
+        // The setter marker removed later.
+        (marker, ""),
+        // A comment added later on the same line.
+        ("newTag: 1.1.0", "newTag: 1.1.0 # pinned during incident 42"),
+    ];
+    for (from, to) in later_edits {
+        let (dir, mut w) = repo();
+        let text = format!("images:\n  - name: ghcr.io/acme/web\n    newTag: 1.0.0{marker}\n  - name: ghcr.io/acme/api\n    newTag: 2.0.0\n");
+        w.write(K, &text);
+        w.commit("init").unwrap();
+        w.edit(K, "1.0.0", "1.1.0").edit(K, "2.0.0", "2.1.0");
+        w.commit("bump both").unwrap();
+        w.edit(K, from, to);
+        w.commit("later edit, same value").unwrap();
+        let base_text = file_at(&w.repo, "main", K).unwrap();
+
+        let c = cache();
+        let r = rollback(&with_image(
+            revert_request(dir.path().to_str().unwrap(), c.path()),
+            "ghcr.io/acme/web:1.1.0",
+        ));
+        assert_eq!(r.strategy, Some(Strategy::Semantic), "{from:?}");
+        let after = file_at(&w.repo, r.branch.as_deref().unwrap(), K).unwrap();
+        // Every other byte of the file is kept.
+        assert_eq!(
+            after.as_bytes(),
+            base_text
+                .replacen("newTag: 1.1.0", "newTag: 1.0.0", 1)
+                .as_bytes()
+        );
+        assert_eq!(r.restored.len(), 1);
+        assert_eq!(
+            (r.restored[0].from.as_deref(), r.restored[0].to.as_deref()),
+            (Some("1.1.0"), Some("1.0.0"))
+        );
+    }
+}
+
+#[test]
+fn refuses_when_the_place_was_rebumped_or_deleted() {
+    for later in ["rebump", "delete"] {
+        let (dir, mut w) = repo();
+        w.write(K, &kustomization(&[("ghcr.io/acme/web", "1.0.0")]));
+        w.commit("init").unwrap();
+        w.edit(K, "1.0.0", "1.1.0");
+        let bump = w.commit("bump").unwrap();
+        match later {
+            "rebump" => w.edit(K, "1.1.0", "1.2.0"),
+            _ => w.remove(K),
+        };
+        w.commit(later).unwrap();
+        let c = cache();
+        let mut req = revert_request(dir.path().to_str().unwrap(), c.path());
+        req.commit = Some(bump.to_string());
+        req.image = Some(revertbot::image::ImageRef::parse("ghcr.io/acme/web").unwrap());
+        let (exit, msg) = rollback_err(&req);
+        assert_eq!(exit, Exit::CannotRevert, "{later}: {msg}");
+        let expected = if later == "rebump" {
+            "now holds 1.2.0"
+        } else {
+            "no longer exists"
+        };
+        assert!(
+            msg.contains(expected) && msg.contains("nothing was pushed"),
+            "{msg}"
+        );
+        assert_eq!(
+            w.repo.branches(None).unwrap().count(),
+            1,
+            "no branch was written"
+        );
+    }
+}
+
+#[test]
+fn nothing_to_do_when_someone_already_reverted() {
+    let (dir, mut w) = repo();
+    w.write(K, &kustomization(&[("ghcr.io/acme/web", "1.0.0")]));
+    w.commit("init").unwrap();
+    w.edit(K, "1.0.0", "1.1.0");
+    let bump = w.commit("bump").unwrap();
+    w.edit(K, "1.1.0", "1.0.0");
+    let manual = w.commit("roll web back by hand").unwrap();
+    let c = cache();
+    let mut req = with_image(
+        revert_request(dir.path().to_str().unwrap(), c.path()),
+        "ghcr.io/acme/web",
+    );
+    req.commit = Some(bump.to_string());
+    let r = rollback(&req);
+    assert_eq!(r.outcome, Outcome::NothingToDo);
+    assert_eq!(
+        r.already_reverted_by.map(|c| c.sha),
+        Some(manual.to_string())
+    );
+    assert!(r.branch.is_none());
+    assert_eq!(w.repo.branches(None).unwrap().count(), 1);
+}
+
+#[test]
+fn a_revert_of_a_revert_is_refused_unless_allowed() {
+    let (dir, mut w) = repo();
+    w.write(K, &kustomization(&[("ghcr.io/acme/web", "1.0.0")]));
+    w.commit("init").unwrap();
+    w.edit(K, "1.0.0", "1.1.0");
+    w.commit("bump").unwrap();
+    w.edit(K, "1.1.0", "1.0.0");
+    w.commit("Revert \"bump\"\n\nThis reverts commit 0123456789abcdef.\n")
+        .unwrap();
+    let c = cache();
+    let req = with_image(
+        revert_request(dir.path().to_str().unwrap(), c.path()),
+        "ghcr.io/acme/web:1.0.0",
+    );
+    let (exit, msg) = rollback_err(&req);
+    assert_eq!(exit, Exit::CannotRevert);
+    assert!(
+        msg.contains("is itself a revert") && msg.contains("--allow-revert-of-revert"),
+        "{msg}"
+    );
+    let mut req = req;
+    req.allow_revert_of_revert = true;
+    let r = rollback(&req);
+    assert_eq!(
+        file_at(&w.repo, r.branch.as_deref().unwrap(), K).unwrap(),
+        kustomization(&[("ghcr.io/acme/web", "1.1.0")])
+    );
+}
+
+#[test]
+fn a_rerun_reuses_the_branch_and_a_foreign_branch_is_refused() {
+    let (dir, w, bump) = two_image_history();
+    let c = cache();
+    let req = with_image(
+        revert_request(dir.path().to_str().unwrap(), c.path()),
+        "ghcr.io/acme/web",
+    );
+    let first = rollback(&req);
+    let second = rollback(&req);
+    assert_eq!(second.outcome, Outcome::Reused);
+    assert_eq!(second.commit, first.commit);
+
+    // Someone else's branch with the same name.
+    let branch = first.branch.unwrap();
+    let head = w.repo.head().unwrap().peel_to_commit().unwrap();
+    w.repo.branch(&branch, &head, true).unwrap();
+    let (exit, msg) = rollback_err(&req);
+    assert_eq!(exit, Exit::BranchConflict);
+    assert!(
+        msg.contains(&branch) && msg.contains(&bump.to_string()),
+        "{msg}"
+    );
+}
+
+#[test]
+fn an_image_the_commit_does_not_change_is_not_found() {
+    let (dir, mut w) = repo();
+    w.write(K, &kustomization(&[("ghcr.io/acme/web", "1.0.0")]));
+    let init = w.commit("init").unwrap();
+    w.edit(K, "1.0.0", "1.1.0");
+    w.commit("bump").unwrap();
+    let c = cache();
+    let mut req = with_image(
+        revert_request(dir.path().to_str().unwrap(), c.path()),
+        "ghcr.io/acme/api",
+    );
+    req.commit = Some("HEAD".into());
+    let (exit, msg) = rollback_err(&req);
+    assert_eq!(exit, Exit::NotFound, "{msg}");
+    req.commit = Some(init.to_string());
+    req.image = None;
+    let (exit, msg) = rollback_err(&req);
+    assert_eq!(exit, Exit::CannotRevert, "{msg}");
+    assert!(msg.contains("first commit"), "{msg}");
+}
