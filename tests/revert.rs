@@ -323,3 +323,101 @@ fn an_image_the_commit_does_not_change_is_not_found() {
     assert_eq!(exit, Exit::CannotRevert, "{msg}");
     assert!(msg.contains("first commit"), "{msg}");
 }
+
+#[test]
+fn a_local_repository_pushes_to_its_origin() {
+    let (dir, w, _) = two_image_history();
+    let origin = tempfile::tempdir().unwrap();
+    let origin_repo = git2::Repository::init_bare(origin.path()).unwrap();
+    let mut remote = w
+        .repo
+        .remote("origin", origin.path().to_str().unwrap())
+        .unwrap();
+    remote
+        .push(&["refs/heads/main:refs/heads/main"], None)
+        .unwrap();
+    let c = cache();
+    let mut req = with_image(
+        revert_request(dir.path().to_str().unwrap(), c.path()),
+        "ghcr.io/acme/web",
+    );
+    req.push = true;
+    let r = rollback(&req);
+    assert!(r.pushed);
+    let branch = r.branch.unwrap();
+    assert_eq!(
+        origin_repo
+            .refname_to_id(&format!("refs/heads/{branch}"))
+            .unwrap()
+            .to_string(),
+        r.commit.unwrap()
+    );
+    assert_eq!(r.remote.as_deref(), origin.path().to_str());
+
+    let lonely = repo();
+    let mut req = with_image(
+        revert_request(lonely.0.path().to_str().unwrap(), c.path()),
+        "nginx",
+    );
+    req.push = true;
+    let (exit, msg) = rollback_err(&req);
+    assert_eq!(exit, Exit::Usage);
+    assert!(msg.contains("has no 'origin' remote"), "{msg}");
+}
+
+#[test]
+fn the_cli_prints_json_and_exits_with_the_documented_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    revertbot::demo::build(dir.path()).unwrap();
+    let c = cache();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
+            .arg("revert")
+            .args([
+                "--repo",
+                dir.path().to_str().unwrap(),
+                "--cache-dir",
+                c.path().to_str().unwrap(),
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--image", "ghcr.io/acme/frontend:1.5.0", "--output", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["outcome"], "created");
+    assert_eq!(json["strategy"], "partial");
+    assert_eq!(json["restored"][0]["from"], "1.5.0");
+    assert_eq!(json["restored"][0]["to"], "1.4.0");
+    assert_eq!(json["pushed"], false);
+
+    let cases: [(&[&str], i32, &str); 4] = [
+        (&["--image", "ghcr.io/acme/frontend:9.9.9"], 4, "stale"),
+        (&["--image", "ghcr.io/acme/nothing"], 3, "not referenced"),
+        (
+            &["--commit", "no-such-commit"],
+            2,
+            "--commit \"no-such-commit\" is not in the repository",
+        ),
+        (&["--image", "x", "--timeout", "0"], 2, "--timeout"),
+    ];
+    for (args, code, needle) in cases {
+        let out = run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+    }
+    let out = run(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--commit or --image is required"
+    );
+}
