@@ -25,6 +25,8 @@ pub enum Command {
     Locate(LocateArgs),
     /// Revert a culprit on a rollback branch (revertbot/<image>-<sha>) and push it.
     Revert(Box<RevertArgs>),
+    /// Show the pull request revertbot would open for a rollback, without the network.
+    PrPreview(Box<PrPreviewArgs>),
     /// Show the built-in demo: build a small GitOps repository with a bad bump and locate it.
     Demo(DemoArgs),
 }
@@ -49,9 +51,10 @@ pub struct LocateArgs {
     pub output: Output,
 }
 
+/// What to revert, and where.
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["commit", "image"])))]
-pub struct RevertArgs {
+pub struct TargetArgs {
     /// The GitOps repository: a URL (https://, ssh://, git@host:path, file://), kept as a bare
     /// mirror in the cache and fetched incrementally, or a local path, used in place (its work
     /// tree and checked-out branch are not touched).
@@ -77,18 +80,42 @@ pub struct RevertArgs {
     /// Allow reverting a commit that is itself a revert.
     #[arg(long)]
     pub allow_revert_of_revert: bool,
-    /// Push the branch (for a local path: to its `origin` remote).
-    #[arg(long)]
-    pub push: bool,
-    /// Do everything except writing refs and pushing; print the diff.
-    #[arg(long)]
-    pub dry_run: bool,
-    #[arg(long, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
     /// Where URL repositories are mirrored [default: $XDG_CACHE_HOME/revertbot or
     /// ~/.cache/revertbot].
     #[arg(long, env = "REVERTBOT_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// An Alertmanager webhook payload (JSON) the rollback answers: its alert goes into the
+    /// pull request.
+    #[arg(long, value_name = "FILE")]
+    pub alert: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RevertArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Push the branch (for a local path: to its `origin` remote).
+    #[arg(long)]
+    pub push: bool,
+    /// Open a pull request from the pushed branch into base (needs --push).
+    #[arg(long, requires = "push")]
+    pub pr: bool,
+    /// Do everything except writing refs, pushing and opening the pull request; print the diff.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    #[command(flatten)]
+    pub git: GitArgs,
+    #[command(flatten)]
+    pub github: GitHubArgs,
+    #[command(flatten)]
+    pub pull: PullArgs,
+}
+
+/// The rollback commit's author, and access to the git remote.
+#[derive(Debug, clap::Args)]
+pub struct GitArgs {
     /// Author and committer name of the rollback commit.
     #[arg(long, env = "REVERTBOT_AUTHOR_NAME", default_value = "revertbot")]
     pub author_name: String,
@@ -104,15 +131,76 @@ pub struct RevertArgs {
     /// HTTPS password; prefer the environment variable to the flag.
     #[arg(long, env = "REVERTBOT_GIT_PASSWORD", hide_env_values = true)]
     pub git_password: Option<String>,
-    /// HTTPS token (GitHub: a PAT or installation token); prefer the environment variable.
+    /// HTTPS token; prefer the environment variable. With --pr and a remote on the same
+    /// GitHub, the GitHub token (or App installation token) is used when none is given.
     #[arg(long, env = "REVERTBOT_GIT_TOKEN", hide_env_values = true)]
     pub git_token: Option<String>,
     /// SSH private key file [default: ask the SSH agent].
     #[arg(long, env = "REVERTBOT_SSH_KEY", value_name = "FILE")]
     pub ssh_key: Option<PathBuf>,
-    /// Time limit, in seconds, for connecting to the remote and for each transfer.
+    /// Time limit, in seconds, for connecting to a remote (git or GitHub) and for each transfer.
     #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
     pub timeout: f64,
+}
+
+/// Which GitHub, which repository, and how to authenticate.
+#[derive(Debug, clap::Args)]
+pub struct GitHubArgs {
+    /// GitHub's API address; for GitHub Enterprise Server `https://HOST/api/v3`.
+    #[arg(long, env = "REVERTBOT_GITHUB_API_URL", default_value = crate::forge::GITHUB_API_URL, value_name = "URL")]
+    pub github_api_url: String,
+    /// The repository on GitHub [default: from the remote URL].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub github_repo: Option<String>,
+    /// GitHub token (a PAT or an installation token).
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true, hide = true)]
+    pub github_token: Option<String>,
+    /// File holding the GitHub token (instead of GITHUB_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub github_token_file: Option<PathBuf>,
+    /// GitHub App id (with --github-app-key-file), instead of a token.
+    #[arg(long, env = "REVERTBOT_GITHUB_APP_ID", value_name = "ID")]
+    pub github_app_id: Option<u64>,
+    /// The GitHub App's private key (PEM).
+    #[arg(long, env = "REVERTBOT_GITHUB_APP_KEY_FILE", value_name = "FILE")]
+    pub github_app_key_file: Option<PathBuf>,
+    /// The App's installation [default: the one on the repository].
+    #[arg(long, env = "REVERTBOT_GITHUB_INSTALLATION_ID", value_name = "ID")]
+    pub github_installation_id: Option<u64>,
+}
+
+/// How the pull request is dressed.
+#[derive(Debug, clap::Args)]
+pub struct PullArgs {
+    /// Label for the pull request (repeatable).
+    #[arg(long = "pr-label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+    /// Reviewer (GitHub login, repeatable).
+    #[arg(long = "pr-reviewer", value_name = "LOGIN")]
+    pub reviewers: Vec<String>,
+    /// Team reviewer (team slug, repeatable).
+    #[arg(long = "pr-team-reviewer", value_name = "SLUG")]
+    pub team_reviewers: Vec<String>,
+    /// Assignee (GitHub login, repeatable).
+    #[arg(long = "pr-assignee", value_name = "LOGIN")]
+    pub assignees: Vec<String>,
+    /// Open the pull request as a draft.
+    #[arg(long = "pr-draft")]
+    pub draft: bool,
+    /// At most one "fired again" comment per pull request in this many seconds.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub comment_interval: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PrPreviewArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The repository on GitHub, for links [default: from the remote URL].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub github_repo: Option<String>,
+    #[arg(long, env = "REVERTBOT_GITHUB_API_URL", default_value = crate::forge::GITHUB_API_URL, value_name = "URL")]
+    pub github_api_url: String,
 }
 
 #[derive(Debug, clap::Args)]

@@ -7,10 +7,16 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use git2::Repository;
 
-use crate::cli::{Command, DemoArgs, LocateArgs, Output, RevertArgs};
+use crate::alert::Payload;
+use crate::cli::{
+    Command, DemoArgs, GitArgs, LocateArgs, Output, PrPreviewArgs, RevertArgs, TargetArgs,
+};
 use crate::error::{Exit, UsageError};
+use crate::forge::body::{self, AlertContext, Links};
+use crate::forge::github::{GitHubAuth, GitHubSettings, RetryPolicy};
 use crate::image::ImageRef;
 use crate::locate::{self, report, PathFilter, Query};
+use crate::pipeline::{self, PullSettings};
 use crate::revert::remote::{GitAuth, Network, Source};
 use crate::revert::RevertRequest;
 
@@ -18,6 +24,7 @@ pub fn run(command: &Command, out: &mut dyn Write) -> Result<Exit> {
     match command {
         Command::Locate(args) => run_locate(args, out),
         Command::Revert(args) => run_revert(args, out),
+        Command::PrPreview(args) => run_pr_preview(args, out),
         Command::Demo(args) => run_demo(args, out),
     }
 }
@@ -38,60 +45,167 @@ fn run_locate(args: &LocateArgs, out: &mut dyn Write) -> Result<Exit> {
 }
 
 fn run_revert(args: &RevertArgs, out: &mut dyn Write) -> Result<Exit> {
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(UsageError(format!(
-            "--timeout {}: give a number of seconds above 0",
-            args.timeout
-        ))
-        .into());
-    }
-    let image = match &args.image {
-        Some(image) => Some(ImageRef::parse(image).context("--image")?),
-        None => None,
+    let mut request = revert_request(&args.target, &args.git)?;
+    request.push = args.push;
+    request.dry_run = args.dry_run;
+    let alert = read_alert(&args.target)?;
+    let pull = if args.pr {
+        Some(pull_settings(
+            args,
+            &request.source,
+            request.network.timeout,
+        )?)
+    } else {
+        None
     };
-    if let Some(key) = &args.ssh_key {
-        if !key.is_file() {
-            return Err(UsageError(format!("--ssh-key {}: no such file", key.display())).into());
-        }
-    }
-    let (username, password) = match (&args.git_token, &args.git_password) {
-        (Some(token), _) => (
-            Some(
-                args.git_username
-                    .clone()
-                    .unwrap_or_else(|| "x-access-token".into()),
-            ),
-            Some(token.clone()),
-        ),
-        (None, password) => (args.git_username.clone(), password.clone()),
-    };
-    let request = RevertRequest {
-        source: Source::parse(&args.repo),
-        cache_dir: args.cache_dir.clone().unwrap_or_else(default_cache_dir),
-        base: args.base.clone(),
-        commit: args.commit.clone(),
-        image,
-        paths: PathFilter::new(&args.paths)?,
-        whole_commit: args.whole_commit,
-        allow_revert_of_revert: args.allow_revert_of_revert,
-        push: args.push,
-        dry_run: args.dry_run,
-        author: (args.author_name.clone(), args.author_email.clone()),
-        network: Network {
-            auth: GitAuth {
-                username,
-                password,
-                ssh_key: args.ssh_key.clone(),
-            },
-            timeout: Duration::from_secs_f64(args.timeout),
-        },
-    };
-    let report = crate::revert::rollback(&request)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(pipeline::rollback_with_pull(request, pull, alert))?;
     match args.output {
         Output::Text => out.write_all(crate::revert::report::render_text(&report).as_bytes())?,
         Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
     }
     Ok(Exit::Ok)
+}
+
+fn run_pr_preview(args: &PrPreviewArgs, out: &mut dyn Write) -> Result<Exit> {
+    let git = GitArgs {
+        author_name: "revertbot".into(),
+        author_email: "revertbot@localhost".into(),
+        git_username: None,
+        git_password: None,
+        git_token: None,
+        ssh_key: None,
+        timeout: 60.0,
+    };
+    let mut request = revert_request(&args.target, &git)?;
+    request.dry_run = true;
+    request.offline = true;
+    let alert = read_alert(&args.target)?;
+    let (owner, name) = pipeline::github_repo(args.github_repo.as_deref(), &request.source)
+        .unwrap_or_else(|_| ("OWNER".into(), "REPO".into()));
+    let report = crate::revert::rollback(&request)?;
+    let ctx = alert.as_ref().and_then(AlertContext::of);
+    let web = format!(
+        "{}/{owner}/{name}",
+        crate::forge::web_url(&args.github_api_url)
+    );
+    writeln!(out, "{}\n", body::title(&report, ctx))?;
+    out.write_all(body::body(&report, &Links { repo_web_url: &web }, ctx).as_bytes())?;
+    Ok(Exit::Ok)
+}
+
+fn read_alert(target: &TargetArgs) -> Result<Option<Payload>> {
+    let Some(path) = &target.alert else {
+        return Ok(None);
+    };
+    let bytes =
+        std::fs::read(path).map_err(|e| UsageError(format!("--alert {}: {e}", path.display())))?;
+    let payload = Payload::from_json(&bytes)
+        .map_err(|e| UsageError(format!("--alert {}: {e}", path.display())))?;
+    Ok(Some(payload))
+}
+
+fn revert_request(target: &TargetArgs, git: &GitArgs) -> Result<RevertRequest> {
+    if !(git.timeout.is_finite() && git.timeout > 0.0) {
+        return Err(UsageError(format!(
+            "--timeout {}: give a number of seconds above 0",
+            git.timeout
+        ))
+        .into());
+    }
+    let image = match &target.image {
+        Some(image) => Some(ImageRef::parse(image).context("--image")?),
+        None => None,
+    };
+    if let Some(key) = &git.ssh_key {
+        if !key.is_file() {
+            return Err(UsageError(format!("--ssh-key {}: no such file", key.display())).into());
+        }
+    }
+    let (username, password) = match (&git.git_token, &git.git_password) {
+        (Some(token), _) => (
+            Some(
+                git.git_username
+                    .clone()
+                    .unwrap_or_else(|| "x-access-token".into()),
+            ),
+            Some(token.clone()),
+        ),
+        (None, password) => (git.git_username.clone(), password.clone()),
+    };
+    Ok(RevertRequest {
+        source: Source::parse(&target.repo),
+        cache_dir: target.cache_dir.clone().unwrap_or_else(default_cache_dir),
+        base: target.base.clone(),
+        commit: target.commit.clone(),
+        image,
+        paths: PathFilter::new(&target.paths)?,
+        whole_commit: target.whole_commit,
+        allow_revert_of_revert: target.allow_revert_of_revert,
+        push: false,
+        dry_run: false,
+        offline: false,
+        author: (git.author_name.clone(), git.author_email.clone()),
+        network: Network {
+            auth: GitAuth {
+                username,
+                password,
+                ssh_key: git.ssh_key.clone(),
+            },
+            timeout: Duration::from_secs_f64(git.timeout),
+        },
+    })
+}
+
+/// GitHub repository, credentials and pull request options, read once.
+fn pull_settings(args: &RevertArgs, source: &Source, timeout: Duration) -> Result<PullSettings> {
+    let gh = &args.github;
+    let (owner, repo) = pipeline::github_repo(gh.github_repo.as_deref(), source)?;
+    let read_secret = |path: &PathBuf, flag: &str| -> Result<Vec<u8>> {
+        std::fs::read(path)
+            .map_err(|e| UsageError(format!("{flag} {}: {e}", path.display())).into())
+    };
+    let auth = match (&gh.github_app_id, &gh.github_app_key_file, &gh.github_token_file, &gh.github_token) {
+        (Some(app_id), Some(key), _, _) => GitHubAuth::App {
+            app_id: *app_id,
+            private_key_pem: read_secret(key, "--github-app-key-file")?,
+            installation_id: gh.github_installation_id,
+        },
+        (Some(_), None, _, _) => {
+            return Err(UsageError("--github-app-id needs --github-app-key-file".into()).into());
+        }
+        (None, _, Some(file), _) => {
+            let token = String::from_utf8(read_secret(file, "--github-token-file")?)
+                .map_err(|_| UsageError("--github-token-file does not hold text".into()))?;
+            GitHubAuth::Token(token.trim().to_string())
+        }
+        (None, _, None, Some(token)) if !token.trim().is_empty() => GitHubAuth::Token(token.trim().to_string()),
+        _ => {
+            return Err(UsageError(
+                "--pr needs GitHub credentials: set GITHUB_TOKEN, or --github-token-file, or --github-app-id with --github-app-key-file".into(),
+            )
+            .into())
+        }
+    };
+    Ok(PullSettings {
+        github: GitHubSettings {
+            api_url: gh.github_api_url.clone(),
+            owner,
+            repo,
+            auth,
+            retry: RetryPolicy::default(),
+            timeout,
+        },
+        labels: args.pull.labels.clone(),
+        reviewers: args.pull.reviewers.clone(),
+        team_reviewers: args.pull.team_reviewers.clone(),
+        assignees: args.pull.assignees.clone(),
+        draft: args.pull.draft,
+        comment_interval: Duration::from_secs(args.pull.comment_interval),
+    })
 }
 
 /// `$XDG_CACHE_HOME/revertbot`, else `~/.cache/revertbot`, else a directory under /tmp.

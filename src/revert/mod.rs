@@ -16,9 +16,10 @@ use serde::Serialize;
 use tracing::info;
 
 use crate::error::{Exit, HasExit, UsageError};
+use crate::forge::github::PullOutcome;
 use crate::image::ImageRef;
-use crate::locate::{self, CommitInfo, PathFilter, Query};
-use plan::{Prepared, Restored, RevertSpec, Strategy};
+use crate::locate::{self, CommitInfo, PathFilter, Place, Query};
+use plan::{LeftBumped, Prepared, Restored, RevertSpec, Strategy};
 use remote::{MirrorLock, Network, PushError, Source};
 
 /// Everything `revertbot revert` needs, resolved from flags and environment.
@@ -36,6 +37,8 @@ pub struct RevertRequest {
     pub dry_run: bool,
     pub author: (String, String),
     pub network: Network,
+    /// Use the mirror as it is, without fetching (for previews).
+    pub offline: bool,
 }
 
 /// What happened, for people (text) and programs (`--output json`).
@@ -56,12 +59,19 @@ pub struct RevertReport {
     pub commit: Option<String>,
     pub files: Vec<String>,
     pub restored: Vec<Restored>,
+    /// Places in base that hold a bad version too but are not rolled back (other files that
+    /// got the same version from other commits).
+    pub twins: Vec<Place>,
+    /// Other images the culprit bumped, left as they are by a partial rollback.
+    pub left_bumped: Vec<LeftBumped>,
     pub diff: String,
     pub pushed: bool,
     /// Where it was pushed (credentials removed).
     pub remote: Option<String>,
     /// With `nothing-to-do`: the commit that already put the old version back, if known.
     pub already_reverted_by: Option<CommitInfo>,
+    /// With `--pr`: the pull request opened, found, or declined earlier.
+    pub pull_request: Option<PullOutcome>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -133,6 +143,8 @@ pub fn rollback(req: &RevertRequest) -> Result<RevertReport> {
         commit: None,
         files: Vec::new(),
         restored: Vec::new(),
+        twins: Vec::new(),
+        left_bumped: Vec::new(),
         diff: String::new(),
         pushed: false,
         remote: ws
@@ -141,6 +153,7 @@ pub fn rollback(req: &RevertRequest) -> Result<RevertReport> {
             .filter(|_| req.push)
             .map(remote::redact),
         already_reverted_by: None,
+        pull_request: None,
     };
 
     // A branch from an earlier run (or another replica) that reverts the same commit is reused.
@@ -189,6 +202,8 @@ pub fn rollback(req: &RevertRequest) -> Result<RevertReport> {
     report.branch = Some(branch.clone());
     report.commit = Some(commit.to_string());
     report.restored = rollback.restored;
+    report.twins = rollback.twins;
+    report.left_bumped = rollback.left_bumped;
     (report.files, report.diff) = diff(repo, &base_commit.tree()?, &tree)?;
     if req.dry_run {
         return Ok(report);
@@ -249,6 +264,27 @@ fn open_workspace(req: &RevertRequest) -> Result<Workspace> {
         }
         Source::Url(url) => {
             let dir = remote::mirror_dir(&req.cache_dir, url);
+            if req.offline {
+                let repo = Repository::open_bare(&dir).map_err(|_| {
+                    UsageError(format!(
+                        "no mirror of {} in {}; run `revertbot revert` once, or give a local path",
+                        remote::redact(url),
+                        req.cache_dir.display()
+                    ))
+                })?;
+                let default_base = repo
+                    .head()
+                    .ok()
+                    .and_then(|h| h.shorthand().ok().map(str::to_string))
+                    .unwrap_or_else(|| "HEAD".into());
+                return Ok(Workspace {
+                    repo,
+                    push_url: Some(url.clone()),
+                    default_base,
+                    _lock: None,
+                    mirror: true,
+                });
+            }
             let lock = MirrorLock::acquire(&dir)?;
             let repo = match Repository::open_bare(&dir) {
                 Ok(repo) => repo,

@@ -13,8 +13,10 @@ use super::edit::{self, VersionEdit};
 use super::message::{self, ImageRollback};
 use crate::error::{Exit, HasExit};
 use crate::image::ImageRef;
-use crate::locate::history::{changed_pairs, commit_info, is_yaml_name, renames, Blobs, PlacePair};
-use crate::locate::{self, CommitInfo, Field, PathFilter, Query, Reference};
+use crate::locate::history::{
+    changed_pairs, commit_info, is_yaml_name, renames, yaml_files, Blobs, PlacePair,
+};
+use crate::locate::{self, CommitInfo, Field, PathFilter, Place, Query, Reference};
 
 /// What to revert, and onto what.
 pub struct RevertSpec<'a> {
@@ -53,6 +55,16 @@ pub struct Restored {
     pub to: Option<String>,
 }
 
+/// Another image the culprit bumped, which a partial rollback leaves as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeftBumped {
+    pub image: String,
+    pub file: String,
+    pub field: Field,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
 /// A rollback ready to be committed.
 #[derive(Debug, Clone)]
 pub struct Rollback {
@@ -61,6 +73,10 @@ pub struct Rollback {
     pub tree: Oid,
     pub message: String,
     pub restored: Vec<Restored>,
+    /// Places in base, not rolled back, that hold a bad version too (another file got the
+    /// same bump from another commit).
+    pub twins: Vec<Place>,
+    pub left_bumped: Vec<LeftBumped>,
 }
 
 pub enum Prepared {
@@ -139,14 +155,10 @@ pub fn prepare(repo: &Repository, spec: &RevertSpec) -> Result<Prepared> {
 
     let image_name = spec.image.map(ImageRef::normalized_name);
     let mut blobs = Blobs::new(repo);
-    let changes = target_changes(
-        repo,
-        &mut blobs,
-        &parent_tree,
-        &culprit_tree,
-        image_name.as_deref(),
-        spec.paths,
-    )?;
+    let all_changes = target_changes(repo, &mut blobs, &parent_tree, &culprit_tree, spec.paths)?;
+    let (changes, others): (Vec<TargetChange>, Vec<TargetChange>) = all_changes
+        .into_iter()
+        .partition(|c| image_name.as_deref().is_none_or(|i| i == c.image));
     if let (Some(image), true) = (spec.image, changes.is_empty()) {
         return Err(RevertError::ImageNotChanged {
             sha,
@@ -220,17 +232,78 @@ pub fn prepare(repo: &Repository, spec: &RevertSpec) -> Result<Prepared> {
             .collect(),
     });
     let message = message::commit_message(&info.subject, &sha, rollback.as_ref());
+    let twins = match &image_name {
+        Some(image) => twins(&mut blobs, &base_tree, image, &restored)?,
+        None => Vec::new(),
+    };
+    let left_bumped = if whole {
+        Vec::new()
+    } else {
+        others
+            .iter()
+            .map(|c| LeftBumped {
+                image: c.image.clone(),
+                file: c.path.clone(),
+                field: c
+                    .pair
+                    .new
+                    .as_ref()
+                    .or(c.pair.old.as_ref())
+                    .map_or(Field::Tag, |r| r.field),
+                from: c.pair.old.as_ref().and_then(|r| r.value.clone()),
+                to: c.pair.new.as_ref().and_then(|r| r.value.clone()),
+            })
+            .collect()
+    };
     Ok(Prepared::Ready(Rollback {
         culprit: info,
         strategy,
         tree,
         message,
         restored,
+        twins,
+        left_bumped,
     }))
 }
 
 fn version(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "no version".into())
+}
+
+/// Places in base holding a bad version of the image that the rollback does not touch.
+fn twins(
+    blobs: &mut Blobs,
+    base_tree: &Tree,
+    image: &str,
+    restored: &[Restored],
+) -> Result<Vec<Place>> {
+    let bad: BTreeSet<(Field, &str)> = restored
+        .iter()
+        .filter_map(|r| Some((r.field, r.from.as_deref()?)))
+        .collect();
+    let mut out = Vec::new();
+    for (path, blob) in yaml_files(base_tree, &PathFilter::default())? {
+        for r in blobs.refs_for(blob, image, &path, None)?.iter() {
+            let is_bad = r
+                .value
+                .as_deref()
+                .is_some_and(|v| bad.contains(&(r.field, v)));
+            let rolled_back = restored
+                .iter()
+                .any(|x| x.file == path && x.yaml_path == r.yaml_path && x.field == r.field);
+            if is_bad && !rolled_back {
+                out.push(Place {
+                    file: path.clone(),
+                    document: r.document,
+                    yaml_path: r.yaml_path.clone(),
+                    line: r.line,
+                    field: r.field,
+                    value: r.value.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The image places the culprit changed, in every YAML file it touched (renames followed).
@@ -239,7 +312,6 @@ fn target_changes(
     blobs: &mut Blobs,
     parent_tree: &Tree,
     culprit_tree: &Tree,
-    image: Option<&str>,
     paths: &PathFilter,
 ) -> Result<Vec<TargetChange>> {
     let mut diff = repo.diff_tree_to_tree(Some(parent_tree), Some(culprit_tree), None)?;
@@ -276,9 +348,6 @@ fn target_changes(
             .map(|r| r.image.as_str())
             .collect();
         for name in names {
-            if image.is_some_and(|i| i != name) {
-                continue;
-            }
             let of = |refs: &[Reference]| {
                 refs.iter()
                     .filter(|r| r.image == name)

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::{Outcome, RevertReport};
+use crate::forge::github::PullState;
 
 pub fn render_text(r: &RevertReport) -> String {
     let mut out = String::new();
@@ -61,6 +62,19 @@ pub fn render_text(r: &RevertReport) -> String {
             p.from.as_deref().unwrap_or("(none)"),
             p.to.as_deref().unwrap_or("(none)")
         );
+    }
+    if let Some(pr) = &r.pull_request {
+        let state = match pr.state {
+            PullState::Created => "opened",
+            PullState::Found if pr.commented => "already open; commented",
+            PullState::Found => "already open",
+            PullState::Declined => "closed without merging earlier; not reopened",
+            PullState::Merged => "already merged",
+        };
+        let _ = writeln!(out, "pull      #{} {} ({state})", pr.number, pr.url);
+        for w in &pr.warnings {
+            let _ = writeln!(out, "warning   {w}");
+        }
     }
     if !r.diff.is_empty() {
         let _ = writeln!(out, "\n{}", r.diff.trim_end());

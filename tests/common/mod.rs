@@ -64,6 +64,7 @@ pub fn revert_request(source: &str, cache_dir: &std::path::Path) -> RevertReques
         allow_revert_of_revert: false,
         push: false,
         dry_run: false,
+        offline: false,
         author: ("revertbot".into(), "revertbot@localhost".into()),
         network: Network {
             auth: GitAuth::default(),

@@ -1,0 +1,122 @@
+//! Alertmanager webhook payloads (version 4), as Alertmanager 0.25 sends them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One webhook notification: a group of alerts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payload {
+    pub version: String,
+    #[serde(default)]
+    pub group_key: String,
+    #[serde(default)]
+    pub truncated_alerts: u64,
+    pub status: Status,
+    #[serde(default)]
+    pub receiver: String,
+    #[serde(default)]
+    pub group_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub common_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub common_annotations: BTreeMap<String, String>,
+    #[serde(rename = "externalURL", default)]
+    pub external_url: String,
+    pub alerts: Vec<Alert>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Firing,
+    Resolved,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    pub status: Status,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// RFC 3339, as Alertmanager wrote it.
+    #[serde(default)]
+    pub starts_at: String,
+    /// `0001-01-01T00:00:00Z` while firing.
+    #[serde(default)]
+    pub ends_at: String,
+    #[serde(rename = "generatorURL", default)]
+    pub generator_url: String,
+    #[serde(default)]
+    pub fingerprint: String,
+}
+
+impl Payload {
+    /// Parses a payload, with a one-line error naming what is wrong.
+    pub fn from_json(bytes: &[u8]) -> Result<Payload, PayloadError> {
+        let payload: Payload =
+            serde_json::from_slice(bytes).map_err(|e| PayloadError(e.to_string()))?;
+        if payload.version != "4" {
+            return Err(PayloadError(format!(
+                "version {:?} is not supported (Alertmanager webhook payloads are version \"4\")",
+                payload.version
+            )));
+        }
+        Ok(payload)
+    }
+
+    /// The alert a PR is about: the first firing one, else the first.
+    pub fn primary(&self) -> Option<&Alert> {
+        self.alerts
+            .iter()
+            .find(|a| a.status == Status::Firing)
+            .or(self.alerts.first())
+    }
+}
+
+impl Alert {
+    pub fn name(&self) -> &str {
+        self.labels.get("alertname").map_or("", String::as_str)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an Alertmanager webhook payload: {0}")]
+pub struct PayloadError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_real_alertmanager_payloads() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/fixtures/alertmanager"
+        );
+        let firing = std::fs::read(format!("{dir}/alertmanager-0.25-webhook-firing.json")).unwrap();
+        let p = Payload::from_json(&firing).unwrap();
+        assert_eq!(p.status, Status::Firing);
+        assert_eq!(p.external_url, "http://vm:9093");
+        let a = p.primary().unwrap();
+        assert_eq!(a.name(), "HighErrorRate");
+        assert_eq!(a.ends_at, "0001-01-01T00:00:00Z");
+        assert_eq!(a.generator_url, "http://prometheus:9090/graph?g0.expr=rate");
+        let resolved =
+            std::fs::read(format!("{dir}/alertmanager-0.25-webhook-resolved.json")).unwrap();
+        assert_eq!(
+            Payload::from_json(&resolved).unwrap().status,
+            Status::Resolved
+        );
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_v4_payload() {
+        assert!(Payload::from_json(b"{}").is_err());
+        let v3 = br#"{"version":"3","status":"firing","alerts":[]}"#;
+        assert!(Payload::from_json(v3).unwrap_err().0.contains("version"));
+    }
+}

@@ -1,0 +1,275 @@
+//! The pull request's title, body and follow-up comments (pure). Everything that comes from
+//! an alert or a commit is untrusted and goes through [`markdown`].
+
+use std::fmt::Write;
+
+use super::markdown::{self, inline, quote, GITHUB_BODY_LIMIT};
+use crate::alert::{Alert, Payload};
+use crate::revert::plan::Strategy;
+use crate::revert::RevertReport;
+
+/// Marks revertbot's pull requests and comments, and which commit a pull request reverts.
+pub const MARKER: &str = "<!-- revertbot";
+
+/// Caps per field, in characters.
+const SHORT: usize = 200;
+const LONG: usize = 4_000;
+const LABELS: usize = 40;
+/// Room kept free under GitHub's limit for the parts written after the alert.
+const BODY_BUDGET: usize = GITHUB_BODY_LIMIT - 4_096;
+
+/// The alert a pull request answers.
+#[derive(Clone, Copy)]
+pub struct AlertContext<'a> {
+    pub payload: &'a Payload,
+    pub alert: &'a Alert,
+}
+
+impl<'a> AlertContext<'a> {
+    pub fn of(payload: &'a Payload) -> Option<AlertContext<'a>> {
+        Some(AlertContext {
+            payload,
+            alert: payload.primary()?,
+        })
+    }
+}
+
+/// Where links to the repository on the web go, e.g. `https://github.com/acme/gitops`.
+pub struct Links<'a> {
+    pub repo_web_url: &'a str,
+}
+
+/// `Revert <image> to <old version>`, plus the alert name when there is one.
+pub fn title(report: &RevertReport, alert: Option<AlertContext>) -> String {
+    let image = report
+        .image
+        .as_deref()
+        .map(|i| crate::image::ImageRef::parse(i).map_or(i.to_string(), |r| r.name))
+        .unwrap_or_else(|| format!("commit {}", &report.reverted[..12]));
+    let versions: Vec<&str> = unique(
+        report
+            .restored
+            .iter()
+            .map(|r| r.to.as_deref().unwrap_or("no version")),
+    );
+    let mut title = if versions.is_empty() {
+        format!("Revert {image}")
+    } else {
+        format!("Revert {image} to {}", versions.join(", "))
+    };
+    if let Some(name) = alert.map(|a| a.alert.name()).filter(|n| !n.is_empty()) {
+        write!(title, " ({})", markdown::title_text(name, 100)).ok();
+    }
+    markdown::title_text(&title, 250)
+}
+
+fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -> String {
+    let mut b = String::new();
+    let c = &report.culprit;
+    writeln!(b, "{MARKER} reverts {} -->", report.reverted).ok();
+    let image = report.image.as_deref().unwrap_or("");
+    if image.is_empty() {
+        writeln!(
+            b,
+            "Rolls back commit `{}` through git.\n",
+            &report.reverted[..12]
+        )
+        .ok();
+    } else {
+        writeln!(
+            b,
+            "Rolls `{}` back through git, by reverting the commit that bumped it.\n",
+            image
+        )
+        .ok();
+    }
+
+    if let Some(alert) = alert {
+        b.push_str("### Why\n\n");
+        why(&mut b, alert);
+    }
+    if b.len() > BODY_BUDGET {
+        b = markdown::truncate(&b, BODY_BUDGET).into_owned();
+        b.push('\n');
+    }
+
+    b.push_str("\n### What\n\n");
+    let commit_url = format!("{}/commit/{}", links.repo_web_url, report.reverted);
+    writeln!(
+        b,
+        "- Culprit: [`{}`]({commit_url}) {} by {}, {}",
+        &report.reverted[..12],
+        inline(&c.subject, SHORT),
+        inline(&c.author, SHORT),
+        inline(&c.time, SHORT)
+    )
+    .ok();
+    for r in &report.restored {
+        writeln!(
+            b,
+            "- `{}` `{}`: {} `{}` → `{}`",
+            r.file,
+            r.yaml_path,
+            r.field.as_str(),
+            r.from.as_deref().unwrap_or("none"),
+            r.to.as_deref().unwrap_or("none")
+        )
+        .ok();
+    }
+    let strategy = match report.strategy {
+        Some(Strategy::Revert) => "revert (the whole commit, like `git revert`)",
+        Some(Strategy::Partial) => "partial (only this image's places of the commit are reverted)",
+        Some(Strategy::Semantic) => {
+            "semantic (later commits touched these lines without changing the version, so only the version scalars were set back; every other byte is kept)"
+        }
+        None => "none",
+    };
+    writeln!(b, "- Strategy: {strategy}").ok();
+    writeln!(
+        b,
+        "- Base: `{}` at `{}`",
+        report.base,
+        &report.base_sha[..12]
+    )
+    .ok();
+
+    if !report.twins.is_empty() || !report.left_bumped.is_empty() {
+        b.push_str("\n### Warnings\n\n");
+        for t in &report.twins {
+            writeln!(
+                b,
+                "- `{}` `{}` still holds {} `{}`: the same version came there by another commit, and this rollback does not change it.",
+                t.file,
+                t.yaml_path,
+                t.field.as_str(),
+                t.value.as_deref().unwrap_or("none")
+            )
+            .ok();
+        }
+        for l in &report.left_bumped {
+            writeln!(
+                b,
+                "- The culprit also bumped `{}` in `{}` ({} `{}` → `{}`); this rollback leaves it as it is.",
+                l.image,
+                l.file,
+                l.field.as_str(),
+                l.from.as_deref().unwrap_or("none"),
+                l.to.as_deref().unwrap_or("none")
+            )
+            .ok();
+        }
+    }
+
+    b.push_str(
+        "\n### After merging\n\n\
+         Image automation may bump straight back to the newest tag on its next run unless something holds it: \
+         for Flux, add the bad tag to the ImageRepository's `spec.exclusionList` (setting it drops the default `^.*\\.sig$`, keep that one); \
+         for Argo CD Image Updater, add it to the `ignore-tags` annotation.\n\n\
+         To undo this rollback, revert its merge commit (GitHub's **Revert** button on this pull request).\n\n\
+         ### Wrong culprit?\n\n\
+         Close this pull request without merging: revertbot will not open it again for this commit.\n",
+    );
+    if b.chars().count() > GITHUB_BODY_LIMIT {
+        b = markdown::truncate(&b, GITHUB_BODY_LIMIT - 100).into_owned();
+    }
+    b
+}
+
+fn why(b: &mut String, ctx: AlertContext) {
+    let a = ctx.alert;
+    let severity = a
+        .labels
+        .get("severity")
+        .map(|s| format!(" (severity {})", inline(s, SHORT)))
+        .unwrap_or_default();
+    let since = if a.starts_at.is_empty() {
+        String::new()
+    } else {
+        format!(", firing since {}", inline(&a.starts_at, SHORT))
+    };
+    writeln!(
+        b,
+        "Alert **{}**{severity}{since}.\n",
+        inline(a.name(), SHORT)
+    )
+    .ok();
+    for key in ["summary", "description"] {
+        if let Some(text) = a.annotations.get(key) {
+            writeln!(b, "{}\n", quote(text, LONG)).ok();
+        }
+    }
+    if !a.labels.is_empty() {
+        b.push_str("| label | value |\n| --- | --- |\n");
+        for (k, v) in a.labels.iter().take(LABELS) {
+            writeln!(b, "| {} | {} |", inline(k, SHORT), inline(v, SHORT)).ok();
+        }
+        if a.labels.len() > LABELS {
+            writeln!(b, "| … | {} more labels |", a.labels.len() - LABELS).ok();
+        }
+        b.push('\n');
+    }
+    let mut links = Vec::new();
+    if let Some(url) = markdown::url(&a.generator_url) {
+        links.push(format!("[Alert source](<{url}>)"));
+    }
+    if let Some(url) = silence_url(ctx.payload, a) {
+        links.push(format!("[Silence this alert](<{url}>)"));
+    }
+    if !links.is_empty() {
+        writeln!(b, "{}", links.join(" · ")).ok();
+    }
+}
+
+/// Alertmanager's "new silence" page, pre-filled with the alert's labels.
+pub fn silence_url(payload: &Payload, alert: &Alert) -> Option<String> {
+    let base = markdown::url(&payload.external_url)?;
+    let matchers: Vec<String> = alert
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    let filter = format!("{{{}}}", matchers.join(", "));
+    Some(format!(
+        "{}/#/silences/new?filter={}",
+        base.trim_end_matches('/'),
+        markdown::query_component(&filter)
+    ))
+}
+
+/// The comment added to an open pull request when the alert fires again.
+pub fn occurrence_comment(alert: Option<AlertContext>, now: &str) -> String {
+    let mut c = format!("{MARKER}:occurrence -->\n");
+    match alert {
+        Some(ctx) => {
+            writeln!(
+                c,
+                "The alert **{}** fired again ({}).",
+                inline(ctx.alert.name(), SHORT),
+                inline(now, SHORT)
+            )
+            .ok();
+            if let Some(summary) = ctx.alert.annotations.get("summary") {
+                writeln!(c, "\n{}", quote(summary, LONG)).ok();
+            }
+        }
+        None => {
+            writeln!(
+                c,
+                "revertbot was asked again for this rollback ({}).",
+                inline(now, SHORT)
+            )
+            .ok();
+        }
+    }
+    c
+}
