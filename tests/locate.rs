@@ -331,3 +331,61 @@ fn a_persons_revert_of_a_bump_is_itself_a_value_change() {
     assert_eq!(l.commit.sha, revert.to_string());
     assert_eq!(l.changes[0].from.as_deref(), Some("1.1.0"));
 }
+
+#[test]
+fn a_registry_migration_of_several_images_follows_each_one() {
+    let (_dir, mut w) = repo();
+    let k = "apps/kustomization.yaml";
+    w.write(k, "images:\n  - name: ghcr.io/acme/web\n    newTag: 1.3.0\n  - name: ghcr.io/acme/api\n    newTag: 1.3.0\n");
+    w.commit("add").unwrap();
+    w.edit(k, "1.3.0", "1.4.0").edit(k, "1.3.0", "1.4.0");
+    let release = w.commit("release").unwrap();
+    w.edit(k, "ghcr.io/acme/web", "registry.acme.io/acme/web")
+        .edit(k, "ghcr.io/acme/api", "registry.acme.io/acme/api");
+    w.commit("move").unwrap();
+    let l = locate(&w, "registry.acme.io/acme/web:1.4.0");
+    assert_eq!(l.commit.sha, release.to_string());
+    assert_eq!(l.changes.len(), 1);
+}
+
+#[test]
+fn a_move_by_adding_new_name_to_a_kustomize_entry_is_followed() {
+    let (_dir, mut w) = repo();
+    let k = "apps/kustomization.yaml";
+    w.write(
+        k,
+        "images:\n  - name: ghcr.io/acme/web\n    newTag: 1.3.0\n",
+    );
+    w.commit("add").unwrap();
+    w.edit(k, "1.3.0", "1.4.0");
+    let bump = w.commit("bump").unwrap();
+    w.edit(
+        k,
+        "    newTag",
+        "    newName: registry.acme.io/acme/web\n    newTag",
+    );
+    w.commit("mirror the registry").unwrap();
+    let l = locate(&w, "registry.acme.io/acme/web:1.4.0");
+    assert_eq!(l.commit.sha, bump.to_string());
+}
+
+#[test]
+fn a_later_reordering_does_not_make_the_changed_place_its_own_twin() {
+    let (_dir, mut w) = repo();
+    let k = "apps/kustomization.yaml";
+    w.write(
+        k,
+        &kustomization(&[("ghcr.io/acme/web", "1.0.0"), ("ghcr.io/acme/api", "2.0.0")]),
+    );
+    w.commit("init").unwrap();
+    w.edit(k, "1.0.0", "1.1.0");
+    let bump = w.commit("bump").unwrap();
+    w.write(
+        k,
+        &kustomization(&[("ghcr.io/acme/api", "2.0.0"), ("ghcr.io/acme/web", "1.1.0")]),
+    );
+    w.commit("sort").unwrap();
+    let l = locate(&w, "ghcr.io/acme/web:1.1.0");
+    assert_eq!(l.commit.sha, bump.to_string());
+    assert!(l.twins.is_empty(), "{:?}", l.twins);
+}

@@ -8,7 +8,10 @@ use revertbot::forge::body::{self, AlertContext, Links};
 use revertbot::forge::markdown::GITHUB_BODY_LIMIT;
 use revertbot::revert::RevertReport;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/alertmanager");
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/fixtures/alertmanager"
+);
 
 /// The demo rollback (partial: the Flux run also bumped the worker; staging is a twin).
 fn demo_report() -> RevertReport {
@@ -25,8 +28,14 @@ fn demo_report() -> RevertReport {
 
 fn render(report: &RevertReport, payload: Option<&Payload>) -> String {
     let ctx = payload.and_then(AlertContext::of);
-    let links = Links { repo_web_url: "https://github.com/acme/gitops" };
-    format!("{}\n\n{}", body::title(report, ctx), body::body(report, &links, ctx))
+    let links = Links {
+        repo_web_url: "https://github.com/acme/gitops",
+    };
+    format!(
+        "{}\n\n{}",
+        body::title(report, ctx),
+        body::body(report, &links, ctx)
+    )
 }
 
 fn fixture(name: &str) -> Payload {
@@ -75,15 +84,39 @@ fn a_hostile_alert_cannot_inject_or_overflow() {
     });
     let payload = Payload::from_json(payload.to_string().as_bytes()).unwrap();
     let ctx = AlertContext::of(&payload);
-    let links = Links { repo_web_url: "https://github.com/acme/gitops" };
+    let links = Links {
+        repo_web_url: "https://github.com/acme/gitops",
+    };
     let text = body::body(&report, &links, ctx);
-    assert!(text.chars().count() <= GITHUB_BODY_LIMIT, "{} characters", text.chars().count());
-    assert!(!text.contains("<script") && !text.contains("<img"), "HTML is escaped");
-    assert!(!text.contains("@octocat") && !text.contains("@acme/admins"), "mentions are broken");
-    assert!(!text.contains(" #1 ") && !text.contains("other#2"), "references are broken");
-    assert!(!text.contains("javascript:alert(document"), "no javascript: link");
-    assert!(!text.contains("\n# Heading") && !text.contains("\n- list") && !text.contains("\n```"), "no block syntax from the alert");
-    assert!(text.contains("### What") && text.contains("### Wrong culprit?"), "the rollback facts survive the cap");
+    assert!(
+        text.chars().count() <= GITHUB_BODY_LIMIT,
+        "{} characters",
+        text.chars().count()
+    );
+    assert!(
+        !text.contains("<script") && !text.contains("<img"),
+        "HTML is escaped"
+    );
+    assert!(
+        !text.contains("@octocat") && !text.contains("@acme/admins"),
+        "mentions are broken"
+    );
+    assert!(
+        !text.contains(" #1 ") && !text.contains("other#2"),
+        "references are broken"
+    );
+    assert!(
+        !text.contains("javascript:alert(document"),
+        "no javascript: link"
+    );
+    assert!(
+        !text.contains("\n# Heading") && !text.contains("\n- list") && !text.contains("\n```"),
+        "no block syntax from the alert"
+    );
+    assert!(
+        text.contains("### What") && text.contains("### Wrong culprit?"),
+        "the rollback facts survive the cap"
+    );
     let title = body::title(&report, ctx);
     assert!(!title.contains('\n') && title.len() <= 250, "{title}");
     // Keep the snapshot readable: the 1 MB description is cut to its first characters.

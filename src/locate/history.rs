@@ -198,7 +198,7 @@ impl Step<'_, '_> {
                 // registry keeping its tag (follow the old name).
                 let current = blobs.all_refs(f.blob, &f.path, commit_id)?;
                 let parent_all = blobs.all_refs(parent_blob, &path, commit_id)?;
-                if let Some(old_name) = moved_from(&current, &parent_all, &f.values) {
+                if let Some(old_name) = moved_from(&f.image, &current, &parent_all, &f.values) {
                     next.push(Followed {
                         image: old_name,
                         path,
@@ -267,18 +267,32 @@ pub(crate) fn renames(
 }
 
 /// On a registry move the reference to the new name is added in the same commit that removes
-/// the old one, with the same versions. Returns the old name when exactly one such name exists
-/// (or, among several, exactly one with the same last path segment).
+/// the old one, with the same versions (or, in a kustomize entry or an Argo CD `alias=` string,
+/// the new name is added beside the old one, on the same scalar). Returns the old name when
+/// exactly one such name exists, or, among several, exactly one with the followed image's last
+/// path segment.
 pub(crate) fn moved_from(
+    image: &str,
     current: &[Reference],
     parent: &[Reference],
     values: &Values,
 ) -> Option<String> {
     let current_names: HashSet<&str> = current.iter().map(|r| r.image.as_str()).collect();
+    let image_offsets: HashSet<usize> = current
+        .iter()
+        .filter(|r| r.image == image)
+        .map(|r| r.offset)
+        .collect();
+    // Another name of the same places now (`name` beside a new `newName`).
+    let alias_now = |name: &str| {
+        current
+            .iter()
+            .any(|r| r.image == name && image_offsets.contains(&r.offset))
+    };
     let mut candidates: Vec<&str> = parent
         .iter()
         .map(|r| r.image.as_str())
-        .filter(|name| !current_names.contains(name))
+        .filter(|name| *name != image && (!current_names.contains(name) || alias_now(name)))
         .collect::<HashSet<_>>()
         .into_iter()
         .filter(|name| {
@@ -295,10 +309,10 @@ pub(crate) fn moved_from(
         [one] => Some(one.to_string()),
         [] => None,
         several => {
-            let wanted: HashSet<&str> = current.iter().map(|r| last_segment(&r.image)).collect();
+            let wanted = last_segment(image);
             let same: Vec<&&str> = several
                 .iter()
-                .filter(|n| wanted.contains(last_segment(n)))
+                .filter(|n| last_segment(n) == wanted)
                 .collect();
             match same.as_slice() {
                 [one] => Some(one.to_string()),
@@ -497,18 +511,12 @@ fn report(
     walked: usize,
 ) -> Located {
     let mut changes = Vec::new();
-    // (file at rev, document, yaml path, field) of every place the culprit changed.
+    // The files (as named at rev) the culprit changed: twins are in other files. (Matching
+    // places by YAML path would not do: a later re-ordering moves the changed place itself.)
     let mut changed_at_rev = HashSet::new();
     for c in &changed {
-        for change in changed_places(&c.followed.path, &c.refs, &c.parent_refs) {
-            changed_at_rev.insert((
-                c.followed.rev_path.clone(),
-                change.document,
-                change.yaml_path.clone(),
-                change.field,
-            ));
-            changes.push(change);
-        }
+        changed_at_rev.insert(c.followed.rev_path.as_str());
+        changes.extend(changed_places(&c.followed.path, &c.refs, &c.parent_refs));
     }
     let new_values: HashSet<(super::Field, &str)> = changes
         .iter()
@@ -520,8 +528,7 @@ fn report(
             let Some(value) = r.value.as_deref() else {
                 continue;
             };
-            let key = (path.clone(), r.document, r.yaml_path.clone(), r.field);
-            if new_values.contains(&(r.field, value)) && !changed_at_rev.contains(&key) {
+            if new_values.contains(&(r.field, value)) && !changed_at_rev.contains(path.as_str()) {
                 twins.push(Place::at(path, r));
             }
         }

@@ -85,7 +85,7 @@ pub struct Located {
     pub commit: CommitInfo,
     /// Every place the culprit changed for the image.
     pub changes: Vec<Change>,
-    /// Places at `rev` that hold a new value of the culprit but were not changed by it.
+    /// Places at `rev`, in files the culprit did not change, that hold one of its new values.
     pub twins: Vec<Place>,
     pub commits_walked: usize,
 }

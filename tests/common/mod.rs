@@ -46,7 +46,9 @@ pub fn kustomization(entries: &[(&str, &str)]) -> String {
     s
 }
 
+pub mod fake_github;
 pub mod git_server;
+pub mod prism;
 
 use revertbot::revert::remote::{GitAuth, Network, Source};
 use revertbot::revert::{RevertReport, RevertRequest};

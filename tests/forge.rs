@@ -1,0 +1,393 @@
+//! The rollback pull request end to end: revertbot's real octocrab client against a stateful
+//! fake GitHub on loopback, through Prism validating every request and response against
+//! GitHub's own OpenAPI description. Each test asserts the fake's final state.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::fake_github::FakeGitHub;
+use common::prism::Prism;
+use revertbot::alert::Payload;
+use revertbot::forge::github::{GitHubAuth, GitHubSettings, PullState, RetryPolicy};
+use revertbot::pipeline::{rollback_with_pull, PullSettings};
+use revertbot::revert::RevertReport;
+
+const TOKEN: &str = "ghp_revertbot_test_token";
+const OWNER: &str = "acme";
+
+/// A demo GitOps repository whose `origin` is a bare repository, for one scenario.
+struct Gitops {
+    dir: tempfile::TempDir,
+    _origin: tempfile::TempDir,
+    cache: tempfile::TempDir,
+}
+
+fn gitops() -> Gitops {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = revertbot::demo::build(dir.path()).unwrap();
+    let origin = tempfile::tempdir().unwrap();
+    git2::Repository::init_bare(origin.path()).unwrap();
+    let mut remote = writer
+        .repo
+        .remote("origin", origin.path().to_str().unwrap())
+        .unwrap();
+    remote
+        .push(&["refs/heads/main:refs/heads/main"], None)
+        .unwrap();
+    Gitops {
+        dir,
+        _origin: origin,
+        cache: tempfile::tempdir().unwrap(),
+    }
+}
+
+fn settings(api_url: &str, repo: &str, auth: GitHubAuth) -> PullSettings {
+    PullSettings {
+        github: GitHubSettings {
+            api_url: api_url.to_string(),
+            owner: OWNER.into(),
+            repo: repo.into(),
+            auth,
+            retry: RetryPolicy {
+                attempts: 4,
+                base_delay: Duration::from_millis(50),
+                max_wait: Duration::from_secs(10),
+            },
+            timeout: Duration::from_secs(20),
+        },
+        labels: vec!["rollback".into()],
+        reviewers: vec!["dana".into()],
+        team_reviewers: vec!["sre".into()],
+        assignees: vec!["dana".into()],
+        draft: false,
+        comment_interval: Duration::from_secs(600),
+    }
+}
+
+fn alert() -> Payload {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/alertmanager/handmade-pod-unschedulable-group.json"
+    );
+    Payload::from_json(&std::fs::read(path).unwrap()).unwrap()
+}
+
+async fn rollback(g: &Gitops, settings: &PullSettings) -> RevertReport {
+    let mut req = common::with_image(
+        common::revert_request(g.dir.path().to_str().unwrap(), g.cache.path()),
+        revertbot::demo::DEMO_IMAGE,
+    );
+    req.push = true;
+    rollback_with_pull(req, Some(settings.clone()), Some(alert()))
+        .await
+        .unwrap_or_else(|e| panic!("rollback with pull request: {e:#}"))
+}
+
+fn fake_with_repo(name: &str) -> FakeGitHub {
+    let fake = FakeGitHub::start();
+    fake.add_repo(OWNER, name);
+    fake.allow_token(TOKEN);
+    fake
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_one_pull_request_and_comments_on_reruns() {
+    let fake = fake_with_repo("gitops");
+    let prism = Prism::start(&fake.base_url());
+    let g = gitops();
+    let mut s = settings(&prism.base_url(), "gitops", GitHubAuth::Token(TOKEN.into()));
+
+    let first = rollback(&g, &s).await;
+    let pr = first.pull_request.clone().unwrap();
+    assert_eq!(pr.state, PullState::Created);
+    assert_eq!(
+        pr.url,
+        format!("https://github.com/{OWNER}/gitops/pull/{}", pr.number)
+    );
+    assert!(pr.warnings.is_empty(), "{:?}", pr.warnings);
+    let pulls = fake.pulls(OWNER, "gitops");
+    assert_eq!(pulls.len(), 1);
+    let p = &pulls[0];
+    assert_eq!(
+        p.title,
+        "Revert ghcr.io/acme/frontend to 1.4.0 (PodUnscheduleable)"
+    );
+    assert_eq!(
+        (p.head.as_str(), p.base.as_str()),
+        (first.branch.as_deref().unwrap(), "main")
+    );
+    assert!(
+        p.body
+            .contains("Alert **PodUnscheduleable** (severity rollback)"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains(&first.reverted));
+    assert_eq!(p.labels, ["rollback"]);
+    assert_eq!(p.requested_reviewers, ["dana"]);
+    assert_eq!(p.requested_teams, ["sre"]);
+    assert_eq!(p.assignees, ["dana"]);
+    assert!(!p.draft && !p.maintainer_can_modify);
+
+    // A rerun within the comment interval: same PR, no comment, no second PR.
+    let second = rollback(&g, &s).await;
+    let pr2 = second.pull_request.unwrap();
+    assert_eq!(
+        (pr2.state, pr2.number, pr2.commented),
+        (PullState::Found, pr.number, false)
+    );
+    assert!(fake.comments(OWNER, "gitops", pr.number).is_empty());
+
+    // Past the interval: one comment for the new occurrence, then none until the next interval.
+    s.comment_interval = Duration::ZERO;
+    let third = rollback(&g, &s).await.pull_request.unwrap();
+    assert!(third.commented);
+    s.comment_interval = Duration::from_secs(600);
+    let fourth = rollback(&g, &s).await.pull_request.unwrap();
+    assert!(!fourth.commented);
+    let comments = fake.comments(OWNER, "gitops", pr.number);
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0]
+            .body
+            .contains("The alert **PodUnscheduleable** fired again"),
+        "{}",
+        comments[0].body
+    );
+    assert_eq!(fake.pulls(OWNER, "gitops").len(), 1);
+    let posts = fake
+        .requests()
+        .iter()
+        .filter(|(m, p)| m == "POST" && p.ends_with("/pulls"))
+        .count();
+    assert_eq!(posts, 1, "one create call in all");
+    prism.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_request_closed_without_merging_is_not_reopened() {
+    let fake = fake_with_repo("declined");
+    let prism = Prism::start(&fake.base_url());
+    let g = gitops();
+    let s = settings(
+        &prism.base_url(),
+        "declined",
+        GitHubAuth::Token(TOKEN.into()),
+    );
+    let first = rollback(&g, &s).await.pull_request.unwrap();
+    fake.close_pull(OWNER, "declined", first.number, false);
+    let again = rollback(&g, &s).await.pull_request.unwrap();
+    assert_eq!(
+        (again.state, again.number),
+        (PullState::Declined, first.number)
+    );
+    let pulls = fake.pulls(OWNER, "declined");
+    assert_eq!(pulls.len(), 1);
+    assert_eq!(pulls[0].state, "closed");
+    assert!(fake.comments(OWNER, "declined", first.number).is_empty());
+    prism.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn already_exists_and_transient_failures_never_duplicate() {
+    let fake = fake_with_repo("flaky");
+    let prism = Prism::start(&fake.base_url());
+    let s = settings(&prism.base_url(), "flaky", GitHubAuth::Token(TOKEN.into()));
+
+    // The create lands but its answer is GitHub's 422 "already exists" (a lost response).
+    let g = gitops();
+    fake.create_pull_then_422();
+    let pr = rollback(&g, &s).await.pull_request.unwrap();
+    assert_eq!(pr.state, PullState::Found);
+    assert_eq!(fake.pulls(OWNER, "flaky").len(), 1);
+
+    // A 502 on the first GET, then success.
+    let fake2 = fake_with_repo("flaky2");
+    let prism2 = Prism::start(&fake2.base_url());
+    let s2 = settings(
+        &prism2.base_url(),
+        "flaky2",
+        GitHubAuth::Token(TOKEN.into()),
+    );
+    fake2.fail_next("GET", "/pulls?", 502, vec![], None);
+    // A 502 on the create: revertbot looks before re-sending it.
+    fake2.fail_next("POST", "/repos/acme/flaky2/pulls", 502, vec![], None);
+    let pr2 = rollback(&gitops(), &s2).await.pull_request.unwrap();
+    assert_eq!(pr2.state, PullState::Created);
+    assert_eq!(fake2.pulls(OWNER, "flaky2").len(), 1);
+    let requests = fake2.requests();
+    let lists = requests
+        .iter()
+        .filter(|(m, p)| m == "GET" && p.contains("/pulls?"))
+        .count();
+    assert!(
+        lists >= 3,
+        "the list was read again before re-sending the create: {requests:?}"
+    );
+    prism.assert_no_violations();
+    prism2.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_is_waited_out_until_its_reset() {
+    let fake = fake_with_repo("limited");
+    let prism = Prism::start(&fake.base_url());
+    let s = settings(
+        &prism.base_url(),
+        "limited",
+        GitHubAuth::Token(TOKEN.into()),
+    );
+    fake.fail_next_rate_limited("GET", "/pulls?", Duration::from_secs(2));
+    let started = Instant::now();
+    let pr = rollback(&gitops(), &s).await.pull_request.unwrap();
+    assert_eq!(pr.state, PullState::Created);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited for the reset: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(fake.pulls(OWNER, "limited").len(), 1);
+
+    // A reset further away than revertbot will wait: a clear error, no PR.
+    let fake2 = fake_with_repo("limited2");
+    let mut s2 = settings(
+        &fake2.base_url(),
+        "limited2",
+        GitHubAuth::Token(TOKEN.into()),
+    );
+    s2.github.retry.max_wait = Duration::from_secs(1);
+    fake2.fail_next_rate_limited("GET", "/pulls?", Duration::from_secs(600));
+    let g = gitops();
+    let mut req = common::with_image(
+        common::revert_request(g.dir.path().to_str().unwrap(), g.cache.path()),
+        revertbot::demo::DEMO_IMAGE,
+    );
+    req.push = true;
+    let err = rollback_with_pull(req, Some(s2), None).await.unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("rate limit exceeded") && msg.contains("try again"),
+        "{msg}"
+    );
+    assert!(fake2.pulls(OWNER, "limited2").is_empty());
+    prism.assert_no_violations();
+}
+
+/// A throwaway RSA key pair for a test GitHub App: (private PEM, public PEM).
+fn app_key() -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("app.pem");
+    let public = dir.path().join("app.pub.pem");
+    for args in [
+        vec![
+            "genrsa",
+            "-traditional",
+            "-out",
+            private.to_str().unwrap(),
+            "2048",
+        ],
+        vec![
+            "rsa",
+            "-in",
+            private.to_str().unwrap(),
+            "-pubout",
+            "-out",
+            public.to_str().unwrap(),
+        ],
+    ] {
+        let out = std::process::Command::new("openssl")
+            .args(&args)
+            .output()
+            .expect("openssl is installed");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    (
+        std::fs::read_to_string(private).unwrap(),
+        std::fs::read_to_string(public).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_app_auth_finds_the_installation_and_refreshes_tokens() {
+    let fake = fake_with_repo("app");
+    let (private, public) = app_key();
+    fake.add_app(4242, &public, 77, &[(OWNER, "app")]);
+    // Shorter than octocrab's 30 s refresh margin: every call needs a fresh token.
+    fake.set_installation_token_lifetime(Duration::from_secs(20));
+    let prism = Prism::start(&fake.base_url());
+    let auth = GitHubAuth::App {
+        app_id: 4242,
+        private_key_pem: private.into_bytes(),
+        installation_id: None,
+    };
+    let s = settings(&prism.base_url(), "app", auth);
+    let pr = rollback(&gitops(), &s).await.pull_request.unwrap();
+    assert_eq!(pr.state, PullState::Created);
+    let pulls = fake.pulls(OWNER, "app");
+    assert_eq!(pulls.len(), 1);
+    assert!(
+        pulls[0].user.ends_with("[bot]"),
+        "opened as the App: {}",
+        pulls[0].user
+    );
+    assert!(
+        fake.installation_tokens_issued() >= 2,
+        "tokens are refreshed before they expire"
+    );
+    assert!(fake
+        .requests()
+        .iter()
+        .any(|(m, p)| m == "GET" && p == "/repos/acme/app/installation"));
+    prism.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_enterprise_server_base_url() {
+    let fake = FakeGitHub::start_with_prefix("/api/v3");
+    fake.add_repo(OWNER, "ghe");
+    fake.allow_token(TOKEN);
+    let base = fake.base_url();
+    assert!(base.ends_with("/api/v3"), "{base}");
+    let s = settings(&base, "ghe", GitHubAuth::Token(TOKEN.into()));
+    let pr = rollback(&gitops(), &s).await.pull_request.unwrap();
+    assert_eq!(pr.state, PullState::Created);
+    assert_eq!(fake.pulls(OWNER, "ghe").len(), 1);
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|(_, p)| p.starts_with("/api/v3/")),
+        "{:?}",
+        fake.requests()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_token_is_one_clear_error() {
+    let fake = fake_with_repo("denied");
+    let s = settings(
+        &fake.base_url(),
+        "denied",
+        GitHubAuth::Token("wrong".into()),
+    );
+    let g = gitops();
+    let mut req = common::with_image(
+        common::revert_request(g.dir.path().to_str().unwrap(), g.cache.path()),
+        revertbot::demo::DEMO_IMAGE,
+    );
+    req.push = true;
+    let msg = format!(
+        "{:#}",
+        rollback_with_pull(req, Some(s), None).await.unwrap_err()
+    );
+    assert!(
+        msg.contains("GitHub answered 401") && msg.contains("check the GitHub token"),
+        "{msg}"
+    );
+    assert!(!msg.contains('\n'));
+    assert!(fake.pulls(OWNER, "denied").is_empty());
+}
