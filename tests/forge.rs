@@ -274,48 +274,10 @@ async fn a_rate_limit_is_waited_out_until_its_reset() {
     prism.assert_no_violations();
 }
 
-/// A throwaway RSA key pair for a test GitHub App: (private PEM, public PEM).
-fn app_key() -> (String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let private = dir.path().join("app.pem");
-    let public = dir.path().join("app.pub.pem");
-    for args in [
-        vec![
-            "genrsa",
-            "-traditional",
-            "-out",
-            private.to_str().unwrap(),
-            "2048",
-        ],
-        vec![
-            "rsa",
-            "-in",
-            private.to_str().unwrap(),
-            "-pubout",
-            "-out",
-            public.to_str().unwrap(),
-        ],
-    ] {
-        let out = std::process::Command::new("openssl")
-            .args(&args)
-            .output()
-            .expect("openssl is installed");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    (
-        std::fs::read_to_string(private).unwrap(),
-        std::fs::read_to_string(public).unwrap(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_app_auth_finds_the_installation_and_refreshes_tokens() {
     let fake = fake_with_repo("app");
-    let (private, public) = app_key();
+    let (private, public) = common::test_app_key();
     fake.add_app(4242, &public, 77, &[(OWNER, "app")]);
     // Shorter than octocrab's 30 s refresh margin: every call needs a fresh token.
     fake.set_installation_token_lifetime(Duration::from_secs(20));

@@ -4,19 +4,16 @@
 //!
 //! Needs `npm ci` (Node.js, `@stoplight/prism-cli`, `@octokit/openapi`); `scripts/test` runs it.
 
-#[path = "common/fake_github.rs"]
-mod fake_github;
-#[path = "common/prism.rs"]
-mod prism;
+mod common;
 
 use std::time::Duration;
 
-use fake_github::{FakeGitHub, MAX_BODY_CHARS, USER_LOGIN};
+use common::fake_github::{FakeGitHub, MAX_BODY_CHARS, USER_LOGIN};
+use common::prism::Prism;
 use octocrab::models::pulls::PullRequest;
 use octocrab::models::{AppId, InstallationId, IssueState};
 use octocrab::secrecy::ExposeSecret;
 use octocrab::{params, Octocrab};
-use prism::Prism;
 use serde_json::json;
 
 const OWNER: &str = "acme";
@@ -37,44 +34,6 @@ fn github_error(e: octocrab::Error) -> octocrab::GitHubError {
         octocrab::Error::GitHub { source, .. } => *source,
         other => panic!("expected a GitHub error, got {other:?}"),
     }
-}
-
-/// A throwaway RSA key pair for a test GitHub App: (private key PEM in PKCS#1 as GitHub hands
-/// them out, public key PEM).
-fn test_app_key() -> (String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let private = dir.path().join("app.pem");
-    let public = dir.path().join("app.pub.pem");
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .output()
-            .expect("run openssl");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&[
-        "genrsa",
-        "-traditional",
-        "-out",
-        private.to_str().unwrap(),
-        "2048",
-    ]);
-    run(&[
-        "rsa",
-        "-in",
-        private.to_str().unwrap(),
-        "-pubout",
-        "-out",
-        public.to_str().unwrap(),
-    ]);
-    (
-        std::fs::read_to_string(private).unwrap(),
-        std::fs::read_to_string(public).unwrap(),
-    )
 }
 
 fn app_client(base_url: &str, app_id: u64, private_pem: &str) -> Octocrab {
@@ -503,7 +462,7 @@ async fn github_app_installation_tokens_on_enterprise_server_match_githubs_schem
     let fake = FakeGitHub::start_with_prefix("/api/v3");
     fake.add_repo(OWNER, REPO);
     fake.add_repo(OWNER, "elsewhere");
-    let (private_pem, public_pem) = test_app_key();
+    let (private_pem, public_pem) = common::test_app_key();
     let app_id = 424_242;
     let installation = 99_001;
     fake.add_app(app_id, &public_pem, installation, &[(OWNER, REPO)]);
@@ -572,7 +531,7 @@ async fn github_app_installation_tokens_on_enterprise_server_match_githubs_schem
     );
 
     // A JWT signed with another key is refused.
-    let (other_private, _) = test_app_key();
+    let (other_private, _) = common::test_app_key();
     let impostor = app_client(&prism.base_url(), app_id, &other_private);
     let err = github_error(
         impostor

@@ -98,3 +98,30 @@ pub fn file_at(repo: &git2::Repository, rev: &str, path: &str) -> Option<String>
     let blob = repo.find_blob(entry.id()).ok()?;
     Some(String::from_utf8(blob.content().to_vec()).unwrap())
 }
+
+/// A throwaway RSA key pair for a test GitHub App: (private key PEM in PKCS#1, as GitHub hands
+/// them out, public key PEM), made with the openssl command.
+pub fn test_app_key() -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("app.pem");
+    let public = dir.path().join("app.pub.pem");
+    let (private_arg, public_arg) = (private.to_str().unwrap(), public.to_str().unwrap());
+    for args in [
+        vec!["genrsa", "-traditional", "-out", private_arg, "2048"],
+        vec!["rsa", "-in", private_arg, "-pubout", "-out", public_arg],
+    ] {
+        let out = std::process::Command::new("openssl")
+            .args(&args)
+            .output()
+            .expect("openssl is installed");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    (
+        std::fs::read_to_string(private).unwrap(),
+        std::fs::read_to_string(public).unwrap(),
+    )
+}
