@@ -223,6 +223,11 @@ fn network_error(err: git2::Error, url: &str, net: &Network, ex: &Exchange) -> a
     {
         return anyhow::anyhow!("timed out after {timeout} s talking to {url}; check that the remote is reachable, or raise --timeout");
     }
+    if msg.contains("hostkey") {
+        return anyhow::anyhow!(
+            "{url}: the server's SSH host key is unknown or does not match ~/.ssh/known_hosts; add the host there (ssh-keyscan) after checking its fingerprint"
+        );
+    }
     if matches!(
         err.class(),
         git2::ErrorClass::Net

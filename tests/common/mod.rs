@@ -49,6 +49,7 @@ pub fn kustomization(entries: &[(&str, &str)]) -> String {
 pub mod fake_github;
 pub mod git_server;
 pub mod prism;
+pub mod ssh_server;
 
 use revertbot::revert::remote::{GitAuth, Network, Source};
 use revertbot::revert::{RevertReport, RevertRequest};
