@@ -240,8 +240,13 @@ fn network_error(err: git2::Error, url: &str, net: &Network, ex: &Exchange) -> a
     anyhow::anyhow!("git operation on {url} failed: {}", err.message())
 }
 
-/// The remote's default branch (what its HEAD points at), e.g. `main`.
-pub fn default_branch(repo: &Repository, url: &str, net: &Network) -> Result<String> {
+/// Connects to the remote for reading its refs, and reads what `read` asks.
+fn read_remote<T>(
+    repo: &Repository,
+    url: &str,
+    net: &Network,
+    read: impl FnOnce(&git2::RemoteConnection<'_, '_, '_>) -> Result<T, git2::Error>,
+) -> Result<T> {
     net.apply_timeouts()?;
     let exchange = RefCell::new(Exchange::default());
     let deadline = Instant::now() + net.timeout;
@@ -250,10 +255,14 @@ pub fn default_branch(repo: &Repository, url: &str, net: &Network) -> Result<Str
     let conn = remote
         .connect_auth(Direction::Fetch, Some(cb), None)
         .map_err(|e| network_error(e, url, net, &exchange.borrow()))?;
-    let head = conn
-        .default_branch()
-        .map_err(|e| network_error(e, url, net, &exchange.borrow()))?;
-    let head = head.as_str().unwrap_or("").to_string();
+    read(&conn).map_err(|e| network_error(e, url, net, &exchange.borrow()))
+}
+
+/// The remote's default branch (what its HEAD points at), e.g. `main`.
+pub fn default_branch(repo: &Repository, url: &str, net: &Network) -> Result<String> {
+    let head = read_remote(repo, url, net, |conn| {
+        Ok(conn.default_branch()?.as_str().unwrap_or("").to_string())
+    })?;
     Ok(head
         .strip_prefix("refs/heads/")
         .unwrap_or(&head)
@@ -294,19 +303,14 @@ pub fn remote_branch(
     branch: &str,
     net: &Network,
 ) -> Result<Option<git2::Oid>> {
-    net.apply_timeouts()?;
-    let exchange = RefCell::new(Exchange::default());
-    let deadline = Instant::now() + net.timeout;
-    let mut remote = repo.remote_anonymous(url)?;
-    let cb = callbacks(net, url, &exchange, deadline);
-    let conn = remote
-        .connect_auth(Direction::Fetch, Some(cb), None)
-        .map_err(|e| network_error(e, url, net, &exchange.borrow()))?;
     let wanted = format!("refs/heads/{branch}");
-    let heads = conn
-        .list()
-        .map_err(|e| network_error(e, url, net, &exchange.borrow()))?;
-    Ok(heads.iter().find(|h| h.name() == wanted).map(|h| h.oid()))
+    read_remote(repo, url, net, |conn| {
+        Ok(conn
+            .list()?
+            .iter()
+            .find(|h| h.name() == wanted)
+            .map(|h| h.oid()))
+    })
 }
 
 /// Why a push did not land.
