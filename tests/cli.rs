@@ -201,3 +201,56 @@ fn demo_runs_without_arguments() {
     let again = revertbot(&["demo", "--dir", target.to_str().unwrap()]);
     assert_one_line_error(&again, 2, "is not empty");
 }
+
+#[test]
+fn a_huge_historical_file_is_skipped_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = revertbot::fixture::RepoWriter::init(dir.path()).unwrap();
+    let huge = format!(
+        "image: ghcr.io/acme/web:1.0.0\npadding: \"{}\"\n",
+        "x".repeat(9 << 20)
+    );
+    w.write("web.yaml", &huge);
+    w.commit("huge").unwrap();
+    w.write("web.yaml", "image: ghcr.io/acme/web:1.0.0\n");
+    w.commit("shrink").unwrap();
+    w.write("web.yaml", "image: ghcr.io/acme/web:1.1.0\n");
+    w.commit("bump").unwrap();
+    let out = revertbot(&[
+        "locate",
+        "--repo",
+        repo_arg(dir.path()),
+        "--image",
+        "ghcr.io/acme/web:1.1.0",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The huge version holds no references: the bump is found, and walking past "shrink" meets
+    // the huge blob only if the walk goes that far.
+    assert!(text(&out.stdout).contains("bump"));
+    let out = revertbot(&[
+        "locate",
+        "--repo",
+        repo_arg(dir.path()),
+        "--image",
+        "ghcr.io/acme/web:1.1.0",
+        "--rev",
+        "HEAD~1",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    let out = revertbot(&[
+        "locate",
+        "--repo",
+        repo_arg(dir.path()),
+        "--image",
+        "ghcr.io/acme/web:1.0.0",
+        "--rev",
+        "HEAD~1",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("skipping web.yaml at") && stderr.contains("larger than"),
+        "{stderr}"
+    );
+}

@@ -353,3 +353,83 @@ async fn a_bad_token_is_one_clear_error() {
     assert!(!msg.contains('\n'));
     assert!(fake.pulls(OWNER, "denied").is_empty());
 }
+
+#[test]
+fn the_cli_opens_the_pull_request_with_flags_and_environment() {
+    let fake = fake_with_repo("cli");
+    let g = gitops();
+    let alert = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/alertmanager/alertmanager-0.25-webhook-firing.json"
+    );
+    let run = |extra: &[&str], token: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"));
+        cmd.args([
+            "revert",
+            "--repo",
+            g.dir.path().to_str().unwrap(),
+            "--image",
+            revertbot::demo::DEMO_IMAGE,
+        ])
+        .args([
+            "--push",
+            "--pr",
+            "--output",
+            "json",
+            "--github-repo",
+            "acme/cli",
+            "--alert",
+            alert,
+        ])
+        .args([
+            "--github-api-url",
+            &fake.base_url(),
+            "--pr-label",
+            "rollback",
+            "--pr-draft",
+        ])
+        .arg("--cache-dir")
+        .arg(g.cache.path())
+        .args(extra)
+        .env_remove("GITHUB_TOKEN");
+        if let Some(token) = token {
+            cmd.env("GITHUB_TOKEN", token);
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(&[], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--pr needs GitHub credentials"), "{stderr}");
+
+    let out = run(&[], Some(TOKEN));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["pull_request"]["state"], "created");
+    let pulls = fake.pulls(OWNER, "cli");
+    assert_eq!(pulls.len(), 1);
+    assert!(pulls[0].draft);
+    assert_eq!(pulls[0].labels, ["rollback"]);
+    assert_eq!(
+        pulls[0].title,
+        "Revert ghcr.io/acme/frontend to 1.4.0 (HighErrorRate)"
+    );
+
+    let token_file = g.cache.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let out = run(&["--github-token-file", token_file.to_str().unwrap()], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["pull_request"]["state"], "found");
+    assert_eq!(fake.pulls(OWNER, "cli").len(), 1);
+}
