@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         .with_target(false)
         .init();
 
+    revertbot::configure_git();
     let mut stdout = std::io::stdout().lock();
     match revertbot::run::run(&cli.command, &mut stdout) {
         Ok(code) => code.into(),

@@ -4,17 +4,20 @@
 //! Speed comes from never diffing whole trees: each followed file is looked up in the parent by
 //! its path, comparing tree-entry ids on the way down (an unchanged directory ends the lookup),
 //! and only blobs whose ids changed are read and parsed, once each (cached by blob id).
-//! Whole-tree diffs happen only to find where a followed file was renamed from.
+//! Commits and trees are read raw (see `objects`), each once. Whole-tree diffs happen only to
+//! find where a followed file was renamed from.
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use anyhow::{Context, Result};
 use git2::{
-    Commit, Delta, DiffFindOptions, ObjectType, Oid, Repository, Tree, TreeWalkMode, TreeWalkResult,
+    Commit, Delta, DiffFindOptions, ObjectType, Odb, Oid, Repository, Tree, TreeWalkMode,
+    TreeWalkResult,
 };
 use tracing::warn;
 
+use super::objects::{CommitLinks, EntryKind, RawTree};
 use super::refs::{references, Reference};
 use super::{
     holds_version, values_of, Change, CommitInfo, LocateError, Located, Place, Query, Values,
@@ -35,7 +38,8 @@ pub fn locate(repo: &Repository, query: &Query) -> Result<Located> {
         format!("{} ({})", query.rev, short(rev_commit.id()))
     };
     let image_name = query.image.normalized_name();
-    let mut blobs = Blobs::new(repo);
+    let odb = repo.odb()?;
+    let mut blobs = Blobs::new(repo)?;
 
     // Every YAML file at rev that references the image.
     let rev_tree = rev_commit.tree()?;
@@ -57,6 +61,7 @@ pub fn locate(repo: &Repository, query: &Query) -> Result<Located> {
     }
 
     let versioned = query.image.tag.is_some() || query.image.digest.is_some();
+    let rev_raw_tree = RawTree::read(&odb, rev_tree.id())?;
     let mut followed = Vec::new();
     for (path, blob, refs) in &at_rev {
         if versioned && !refs.iter().any(|r| holds_version(r, &query.image)) {
@@ -66,7 +71,8 @@ pub fn locate(repo: &Repository, query: &Query) -> Result<Located> {
             rev_path: path.clone(),
             path: path.clone(),
             image: image_name.clone(),
-            chain: entry_chain(repo, &rev_tree, path)?.context("a file listed at rev vanished")?,
+            chain: entry_chain(&odb, &rev_raw_tree, path)?
+                .context("a file listed at rev vanished")?,
             blob: *blob,
             values: values_of(refs),
         });
@@ -81,22 +87,28 @@ pub fn locate(repo: &Repository, query: &Query) -> Result<Located> {
     }
     let files_followed = followed.len();
 
-    let mut commit = rev_commit;
+    // Each commit and tree is read once: a commit's tree is the one read as its child's parent.
+    let mut commit = rev_commit.id();
+    let mut links = CommitLinks::read(&odb, commit)?;
+    let mut tree = rev_raw_tree;
     let mut walked = 0;
-    loop {
-        let Ok(parent) = commit.parent(0) else { break };
+    while let Some(parent) = links.first_parent {
         walked += 1;
-        let (tree, parent_tree) = (commit.tree()?, parent.tree()?);
-        if tree.id() != parent_tree.id() {
+        let parent_links = CommitLinks::read(&odb, parent)?;
+        if parent_links.tree != links.tree {
+            let parent_tree = RawTree::read(&odb, parent_links.tree)?;
             let step = Step {
                 repo,
-                commit: &commit,
+                odb: &odb,
+                commit,
                 tree: &tree,
                 parent_tree: &parent_tree,
+                subtrees: Vec::new(),
                 renames: None,
             };
             match step.compare(followed, &mut blobs)? {
                 Compared::Culprit(changed) => {
+                    let commit = repo.find_commit(commit)?;
                     return Ok(report(&commit, query, &rev_sha, changed, &at_rev, walked));
                 }
                 Compared::Continue(next) => followed = next,
@@ -104,8 +116,10 @@ pub fn locate(repo: &Repository, query: &Query) -> Result<Located> {
             if followed.is_empty() {
                 break;
             }
+            tree = parent_tree;
         }
         commit = parent;
+        links = parent_links;
     }
     Err(LocateError::NeverBumped {
         image: query.image.to_string(),
@@ -163,26 +177,29 @@ enum Compared {
 /// Comparing the followed files between one commit and its first parent.
 struct Step<'a, 'r> {
     repo: &'r Repository,
-    commit: &'a Commit<'r>,
-    tree: &'a Tree<'r>,
-    parent_tree: &'a Tree<'r>,
+    odb: &'a Odb<'r>,
+    commit: Oid,
+    tree: &'a RawTree<'a>,
+    parent_tree: &'a RawTree<'a>,
+    /// Directories of the parent's tree read in this step.
+    subtrees: Vec<(Oid, Rc<RawTree<'a>>)>,
     /// new path → old path, computed on first need.
     renames: Option<HashMap<String, String>>,
 }
 
-impl Step<'_, '_> {
+impl<'a> Step<'a, '_> {
     fn compare(mut self, followed: Vec<Followed>, blobs: &mut Blobs) -> Result<Compared> {
         let mut next = Vec::with_capacity(followed.len());
         let mut changed = Vec::new();
         for f in followed {
-            let (path, chain) = match lookup(self.repo, self.parent_tree, &f.path, &f.chain)? {
-                Lookup::Same => {
-                    next.push(f);
+            let (path, chain) = match self.lookup(&f.path, &f.chain)? {
+                Lookup::Same(chain) => {
+                    next.push(Followed { chain, ..f });
                     continue;
                 }
                 Lookup::Changed(chain) => (f.path.clone(), chain),
                 Lookup::Missing => match self.renamed_from(&f.path)? {
-                    Some(old) => match entry_chain(self.repo, self.parent_tree, &old)? {
+                    Some(old) => match self.lookup(&old, &[])?.changed() {
                         Some(chain) => (old, chain),
                         None => continue,
                     },
@@ -191,7 +208,7 @@ impl Step<'_, '_> {
                 },
             };
             let parent_blob = *chain.last().expect("chains are never empty");
-            let commit_id = Some(self.commit.id());
+            let commit_id = Some(self.commit);
             let parent_refs = blobs.refs_for(parent_blob, &f.image, &path, commit_id)?;
             if parent_refs.is_empty() {
                 // Either the reference was added here (stop following) or the image moved
@@ -232,10 +249,55 @@ impl Step<'_, '_> {
         })
     }
 
+    /// Looks `path` up in the parent's tree, stopping where an entry's id equals the one known
+    /// at the commit (`known`, the ids along the path there).
+    fn lookup(&mut self, path: &str, known: &[Oid]) -> Result<Lookup> {
+        let mut chain = Vec::with_capacity(known.len());
+        let mut current = None;
+        let mut parts = path.split('/').peekable();
+        while let Some(part) = parts.next() {
+            let tree = current.as_deref().unwrap_or(self.parent_tree);
+            let Some((kind, id)) = tree.entry(part)? else {
+                return Ok(Lookup::Missing);
+            };
+            chain.push(id);
+            if known.get(chain.len() - 1) == Some(&id) {
+                // The rest of the path is the same: only the ids above here moved.
+                chain.extend_from_slice(&known[chain.len()..]);
+                return Ok(Lookup::Same(chain));
+            }
+            if parts.peek().is_none() {
+                return Ok(if kind == EntryKind::File {
+                    Lookup::Changed(chain)
+                } else {
+                    Lookup::Missing
+                });
+            }
+            if kind != EntryKind::Tree {
+                return Ok(Lookup::Missing);
+            }
+            current = Some(self.subtree(id)?);
+        }
+        Ok(Lookup::Missing)
+    }
+
+    /// A directory of the parent's tree, read once per step however many followed files it
+    /// holds.
+    fn subtree(&mut self, id: Oid) -> Result<Rc<RawTree<'a>>> {
+        if let Some((_, tree)) = self.subtrees.iter().find(|(known, _)| *known == id) {
+            return Ok(tree.clone());
+        }
+        let tree = Rc::new(RawTree::read(self.odb, id)?);
+        self.subtrees.push((id, tree.clone()));
+        Ok(tree)
+    }
+
     /// Where git's rename detection says `path` came from in the parent.
     fn renamed_from(&mut self, path: &str) -> Result<Option<String>> {
         if self.renames.is_none() {
-            self.renames = Some(renames(self.repo, self.parent_tree, self.tree)?);
+            let old = self.repo.find_tree(self.parent_tree.id())?;
+            let new = self.repo.find_tree(self.tree.id())?;
+            self.renames = Some(renames(self.repo, &old, &new)?);
         }
         Ok(self.renames.as_ref().and_then(|r| r.get(path).cloned()))
     }
@@ -323,50 +385,45 @@ pub(crate) fn moved_from(
 }
 
 enum Lookup {
-    /// The entry is the same as the one known (some directory on the way, or the blob).
-    Same,
+    /// The entry is the same as the one known (some directory on the way, or the blob); the
+    /// entry ids along the path in the parent.
+    Same(Vec<Oid>),
     /// A blob with another id; the entry ids along the path.
     Changed(Vec<Oid>),
     /// No file there (or not a regular file).
     Missing,
 }
 
-/// Looks `path` up in `tree`, stopping early where an entry's id equals the known one.
-fn lookup(repo: &Repository, tree: &Tree, path: &str, known: &[Oid]) -> Result<Lookup> {
-    let mut chain = Vec::with_capacity(known.len());
-    let mut current = tree.clone();
-    let mut parts = path.split('/').peekable();
-    let mut depth = 0;
-    while let Some(part) = parts.next() {
-        let Some(entry) = current.get_name(part).map(|e| e.to_owned()) else {
-            return Ok(Lookup::Missing);
-        };
-        if known.get(depth) == Some(&entry.id()) {
-            return Ok(Lookup::Same);
+impl Lookup {
+    fn changed(self) -> Option<Vec<Oid>> {
+        match self {
+            Lookup::Changed(chain) => Some(chain),
+            Lookup::Same(_) | Lookup::Missing => None,
         }
-        chain.push(entry.id());
-        depth += 1;
-        if parts.peek().is_none() {
-            return Ok(if is_regular_blob(entry.kind(), entry.filemode()) {
-                Lookup::Changed(chain)
-            } else {
-                Lookup::Missing
-            });
-        }
-        if entry.kind() != Some(ObjectType::Tree) {
-            return Ok(Lookup::Missing);
-        }
-        current = repo.find_tree(entry.id())?;
     }
-    Ok(Lookup::Missing)
 }
 
 /// The entry ids along `path` in `tree`, when it names a regular file.
-fn entry_chain(repo: &Repository, tree: &Tree, path: &str) -> Result<Option<Vec<Oid>>> {
-    Ok(match lookup(repo, tree, path, &[])? {
-        Lookup::Changed(chain) => Some(chain),
-        Lookup::Same | Lookup::Missing => None,
-    })
+fn entry_chain(odb: &Odb, tree: &RawTree, path: &str) -> Result<Option<Vec<Oid>>> {
+    let mut chain = Vec::new();
+    let mut subtree;
+    let mut current = tree;
+    let mut parts = path.split('/').peekable();
+    while let Some(part) = parts.next() {
+        let Some((kind, id)) = current.entry(part)? else {
+            return Ok(None);
+        };
+        chain.push(id);
+        match kind {
+            EntryKind::File if parts.peek().is_none() => return Ok(Some(chain)),
+            EntryKind::Tree if parts.peek().is_some() => {
+                subtree = RawTree::read(odb, id)?;
+                current = &subtree;
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
 }
 
 fn is_regular_blob(kind: Option<ObjectType>, filemode: i32) -> bool {
@@ -399,16 +456,16 @@ pub(crate) fn yaml_files(tree: &Tree, filter: &super::PathFilter) -> Result<Vec<
 /// Parsed references per blob id. A blob that is not UTF-8, not YAML, or too large holds no
 /// references; it is reported once.
 pub(crate) struct Blobs<'r> {
-    repo: &'r Repository,
+    odb: Odb<'r>,
     parsed: HashMap<Oid, Rc<[Reference]>>,
 }
 
 impl<'r> Blobs<'r> {
-    pub(crate) fn new(repo: &'r Repository) -> Self {
-        Blobs {
-            repo,
+    pub(crate) fn new(repo: &'r Repository) -> Result<Self> {
+        Ok(Blobs {
+            odb: repo.odb()?,
             parsed: HashMap::new(),
-        }
+        })
     }
 
     /// The references to `image` in a blob. A blob that does not even contain the image's
@@ -423,12 +480,14 @@ impl<'r> Blobs<'r> {
         let all = match self.parsed.get(&blob) {
             Some(all) => all.clone(),
             None => {
-                let object = self.repo.find_blob(blob)?;
+                let object = self.odb.read(blob)?;
                 let needle = last_segment(image).as_bytes();
-                if memchr::memmem::find(object.content(), needle).is_none() {
+                if memchr::memmem::find(object.data(), needle).is_none() {
                     return Ok(Rc::from(Vec::new()));
                 }
-                self.parse(blob, object.content(), path, commit)
+                let refs = parse_refs(object.data(), path, commit);
+                self.parsed.insert(blob, refs.clone());
+                refs
             }
         };
         if all.iter().all(|r| r.image == image) {
@@ -447,40 +506,37 @@ impl<'r> Blobs<'r> {
         if let Some(all) = self.parsed.get(&blob) {
             return Ok(all.clone());
         }
-        let object = self.repo.find_blob(blob)?;
-        Ok(self.parse(blob, object.content(), path, commit))
-    }
-
-    fn parse(
-        &mut self,
-        blob: Oid,
-        content: &[u8],
-        path: &str,
-        commit: Option<Oid>,
-    ) -> Rc<[Reference]> {
-        let at = match commit {
-            Some(c) => format!("{path} at {}", short(c)),
-            None => path.to_string(),
-        };
-        let refs = if content.len() > MAX_YAML_BYTES {
-            warn!("skipping {at}: {} bytes is larger than the {MAX_YAML_BYTES}-byte limit for a manifest", content.len());
-            Vec::new()
-        } else {
-            match std::str::from_utf8(content) {
-                Err(_) => {
-                    warn!("skipping {at}: not UTF-8 text");
-                    Vec::new()
-                }
-                Ok(text) => references(text).unwrap_or_else(|e| {
-                    warn!("skipping {at}: not valid YAML ({})", e.0);
-                    Vec::new()
-                }),
-            }
-        };
-        let refs: Rc<[Reference]> = Rc::from(refs);
+        let object = self.odb.read(blob)?;
+        let refs = parse_refs(object.data(), path, commit);
         self.parsed.insert(blob, refs.clone());
-        refs
+        Ok(refs)
     }
+}
+
+fn parse_refs(content: &[u8], path: &str, commit: Option<Oid>) -> Rc<[Reference]> {
+    let at = match commit {
+        Some(c) => format!("{path} at {}", short(c)),
+        None => path.to_string(),
+    };
+    let refs = if content.len() > MAX_YAML_BYTES {
+        warn!(
+            "skipping {at}: {} bytes is larger than the {MAX_YAML_BYTES}-byte limit for a manifest",
+            content.len()
+        );
+        Vec::new()
+    } else {
+        match std::str::from_utf8(content) {
+            Err(_) => {
+                warn!("skipping {at}: not UTF-8 text");
+                Vec::new()
+            }
+            Ok(text) => references(text).unwrap_or_else(|e| {
+                warn!("skipping {at}: not valid YAML ({})", e.0);
+                Vec::new()
+            }),
+        }
+    };
+    Rc::from(refs)
 }
 
 fn describe_holdings(at_rev: &[(String, Oid, Rc<[Reference]>)]) -> String {

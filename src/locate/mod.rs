@@ -4,6 +4,7 @@
 //! [`history`] follows the files that hold the image back along the first-parent history.
 
 pub mod history;
+mod objects;
 pub mod refs;
 pub mod report;
 pub mod yaml;

@@ -154,7 +154,7 @@ pub fn prepare(repo: &Repository, spec: &RevertSpec) -> Result<Prepared> {
     let (culprit_tree, parent_tree, base_tree) = (culprit.tree()?, parent.tree()?, base.tree()?);
 
     let image_name = spec.image.map(ImageRef::normalized_name);
-    let mut blobs = Blobs::new(repo);
+    let mut blobs = Blobs::new(repo)?;
     let all_changes = target_changes(repo, &mut blobs, &parent_tree, &culprit_tree, spec.paths)?;
     let (changes, others): (Vec<TargetChange>, Vec<TargetChange>) = all_changes
         .into_iter()
