@@ -389,3 +389,107 @@ fn a_later_reordering_does_not_make_the_changed_place_its_own_twin() {
     assert_eq!(l.commit.sha, bump.to_string());
     assert!(l.twins.is_empty(), "{:?}", l.twins);
 }
+
+/// What `locate` answered, in a form two runs can be compared by.
+fn answer(w: &revertbot::fixture::RepoWriter, image: &str, rev: &str) -> String {
+    let mut q = common::query(image);
+    q.rev = rev.to_string();
+    match revertbot::locate::locate(&w.repo, &q) {
+        Ok(l) => format!(
+            "{} after {} commits: {:?}",
+            l.commit.sha, l.commits_walked, l.changes
+        ),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+fn git(dir: &std::path::Path, args: &[&str], stdin: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "git {args:?}");
+}
+
+#[test]
+fn a_commit_graph_gives_the_same_answers_without_reading_commits() {
+    let (dir, mut w) = repo();
+    w.write(
+        "apps/web/deploy.yaml",
+        &deployment("ghcr.io/acme/web:1.0.0"),
+    )
+    .write(
+        "apps/api/deploy.yaml",
+        &deployment("ghcr.io/acme/api:1.0.0"),
+    )
+    .write("apps/db/deploy.yaml", &deployment("ghcr.io/acme/db:1.0.0"));
+    let mut commits = vec![w.commit("init").unwrap()];
+    for i in 1..300 {
+        match i % 3 {
+            0 => w.write(
+                "apps/web/deploy.yaml",
+                &deployment(&format!("ghcr.io/acme/web:1.0.{i}")),
+            ),
+            1 => w.write(
+                "apps/db/deploy.yaml",
+                &format!("# edit {i}\n{}", deployment("ghcr.io/acme/db:1.0.0")),
+            ),
+            _ if i == 20 => w.edit("apps/api/deploy.yaml", "1.0.0", "2.0.0"),
+            _ => w.write("clusters/prod/notes.yaml", &format!("note: {i}\n")),
+        };
+        commits.push(w.commit(&format!("commit {i}")).unwrap());
+    }
+    let queries = [
+        ("ghcr.io/acme/web", "HEAD".to_string()),
+        ("ghcr.io/acme/web", commits[150].to_string()),
+        ("ghcr.io/acme/api:2.0.0", "HEAD".to_string()),
+        ("ghcr.io/acme/db", "HEAD".to_string()),
+    ];
+    let answers = |w| -> Vec<String> { queries.iter().map(|(i, r)| answer(w, i, r)).collect() };
+    let without_graph = answers(&w);
+    assert!(
+        without_graph[2].starts_with(&commits[20].to_string()),
+        "{without_graph:?}"
+    );
+    assert!(
+        without_graph[3].contains("walked 299 commits"),
+        "{without_graph:?}"
+    );
+
+    // A graph that stops short of the tip (written before the last hundred commits), then one
+    // covering everything.
+    git(
+        dir.path(),
+        &["commit-graph", "write", "--stdin-commits"],
+        &format!("{}\n", commits[199]),
+    );
+    assert_eq!(answers(&w), without_graph);
+    git(dir.path(), &["commit-graph", "write", "--reachable"], "");
+    assert_eq!(answers(&w), without_graph);
+
+    // The walk reads the graph, not the commits it covers: without those commit objects it
+    // still answers (the culprits' are kept: their details are reported).
+    for c in &commits[..150] {
+        if *c == commits[20] {
+            continue;
+        }
+        let hex = c.to_string();
+        let loose = dir
+            .path()
+            .join(".git/objects")
+            .join(&hex[..2])
+            .join(&hex[2..]);
+        std::fs::remove_file(&loose).unwrap();
+    }
+    assert_eq!(answers(&w)[2..], without_graph[2..]);
+}

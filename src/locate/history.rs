@@ -17,7 +17,7 @@ use git2::{
 };
 use tracing::warn;
 
-use super::objects::{CommitLinks, EntryKind, RawTree};
+use super::objects::{EntryKind, FirstParents, RawTree};
 use super::refs::{references, Reference};
 use super::{
     holds_version, values_of, Change, CommitInfo, LocateError, Located, Place, Query, Values,
@@ -88,15 +88,14 @@ pub fn locate(repo: &Repository, query: &Query) -> Result<Located> {
     let files_followed = followed.len();
 
     // Each commit and tree is read once: a commit's tree is the one read as its child's parent.
-    let mut commit = rev_commit.id();
-    let mut links = CommitLinks::read(&odb, commit)?;
+    let mut chain = FirstParents::new(repo, &odb, rev_commit.id());
+    let mut commit = chain.next_commit()?.context("the walk starts at rev")?.id;
     let mut tree = rev_raw_tree;
     let mut walked = 0;
-    while let Some(parent) = links.first_parent {
+    while let Some(parent) = chain.next_commit()? {
         walked += 1;
-        let parent_links = CommitLinks::read(&odb, parent)?;
-        if parent_links.tree != links.tree {
-            let parent_tree = RawTree::read(&odb, parent_links.tree)?;
+        if parent.tree != tree.id() {
+            let parent_tree = RawTree::read(&odb, parent.tree)?;
             let step = Step {
                 repo,
                 odb: &odb,
@@ -118,8 +117,7 @@ pub fn locate(repo: &Repository, query: &Query) -> Result<Located> {
             }
             tree = parent_tree;
         }
-        commit = parent;
-        links = parent_links;
+        commit = parent.id;
     }
     Err(LocateError::NeverBumped {
         image: query.image.to_string(),
