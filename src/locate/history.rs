@@ -11,10 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use anyhow::{Context, Result};
-use git2::{
-    Commit, Delta, DiffFindOptions, ObjectType, Odb, Oid, Repository, Tree, TreeWalkMode,
-    TreeWalkResult,
-};
+use git2::{Commit, Delta, DiffFindOptions, Odb, Oid, Repository, Tree};
 use tracing::warn;
 
 use super::objects::{EntryKind, FirstParents, RawTree};
@@ -43,7 +40,7 @@ pub fn locate(repo: &Repository, query: &Query) -> Result<Located> {
 
     // Every YAML file at rev that references the image.
     let rev_tree = rev_commit.tree()?;
-    let files = yaml_files(&rev_tree, &query.paths)?;
+    let files = yaml_files(&odb, rev_tree.id(), &query.paths)?;
     let mut at_rev: Vec<(String, Oid, Rc<[Reference]>)> = Vec::new();
     for (path, blob) in &files {
         let refs = blobs.refs_for(*blob, &image_name, path, None)?;
@@ -424,30 +421,56 @@ fn entry_chain(odb: &Odb, tree: &RawTree, path: &str) -> Result<Option<Vec<Oid>>
     Ok(None)
 }
 
-fn is_regular_blob(kind: Option<ObjectType>, filemode: i32) -> bool {
-    // Symlinks are blobs too (mode 120000); they are not manifests.
-    kind == Some(ObjectType::Blob) && (filemode == 0o100644 || filemode == 0o100755)
-}
-
 pub(crate) fn is_yaml_name(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml") || name == "Kustomization"
 }
 
 /// Every YAML file in a tree (recursively), with its blob id. Submodules and symlinks are not
 /// files of this repository and are skipped.
-pub(crate) fn yaml_files(tree: &Tree, filter: &super::PathFilter) -> Result<Vec<(String, Oid)>> {
-    let mut out = Vec::new();
-    tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
-        if let Ok(name) = entry.name() {
-            if is_yaml_name(name) && is_regular_blob(entry.kind(), entry.filemode()) {
-                let path = format!("{dir}{name}");
-                if filter.matches(&path) {
-                    out.push((path, entry.id()));
+pub(crate) fn yaml_files(
+    odb: &Odb,
+    tree: Oid,
+    filter: &super::PathFilter,
+) -> Result<Vec<(String, Oid)>> {
+    fn walk(
+        odb: &Odb,
+        tree: &RawTree,
+        dir: &mut String,
+        filter: &super::PathFilter,
+        out: &mut Vec<(String, Oid)>,
+    ) -> Result<()> {
+        for entry in tree.entries() {
+            let entry = entry?;
+            let Ok(name) = std::str::from_utf8(entry.name) else {
+                continue;
+            };
+            match entry.kind {
+                EntryKind::File if is_yaml_name(name) => {
+                    let path = format!("{dir}{name}");
+                    if filter.matches(&path) {
+                        out.push((path, entry.id()));
+                    }
                 }
+                EntryKind::Tree => {
+                    let len = dir.len();
+                    dir.push_str(name);
+                    dir.push('/');
+                    walk(odb, &RawTree::read(odb, entry.id())?, dir, filter, out)?;
+                    dir.truncate(len);
+                }
+                EntryKind::File | EntryKind::Other => {}
             }
         }
-        TreeWalkResult::Ok
-    })?;
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(
+        odb,
+        &RawTree::read(odb, tree)?,
+        &mut String::new(),
+        filter,
+        &mut out,
+    )?;
     Ok(out)
 }
 
@@ -464,6 +487,10 @@ impl<'r> Blobs<'r> {
             odb: repo.odb()?,
             parsed: HashMap::new(),
         })
+    }
+
+    pub(crate) fn odb(&self) -> &Odb<'r> {
+        &self.odb
     }
 
     /// The references to `image` in a blob. A blob that does not even contain the image's

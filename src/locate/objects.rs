@@ -165,41 +165,100 @@ impl<'o> RawTree<'o> {
 
     /// The entry called `name`: its kind and id.
     pub fn entry(&self, name: &str) -> Result<Option<(EntryKind, Oid)>> {
-        find_entry(self.object.data(), name.as_bytes())
-            .map_err(|()| anyhow!("tree {} is malformed", self.id))
+        find(self.entries(), name.as_bytes())
+    }
+
+    pub fn entries(&self) -> Entries<'_> {
+        Entries {
+            data: self.object.data(),
+            at: 0,
+            tree: self.id,
+        }
     }
 }
 
-/// Scans a raw tree (`<octal mode> <name>\0<20-byte id>`, repeated) for one name.
-fn find_entry(data: &[u8], name: &[u8]) -> Result<Option<(EntryKind, Oid)>, ()> {
-    // Plain loops, not memchr: modes and names are a few bytes long, too short for a vector
-    // search to pay for its set-up, and this runs for every entry of every tree walked.
-    let mut at = 0;
-    while at < data.len() {
-        let space = at + data[at..].iter().position(|&b| b == b' ').ok_or(())?;
-        let name_start = space + 1;
-        let nul = name_start + data[name_start..].iter().position(|&b| b == 0).ok_or(())?;
-        let id_end = nul + 21;
-        if data.len() < id_end {
-            return Err(());
+/// One entry of a raw tree.
+pub struct Entry<'t> {
+    pub name: &'t [u8],
+    pub kind: EntryKind,
+    id: &'t [u8],
+}
+
+impl Entry<'_> {
+    pub fn id(&self) -> Oid {
+        Oid::from_bytes(self.id).expect("20 bytes")
+    }
+}
+
+/// The entries of a raw tree (`<octal mode> <name>\0<20-byte id>`, repeated), in order.
+pub struct Entries<'t> {
+    data: &'t [u8],
+    at: usize,
+    tree: Oid,
+}
+
+impl<'t> Iterator for Entries<'t> {
+    type Item = Result<Entry<'t>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.at >= self.data.len() {
+            return None;
         }
-        if &data[name_start..nul] == name {
-            let id = Oid::from_bytes(&data[nul + 1..id_end]).map_err(|_| ())?;
-            let kind = match &data[at..space] {
-                b"40000" | b"040000" => EntryKind::Tree,
-                b"100644" | b"100755" | b"100664" => EntryKind::File,
-                _ => EntryKind::Other,
-            };
-            return Ok(Some((kind, id)));
+        match parse_entry(&self.data[self.at..]) {
+            Some((entry, len)) => {
+                self.at += len;
+                Some(Ok(entry))
+            }
+            None => {
+                self.at = self.data.len();
+                Some(Err(anyhow!("tree {} is malformed", self.tree)))
+            }
         }
-        at = id_end;
+    }
+}
+
+fn find(entries: Entries<'_>, name: &[u8]) -> Result<Option<(EntryKind, Oid)>> {
+    for entry in entries {
+        let entry = entry?;
+        if entry.name == name {
+            return Ok(Some((entry.kind, entry.id())));
+        }
     }
     Ok(None)
+}
+
+/// The entry at the start of `data`, and its length.
+fn parse_entry(data: &[u8]) -> Option<(Entry<'_>, usize)> {
+    // Plain loops, not memchr: modes and names are a few bytes long, too short for a vector
+    // search to pay for its set-up, and this runs for every entry of every tree walked.
+    let space = data.iter().position(|&b| b == b' ')?;
+    let nul = space + 1 + data[space + 1..].iter().position(|&b| b == 0)?;
+    let id = data.get(nul + 1..nul + 21)?;
+    let kind = match &data[..space] {
+        b"40000" | b"040000" => EntryKind::Tree,
+        b"100644" | b"100755" | b"100664" => EntryKind::File,
+        _ => EntryKind::Other,
+    };
+    let entry = Entry {
+        name: &data[space + 1..nul],
+        kind,
+        id,
+    };
+    Some((entry, nul + 21))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn find_entry(data: &[u8], name: &[u8]) -> Result<Option<(EntryKind, Oid)>, ()> {
+        let entries = Entries {
+            data,
+            at: 0,
+            tree: Oid::ZERO_SHA1,
+        };
+        find(entries, name).map_err(|_| ())
+    }
 
     fn entry(mode: &str, name: &str, id: u8) -> Vec<u8> {
         let mut out = format!("{mode} {name}\0").into_bytes();

@@ -282,7 +282,7 @@ fn twins(
         .filter_map(|r| Some((r.field, r.from.as_deref()?)))
         .collect();
     let mut out = Vec::new();
-    for (path, blob) in yaml_files(base_tree, &PathFilter::default())? {
+    for (path, blob) in yaml_files(blobs.odb(), base_tree.id(), &PathFilter::default())? {
         for r in blobs.refs_for(blob, image, &path, None)?.iter() {
             let is_bad = r
                 .value
