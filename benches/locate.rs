@@ -8,6 +8,7 @@
 //!   trial on a smaller repository.
 
 mod gen;
+mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use revertbot::image::ImageRef;
 use revertbot::locate::{self, LocateError, Located, PathFilter, Query};
+use support::{check_exit, load_average, verdict};
 
 /// The release binary Cargo built for this benchmark (`target/release/revertbot`).
 const BINARY: &str = env!("CARGO_BIN_EXE_revertbot");
@@ -28,38 +30,21 @@ fn main() -> Result<()> {
         return Ok(());
     }
     revertbot::configure_git();
-    let mut spec = gen::Spec::default();
-    if let Ok(n) = std::env::var("REVERTBOT_BENCH_COMMITS") {
-        spec.commits = n.parse().context("REVERTBOT_BENCH_COMMITS")?;
-    }
-    let runs: usize = match std::env::var("REVERTBOT_BENCH_RUNS") {
-        Ok(n) => n.parse().context("REVERTBOT_BENCH_RUNS")?,
-        Err(_) => 5,
-    };
+    let (spec, runs) = support::settings(5)?;
 
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    println!("code         revertbot {}", describe_code(manifest_dir));
-    println!("load         {} (1, 5, 15 min) at start", load_average());
-    let root = manifest_dir.join("target/bench-repos");
-    let repo = gen::ensure(&root, &spec)?;
-    match repo.generated_in {
-        Some(t) => println!("generated in {:.1} s", t.as_secs_f64()),
-        None => println!("reusing the generated repository (delete it to regenerate)"),
-    }
+    let (root, repo) = support::start(manifest_dir, &spec)?;
     let tiny = gen::tiny(&root)?;
     let path = repo.path.clone();
+    let no_graph = without_commit_graph(&path)?;
     println!("repository   {}", path.display());
     println!(
         "history      {} commits ({} on the first-parent line), {} YAML files and {} images at HEAD",
         repo.commits, repo.first_parent, repo.yaml_files, repo.images
     );
-    let pack_bytes: u64 = std::fs::read_dir(path.join("objects/pack"))?
-        .filter_map(|e| e.ok()?.metadata().ok())
-        .map(|m| m.len())
-        .sum();
     println!(
         "packed       {:.1} MiB in objects/pack",
-        pack_bytes as f64 / (1 << 20) as f64
+        support::pack_mib(&path)?
     );
     println!(
         "(a) recent   {} (bumped to {} at HEAD~{})",
@@ -102,6 +87,14 @@ fn main() -> Result<()> {
         }
         Ok(l) => bail!("(b) unexpectedly found a culprit: {}", l.commit.sha),
     }
+    match locate_once(&no_graph, &repo.never_image) {
+        Err(e)
+            if matches!(
+                e.downcast_ref::<LocateError>(),
+                Some(LocateError::NeverBumped { commits, .. }) if *commits + 1 == repo.first_parent
+            ) => {}
+        other => bail!("(b) without the commit-graph: not the same answer: {other:?}"),
+    }
     let out = run_binary(&path, &repo.recent_image)?;
     check_exit(&out, 0, "(a) revertbot locate")?;
     if !String::from_utf8_lossy(&out.stdout).contains(&expected[..12]) {
@@ -126,6 +119,7 @@ fn main() -> Result<()> {
         Row::new("(a) git log -1 -G (reference)"),
         Row::new("(b) locate in-process (open + locate)"),
         Row::new("(b) revertbot locate (release binary)"),
+        Row::new("(b) locate in-process, no commit-graph"),
         Row::new("(b) git log -1 -G"),
         Row::new("(b) git log -1 -G, core.commitGraph=false"),
     ];
@@ -144,8 +138,13 @@ fn main() -> Result<()> {
             locate_once(&path, &repo.never_image).map(drop).or(Ok(()))
         })?;
         rows[5].time(keep, || run_binary(&path, &repo.never_image).map(drop))?;
-        rows[6].time(keep, || git_log(&path, &repo.never_image, true).map(drop))?;
-        rows[7].time(keep, || git_log(&path, &repo.never_image, false).map(drop))?;
+        rows[6].time(keep, || {
+            locate_once(&no_graph, &repo.never_image)
+                .map(drop)
+                .or(Ok(()))
+        })?;
+        rows[7].time(keep, || git_log(&path, &repo.never_image, true).map(drop))?;
+        rows[8].time(keep, || git_log(&path, &repo.never_image, false).map(drop))?;
         if keep {
             eprint!(".");
         }
@@ -168,7 +167,7 @@ fn main() -> Result<()> {
     }
 
     println!("load         {} (1, 5, 15 min) at end", load_average());
-    let git_b = rows[6].median();
+    let git_b = rows[7].median();
     println!("\ntargets (medians):");
     for (row, label) in [(&rows[1], "in-process"), (&rows[2], "release binary")] {
         let t = row.median();
@@ -178,7 +177,11 @@ fn main() -> Result<()> {
             verdict(t < Duration::from_millis(20))
         );
     }
-    for (row, label) in [(&rows[4], "in-process"), (&rows[5], "release binary")] {
+    for (row, label) in [
+        (&rows[4], "in-process"),
+        (&rows[5], "release binary"),
+        (&rows[6], "no commit-graph"),
+    ] {
         let ratio = row.median().as_secs_f64() / git_b.as_secs_f64();
         println!(
             "  (b) at most 1/5 of git log, {label:<15} {:>10} / {} = {ratio:.3}  {}",
@@ -188,14 +191,6 @@ fn main() -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met {
-        "met"
-    } else {
-        "NOT met"
-    }
 }
 
 /// Milliseconds to 0.01 ms.
@@ -260,6 +255,25 @@ fn locate_once(repo: &Path, image: &str) -> Result<Located> {
     std::hint::black_box(located)
 }
 
+/// A copy of the repository (objects hard-linked) without its commit-graph: what a mirror
+/// fetched by libgit2, which never writes one, looks like.
+fn without_commit_graph(repo: &Path) -> Result<std::path::PathBuf> {
+    let copy = repo.with_extension("no-commit-graph.git");
+    if !copy.is_dir() {
+        let out = Command::new("git")
+            .args(["clone", "--quiet", "--mirror"])
+            .arg(repo)
+            .arg(&copy)
+            .output()?;
+        check_exit(&out, 0, "git clone --mirror")?;
+    }
+    let graph = copy.join("objects/info/commit-graph");
+    if graph.exists() {
+        std::fs::remove_file(graph)?;
+    }
+    Ok(copy)
+}
+
 fn run_binary(repo: &Path, image: &str) -> Result<Output> {
     Command::new(BINARY)
         .arg("locate")
@@ -283,17 +297,6 @@ fn git_log(repo: &Path, image: &str, commit_graph: bool) -> Result<Output> {
     cmd.output().context("cannot run git")
 }
 
-fn check_exit(out: &Output, code: i32, what: &str) -> Result<()> {
-    if out.status.code() != Some(code) {
-        bail!(
-            "{what} exited with {} (expected {code}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
-}
-
 fn rev_parse(repo: &Path, rev: &str) -> Result<String> {
     let out = Command::new("git")
         .arg("-C")
@@ -302,37 +305,4 @@ fn rev_parse(repo: &Path, rev: &str) -> Result<String> {
         .output()?;
     check_exit(&out, 0, "git rev-parse")?;
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// The commit the benchmark was built from, and whether `src/` had uncommitted changes.
-fn describe_code(dir: &Path) -> String {
-    let run = |args: &[&str]| {
-        Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    let Some(head) = run(&["rev-parse", "--short=12", "HEAD"]) else {
-        return "(not a git checkout)".into();
-    };
-    match run(&["status", "--porcelain", "--", "src"]) {
-        Some(s) if s.is_empty() => format!("{head}, src/ clean"),
-        Some(s) => format!(
-            "{head}, src/ with {} uncommitted change(s)",
-            s.lines().count()
-        ),
-        None => head,
-    }
-}
-
-/// `/proc/loadavg`'s first three fields: other work on the machine skews every figure.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "unknown".into())
 }

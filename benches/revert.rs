@@ -25,6 +25,7 @@ mod gen;
 #[allow(dead_code)]
 #[path = "../tests/common/git_server.rs"]
 mod git_server;
+mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -32,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use git_server::{GitServer, PASSWORD, USER};
+use support::{check_exit, load_average, verdict};
 
 /// The release binary Cargo built for this benchmark (`target/release/revertbot`).
 const BINARY: &str = env!("CARGO_BIN_EXE_revertbot");
@@ -46,33 +48,11 @@ fn main() -> Result<()> {
         println!("revert benchmark: run it with `cargo bench --bench revert`");
         return Ok(());
     }
-    let mut spec = gen::Spec::default();
-    if let Ok(n) = std::env::var("REVERTBOT_BENCH_COMMITS") {
-        spec.commits = n.parse().context("REVERTBOT_BENCH_COMMITS")?;
-    }
-    let rounds: usize = match std::env::var("REVERTBOT_BENCH_RUNS") {
-        Ok(n) => n.parse().context("REVERTBOT_BENCH_RUNS")?,
-        Err(_) => 3,
-    };
-    if rounds == 0 {
-        bail!("REVERTBOT_BENCH_RUNS must be at least 1");
-    }
+    let (spec, rounds) = support::settings(3)?;
 
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    println!("code         revertbot {}", describe_code(manifest_dir));
-    println!(
-        "machine      nproc {}, {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        cpu_model()
-    );
     println!("tools        {}, {}", version("git"), version("lighttpd"));
-    println!("load         {} (1, 5, 15 min) at start", load_average());
-    let root = manifest_dir.join("target/bench-repos");
-    let generated = gen::ensure(&root, &spec)?;
-    match generated.generated_in {
-        Some(t) => println!("generated in {:.1} s", t.as_secs_f64()),
-        None => println!("reusing the generated repository (delete it to regenerate)"),
-    }
+    let (_, generated) = support::start(manifest_dir, &spec)?;
     println!(
         "history      {} commits ({} on the first-parent line), {} YAML files at HEAD",
         generated.commits, generated.first_parent, generated.yaml_files
@@ -96,14 +76,10 @@ fn main() -> Result<()> {
     let bitmap = std::fs::read_dir(served.join("objects/pack"))?
         .filter_map(|e| e.ok())
         .any(|e| e.file_name().to_string_lossy().ends_with(".bitmap"));
-    let pack_bytes: u64 = std::fs::read_dir(served.join("objects/pack"))?
-        .filter_map(|e| e.ok()?.metadata().ok())
-        .map(|m| m.len())
-        .sum();
     println!(
         "server       {} ({:.1} MiB in objects/pack, {} bitmap; set up in {:.1} s)",
         server.url("gitops"),
-        pack_bytes as f64 / (1 << 20) as f64,
+        support::pack_mib(&served)?,
         if bitmap { "with" } else { "WITHOUT" },
         started.elapsed().as_secs_f64()
     );
@@ -518,25 +494,6 @@ fn rev_parse(dir: &Path, rev: &str) -> Result<String> {
         .with_context(|| format!("{rev} is not in {}", dir.display()))
 }
 
-fn check_exit(out: &Output, code: i32, what: &str) -> Result<()> {
-    if out.status.code() != Some(code) {
-        bail!(
-            "{what} exited with {} (expected {code}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met {
-        "met"
-    } else {
-        "NOT met"
-    }
-}
-
 #[derive(Clone, Copy)]
 enum Round {
     Up,
@@ -578,33 +535,6 @@ fn median(samples: &[Duration]) -> Duration {
     s[s.len() / 2]
 }
 
-/// The commit the benchmark was built from, and whether `src/` had uncommitted changes.
-fn describe_code(dir: &Path) -> String {
-    let Ok(head) = git_ok(dir, &["rev-parse", "--short=12", "HEAD"]) else {
-        return "(not a git checkout)".into();
-    };
-    match git_ok(dir, &["status", "--porcelain", "--", "src"]) {
-        Ok(s) if s.is_empty() => format!("{head}, src/ clean"),
-        Ok(s) => format!(
-            "{head}, src/ with {} uncommitted change(s)",
-            s.lines().count()
-        ),
-        Err(_) => head,
-    }
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, m)| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
 /// The first line of `<tool> --version` (lighttpd: `-v`).
 fn version(tool: &str) -> String {
     let flag = if tool == "lighttpd" {
@@ -623,12 +553,4 @@ fn version(tool: &str) -> String {
                 .map(str::to_string)
         })
         .unwrap_or_else(|| format!("{tool} (version unknown)"))
-}
-
-/// `/proc/loadavg`'s first three fields: other work on the machine skews every figure.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "unknown".into())
 }
