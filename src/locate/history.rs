@@ -247,33 +247,8 @@ impl<'a> Step<'a, '_> {
     /// Looks `path` up in the parent's tree, stopping where an entry's id equals the one known
     /// at the commit (`known`, the ids along the path there).
     fn lookup(&mut self, path: &str, known: &[Oid]) -> Result<Lookup> {
-        let mut chain = Vec::with_capacity(known.len());
-        let mut current = None;
-        let mut parts = path.split('/').peekable();
-        while let Some(part) = parts.next() {
-            let tree = current.as_deref().unwrap_or(self.parent_tree);
-            let Some((kind, id)) = tree.entry(part)? else {
-                return Ok(Lookup::Missing);
-            };
-            chain.push(id);
-            if known.get(chain.len() - 1) == Some(&id) {
-                // The rest of the path is the same: only the ids above here moved.
-                chain.extend_from_slice(&known[chain.len()..]);
-                return Ok(Lookup::Same(chain));
-            }
-            if parts.peek().is_none() {
-                return Ok(if kind == EntryKind::File {
-                    Lookup::Changed(chain)
-                } else {
-                    Lookup::Missing
-                });
-            }
-            if kind != EntryKind::Tree {
-                return Ok(Lookup::Missing);
-            }
-            current = Some(self.subtree(id)?);
-        }
-        Ok(Lookup::Missing)
+        let parent_tree = self.parent_tree;
+        lookup(parent_tree, path, known, |id| self.subtree(id))
     }
 
     /// A directory of the parent's tree, read once per step however many followed files it
@@ -398,27 +373,46 @@ impl Lookup {
     }
 }
 
-/// The entry ids along `path` in `tree`, when it names a regular file.
-fn entry_chain(odb: &Odb, tree: &RawTree, path: &str) -> Result<Option<Vec<Oid>>> {
-    let mut chain = Vec::new();
-    let mut subtree;
-    let mut current = tree;
+/// Looks `path` up in `tree`, stopping where an entry's id equals the one `known` at that
+/// depth; `subtree` reads a directory.
+fn lookup<'t>(
+    tree: &RawTree<'t>,
+    path: &str,
+    known: &[Oid],
+    mut subtree: impl FnMut(Oid) -> Result<Rc<RawTree<'t>>>,
+) -> Result<Lookup> {
+    let mut chain = Vec::with_capacity(known.len());
+    let mut current = None;
     let mut parts = path.split('/').peekable();
     while let Some(part) = parts.next() {
-        let Some((kind, id)) = current.entry(part)? else {
-            return Ok(None);
+        let dir = current.as_deref().unwrap_or(tree);
+        let Some((kind, id)) = dir.entry(part)? else {
+            return Ok(Lookup::Missing);
         };
         chain.push(id);
-        match kind {
-            EntryKind::File if parts.peek().is_none() => return Ok(Some(chain)),
-            EntryKind::Tree if parts.peek().is_some() => {
-                subtree = RawTree::read(odb, id)?;
-                current = &subtree;
-            }
-            _ => return Ok(None),
+        if known.get(chain.len() - 1) == Some(&id) {
+            // The rest of the path is the same: only the ids above here moved.
+            chain.extend_from_slice(&known[chain.len()..]);
+            return Ok(Lookup::Same(chain));
         }
+        if parts.peek().is_none() {
+            return Ok(if kind == EntryKind::File {
+                Lookup::Changed(chain)
+            } else {
+                Lookup::Missing
+            });
+        }
+        if kind != EntryKind::Tree {
+            return Ok(Lookup::Missing);
+        }
+        current = Some(subtree(id)?);
     }
-    Ok(None)
+    Ok(Lookup::Missing)
+}
+
+/// The entry ids along `path` in `tree`, when it names a regular file.
+fn entry_chain<'t>(odb: &'t Odb, tree: &RawTree<'t>, path: &str) -> Result<Option<Vec<Oid>>> {
+    Ok(lookup(tree, path, &[], |id| Ok(Rc::new(RawTree::read(odb, id)?)))?.changed())
 }
 
 pub(crate) fn is_yaml_name(name: &str) -> bool {
