@@ -493,3 +493,46 @@ fn a_commit_graph_gives_the_same_answers_without_reading_commits() {
     }
     assert_eq!(answers(&w)[2..], without_graph[2..]);
 }
+
+#[test]
+fn a_commit_graph_is_written_when_missing_and_rewritten_when_far_behind() {
+    use revertbot::locate::commit_graph::refresh;
+    let (dir, mut w) = repo();
+    let mut commits = Vec::new();
+    let mut commit = |w: &mut revertbot::fixture::RepoWriter, i: usize| {
+        w.write(
+            "a.yaml",
+            &format!("# edit {i}\n{}", deployment("ghcr.io/acme/web:1.0.0")),
+        );
+        commits.push(w.commit(&format!("commit {i}")).unwrap());
+    };
+    for i in 0..5 {
+        commit(&mut w, i);
+    }
+    assert!(refresh(&w.repo, w.head().unwrap()).unwrap(), "no graph yet");
+    git(dir.path(), &["commit-graph", "verify"], "");
+    assert!(!refresh(&w.repo, w.head().unwrap()).unwrap(), "up to date");
+    // 999 commits newer than the graph: walks read them raw. 1,000: rewritten.
+    for i in 5..1004 {
+        commit(&mut w, i);
+    }
+    assert!(!refresh(&w.repo, w.head().unwrap()).unwrap(), "999 behind");
+    commit(&mut w, 1004);
+    assert!(refresh(&w.repo, w.head().unwrap()).unwrap(), "1,000 behind");
+    git(dir.path(), &["commit-graph", "verify"], "");
+
+    // The walk reads the graph libgit2 wrote: without the commit objects it covers (but the
+    // newest), it still walks the whole history.
+    for c in &commits[..900] {
+        let hex = c.to_string();
+        std::fs::remove_file(
+            dir.path()
+                .join(".git/objects")
+                .join(&hex[..2])
+                .join(&hex[2..]),
+        )
+        .unwrap();
+    }
+    let (_, msg) = locate_err(&w, "ghcr.io/acme/web");
+    assert!(msg.contains("walked 1004 commits"), "{msg}");
+}

@@ -6,11 +6,21 @@
 //! shallow repository, grafts, `core.commitGraph=false` or a file that does not check out
 //! means no graph, and the walk reads commits instead. See Git's
 //! `Documentation/gitformat-commit-graph.txt` for the format.
+//!
+//! revertbot writes one into its own mirror cache (`refresh`), never into a user's repository.
 
+use std::ffi::{c_char, c_int, c_void, CString};
 use std::path::Path;
 
-use git2::{Oid, Repository};
-use tracing::debug;
+use anyhow::{Context, Result};
+use git2::{Binding, Oid, Repository};
+use tracing::{debug, info};
+
+use super::objects::CommitLinks;
+
+const GRAPH_FILE: &str = "objects/info/commit-graph";
+/// More first-parent commits than this newer than the graph, and `refresh` rewrites it.
+const STALE_AFTER: usize = 1000;
 
 const HASH_LEN: usize = 20;
 /// A commit-data record: tree id, first and second parent positions, generation and time.
@@ -29,16 +39,10 @@ pub struct CommitGraph {
 impl CommitGraph {
     /// The repository's commit-graph, when it has one revertbot can use.
     pub fn open(repo: &Repository) -> Option<CommitGraph> {
-        let enabled = repo
-            .config()
-            .ok()
-            .and_then(|c| c.get_bool("core.commitGraph").ok())
-            .unwrap_or(true);
-        // A graph describes the full parents; shallow boundaries and grafts rewrite them.
-        if !enabled || repo.is_shallow() || repo.path().join("info/grafts").exists() {
+        if !usable(repo) {
             return None;
         }
-        Self::read(&repo.path().join("objects/info/commit-graph"))
+        Self::read(&repo.path().join(GRAPH_FILE))
     }
 
     fn read(path: &Path) -> Option<CommitGraph> {
@@ -152,6 +156,107 @@ impl CommitGraph {
             NO_PARENT => None,
             parent => Some(parent as usize),
         }
+    }
+}
+
+/// Whether a commit-graph can describe this repository's history: it records the full
+/// parents, which shallow boundaries and grafts rewrite.
+fn usable(repo: &Repository) -> bool {
+    let enabled = repo
+        .config()
+        .ok()
+        .and_then(|c| c.get_bool("core.commitGraph").ok())
+        .unwrap_or(true);
+    enabled && !repo.is_shallow() && !repo.path().join("info/grafts").exists()
+}
+
+/// Keeps a repository's commit-graph current enough to serve history walks: writes one when
+/// there is none, or when more than `STALE_AFTER` first-parent commits from `tip` are newer
+/// than it. For revertbot's mirror cache, which libgit2's fetch never gives a graph: without
+/// one a full walk reads every commit object. Returns whether it wrote.
+pub fn refresh(repo: &Repository, tip: Oid) -> Result<bool> {
+    if !usable(repo) {
+        return Ok(false);
+    }
+    if let Some(graph) = CommitGraph::read(&repo.path().join(GRAPH_FILE)) {
+        let odb = repo.odb()?;
+        let mut next = Some(tip);
+        for _ in 0..STALE_AFTER {
+            let Some(commit) = next else {
+                return Ok(false);
+            };
+            if graph.position(commit).is_some() {
+                return Ok(false);
+            }
+            next = CommitLinks::read(&odb, commit)?.first_parent;
+        }
+    }
+    let started = std::time::Instant::now();
+    write(repo)?;
+    info!(
+        "wrote {} in {:.1} s",
+        repo.path().join(GRAPH_FILE).display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(true)
+}
+
+/// Opaque `git_commit_graph_writer`.
+#[repr(C)]
+struct Writer {
+    _private: [u8; 0],
+}
+
+// libgit2's commit-graph writer (`git2/sys/commit_graph.h`), compiled into the libgit2 that
+// git2 links, which git2 does not bind.
+extern "C" {
+    fn git_commit_graph_writer_new(
+        out: *mut *mut Writer,
+        objects_info_dir: *const c_char,
+        options: *const c_void,
+    ) -> c_int;
+    fn git_commit_graph_writer_add_revwalk(writer: *mut Writer, walk: *mut c_void) -> c_int;
+    fn git_commit_graph_writer_commit(writer: *mut Writer) -> c_int;
+    fn git_commit_graph_writer_free(writer: *mut Writer);
+}
+
+/// Writes a commit-graph of every commit reachable from the repository's refs (atomically:
+/// libgit2 writes a lock file and renames it).
+fn write(repo: &Repository) -> Result<()> {
+    let mut walk = repo.revwalk()?;
+    for reference in repo.references()? {
+        if let Ok(commit) = reference?.peel_to_commit() {
+            walk.push(commit.id())?;
+        }
+    }
+    let info = repo.path().join("objects/info");
+    std::fs::create_dir_all(&info)?;
+    let dir = CString::new(info.to_str().context("the repository path is not UTF-8")?)?;
+    // SAFETY: the writer is created, used and freed here, once; `walk` outlives every call, and
+    // the options may be null (libgit2 takes its defaults).
+    unsafe {
+        let mut writer = std::ptr::null_mut();
+        check(git_commit_graph_writer_new(
+            &mut writer,
+            dir.as_ptr(),
+            std::ptr::null(),
+        ))?;
+        let written = check(git_commit_graph_writer_add_revwalk(
+            writer,
+            walk.raw().cast(),
+        ))
+        .and_then(|()| check(git_commit_graph_writer_commit(writer)));
+        git_commit_graph_writer_free(writer);
+        written?;
+    }
+    Ok(())
+}
+
+fn check(code: c_int) -> Result<(), git2::Error> {
+    if code < 0 {
+        Err(git2::Error::last_error(code))
+    } else {
+        Ok(())
     }
 }
 

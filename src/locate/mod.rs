@@ -3,7 +3,7 @@
 //! [`refs`] says which places of one YAML file reference which image (pure, on `&str`);
 //! [`history`] follows the files that hold the image back along the first-parent history.
 
-mod commit_graph;
+pub mod commit_graph;
 pub mod history;
 mod objects;
 pub mod refs;

@@ -13,12 +13,12 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use git2::{DiffFormat, Oid, Repository, Signature};
 use serde::Serialize;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::error::{Exit, HasExit, UsageError};
 use crate::forge::github::PullOutcome;
 use crate::image::ImageRef;
-use crate::locate::{self, CommitInfo, PathFilter, Place, Query};
+use crate::locate::{self, commit_graph, CommitInfo, PathFilter, Place, Query};
 use plan::{LeftBumped, Prepared, Restored, RevertSpec, Strategy};
 use remote::{MirrorLock, Network, PushError, Source};
 
@@ -303,6 +303,16 @@ fn open_workspace(req: &RevertRequest) -> Result<Workspace> {
                 &req.network,
             )?;
             info!(mirror = %dir.display(), "fetched {}", remote::redact(url));
+            // Full history walks on the mirror read the commit-graph, not every commit. A
+            // graph that cannot be written only makes them slower.
+            if let Ok(tip) = repo
+                .revparse_single(&default_base)
+                .and_then(|o| o.peel_to_commit())
+            {
+                if let Err(e) = commit_graph::refresh(&repo, tip.id()) {
+                    warn!(mirror = %dir.display(), "cannot write the commit-graph: {e:#}");
+                }
+            }
             Ok(Workspace {
                 repo,
                 push_url: Some(url.clone()),
