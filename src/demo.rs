@@ -11,6 +11,54 @@ use crate::fixture::RepoWriter;
 /// The image the demo's alert is about.
 pub const DEMO_IMAGE: &str = "ghcr.io/acme/frontend:1.5.0";
 
+/// The GitHub repository the demo's pull request would go to.
+pub const DEMO_GITHUB_REPO: &str = "acme/gitops";
+
+/// The Alertmanager webhook (version 4) that starts the demo: the frontend's error rate in
+/// production since the Flux run that shipped 1.5.0.
+pub const DEMO_ALERT: &str = r#"{
+  "receiver": "revertbot",
+  "status": "firing",
+  "alerts": [
+    {
+      "status": "firing",
+      "labels": {
+        "alertname": "FrontendHighErrorRate",
+        "severity": "critical",
+        "namespace": "prod",
+        "deployment": "frontend",
+        "container": "frontend",
+        "image": "ghcr.io/acme/frontend:1.5.0"
+      },
+      "annotations": {
+        "summary": "frontend: 5xx ratio above 5% for 5 minutes",
+        "description": "12.4% of requests to frontend in prod fail since 14:21 UTC."
+      },
+      "startsAt": "2026-09-21T14:26:41.872Z",
+      "endsAt": "0001-01-01T00:00:00Z",
+      "generatorURL": "http://prometheus.acme.example:9090/graph?g0.expr=job%3Afrontend_5xx%3Aratio5m+%3E+0.05&g0.tab=1",
+      "fingerprint": "b1d2f3c4a5e6f708"
+    }
+  ],
+  "groupLabels": {"alertname": "FrontendHighErrorRate"},
+  "commonLabels": {
+    "alertname": "FrontendHighErrorRate",
+    "severity": "critical",
+    "namespace": "prod",
+    "deployment": "frontend",
+    "container": "frontend",
+    "image": "ghcr.io/acme/frontend:1.5.0"
+  },
+  "commonAnnotations": {
+    "summary": "frontend: 5xx ratio above 5% for 5 minutes",
+    "description": "12.4% of requests to frontend in prod fail since 14:21 UTC."
+  },
+  "externalURL": "http://alertmanager.acme.example:9093",
+  "version": "4",
+  "groupKey": "{}:{alertname=\"FrontendHighErrorRate\"}",
+  "truncatedAlerts": 0
+}"#;
+
 const DEPLOYMENT: &str = r#"apiVersion: apps/v1
 kind: Deployment
 metadata:

@@ -240,30 +240,74 @@ fn run_demo(args: &DemoArgs, out: &mut dyn Write) -> Result<Exit> {
         .into());
     }
     crate::demo::build(dir)?;
+    let demo = crate::demo::DEMO_IMAGE;
     let repo = open_repo(dir)?;
     let query = Query {
-        image: ImageRef::parse(crate::demo::DEMO_IMAGE)?,
+        image: ImageRef::parse(demo)?,
         rev: "HEAD".into(),
         paths: PathFilter::default(),
     };
     let located = locate::locate(&repo, &query)?;
+
+    // The rollback as `revert` makes it, without writing the branch: the demo repository is
+    // left as built, for trying the commands on.
+    let request = RevertRequest {
+        source: Source::Path(dir.to_path_buf()),
+        cache_dir: default_cache_dir(),
+        base: None,
+        commit: None,
+        image: Some(ImageRef::parse(demo)?),
+        paths: PathFilter::default(),
+        whole_commit: false,
+        allow_revert_of_revert: false,
+        push: false,
+        dry_run: true,
+        author: ("revertbot".into(), "revertbot@localhost".into()),
+        network: Network {
+            auth: GitAuth::default(),
+            timeout: Duration::from_secs(60),
+        },
+        offline: true,
+    };
+    let report = crate::revert::rollback(&request)?;
+
+    let alert = Payload::from_json(crate::demo::DEMO_ALERT.as_bytes())?;
+    let ctx = AlertContext::of(&alert);
+    let web = format!("https://github.com/{}", crate::demo::DEMO_GITHUB_REPO);
+    let title = body::title(&report, ctx);
+    let pr_body = body::body(&report, &Links { repo_web_url: &web }, ctx);
+
     match args.output {
         Output::Text => {
-            writeln!(out, "Demo GitOps repository: {}", dir.display())?;
+            let d = dir.display();
+            writeln!(out, "Demo GitOps repository: {d}")?;
             writeln!(
                 out,
-                "Alert: {} is failing in production.\n",
-                crate::demo::DEMO_IMAGE
+                "Alert from Alertmanager: FrontendHighErrorRate, {demo} is failing in production.\n"
             )?;
-            writeln!(
-                out,
-                "$ revertbot locate --repo {} --image {}",
-                dir.display(),
-                crate::demo::DEMO_IMAGE
-            )?;
+            writeln!(out, "$ revertbot locate --repo {d} --image {demo}")?;
             out.write_all(report::render_text(&located).as_bytes())?;
+            writeln!(
+                out,
+                "\n$ revertbot revert --repo {d} --image {demo} --dry-run"
+            )?;
+            out.write_all(crate::revert::report::render_text(&report).as_bytes())?;
+            writeln!(
+                out,
+                "\nThe pull request `revertbot revert ... --push --pr` opens on GitHub for it \
+                 (`revertbot pr-preview` shows it too):\n"
+            )?;
+            writeln!(out, "{title}\n")?;
+            out.write_all(pr_body.as_bytes())?;
         }
-        Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&located)?)?,
+        Output::Json => {
+            let json = serde_json::json!({
+                "located": located,
+                "revert": report,
+                "pull_request": { "title": title, "body": pr_body },
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+        }
     }
     Ok(Exit::Ok)
 }

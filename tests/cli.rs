@@ -198,8 +198,45 @@ fn demo_runs_without_arguments() {
         stdout.contains("Update from image update automation"),
         "{stdout}"
     );
+    // The whole job: the rollback (a dry run: the demo repository keeps only main) and the
+    // pull request it would open for the built-in alert.
+    assert!(stdout.contains("strategy  partial"), "{stdout}");
+    assert!(
+        stdout.contains("+    newTag: 1.4.0 # {\"$imagepolicy\": \"flux-system:frontend:tag\"}"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Revert ghcr.io/acme/frontend to 1.4.0 (FrontendHighErrorRate)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("### Wrong culprit?"), "{stdout}");
+    let repo = git2::Repository::open(&target).unwrap();
+    let branches: Vec<String> = repo
+        .branches(None)
+        .unwrap()
+        .map(|b| b.unwrap().0.name().unwrap().unwrap().to_string())
+        .collect();
+    assert_eq!(branches, ["main"]);
+
     let again = revertbot(&["demo", "--dir", target.to_str().unwrap()]);
     assert_one_line_error(&again, 2, "is not empty");
+
+    let json_dir = dir.path().join("json");
+    let out = revertbot(&[
+        "demo",
+        "--dir",
+        json_dir.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["located"]["commit"]["sha"], json["revert"]["reverted"]);
+    assert_eq!(json["revert"]["outcome"], "dry-run");
+    assert_eq!(
+        json["pull_request"]["title"],
+        "Revert ghcr.io/acme/frontend to 1.4.0 (FrontendHighErrorRate)"
+    );
 }
 
 #[test]
