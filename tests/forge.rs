@@ -26,15 +26,7 @@ struct Gitops {
 fn gitops() -> Gitops {
     let dir = tempfile::tempdir().unwrap();
     let writer = revertbot::demo::build(dir.path()).unwrap();
-    let origin = tempfile::tempdir().unwrap();
-    git2::Repository::init_bare(origin.path()).unwrap();
-    let mut remote = writer
-        .repo
-        .remote("origin", origin.path().to_str().unwrap())
-        .unwrap();
-    remote
-        .push(&["refs/heads/main:refs/heads/main"], None)
-        .unwrap();
+    let origin = common::bare_origin(&writer);
     Gitops {
         dir,
         _origin: origin,

@@ -327,15 +327,8 @@ fn an_image_the_commit_does_not_change_is_not_found() {
 #[test]
 fn a_local_repository_pushes_to_its_origin() {
     let (dir, w, _) = two_image_history();
-    let origin = tempfile::tempdir().unwrap();
-    let origin_repo = git2::Repository::init_bare(origin.path()).unwrap();
-    let mut remote = w
-        .repo
-        .remote("origin", origin.path().to_str().unwrap())
-        .unwrap();
-    remote
-        .push(&["refs/heads/main:refs/heads/main"], None)
-        .unwrap();
+    let origin = common::bare_origin(&w);
+    let origin_repo = git2::Repository::open_bare(origin.path()).unwrap();
     let c = cache();
     let mut req = with_image(
         revert_request(dir.path().to_str().unwrap(), c.path()),

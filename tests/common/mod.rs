@@ -12,6 +12,20 @@ pub fn repo() -> (tempfile::TempDir, RepoWriter) {
     (dir, writer)
 }
 
+/// A bare repository, made `w`'s `origin` and holding its `main`.
+pub fn bare_origin(w: &RepoWriter) -> tempfile::TempDir {
+    let origin = tempfile::tempdir().unwrap();
+    git2::Repository::init_bare(origin.path()).unwrap();
+    let mut remote = w
+        .repo
+        .remote("origin", origin.path().to_str().unwrap())
+        .unwrap();
+    remote
+        .push(&["refs/heads/main:refs/heads/main"], None)
+        .unwrap();
+    origin
+}
+
 pub fn query(image: &str) -> Query {
     Query {
         image: ImageRef::parse(image).unwrap(),
