@@ -15,8 +15,11 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use revertbot::error::Error;
+use revertbot::gitstore::process::{self, ProcessOptions};
 use revertbot::image::ImageRef;
-use revertbot::locate::{self, LocateError, Located, PathFilter, Query};
+use revertbot::locate::{self, Located, Query, NEVER_BUMPED};
+use revertbot::manifest::PathFilter;
 use support::{check_exit, load_average, verdict};
 
 /// The release binary Cargo built for this benchmark (`target/release/revertbot`).
@@ -29,7 +32,9 @@ fn main() -> Result<()> {
         println!("locate benchmark: run it with `cargo bench --bench locate`");
         return Ok(());
     }
-    revertbot::configure_git();
+    process::configure(ProcessOptions {
+        stall_timeout: std::time::Duration::from_secs(60),
+    })?;
     let (spec, runs) = support::settings(5)?;
 
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -75,10 +80,10 @@ fn main() -> Result<()> {
     );
     match locate_once(&path, &repo.never_image) {
         Err(e) => {
-            match e.downcast_ref::<LocateError>() {
-                Some(LocateError::NeverBumped { commits, files, .. }) => {
+            match never_bumped(&e) {
+                Some((files, commits)) => {
                     println!("(b) locate   NeverBumped: {files} file(s) followed, walked {commits} commits");
-                    if *commits + 1 != repo.first_parent {
+                    if commits + 1 != repo.first_parent {
                         bail!("(b) walked {commits} commits, not the whole first-parent history");
                     }
                 }
@@ -88,11 +93,8 @@ fn main() -> Result<()> {
         Ok(l) => bail!("(b) unexpectedly found a culprit: {}", l.commit.sha),
     }
     match locate_once(&no_graph, &repo.never_image) {
-        Err(e)
-            if matches!(
-                e.downcast_ref::<LocateError>(),
-                Some(LocateError::NeverBumped { commits, .. }) if *commits + 1 == repo.first_parent
-            ) => {}
+        Err(e) if matches!(never_bumped(&e), Some((_, commits)) if commits + 1 == repo.first_parent) =>
+            {}
         other => bail!("(b) without the commit-graph: not the same answer: {other:?}"),
     }
     let out = run_binary(&path, &repo.recent_image)?;
@@ -305,4 +307,16 @@ fn rev_parse(repo: &Path, rev: &str) -> Result<String> {
         .output()?;
     check_exit(&out, 0, "git rev-parse")?;
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// `(files followed, commits walked)` when locate found the image never bumped.
+fn never_bumped(e: &anyhow::Error) -> Option<(usize, usize)> {
+    let err = e.downcast_ref::<Error>()?;
+    if err.code() != Some(NEVER_BUMPED) {
+        return None;
+    }
+    Some((
+        err.fact("files")?.parse().ok()?,
+        err.fact("commits")?.parse().ok()?,
+    ))
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::fixture::RepoWriter;
+use crate::gitstore::RepoWriter;
 
 /// The image the demo's alert is about.
 pub const DEMO_IMAGE: &str = "ghcr.io/acme/frontend:1.5.0";

@@ -1,9 +1,14 @@
+//! The `revertbot` command: parse, set up logging, run one command, and turn an error into one
+//! line on stderr and the exit code the README documents.
+
+mod cli;
+
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use revertbot::cli::Cli;
-use revertbot::error::exit_code;
+use cli::args::Cli;
+use revertbot::error::{kind_of, render_chain};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -27,14 +32,13 @@ fn main() -> ExitCode {
         .with_target(false)
         .init();
 
-    revertbot::configure_git();
     let mut stdout = std::io::stdout().lock();
-    match revertbot::run::run(&cli.command, &mut stdout) {
-        Ok(code) => code.into(),
+    match cli::run(&cli.command, &mut stdout) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
-            exit_code(&err).into()
+            eprintln!("error: {}", render_chain(&err, &cli::flag));
+            ExitCode::from(kind_of(&err).exit_code())
         }
     }
 }

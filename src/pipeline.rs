@@ -1,128 +1,250 @@
-//! A rollback from end to end — culprit, revert, push, pull request — shared by the CLI and
-//! the service. Git work runs on the blocking pool; GitHub calls are async.
+//! A rollback from end to end — culprit, revert, push, pull request — the one path the CLI
+//! (`revert`, `pr-preview`, `demo`) and the service take.
+//!
+//! An [`Engine`] holds what a deployment sets once: git settings, the GitHub client (built once,
+//! so App installations are looked up once), the clock. A [`Job`] is what one rollback asks.
+//! Git work runs on the blocking pool; GitHub calls are async. Each job runs in one span with
+//! the repository, image and culprit as fields.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use chrono::Utc;
+use serde::Serialize;
+use tracing::Instrument;
 
 use crate::alert::Payload;
-use crate::error::UsageError;
+use crate::clock::Clock;
+use crate::error::{Error, Input, Kind};
 use crate::forge::body::{self, AlertContext, Links};
-use crate::forge::github::{GitHub, GitHubAuth, GitHubSettings, PullRequestSpec};
+use crate::forge::github::{GitHub, GitHubSettings, RepoName};
+use crate::forge::pulls::{PullOutcome, PullRequestSpec};
 use crate::forge::{host_of, repo_of_remote, web_url};
-use crate::revert::remote::Source;
-use crate::revert::{self, Outcome, RevertReport, RevertRequest};
+use crate::gitstore::remote::{self, Source};
+use crate::revert::{
+    self, Effects, GitSettings, Outcome as RevertOutcome, RevertReport, Target, Workspace,
+};
 
-/// How to open the pull request.
+/// What a deployment sets once.
 #[derive(Debug, Clone)]
-pub struct PullSettings {
-    pub github: GitHubSettings,
+pub struct EngineSettings {
+    pub git: GitSettings,
+    /// GitHub's API address, for links in pull requests.
+    pub github_api_url: String,
+    /// How to reach GitHub to open pull requests; `None` where none are opened (previews).
+    pub github: Option<GitHubSettings>,
+}
+
+/// Built once; runs any number of jobs, one after another or at once.
+pub struct Engine {
+    git: GitSettings,
+    github_api_url: String,
+    github: Option<GitHub>,
+    clock: Arc<dyn Clock>,
+}
+
+/// One rollback.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub target: Target,
+    pub effects: Effects,
+    /// The alert the rollback answers: its story goes into the pull request.
+    pub alert: Option<Payload>,
+    /// The pull request to open, or (with [`Effects::dry_run`]) to write the text of.
+    pub pull: Option<PullOptions>,
+}
+
+/// How one job's pull request is opened and dressed.
+#[derive(Debug, Clone, Default)]
+pub struct PullOptions {
+    /// The repository on GitHub; default: read from the remote's URL.
+    pub repo: Option<RepoName>,
     pub labels: Vec<String>,
     pub reviewers: Vec<String>,
     pub team_reviewers: Vec<String>,
     pub assignees: Vec<String>,
     pub draft: bool,
+    /// At most one "fired again" comment per pull request in this interval.
     pub comment_interval: Duration,
 }
 
-/// Where `--push` goes for a source: the URL, or a local repository's `origin`.
-pub fn push_url(source: &Source) -> Option<String> {
-    match source {
-        Source::Url(url) => Some(url.clone()),
-        Source::Path(path) => git2::Repository::open(path)
-            .ok()?
-            .find_remote("origin")
-            .ok()?
-            .url()
-            .ok()
-            .map(str::to_string),
-    }
+/// The pull request's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PullText {
+    pub title: String,
+    pub body: String,
 }
 
-/// `OWNER/NAME` as given, or read from the remote URL.
-pub fn github_repo(given: Option<&str>, source: &Source) -> Result<(String, String)> {
-    if let Some(given) = given {
-        return match given.split_once('/') {
-            Some((owner, name)) if !owner.is_empty() && !name.is_empty() && !name.contains('/') => {
-                Ok((owner.to_string(), name.to_string()))
-            }
-            _ => Err(UsageError(format!("--github-repo {given:?}: give OWNER/NAME")).into()),
+/// What a job did: the rollback, and the pull request beside it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub revert: RevertReport,
+    /// The pull request's text, when one was asked for.
+    pub pull_text: Option<PullText>,
+    /// The pull request opened, found, or declined earlier.
+    pub pull: Option<PullOutcome>,
+}
+
+impl Engine {
+    /// Builds the engine: the GitHub client once, when GitHub settings are given. Call within a
+    /// tokio runtime.
+    pub fn new(settings: EngineSettings, clock: Arc<dyn Clock>) -> Result<Engine> {
+        let github = match &settings.github {
+            Some(gh) => Some(GitHub::new(gh, clock.clone())?),
+            None => None,
         };
-    }
-    let url = push_url(source).unwrap_or_default();
-    repo_of_remote(&url)
-        .map(|(_, owner, name)| (owner, name))
-        .ok_or_else(|| {
-            UsageError(format!(
-                "cannot tell the GitHub repository from the remote {:?}; give --github-repo OWNER/NAME",
-                crate::revert::remote::redact(&url)
-            ))
-            .into()
+        Ok(Engine {
+            git: settings.git,
+            github_api_url: settings.github_api_url,
+            github,
+            clock,
         })
+    }
+
+    /// Runs one job: reverts (and pushes) as asked, then opens or finds the pull request.
+    pub async fn run(&self, job: Job) -> Result<Outcome> {
+        let span = tracing::info_span!(
+            "job",
+            repo = %remote::redact(&source_text(&job.target.source)),
+            image = job.target.image.as_ref().map(ToString::to_string).unwrap_or_default(),
+            sha = tracing::field::Empty,
+        );
+        self.run_job(job).instrument(span).await
+    }
+
+    async fn run_job(&self, job: Job) -> Result<Outcome> {
+        let Job {
+            target,
+            effects,
+            alert,
+            pull,
+        } = job;
+        let (cache_dir, open_target) = (self.git.cache_dir.clone(), target.clone());
+        let workspace =
+            blocking(move || Workspace::open(&cache_dir, &open_target, effects)).await?;
+        let push_url = workspace.push_url().map(str::to_string);
+
+        let opens_pull = pull.is_some() && !effects.dry_run && self.github.is_some();
+        let repo_name = match &pull {
+            Some(options) => match github_repo(options.repo.as_ref(), push_url.as_deref()) {
+                Ok(name) => Some(name),
+                // A preview still shows the text, with placeholders for the links.
+                Err(_) if !opens_pull => Some(RepoName {
+                    owner: "OWNER".into(),
+                    name: "REPO".into(),
+                }),
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        // Connect to GitHub before anything is pushed: bad credentials stop the job here.
+        let github = match (&self.github, &repo_name) {
+            (Some(gh), Some(name)) if opens_pull => Some(gh.repo(name).await?),
+            _ => None,
+        };
+        let mut git = self.git.clone();
+        if let Some(gh) = &github {
+            // The push to a remote on the same GitHub uses the GitHub credentials.
+            let same_host = push_url
+                .as_deref()
+                .and_then(|u| repo_of_remote(u).map(|(host, _, _)| host))
+                .zip(host_of(&web_url(&self.github_api_url)))
+                .is_some_and(|(a, b)| a == b);
+            if same_host && git.network.auth.password.is_none() {
+                git.network.auth.username = Some("x-access-token".into());
+                git.network.auth.password = Some(gh.git_token().await?);
+            }
+        }
+
+        let revert_target = target.clone();
+        let report =
+            blocking(move || revert::rollback_in(workspace, &git, &revert_target, effects)).await?;
+        tracing::Span::current().record("sha", report.reverted.as_str());
+
+        let (Some(options), Some(name)) = (pull, repo_name) else {
+            return Ok(Outcome {
+                revert: report,
+                pull_text: None,
+                pull: None,
+            });
+        };
+        let ctx = alert.as_ref().and_then(AlertContext::of);
+        let web = format!("{}/{name}", web_url(&self.github_api_url));
+        let text = PullText {
+            title: body::title(&report, ctx),
+            body: body::body(&report, &Links { repo_web_url: &web }, ctx),
+        };
+        let ready = report.pushed
+            && matches!(
+                report.outcome,
+                RevertOutcome::Created | RevertOutcome::Reused
+            );
+        let pull = match github {
+            Some(gh) if ready => {
+                let now = self.clock.now();
+                let spec = PullRequestSpec {
+                    head: report
+                        .branch
+                        .clone()
+                        .context("a pushed rollback has a branch")?,
+                    base: report.base.clone(),
+                    title: text.title.clone(),
+                    body: text.body.clone(),
+                    draft: options.draft,
+                    labels: options.labels,
+                    reviewers: options.reviewers,
+                    team_reviewers: options.team_reviewers,
+                    assignees: options.assignees,
+                    occurrence_comment: body::occurrence_comment(
+                        ctx,
+                        &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    ),
+                    comment_interval: options.comment_interval,
+                };
+                Some(gh.ensure_pull(&spec, now).await?)
+            }
+            _ => None,
+        };
+        Ok(Outcome {
+            revert: report,
+            pull_text: Some(text),
+            pull,
+        })
+    }
 }
 
-/// Reverts (and pushes) as asked, then opens or finds the pull request.
-pub async fn rollback_with_pull(
-    mut request: RevertRequest,
-    pull: Option<PullSettings>,
-    alert: Option<Payload>,
-) -> Result<RevertReport> {
-    let github = match &pull {
-        Some(settings) if !request.dry_run => Some(GitHub::connect(&settings.github).await?),
-        _ => None,
-    };
-    if let (Some(gh), Some(settings)) = (&github, &pull) {
-        // The push to a remote on the same GitHub uses the GitHub credentials.
-        let same_host = push_url(&request.source)
-            .and_then(|u| repo_of_remote(&u).map(|(host, _, _)| host))
-            .zip(host_of(&web_url(&settings.github.api_url)))
-            .is_some_and(|(a, b)| a == b);
-        if same_host && request.network.auth.password.is_none() {
-            let pat = match &settings.github.auth {
-                GitHubAuth::Token(t) => Some(t.as_str()),
-                GitHubAuth::App { .. } => None,
-            };
-            request.network.auth.username = Some("x-access-token".into());
-            request.network.auth.password = Some(gh.git_token(pat).await?);
-        }
-    }
-    let mut report = tokio::task::spawn_blocking(move || revert::rollback(&request))
+/// Runs git work on the blocking pool (`Repository` is not `Sync`, and its calls block).
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
         .await
-        .context("the git work stopped unexpectedly")??;
-    let (Some(gh), Some(settings)) = (github, pull) else {
-        return Ok(report);
-    };
-    if !(report.pushed && matches!(report.outcome, Outcome::Created | Outcome::Reused)) {
-        return Ok(report);
+        .context("the git work stopped unexpectedly")?
+}
+
+fn source_text(source: &Source) -> String {
+    match source {
+        Source::Url(url) => url.clone(),
+        Source::Path(path) => path.display().to_string(),
     }
-    let ctx = alert.as_ref().and_then(AlertContext::of);
-    let web = format!(
-        "{}/{}/{}",
-        web_url(&settings.github.api_url),
-        settings.github.owner,
-        settings.github.repo
-    );
-    let now = Utc::now();
-    let spec = PullRequestSpec {
-        head: report
-            .branch
-            .clone()
-            .context("a pushed rollback has a branch")?,
-        base: report.base.clone(),
-        title: body::title(&report, ctx),
-        body: body::body(&report, &Links { repo_web_url: &web }, ctx),
-        draft: settings.draft,
-        labels: settings.labels.clone(),
-        reviewers: settings.reviewers.clone(),
-        team_reviewers: settings.team_reviewers.clone(),
-        assignees: settings.assignees.clone(),
-        occurrence_comment: body::occurrence_comment(
-            ctx,
-            &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        ),
-        comment_interval: settings.comment_interval,
-    };
-    report.pull_request = Some(gh.ensure_pull(&spec, now).await?);
-    Ok(report)
+}
+
+/// The GitHub repository: as given, or read from the remote URL.
+fn github_repo(given: Option<&RepoName>, push_url: Option<&str>) -> Result<RepoName> {
+    if let Some(given) = given {
+        return Ok(given.clone());
+    }
+    let url = push_url.unwrap_or_default();
+    repo_of_remote(url)
+        .map(|(_, owner, name)| RepoName { owner, name })
+        .ok_or_else(|| {
+            Error::new(Kind::Usage)
+                .text(format!(
+                    "cannot tell the GitHub repository from the remote {:?}; give ",
+                    remote::redact(url)
+                ))
+                .input(Input::GitHubRepo)
+                .text(" OWNER/NAME")
+                .into()
+        })
 }

@@ -242,7 +242,7 @@ fn demo_runs_without_arguments() {
 #[test]
 fn a_huge_historical_file_is_skipped_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
-    let mut w = revertbot::fixture::RepoWriter::init(dir.path()).unwrap();
+    let mut w = revertbot::gitstore::RepoWriter::init(dir.path()).unwrap();
     let huge = format!(
         "image: ghcr.io/acme/web:1.0.0\npadding: \"{}\"\n",
         "x".repeat(9 << 20)

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use common::fake_github::FakeGitHub;
 use common::prism::Prism;
 use revertbot::alert::Payload;
-use revertbot::forge::github::{GitHubAuth, GitHubSettings, PullState, RetryPolicy};
-use revertbot::pipeline::{rollback_with_pull, PullSettings};
+use revertbot::clock::SystemClock;
+use revertbot::forge::github::{GitHubAuth, GitHubSettings, RepoName, RetryPolicy};
+use revertbot::forge::pulls::{PullOutcome, PullState};
+use revertbot::pipeline::{Engine, EngineSettings, Job, PullOptions};
 use revertbot::revert::RevertReport;
 
 const TOKEN: &str = "ghp_revertbot_test_token";
@@ -34,12 +36,18 @@ fn gitops() -> Gitops {
     }
 }
 
+/// The GitHub a deployment talks to, and the options of the pull requests its jobs open.
+#[derive(Clone)]
+struct PullSettings {
+    github: GitHubSettings,
+    options: PullOptions,
+    comment_interval: Duration,
+}
+
 fn settings(api_url: &str, repo: &str, auth: GitHubAuth) -> PullSettings {
     PullSettings {
         github: GitHubSettings {
             api_url: api_url.to_string(),
-            owner: OWNER.into(),
-            repo: repo.into(),
             auth,
             retry: RetryPolicy {
                 attempts: 4,
@@ -48,13 +56,71 @@ fn settings(api_url: &str, repo: &str, auth: GitHubAuth) -> PullSettings {
             },
             timeout: Duration::from_secs(20),
         },
-        labels: vec!["rollback".into()],
-        reviewers: vec!["dana".into()],
-        team_reviewers: vec!["sre".into()],
-        assignees: vec!["dana".into()],
-        draft: false,
+        options: PullOptions {
+            repo: Some(RepoName {
+                owner: OWNER.into(),
+                name: repo.into(),
+            }),
+            labels: vec!["rollback".into()],
+            reviewers: vec!["dana".into()],
+            team_reviewers: vec!["sre".into()],
+            assignees: vec!["dana".into()],
+            draft: false,
+            comment_interval: Duration::from_secs(600),
+        },
         comment_interval: Duration::from_secs(600),
     }
+}
+
+/// A job's rollback, and its pull request beside it.
+struct Rolled {
+    revert: RevertReport,
+    pull_request: Option<PullOutcome>,
+}
+
+impl std::ops::Deref for Rolled {
+    type Target = RevertReport;
+    fn deref(&self) -> &RevertReport {
+        &self.revert
+    }
+}
+
+fn engine(g: &Gitops, settings: &PullSettings) -> Engine {
+    let git = common::revert_request(g.dir.path().to_str().unwrap(), g.cache.path()).git();
+    Engine::new(
+        EngineSettings {
+            git,
+            github_api_url: settings.github.api_url.clone(),
+            github: Some(settings.github.clone()),
+        },
+        std::sync::Arc::new(SystemClock),
+    )
+    .unwrap()
+}
+
+/// The demo's rollback, pushed, with its pull request.
+fn job(g: &Gitops, settings: &PullSettings, alert: Option<Payload>) -> Job {
+    let mut req = common::with_image(
+        common::revert_request(g.dir.path().to_str().unwrap(), g.cache.path()),
+        revertbot::demo::DEMO_IMAGE,
+    );
+    req.push = true;
+    let mut options = settings.options.clone();
+    options.comment_interval = settings.comment_interval;
+    Job {
+        target: req.target(),
+        effects: req.effects(),
+        alert,
+        pull: Some(options),
+    }
+}
+
+async fn run(engine: &Engine, g: &Gitops, settings: &PullSettings) -> anyhow::Result<Rolled> {
+    let outcome = engine.run(job(g, settings, Some(alert()))).await?;
+    Ok(Rolled {
+        revert: outcome.revert,
+        pull_request: outcome.pull,
+    })
 }
 
 fn alert() -> Payload {
@@ -65,13 +131,8 @@ fn alert() -> Payload {
     Payload::from_json(&std::fs::read(path).unwrap()).unwrap()
 }
 
-async fn rollback(g: &Gitops, settings: &PullSettings) -> RevertReport {
-    let mut req = common::with_image(
-        common::revert_request(g.dir.path().to_str().unwrap(), g.cache.path()),
-        revertbot::demo::DEMO_IMAGE,
-    );
-    req.push = true;
-    rollback_with_pull(req, Some(settings.clone()), Some(alert()))
+async fn rollback(g: &Gitops, settings: &PullSettings) -> Rolled {
+    run(&engine(g, settings), g, settings)
         .await
         .unwrap_or_else(|e| panic!("rollback with pull request: {e:#}"))
 }
@@ -251,12 +312,7 @@ async fn a_rate_limit_is_waited_out_until_its_reset() {
     s2.github.retry.max_wait = Duration::from_secs(1);
     fake2.fail_next_rate_limited("GET", "/pulls?", Duration::from_secs(600));
     let g = gitops();
-    let mut req = common::with_image(
-        common::revert_request(g.dir.path().to_str().unwrap(), g.cache.path()),
-        revertbot::demo::DEMO_IMAGE,
-    );
-    req.push = true;
-    let err = rollback_with_pull(req, Some(s2), None).await.unwrap_err();
+    let err = engine(&g, &s2).run(job(&g, &s2, None)).await.unwrap_err();
     let msg = format!("{err:#}");
     assert!(
         msg.contains("rate limit exceeded") && msg.contains("try again"),
@@ -301,6 +357,41 @@ async fn github_app_auth_finds_the_installation_and_refreshes_tokens() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_engine_looks_an_app_installation_up_once_for_many_jobs() {
+    let fake = fake_with_repo("once");
+    let (private, public) = common::test_app_key();
+    fake.add_app(4243, &public, 78, &[(OWNER, "once")]);
+    let prism = Prism::start(&fake.base_url());
+    let auth = GitHubAuth::App {
+        app_id: 4243,
+        private_key_pem: private.into_bytes(),
+        installation_id: None,
+    };
+    let s = settings(&prism.base_url(), "once", auth);
+    let g = gitops();
+    let engine = engine(&g, &s);
+    let first = run(&engine, &g, &s).await.unwrap().pull_request.unwrap();
+    let second = run(&engine, &g, &s).await.unwrap().pull_request.unwrap();
+    assert_eq!(first.state, PullState::Created);
+    assert_eq!(
+        (second.state, second.number),
+        (PullState::Found, first.number)
+    );
+    let lookups = fake
+        .requests()
+        .iter()
+        .filter(|(m, p)| m == "GET" && p == "/repos/acme/once/installation")
+        .count();
+    assert_eq!(lookups, 1, "two jobs, one installation lookup");
+    assert_eq!(
+        fake.installation_tokens_issued(),
+        1,
+        "the installation token is kept between jobs while it is valid"
+    );
+    prism.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_enterprise_server_base_url() {
     let fake = FakeGitHub::start_with_prefix("/api/v3");
     fake.add_repo(OWNER, "ghe");
@@ -329,14 +420,9 @@ async fn a_bad_token_is_one_clear_error() {
         GitHubAuth::Token("wrong".into()),
     );
     let g = gitops();
-    let mut req = common::with_image(
-        common::revert_request(g.dir.path().to_str().unwrap(), g.cache.path()),
-        revertbot::demo::DEMO_IMAGE,
-    );
-    req.push = true;
     let msg = format!(
         "{:#}",
-        rollback_with_pull(req, Some(s), None).await.unwrap_err()
+        engine(&g, &s).run(job(&g, &s, None)).await.unwrap_err()
     );
     assert!(
         msg.contains("GitHub answered 401") && msg.contains("check the GitHub token"),

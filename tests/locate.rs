@@ -5,8 +5,8 @@
 mod common;
 
 use common::{deployment, kustomization, locate, locate_err, repo};
-use revertbot::error::Exit;
-use revertbot::locate::Field;
+use revertbot::error::Kind;
+use revertbot::manifest::Field;
 
 #[test]
 fn finds_the_bump_in_each_of_the_five_forms() {
@@ -50,12 +50,15 @@ fn finds_the_bump_in_each_of_the_five_forms() {
         assert_eq!(l.commits_walked, 2, "{path}");
         assert_eq!(l.changes.len(), 1, "{path}: {:?}", l.changes);
         let c = &l.changes[0];
-        assert_eq!((c.file.as_str(), c.yaml_path.as_str()), (path, yaml_path));
+        assert_eq!(
+            (c.at.file.as_str(), c.at.yaml_path.as_str()),
+            (path, yaml_path)
+        );
         assert_eq!(
             (c.from.as_deref(), c.to.as_deref()),
             (Some("1.0.0"), Some("1.1.0"))
         );
-        assert_eq!(c.field, Field::Tag);
+        assert_eq!(c.at.field, Field::Tag);
     }
 }
 
@@ -129,7 +132,7 @@ fn twins_in_other_environments_are_reported() {
     let l = locate(&w, "ghcr.io/acme/web:2.0.0");
     assert_eq!(l.commit.sha, prod.to_string());
     assert_eq!(l.changes.len(), 1);
-    let twins: Vec<&str> = l.twins.iter().map(|t| t.file.as_str()).collect();
+    let twins: Vec<&str> = l.twins.iter().map(|t| t.at.file.as_str()).collect();
     assert_eq!(
         twins,
         [
@@ -140,7 +143,7 @@ fn twins_in_other_environments_are_reported() {
 
     // Limited to the dev file, the culprit is the earlier commit and prod is a twin.
     let mut q = common::query("ghcr.io/acme/web:2.0.0");
-    q.paths = revertbot::locate::PathFilter::new(&["apps/web/dev/*".into()]).unwrap();
+    q.paths = revertbot::manifest::PathFilter::new(&["apps/web/dev/*".into()]).unwrap();
     let dev = revertbot::locate::locate(&w.repo, &q).unwrap();
     assert_eq!(dev.commit.subject, "bump dev and staging");
     assert!(
@@ -163,7 +166,7 @@ fn a_commit_bumping_several_images_reports_only_the_asked_one() {
     let l = locate(&w, "ghcr.io/acme/api:2.0.1");
     assert_eq!(l.commit.sha, multi.to_string());
     assert_eq!(l.changes.len(), 1);
-    assert_eq!(l.changes[0].yaml_path, "images[1].newTag");
+    assert_eq!(l.changes[0].at.yaml_path, "images[1].newTag");
 }
 
 #[test]
@@ -209,7 +212,7 @@ fn multi_document_files() {
     let bump = w.commit("bump second").unwrap();
     let l = locate(&w, "docker.io/library/nginx:1.26");
     assert_eq!(l.commit.sha, bump.to_string());
-    assert_eq!((l.changes[0].document, l.changes[0].line), (1, 21));
+    assert_eq!((l.changes[0].at.document, l.changes[0].at.line), (1, 21));
 }
 
 #[test]
@@ -233,7 +236,7 @@ fn follows_renamed_files_and_registry_moves() {
 
     let l = locate(&w, "ghcr.io/acme/web:1.1.0");
     assert_eq!(l.commit.sha, bump.to_string());
-    assert_eq!(l.changes[0].file, "apps/web.yaml");
+    assert_eq!(l.changes[0].at.file, "apps/web.yaml");
     assert_eq!(l.commits_walked, 4);
 }
 
@@ -249,7 +252,7 @@ fn a_registry_move_with_a_new_tag_is_where_the_reference_starts() {
     );
     w.commit("move and bump").unwrap();
     let (exit, msg) = locate_err(&w, "ghcr.io/acme/web:1.1.0");
-    assert_eq!(exit, Exit::NotFound);
+    assert_eq!(exit, Kind::NotFound);
     assert!(msg.contains("no commit changed its value"), "{msg}");
 }
 
@@ -268,7 +271,7 @@ fn bad_blobs_in_history_are_skipped_not_fatal() {
 
     // The broken version references nothing: the fix is where the reference starts.
     let (exit, _) = locate_err(&w, "ghcr.io/acme/web:1.1.0");
-    assert_eq!(exit, Exit::NotFound);
+    assert_eq!(exit, Kind::NotFound);
     w.edit("web.yaml", "1.1.0", "1.2.0");
     w.commit("bump").unwrap();
     let l = locate(&w, "ghcr.io/acme/web:1.2.0");
@@ -289,7 +292,7 @@ fn stale_version_says_what_git_holds() {
     w.edit("web.yaml", "1.0.0", "1.1.0");
     w.commit("bump").unwrap();
     let (exit, msg) = locate_err(&w, "ghcr.io/acme/web:1.0.5");
-    assert_eq!(exit, Exit::Stale);
+    assert_eq!(exit, Kind::Stale);
     assert!(msg.contains("tag 1.1.0 in web.yaml:10"), "{msg}");
 }
 
@@ -309,10 +312,10 @@ fn not_referenced_and_never_bumped() {
     w.commit("comment").unwrap();
 
     let (exit, msg) = locate_err(&w, "tracker/frontend");
-    assert_eq!(exit, Exit::NotFound);
+    assert_eq!(exit, Kind::NotFound);
     assert!(msg.contains("searched 2 YAML files"), "{msg}");
     let (exit, msg) = locate_err(&w, "tracker/frontend-maintenance:1");
-    assert_eq!(exit, Exit::NotFound);
+    assert_eq!(exit, Kind::NotFound);
     assert!(msg.contains("walked 1 commits"), "{msg}");
 }
 
@@ -391,7 +394,7 @@ fn a_later_reordering_does_not_make_the_changed_place_its_own_twin() {
 }
 
 /// What `locate` answered, in a form two runs can be compared by.
-fn answer(w: &revertbot::fixture::RepoWriter, image: &str, rev: &str) -> String {
+fn answer(w: &revertbot::gitstore::RepoWriter, image: &str, rev: &str) -> String {
     let mut q = common::query(image);
     q.rev = rev.to_string();
     match revertbot::locate::locate(&w.repo, &q) {
@@ -496,10 +499,10 @@ fn a_commit_graph_gives_the_same_answers_without_reading_commits() {
 
 #[test]
 fn a_commit_graph_is_written_when_missing_and_rewritten_when_far_behind() {
-    use revertbot::locate::commit_graph::refresh;
+    use revertbot::gitstore::commit_graph::refresh;
     let (dir, mut w) = repo();
     let mut commits = Vec::new();
-    let mut commit = |w: &mut revertbot::fixture::RepoWriter, i: usize| {
+    let mut commit = |w: &mut revertbot::gitstore::RepoWriter, i: usize| {
         w.write(
             "a.yaml",
             &format!("# edit {i}\n{}", deployment("ghcr.io/acme/web:1.0.0")),

@@ -29,10 +29,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use git2::{Delta, DiffFindOptions, ObjectType, Oid, Repository, Tree, TreeWalkMode};
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, TestCaseError};
-use revertbot::fixture::RepoWriter;
+use revertbot::error::Error;
+use revertbot::gitstore::RepoWriter;
 use revertbot::image::{normalize_name, ImageRef};
-use revertbot::locate::refs::{references, Reference};
-use revertbot::locate::{self, Field, LocateError, PathFilter, Query};
+use revertbot::locate::{self, Query};
+use revertbot::manifest::{references, Field, PathFilter, Place, Reference};
 
 // ---------------------------------------------------------------------------------------------
 // The model of a GitOps repository.
@@ -1080,7 +1081,7 @@ fn reference(repo: &Repository, rev: Oid, query: &ImageRef) -> Answer {
 // ---------------------------------------------------------------------------------------------
 // The engine, and the comparison.
 
-fn engine(repo: &Repository, rev: Oid, query: &ImageRef) -> (Outcome, Vec<locate::Place>) {
+fn engine(repo: &Repository, rev: Oid, query: &ImageRef) -> (Outcome, Vec<Place>) {
     let q = Query {
         image: query.clone(),
         rev: rev.to_string(),
@@ -1092,28 +1093,33 @@ fn engine(repo: &Repository, rev: Oid, query: &ImageRef) -> (Outcome, Vec<locate
             let mut changes: Vec<ChangeKey> = l
                 .changes
                 .iter()
-                .map(|c| (c.file.clone(), c.field, c.from.clone(), c.to.clone()))
+                .map(|c| (c.at.file.clone(), c.at.field, c.from.clone(), c.to.clone()))
                 .collect();
             changes.sort();
             let outcome = Outcome::Found {
                 sha: l.commit.sha.clone(),
                 walked: l.commits_walked,
-                files: l.changes.iter().map(|c| c.file.clone()).collect(),
+                files: l.changes.iter().map(|c| c.at.file.clone()).collect(),
                 changes,
             };
             (outcome, l.twins)
         }
         Err(e) => {
-            let outcome = match e.downcast_ref::<LocateError>() {
-                Some(LocateError::NotReferenced { files, .. }) => {
-                    Outcome::NotReferenced { files: *files }
-                }
-                Some(LocateError::NeverBumped { files, commits, .. }) => Outcome::NeverBumped {
-                    files: *files,
-                    commits: *commits,
+            let fact = |err: &Error, key: &str| -> usize {
+                err.fact(key)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| panic!("{key} is a count of {err}"))
+            };
+            let outcome = match e.downcast_ref::<Error>() {
+                Some(err) if err.code() == Some(locate::NOT_REFERENCED) => Outcome::NotReferenced {
+                    files: fact(err, "files"),
                 },
-                Some(LocateError::Stale { .. }) => Outcome::Stale,
-                None => panic!("locate {query} at {rev} failed: {e:#}"),
+                Some(err) if err.code() == Some(locate::NEVER_BUMPED) => Outcome::NeverBumped {
+                    files: fact(err, "files"),
+                    commits: fact(err, "commits"),
+                },
+                Some(err) if err.code() == Some(locate::STALE) => Outcome::Stale,
+                _ => panic!("locate {query} at {rev} failed: {e:#}"),
             };
             (outcome, Vec::new())
         }
@@ -1122,7 +1128,7 @@ fn engine(repo: &Repository, rev: Oid, query: &ImageRef) -> (Outcome, Vec<locate
 
 /// Twins: every twin is a place at rev holding a new value of the culprit, and every file at
 /// rev that holds a new value but was not changed by the culprit has one.
-fn check_twins(answer: &Answer, twins: &[locate::Place]) -> Result<(), String> {
+fn check_twins(answer: &Answer, twins: &[Place]) -> Result<(), String> {
     let Outcome::Found { changes, .. } = &answer.outcome else {
         return Ok(());
     };
@@ -1136,11 +1142,11 @@ fn check_twins(answer: &Answer, twins: &[locate::Place]) -> Result<(), String> {
             .is_some_and(|v| new_values.contains(&(r.field, v)))
     };
     for t in twins {
-        let ok = answer.at_rev.get(&t.file).is_some_and(|refs| {
+        let ok = answer.at_rev.get(&t.at.file).is_some_and(|refs| {
             refs.iter().any(|r| {
                 holds_new(r)
                     && (r.document, &r.yaml_path, r.field, &r.value)
-                        == (t.document, &t.yaml_path, t.field, &t.value)
+                        == (t.at.document, &t.at.yaml_path, t.at.field, &t.value)
             })
         });
         if !ok {
@@ -1153,7 +1159,7 @@ fn check_twins(answer: &Answer, twins: &[locate::Place]) -> Result<(), String> {
         if answer.changed_rev_paths.contains(path) || !refs.iter().any(holds_new) {
             continue;
         }
-        if !twins.iter().any(|t| &t.file == path) {
+        if !twins.iter().any(|t| &t.at.file == path) {
             return Err(format!("{path} holds a new value at rev but has no twin"));
         }
     }

@@ -7,9 +7,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::git_server::{GitServer, PASSWORD, USER};
+use common::RevertRequest;
 use common::{kustomization, repo, revert_request, rollback, rollback_err, with_image};
-use revertbot::error::Exit;
-use revertbot::revert::{Outcome, RevertRequest};
+use revertbot::error::Kind;
+use revertbot::revert::Outcome;
 
 const K: &str = "apps/web/kustomization.yaml";
 
@@ -81,16 +82,38 @@ fn a_wrong_password_fails_fast_with_a_clear_message() {
         "took {:?}",
         started.elapsed()
     );
-    assert_eq!(exit, Exit::Usage);
+    assert_eq!(exit, Kind::Usage);
     assert_eq!(
         msg,
         format!("authentication failed for {}", server.url("gitops"))
     );
     req.network.auth.password = None;
-    let (_, msg) = rollback_err(&req);
+    let (exit, msg) = rollback_err(&req);
+    assert_eq!(exit, Kind::Usage);
     assert!(
-        msg.contains("asks for credentials") && msg.contains("REVERTBOT_GIT_TOKEN"),
+        msg.contains("asks for credentials") && msg.contains("set the git credentials"),
         "{msg}"
+    );
+    // The command line names them as a person sets them there.
+    let out = Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args([
+            "revert",
+            "--repo",
+            &server.url("gitops"),
+            "--image",
+            "ghcr.io/acme/web",
+        ])
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .env_remove("REVERTBOT_GIT_TOKEN")
+        .env_remove("REVERTBOT_GIT_PASSWORD")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("asks for credentials") && stderr.contains("REVERTBOT_GIT_TOKEN"),
+        "{stderr}"
     );
 }
 
@@ -101,7 +124,7 @@ fn a_rejecting_hook_gives_the_servers_message_and_leaves_no_branch() {
     let cache = tempfile::tempdir().unwrap();
     let req = push_request(&server.url("gitops"), cache.path());
     let (exit, msg) = rollback_err(&req);
-    assert_eq!(exit, Exit::Other);
+    assert_eq!(exit, Kind::Internal);
     assert!(
         msg.contains("rejected refs/heads/revertbot/ghcr.io-acme-web-"),
         "{msg}"
@@ -112,7 +135,7 @@ fn a_rejecting_hook_gives_the_servers_message_and_leaves_no_branch() {
         1,
         "no branch on the server"
     );
-    let mirror = git2::Repository::open_bare(revertbot::revert::remote::mirror_dir(
+    let mirror = git2::Repository::open_bare(revertbot::gitstore::remote::mirror_dir(
         cache.path(),
         &server.url("gitops"),
     ))
@@ -166,7 +189,7 @@ fn fetches_incrementally_into_the_mirror() {
     req.dry_run = true;
     rollback(&req);
     // The mirror has a commit-graph for history walks, and git finds it sound.
-    let mirror = revertbot::revert::remote::mirror_dir(cache.path(), &server.url("gitops"));
+    let mirror = revertbot::gitstore::remote::mirror_dir(cache.path(), &server.url("gitops"));
     let graph = mirror.join("objects/info/commit-graph");
     common::git_server::run_git(Some(&mirror), &["commit-graph", "verify"]);
     let written = std::fs::read(&graph).expect("a commit-graph in the mirror");

@@ -1,6 +1,6 @@
 //! Which places of a YAML file reference which image: the five forms, on real-looking files.
 
-use revertbot::locate::refs::{references, Field, Form, Reference};
+use revertbot::manifest::{references, Field, Form, Reference};
 
 fn refs_of(src: &str, image: &str) -> Vec<Reference> {
     let name = revertbot::image::normalize_name(image);

@@ -5,7 +5,7 @@ mod common;
 use common::{
     deployment, file_at, kustomization, repo, revert_request, rollback, rollback_err, with_image,
 };
-use revertbot::error::Exit;
+use revertbot::error::Kind;
 use revertbot::revert::plan::Strategy;
 use revertbot::revert::Outcome;
 
@@ -16,7 +16,11 @@ fn cache() -> tempfile::TempDir {
 }
 
 /// A repo where one Flux run bumped web and api in one commit, plus an unrelated later commit.
-fn two_image_history() -> (tempfile::TempDir, revertbot::fixture::RepoWriter, git2::Oid) {
+fn two_image_history() -> (
+    tempfile::TempDir,
+    revertbot::gitstore::RepoWriter,
+    git2::Oid,
+) {
     let (dir, mut w) = repo();
     w.write(
         K,
@@ -204,7 +208,7 @@ fn refuses_when_the_place_was_rebumped_or_deleted() {
         req.commit = Some(bump.to_string());
         req.image = Some(revertbot::image::ImageRef::parse("ghcr.io/acme/web").unwrap());
         let (exit, msg) = rollback_err(&req);
-        assert_eq!(exit, Exit::CannotRevert, "{later}: {msg}");
+        assert_eq!(exit, Kind::CannotRevert, "{later}: {msg}");
         let expected = if later == "rebump" {
             "now holds 1.2.0"
         } else {
@@ -263,9 +267,9 @@ fn a_revert_of_a_revert_is_refused_unless_allowed() {
         "ghcr.io/acme/web:1.0.0",
     );
     let (exit, msg) = rollback_err(&req);
-    assert_eq!(exit, Exit::CannotRevert);
+    assert_eq!(exit, Kind::CannotRevert);
     assert!(
-        msg.contains("is itself a revert") && msg.contains("--allow-revert-of-revert"),
+        msg.contains("is itself a revert") && msg.contains("pass allow-revert-of-revert"),
         "{msg}"
     );
     let mut req = req;
@@ -295,7 +299,7 @@ fn a_rerun_reuses_the_branch_and_a_foreign_branch_is_refused() {
     let head = w.repo.head().unwrap().peel_to_commit().unwrap();
     w.repo.branch(&branch, &head, true).unwrap();
     let (exit, msg) = rollback_err(&req);
-    assert_eq!(exit, Exit::BranchConflict);
+    assert_eq!(exit, Kind::BranchConflict);
     assert!(
         msg.contains(&branch) && msg.contains(&bump.to_string()),
         "{msg}"
@@ -316,11 +320,11 @@ fn an_image_the_commit_does_not_change_is_not_found() {
     );
     req.commit = Some("HEAD".into());
     let (exit, msg) = rollback_err(&req);
-    assert_eq!(exit, Exit::NotFound, "{msg}");
+    assert_eq!(exit, Kind::NotFound, "{msg}");
     req.commit = Some(init.to_string());
     req.image = None;
     let (exit, msg) = rollback_err(&req);
-    assert_eq!(exit, Exit::CannotRevert, "{msg}");
+    assert_eq!(exit, Kind::CannotRevert, "{msg}");
     assert!(msg.contains("first commit"), "{msg}");
 }
 
@@ -354,7 +358,7 @@ fn a_local_repository_pushes_to_its_origin() {
     );
     req.push = true;
     let (exit, msg) = rollback_err(&req);
-    assert_eq!(exit, Exit::Usage);
+    assert_eq!(exit, Kind::Usage);
     assert!(msg.contains("has no 'origin' remote"), "{msg}");
 }
 

@@ -3,10 +3,11 @@
 
 use std::fmt::Write;
 
-use super::markdown::{self, inline, quote, GITHUB_BODY_LIMIT};
+use super::markdown::{self, code, inline, quote, GITHUB_BODY_LIMIT};
 use crate::alert::{Alert, Payload};
-use crate::revert::plan::Strategy;
-use crate::revert::RevertReport;
+use crate::gitstore::commit::short_str;
+use crate::manifest::Change;
+use crate::revert::{RevertReport, Strategy};
 
 /// Marks revertbot's pull requests and comments, and which commit a pull request reverts.
 pub const MARKER: &str = "<!-- revertbot";
@@ -45,7 +46,7 @@ pub fn title(report: &RevertReport, alert: Option<AlertContext>) -> String {
         .image
         .as_deref()
         .map(|i| crate::image::ImageRef::parse(i).map_or(i.to_string(), |r| r.name))
-        .unwrap_or_else(|| format!("commit {}", &report.reverted[..12]));
+        .unwrap_or_else(|| format!("commit {}", short_str(&report.reverted)));
     let versions: Vec<&str> = unique(
         report
             .restored
@@ -82,14 +83,14 @@ pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -
         writeln!(
             b,
             "Rolls back commit `{}` through git.\n",
-            &report.reverted[..12]
+            short_str(&report.reverted)
         )
         .ok();
     } else {
         writeln!(
             b,
-            "Rolls `{}` back through git, by reverting the commit that bumped it.\n",
-            image
+            "Rolls {} back through git, by reverting the commit that bumped it.\n",
+            code(image, SHORT)
         )
         .ok();
     }
@@ -108,7 +109,7 @@ pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -
     writeln!(
         b,
         "- Culprit: [`{}`]({commit_url}) {} by {}, {}",
-        &report.reverted[..12],
+        short_str(&report.reverted),
         inline(&c.subject, SHORT),
         inline(&c.author, SHORT),
         inline(&c.time, SHORT)
@@ -117,12 +118,10 @@ pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -
     for r in &report.restored {
         writeln!(
             b,
-            "- `{}` `{}`: {} `{}` → `{}`",
-            r.file,
-            r.yaml_path,
-            r.field.as_str(),
-            r.from.as_deref().unwrap_or("none"),
-            r.to.as_deref().unwrap_or("none")
+            "- {} {}: {}",
+            code(&r.at.file, SHORT),
+            code(&r.at.yaml_path, SHORT),
+            versions(r)
         )
         .ok();
     }
@@ -137,9 +136,9 @@ pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -
     writeln!(b, "- Strategy: {strategy}").ok();
     writeln!(
         b,
-        "- Base: `{}` at `{}`",
-        report.base,
-        &report.base_sha[..12]
+        "- Base: {} at `{}`",
+        code(&report.base, SHORT),
+        short_str(&report.base_sha)
     )
     .ok();
 
@@ -148,23 +147,21 @@ pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -
         for t in &report.twins {
             writeln!(
                 b,
-                "- `{}` `{}` still holds {} `{}`: the same version came there by another commit, and this rollback does not change it.",
-                t.file,
-                t.yaml_path,
-                t.field.as_str(),
-                t.value.as_deref().unwrap_or("none")
+                "- {} {} still holds {} {}: the same version came there by another commit, and this rollback does not change it.",
+                code(&t.at.file, SHORT),
+                code(&t.at.yaml_path, SHORT),
+                t.at.field.as_str(),
+                code(t.value.as_deref().unwrap_or("none"), SHORT)
             )
             .ok();
         }
         for l in &report.left_bumped {
             writeln!(
                 b,
-                "- The culprit also bumped `{}` in `{}` ({} `{}` → `{}`); this rollback leaves it as it is.",
-                l.image,
-                l.file,
-                l.field.as_str(),
-                l.from.as_deref().unwrap_or("none"),
-                l.to.as_deref().unwrap_or("none")
+                "- The culprit also bumped {} in {} ({}); this rollback leaves it as it is.",
+                code(&l.image, SHORT),
+                code(&l.change.at.file, SHORT),
+                versions(&l.change)
             )
             .ok();
         }
@@ -183,6 +180,17 @@ pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -
         b = markdown::truncate(&b, GITHUB_BODY_LIMIT - 100).into_owned();
     }
     b
+}
+
+/// `tag `1.5.0` → `1.4.0``: a change's versions, as code spans.
+fn versions(c: &Change) -> String {
+    let version = |v: &Option<String>| code(v.as_deref().unwrap_or("none"), SHORT);
+    format!(
+        "{} {} → {}",
+        c.at.field.as_str(),
+        version(&c.from),
+        version(&c.to)
+    )
 }
 
 fn why(b: &mut String, ctx: AlertContext) {

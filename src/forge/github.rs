@@ -1,22 +1,26 @@
-//! GitHub through octocrab: authentication (token or GitHub App), and the few REST calls a
-//! rollback pull request needs, with retries that can never duplicate a pull request.
+//! GitHub through octocrab: the client a deployment builds once (token or GitHub App, with
+//! each repository's installation looked up once), and the REST calls with retries that can
+//! never duplicate a pull request.
 //!
 //! octocrab's own retry layer is not compiled in (its default re-sends POSTs); GETs are retried
 //! here on 5xx, 429 and rate-limit 403s, honouring `Retry-After` and `x-ratelimit-reset`. A
 //! POST is never re-sent blindly: after a failure the state is read again first.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use octocrab::models::{AppId, InstallationId};
 use octocrab::Octocrab;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use tracing::{debug, warn};
+use serde::Deserialize;
+use tracing::warn;
 
-use crate::error::UsageError;
+use crate::clock::Clock;
+use crate::error::{Error, Input, Kind};
 
 #[derive(Clone)]
 pub enum GitHubAuth {
@@ -69,29 +73,68 @@ impl Default for RetryPolicy {
     }
 }
 
+/// How a deployment talks to GitHub.
 #[derive(Debug, Clone)]
 pub struct GitHubSettings {
     /// `https://api.github.com`, or `https://ghe.example.com/api/v3`.
     pub api_url: String,
-    pub owner: String,
-    pub repo: String,
     pub auth: GitHubAuth,
     pub retry: RetryPolicy,
     pub timeout: Duration,
 }
 
-/// A client for one repository.
+/// A repository on GitHub.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RepoName {
+    pub owner: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for RepoName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+/// The calls, with their retry policy, through one octocrab client.
+#[derive(Clone)]
+pub(super) struct Api {
+    /// Shared, not cloned: a clone of an octocrab client gets a copy of its token cache.
+    client: Arc<Octocrab>,
+    pub(super) retry: RetryPolicy,
+    clock: Arc<dyn Clock>,
+}
+
+/// A deployment's GitHub: built once, shared by every job.
 pub struct GitHub {
-    client: Octocrab,
-    owner: String,
-    repo: String,
-    retry: RetryPolicy,
-    is_app: bool,
+    /// With a token, the client for every repository; with an App, the App's own (JWT) client.
+    api: Api,
+    app: Option<AppInstallations>,
+    /// The personal access token, for `git push` over HTTPS.
+    token: Option<String>,
+}
+
+/// A GitHub App's installations: found once per repository, and one client per installation,
+/// which keeps its installation token until it is about to expire.
+struct AppInstallations {
+    app_id: u64,
+    /// The installation to use for every repository, when configured.
+    fixed: Option<u64>,
+    by_repo: Mutex<HashMap<RepoName, u64>>,
+    clients: Mutex<HashMap<u64, Arc<Octocrab>>>,
+}
+
+/// GitHub for one repository.
+pub struct Repo {
+    pub(super) api: Api,
+    pub(super) name: RepoName,
+    /// The personal access token; `None` with an App (installation tokens are minted).
+    token: Option<String>,
 }
 
 /// What a call answered, when it was not a success.
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub(super) struct ApiError {
     pub status: StatusCode,
     pub message: String,
     /// `errors[].message` of a 422.
@@ -114,94 +157,30 @@ struct ErrorDetail {
     code: Option<String>,
 }
 
-/// The fields of a pull request revertbot reads.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Pull {
-    pub number: u64,
-    pub html_url: String,
-    pub state: String,
-    pub merged_at: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub head: PullHead,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct PullHead {
-    #[serde(rename = "ref")]
-    pub branch: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Comment {
-    #[serde(default)]
-    body: Option<String>,
-    created_at: DateTime<Utc>,
-}
-
 #[derive(Debug, Deserialize)]
 struct Installation {
     id: u64,
 }
 
-/// The pull request to open (or find).
-#[derive(Debug, Clone, Default)]
-pub struct PullRequestSpec {
-    pub head: String,
-    pub base: String,
-    pub title: String,
-    pub body: String,
-    pub draft: bool,
-    pub labels: Vec<String>,
-    pub reviewers: Vec<String>,
-    pub team_reviewers: Vec<String>,
-    pub assignees: Vec<String>,
-    /// Added to an open pull request for a new occurrence.
-    pub occurrence_comment: String,
-    /// At most one occurrence comment per pull request in this interval.
-    pub comment_interval: Duration,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PullOutcome {
-    pub number: u64,
-    pub url: String,
-    pub state: PullState,
-    /// Whether an occurrence comment was added (state `found`).
-    pub commented: bool,
-    /// Labels, reviewers or assignees GitHub refused; the pull request stands.
-    pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PullState {
-    /// Opened now.
-    Created,
-    /// Already open.
-    Found,
-    /// Closed without merging earlier: a person decided against it; not reopened.
-    Declined,
-    /// Already merged.
-    Merged,
-}
-
 impl GitHub {
-    pub async fn connect(settings: &GitHubSettings) -> Result<GitHub> {
-        let builder = || -> Result<_> {
-            Ok(Octocrab::builder()
-                .base_uri(settings.api_url.as_str())
-                .map_err(|_| {
-                    UsageError(format!(
-                        "--github-api-url {:?} is not a URL",
-                        settings.api_url
-                    ))
-                })?
-                .set_connect_timeout(Some(settings.timeout))
-                .set_read_timeout(Some(settings.timeout))
-                .set_write_timeout(Some(settings.timeout)))
-        };
-        let (client, is_app) = match &settings.auth {
-            GitHubAuth::Token(token) => (builder()?.personal_token(token.clone()).build()?, false),
+    /// Builds the client; reads nothing from GitHub yet. Call within a tokio runtime.
+    pub fn new(settings: &GitHubSettings, clock: Arc<dyn Clock>) -> Result<GitHub> {
+        let builder = Octocrab::builder()
+            .base_uri(settings.api_url.as_str())
+            .map_err(|_| {
+                Error::new(Kind::Usage)
+                    .input(Input::GitHubApiUrl)
+                    .text(format!(" {:?} is not a URL", settings.api_url))
+            })?
+            .set_connect_timeout(Some(settings.timeout))
+            .set_read_timeout(Some(settings.timeout))
+            .set_write_timeout(Some(settings.timeout));
+        let (client, app, token) = match &settings.auth {
+            GitHubAuth::Token(token) => (
+                builder.personal_token(token.clone()).build()?,
+                None,
+                Some(token.clone()),
+            ),
             GitHubAuth::App {
                 app_id,
                 private_key_pem,
@@ -209,65 +188,115 @@ impl GitHub {
             } => {
                 let key =
                     jsonwebtoken::EncodingKey::from_rsa_pem(private_key_pem).map_err(|e| {
-                        UsageError(format!(
-                            "--github-app-key-file is not an RSA private key in PEM form: {e}"
-                        ))
+                        Error::new(Kind::Usage)
+                            .input(Input::GitHubAppKey)
+                            .text(format!(" is not an RSA private key in PEM form: {e}"))
                     })?;
-                let app = builder()?.app(AppId(*app_id), key).build()?;
-                let installation = match installation_id {
-                    Some(id) => *id,
-                    None => {
-                        let probe = GitHub {
-                            client: app.clone(),
-                            owner: settings.owner.clone(),
-                            repo: settings.repo.clone(),
-                            retry: settings.retry.clone(),
-                            is_app: true,
-                        };
-                        let path =
-                            format!("/repos/{}/{}/installation", settings.owner, settings.repo);
-                        let found: Installation = probe.get(&path).await.with_context(|| {
-                            format!(
-                                "GitHub App {app_id} is not installed on {}/{} (or its key is wrong); install it there or give --github-installation-id",
-                                settings.owner, settings.repo
-                            )
-                        })?;
-                        found.id
-                    }
+                let installations = AppInstallations {
+                    app_id: *app_id,
+                    fixed: *installation_id,
+                    by_repo: Mutex::default(),
+                    clients: Mutex::default(),
                 };
-                (app.installation(InstallationId(installation))?, true)
+                (
+                    builder.app(AppId(*app_id), key).build()?,
+                    Some(installations),
+                    None,
+                )
             }
         };
         Ok(GitHub {
-            client,
-            owner: settings.owner.clone(),
-            repo: settings.repo.clone(),
-            retry: settings.retry.clone(),
-            is_app,
+            api: Api {
+                client: Arc::new(client),
+                retry: settings.retry.clone(),
+                clock,
+            },
+            app,
+            token,
         })
     }
 
+    /// GitHub for one repository: with an App, through the repository's installation (looked
+    /// up once per repository, for the life of this client).
+    pub async fn repo(&self, name: &RepoName) -> Result<Repo> {
+        let Some(app) = &self.app else {
+            return Ok(Repo {
+                api: self.api.clone(),
+                name: name.clone(),
+                token: self.token.clone(),
+            });
+        };
+        let known = app.fixed.or_else(|| {
+            let by_repo = app.by_repo.lock().expect("installations lock");
+            by_repo.get(name).copied()
+        });
+        let installation = match known {
+            Some(id) => id,
+            None => {
+                let path = format!("/repos/{}/{}/installation", name.owner, name.name);
+                let found: Installation = self.api.get(&path).await.map_err(|e| {
+                    let error = Error::new(Kind::Usage).text(format!(
+                        "GitHub App {} is not installed on {name} (or its key is wrong); install it there or give ",
+                        app.app_id
+                    ))
+                    .input(Input::GitHubInstallation);
+                    e.context(error)
+                })?;
+                app.by_repo
+                    .lock()
+                    .expect("installations lock")
+                    .insert(name.clone(), found.id);
+                found.id
+            }
+        };
+        let client = {
+            let mut clients = app.clients.lock().expect("installations lock");
+            match clients.get(&installation) {
+                Some(client) => client.clone(),
+                None => {
+                    let client =
+                        Arc::new(self.api.client.installation(InstallationId(installation))?);
+                    clients.insert(installation, client.clone());
+                    client
+                }
+            }
+        };
+        Ok(Repo {
+            api: Api {
+                client,
+                retry: self.api.retry.clone(),
+                clock: self.api.clock.clone(),
+            },
+            name: name.clone(),
+            token: None,
+        })
+    }
+}
+
+impl Repo {
     /// A token for `git push` to this GitHub: the PAT, or a fresh installation token.
-    pub async fn git_token(&self, pat: Option<&str>) -> Result<String> {
-        if self.is_app {
-            use secrecy::ExposeSecret;
-            let token = self.client.installation_token().await.map_err(|e| {
-                anyhow!(
-                    "cannot get an installation token from GitHub: {}",
-                    describe_octocrab(&e)
-                )
-            })?;
-            return Ok(token.expose_secret().to_string());
+    pub async fn git_token(&self) -> Result<String> {
+        if let Some(token) = &self.token {
+            return Ok(token.clone());
         }
-        pat.map(str::to_string).context("no GitHub token")
+        use secrecy::ExposeSecret;
+        let token = self.api.client.installation_token().await.map_err(|e| {
+            Error::transient(format!(
+                "cannot get an installation token from GitHub: {}",
+                describe_octocrab(&e)
+            ))
+        })?;
+        Ok(token.expose_secret().to_string())
     }
 
-    fn repo_path(&self, rest: &str) -> String {
-        format!("/repos/{}/{}{rest}", self.owner, self.repo)
+    pub(super) fn path(&self, rest: &str) -> String {
+        format!("/repos/{}/{}{rest}", self.name.owner, self.name.name)
     }
+}
 
+impl Api {
     /// GET with retries on 5xx, 429 and rate limits.
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+    pub(super) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -284,19 +313,20 @@ impl GitHub {
                     continue;
                 }
                 Err(e) => {
-                    return Err(anyhow!(
+                    return Err(Error::transient(format!(
                         "GitHub did not answer GET {path}: {}",
                         describe_octocrab(&e)
                     ))
+                    .into())
                 }
             };
             let status = response.status();
-            let wait = retry_wait(status, response.headers(), Utc::now());
+            let wait = retry_wait(status, response.headers(), self.clock.now());
             let body = self.client.body_to_string(response).await.map_err(|e| {
-                anyhow!(
+                Error::transient(format!(
                     "reading GitHub's answer to GET {path}: {}",
                     describe_octocrab(&e)
-                )
+                ))
             })?;
             if status.is_success() {
                 return serde_json::from_str(&body).with_context(|| {
@@ -308,11 +338,12 @@ impl GitHub {
                 Some(Wait::RateLimited(until)) => {
                     let delay = until.max(Duration::from_millis(100));
                     if last || delay > self.retry.max_wait {
-                        return Err(anyhow!(
+                        return Err(Error::transient(format!(
                             "GitHub rate limit exceeded for GET {path} ({}); it resets in {} s; try again then",
                             error.message,
                             delay.as_secs()
-                        ));
+                        ))
+                        .into());
                     }
                     warn!("GitHub rate limit on GET {path}; waiting {delay:?}");
                     tokio::time::sleep(delay).await;
@@ -328,23 +359,23 @@ impl GitHub {
     }
 
     /// One POST, never retried here.
-    async fn post<T: DeserializeOwned>(
+    pub(super) async fn post<T: DeserializeOwned>(
         &self,
         path: &str,
         body: &serde_json::Value,
     ) -> Result<Result<T, ApiError>> {
         let response = self.client._post(path, Some(body)).await.map_err(|e| {
-            anyhow!(
+            Error::transient(format!(
                 "GitHub did not answer POST {path}: {}",
                 describe_octocrab(&e)
-            )
+            ))
         })?;
         let status = response.status();
         let text = self.client.body_to_string(response).await.map_err(|e| {
-            anyhow!(
+            Error::transient(format!(
                 "reading GitHub's answer to POST {path}: {}",
                 describe_octocrab(&e)
-            )
+            ))
         })?;
         if status.is_success() {
             let value = serde_json::from_str(&text).with_context(|| {
@@ -355,219 +386,42 @@ impl GitHub {
         Ok(Err(api_error(status, &text)))
     }
 
-    fn backoff(&self, attempt: u32) -> Duration {
+    pub(super) fn backoff(&self, attempt: u32) -> Duration {
         self.retry.base_delay * 2u32.saturating_pow(attempt.saturating_sub(1))
     }
 
-    fn fail(&self, method: &str, path: &str, e: &ApiError) -> anyhow::Error {
-        let hint = match e.status {
-            StatusCode::UNAUTHORIZED => "; check the GitHub token or App key",
-            StatusCode::FORBIDDEN => {
-                "; the token or App lacks permission (pull requests: write, contents: write)"
-            }
-            StatusCode::NOT_FOUND => {
-                "; check --github-repo, and that the token or App can see the repository"
-            }
-            _ => "",
-        };
+    pub(super) fn fail(&self, method: &str, path: &str, e: &ApiError) -> anyhow::Error {
         let details = if e.details.is_empty() {
             String::new()
         } else {
             format!(" ({})", e.details.join("; "))
         };
-        anyhow!(
-            "GitHub answered {} to {method} {path}: {}{details}{hint}",
+        let kind = match e.status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => Kind::Usage,
+            s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => Kind::Transient,
+            _ => Kind::Internal,
+        };
+        let error = Error::new(kind).text(format!(
+            "GitHub answered {} to {method} {path}: {}{details}",
             e.status.as_u16(),
             e.message
-        )
-    }
-
-    /// Pull requests whose head is `branch` of this repository, in any state.
-    pub async fn pulls_for(&self, branch: &str) -> Result<Vec<Pull>> {
-        let path = self.repo_path(&format!(
-            "/pulls?head={}&state=all&per_page=100",
-            crate::forge::markdown::query_component(&format!("{}:{branch}", self.owner))
         ));
-        let pulls: Vec<Pull> = self.get(&path).await?;
-        // `head` filters by owner:branch; keep the check for servers that ignore it.
-        Ok(pulls
-            .into_iter()
-            .filter(|p| p.head.branch == branch)
-            .collect())
-    }
-
-    /// Opens the pull request, or finds the one there is; never makes a second one.
-    pub async fn ensure_pull(
-        &self,
-        spec: &PullRequestSpec,
-        now: DateTime<Utc>,
-    ) -> Result<PullOutcome> {
-        if let Some(outcome) = self.existing(spec, now).await? {
-            return Ok(outcome);
+        match e.status {
+            StatusCode::UNAUTHORIZED => error.text("; check the GitHub token or App key"),
+            StatusCode::FORBIDDEN => error.text(
+                "; the token or App lacks permission (pull requests: write, contents: write)",
+            ),
+            StatusCode::NOT_FOUND => error
+                .text("; check ")
+                .input(Input::GitHubRepo)
+                .text(", and that the token or App can see the repository"),
+            _ => error,
         }
-        let path = self.repo_path("/pulls");
-        let body = serde_json::json!({
-            "title": spec.title,
-            "head": spec.head,
-            "base": spec.base,
-            "body": spec.body,
-            "draft": spec.draft,
-            "maintainer_can_modify": false,
-        });
-        let mut attempt = 0;
-        let created: Pull = loop {
-            attempt += 1;
-            match self.post::<Pull>(&path, &body).await {
-                Ok(Ok(pull)) => break pull,
-                Ok(Err(e))
-                    if e.status == StatusCode::UNPROCESSABLE_ENTITY
-                        && e.details
-                            .iter()
-                            .chain([&e.message])
-                            .any(|m| m.contains("already exists")) =>
-                {
-                    debug!(
-                        "GitHub says a pull request for {} already exists",
-                        spec.head
-                    );
-                    return self
-                        .existing(spec, now)
-                        .await?
-                        .context("GitHub says the pull request exists but does not list it");
-                }
-                Ok(Err(e))
-                    if !(e.status.is_server_error()
-                        || e.status == StatusCode::TOO_MANY_REQUESTS)
-                        || attempt >= self.retry.attempts =>
-                {
-                    return Err(self.fail("POST", &path, &e));
-                }
-                Ok(Err(_)) | Err(_) if attempt < self.retry.attempts => {
-                    // The POST may have landed: look before sending it again.
-                    if let Some(mut outcome) = self.existing(spec, now).await? {
-                        if outcome.state == PullState::Found {
-                            outcome.state = PullState::Created;
-                            outcome.commented = false;
-                        }
-                        return Ok(outcome);
-                    }
-                    tokio::time::sleep(self.backoff(attempt)).await;
-                }
-                Ok(Err(e)) => return Err(self.fail("POST", &path, &e)),
-                Err(e) => return Err(e),
-            }
-        };
-        let warnings = self.decorate(created.number, spec).await;
-        Ok(PullOutcome {
-            number: created.number,
-            url: created.html_url,
-            state: PullState::Created,
-            commented: false,
-            warnings,
-        })
-    }
-
-    /// The pull request for the branch, if there is one, with the occurrence comment added
-    /// to an open one when the last notice is older than the interval.
-    async fn existing(
-        &self,
-        spec: &PullRequestSpec,
-        now: DateTime<Utc>,
-    ) -> Result<Option<PullOutcome>> {
-        let pulls = self.pulls_for(&spec.head).await?;
-        let open = pulls.iter().find(|p| p.state == "open");
-        let Some(pull) = open.or_else(|| pulls.first()) else {
-            return Ok(None);
-        };
-        let state = match (pull.state.as_str(), &pull.merged_at) {
-            ("open", _) => PullState::Found,
-            (_, Some(_)) => PullState::Merged,
-            _ => PullState::Declined,
-        };
-        let mut commented = false;
-        if state == PullState::Found && !spec.occurrence_comment.is_empty() {
-            let comments: Vec<Comment> = self
-                .get(&self.repo_path(&format!("/issues/{}/comments?per_page=100", pull.number)))
-                .await?;
-            let last_notice = comments
-                .iter()
-                .filter(|c| {
-                    c.body
-                        .as_deref()
-                        .is_some_and(|b| b.starts_with(super::body::MARKER))
-                })
-                .map(|c| c.created_at)
-                .chain([pull.created_at])
-                .max()
-                .unwrap_or(pull.created_at);
-            let interval =
-                chrono::Duration::from_std(spec.comment_interval).unwrap_or(chrono::Duration::MAX);
-            if now - last_notice >= interval {
-                let path = self.repo_path(&format!("/issues/{}/comments", pull.number));
-                match self
-                    .post::<serde_json::Value>(
-                        &path,
-                        &serde_json::json!({ "body": spec.occurrence_comment }),
-                    )
-                    .await?
-                {
-                    Ok(_) => commented = true,
-                    Err(e) => warn!(
-                        "could not comment on pull request #{}: {}",
-                        pull.number, e.message
-                    ),
-                }
-            }
-        }
-        Ok(Some(PullOutcome {
-            number: pull.number,
-            url: pull.html_url.clone(),
-            state,
-            commented,
-            warnings: Vec::new(),
-        }))
-    }
-
-    /// Labels, reviewers and assignees. The pull request stands whatever GitHub answers.
-    async fn decorate(&self, number: u64, spec: &PullRequestSpec) -> Vec<String> {
-        let mut calls = Vec::new();
-        if !spec.labels.is_empty() {
-            calls.push((
-                self.repo_path(&format!("/issues/{number}/labels")),
-                serde_json::json!({ "labels": spec.labels }),
-                "labels",
-            ));
-        }
-        if !spec.reviewers.is_empty() || !spec.team_reviewers.is_empty() {
-            calls.push((
-                self.repo_path(&format!("/pulls/{number}/requested_reviewers")),
-                serde_json::json!({ "reviewers": spec.reviewers, "team_reviewers": spec.team_reviewers }),
-                "reviewers",
-            ));
-        }
-        if !spec.assignees.is_empty() {
-            calls.push((
-                self.repo_path(&format!("/issues/{number}/assignees")),
-                serde_json::json!({ "assignees": spec.assignees }),
-                "assignees",
-            ));
-        }
-        let mut warnings = Vec::new();
-        for (path, body, what) in calls {
-            let problem = match self.post::<serde_json::Value>(&path, &body).await {
-                Ok(Ok(_)) => continue,
-                Ok(Err(e)) => format!("{} {}", e.status.as_u16(), e.message),
-                Err(e) => format!("{e:#}"),
-            };
-            let warning = format!("could not set {what} on pull request #{number}: {problem}");
-            warn!("{warning}");
-            warnings.push(warning);
-        }
-        warnings
+        .into()
     }
 }
 
-enum Wait {
+pub(super) enum Wait {
     RateLimited(Duration),
     ServerError,
 }

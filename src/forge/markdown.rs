@@ -48,6 +48,25 @@ pub fn inline(text: &str, max_chars: usize) -> String {
     out
 }
 
+/// Untrusted text as a code span on one line: shown literally (no Markdown, HTML, mention or
+/// reference takes effect), fenced with more backticks than any run inside it.
+pub fn code(text: &str, max_chars: usize) -> String {
+    let text: String = truncate(text, max_chars)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run + 1);
+    // A span starting or ending with a backtick needs a space inside the fence, which GitHub
+    // strips; so does one that would otherwise be only spaces.
+    let pad = if text.starts_with('`') || text.ends_with('`') || text.trim().is_empty() {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
 /// Escapes multi-line text as a Markdown block quote.
 pub fn quote(text: &str, max_chars: usize) -> String {
     truncate(text, max_chars)
@@ -134,6 +153,18 @@ mod tests {
         );
         assert!(!out.contains('|'), "{out}");
         assert!(!inline("a\nb\r\nc", 100).contains('\n'));
+    }
+
+    #[test]
+    fn code_spans_show_any_text_literally() {
+        assert_eq!(
+            code("apps/web/kustomization.yaml", 100),
+            "`apps/web/kustomization.yaml`"
+        );
+        assert_eq!(code("a`b", 100), "``a`b``");
+        assert_eq!(code("`x``", 100), "``` `x`` ```");
+        assert_eq!(code("line\nbreak", 100), "`line break`");
+        assert_eq!(code("", 100), "`  `");
     }
 
     #[test]

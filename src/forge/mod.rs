@@ -1,9 +1,10 @@
-//! GitHub: the rollback pull request (octocrab), its text, and what a remote URL says about
-//! which repository and which GitHub it is on.
+//! GitHub: the client (octocrab, built once), the rollback pull request, its text, and what a
+//! remote URL says about which repository and which GitHub it is on.
 
 pub mod body;
 pub mod github;
 pub mod markdown;
+pub mod pulls;
 
 pub const GITHUB_API_URL: &str = "https://api.github.com";
 

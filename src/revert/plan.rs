@@ -9,14 +9,18 @@ use git2::build::TreeUpdateBuilder;
 use git2::{Commit, Delta, DiffFindOptions, FileMode, Oid, Repository, Tree};
 use serde::Serialize;
 
-use super::edit::{self, VersionEdit};
+use super::failure;
 use super::message::{self, ImageRollback};
-use crate::error::{Exit, HasExit};
+use crate::gitstore::renames::renames;
+use crate::gitstore::tree::yaml_files;
+use crate::gitstore::{Blobs, CommitInfo};
 use crate::image::ImageRef;
-use crate::locate::history::{
-    changed_pairs, commit_info, is_yaml_name, renames, yaml_files, Blobs, PlacePair,
+use crate::locate::{self, Query};
+use crate::manifest::edit::{self, VersionEdit};
+use crate::manifest::{
+    changed_pairs, is_yaml_name, values_of, Change, Field, Location, PathFilter, Place, PlacePair,
+    Reference,
 };
-use crate::locate::{self, CommitInfo, Field, PathFilter, Place, Query, Reference};
 
 /// What to revert, and onto what.
 pub struct RevertSpec<'a> {
@@ -42,27 +46,24 @@ pub enum Strategy {
     Semantic,
 }
 
-/// A place set back to its old version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Restored {
-    /// Path in base.
-    pub file: String,
-    pub yaml_path: String,
-    pub field: Field,
-    /// The bad version, introduced by the culprit.
-    pub from: Option<String>,
-    /// The version put back.
-    pub to: Option<String>,
+impl Strategy {
+    /// The name used in JSON and text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Revert => "revert",
+            Strategy::Partial => "partial",
+            Strategy::Semantic => "semantic",
+        }
+    }
 }
 
 /// Another image the culprit bumped, which a partial rollback leaves as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LeftBumped {
     pub image: String,
-    pub file: String,
-    pub field: Field,
-    pub from: Option<String>,
-    pub to: Option<String>,
+    /// Where the culprit changed it (in the culprit's version of the file).
+    #[serde(flatten)]
+    pub change: Change,
 }
 
 /// A rollback ready to be committed.
@@ -72,7 +73,7 @@ pub struct Rollback {
     pub strategy: Strategy,
     pub tree: Oid,
     pub message: String,
-    pub restored: Vec<Restored>,
+    pub restored: Vec<Change>,
     /// Places in base, not rolled back, that hold a bad version too (another file got the
     /// same bump from another commit).
     pub twins: Vec<Place>,
@@ -87,27 +88,6 @@ pub enum Prepared {
         /// The commit that put the old version back, when it can be told.
         by: Option<CommitInfo>,
     },
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RevertError {
-    #[error("commit {sha} is itself a revert ({subject:?}); reverting it would flap the image back; pass --allow-revert-of-revert if that is what you want")]
-    RevertOfRevert { sha: String, subject: String },
-    #[error("cannot revert {sha}: {why}; nothing was pushed")]
-    CannotRevert { sha: String, why: String },
-    #[error("commit {sha} does not change {image}; check --commit and --image")]
-    ImageNotChanged { sha: String, image: String },
-}
-
-impl HasExit for RevertError {
-    fn exit(&self) -> Exit {
-        match self {
-            RevertError::ImageNotChanged { .. } => Exit::NotFound,
-            RevertError::RevertOfRevert { .. } | RevertError::CannotRevert { .. } => {
-                Exit::CannotRevert
-            }
-        }
-    }
 }
 
 /// One place the culprit changed, with the file's path in the culprit and in its parent.
@@ -134,20 +114,15 @@ pub fn prepare(repo: &Repository, spec: &RevertSpec) -> Result<Prepared> {
         .find_commit(spec.culprit)
         .with_context(|| format!("commit {} is not in the repository", spec.culprit))?;
     let sha = culprit.id().to_string();
-    let info = commit_info(&culprit);
+    let info = CommitInfo::of(&culprit);
     if !spec.allow_revert_of_revert && message::is_a_revert(culprit.message_raw().unwrap_or("")) {
-        return Err(RevertError::RevertOfRevert {
-            sha,
-            subject: info.subject,
-        }
-        .into());
+        return Err(failure::revert_of_revert(&sha, &info.subject).into());
     }
     let Ok(parent) = culprit.parent(0) else {
-        return Err(RevertError::CannotRevert {
-            sha,
-            why: "it is the first commit of the history; there is no earlier version to go back to"
-                .into(),
-        }
+        return Err(failure::cannot_revert(
+            &sha,
+            "it is the first commit of the history; there is no earlier version to go back to",
+        )
         .into());
     };
     let base = repo.find_commit(spec.base)?;
@@ -160,22 +135,16 @@ pub fn prepare(repo: &Repository, spec: &RevertSpec) -> Result<Prepared> {
         .into_iter()
         .partition(|c| image_name.as_deref().is_none_or(|i| i == c.image));
     if let (Some(image), true) = (spec.image, changes.is_empty()) {
-        return Err(RevertError::ImageNotChanged {
-            sha,
-            image: image.name.clone(),
-        }
-        .into());
+        return Err(failure::image_not_changed(&sha, &image.name).into());
     }
     let at_base = places_at_base(repo, &mut blobs, &culprit_tree, &base_tree, &changes)?;
-    let restored: Vec<Restored> = changes
+    let restored: Vec<Change> = changes
         .iter()
         .zip(&at_base)
         .filter_map(|(c, b)| match b {
-            AtBase::Bad(file, _) => Some(Restored {
-                file: file.clone(),
-                yaml_path: c.pair.new.as_ref()?.yaml_path.clone(),
-                field: c.pair.new.as_ref()?.field,
-                from: c.pair.new.as_ref()?.value.clone(),
+            AtBase::Bad(file, place) => Some(Change {
+                at: Location::of(file, place),
+                from: place.value.clone(),
                 to: c.pair.old.as_ref().and_then(|o| o.value.clone()),
             }),
             _ => None,
@@ -241,17 +210,11 @@ pub fn prepare(repo: &Repository, spec: &RevertSpec) -> Result<Prepared> {
     } else {
         others
             .iter()
-            .map(|c| LeftBumped {
-                image: c.image.clone(),
-                file: c.path.clone(),
-                field: c
-                    .pair
-                    .new
-                    .as_ref()
-                    .or(c.pair.old.as_ref())
-                    .map_or(Field::Tag, |r| r.field),
-                from: c.pair.old.as_ref().and_then(|r| r.value.clone()),
-                to: c.pair.new.as_ref().and_then(|r| r.value.clone()),
+            .filter_map(|c| {
+                Some(LeftBumped {
+                    image: c.image.clone(),
+                    change: c.pair.change(&c.path)?,
+                })
             })
             .collect()
     };
@@ -275,11 +238,11 @@ fn twins(
     blobs: &mut Blobs,
     base_tree: &Tree,
     image: &str,
-    restored: &[Restored],
+    restored: &[Change],
 ) -> Result<Vec<Place>> {
     let bad: BTreeSet<(Field, &str)> = restored
         .iter()
-        .filter_map(|r| Some((r.field, r.from.as_deref()?)))
+        .filter_map(|r| Some((r.at.field, r.from.as_deref()?)))
         .collect();
     let mut out = Vec::new();
     for (path, blob) in yaml_files(blobs.odb(), base_tree.id(), &PathFilter::default())? {
@@ -288,18 +251,11 @@ fn twins(
                 .value
                 .as_deref()
                 .is_some_and(|v| bad.contains(&(r.field, v)));
-            let rolled_back = restored
-                .iter()
-                .any(|x| x.file == path && x.yaml_path == r.yaml_path && x.field == r.field);
+            let rolled_back = restored.iter().any(|x| {
+                x.at.file == path && x.at.yaml_path == r.yaml_path && x.at.field == r.field
+            });
             if is_bad && !rolled_back {
-                out.push(Place {
-                    file: path.clone(),
-                    document: r.document,
-                    yaml_path: r.yaml_path.clone(),
-                    line: r.line,
-                    field: r.field,
-                    value: r.value.clone(),
-                });
+                out.push(Place::of(&path, r));
             }
         }
     }
@@ -355,7 +311,7 @@ fn target_changes(
                     .collect::<Vec<_>>()
             };
             let (new, old) = (of(&new_refs), of(&old_refs));
-            if locate::values_of(&new) == locate::values_of(&old) {
+            if values_of(&new) == values_of(&old) {
                 continue;
             }
             for pair in changed_pairs(&new, &old) {
@@ -523,11 +479,7 @@ fn semantic(
         })
         .collect();
     if !others.is_empty() {
-        return Err(RevertError::CannotRevert {
-            sha: sha.to_string(),
-            why: others.join("; "),
-        }
-        .into());
+        return Err(failure::cannot_revert(sha, &others.join("; ")).into());
     }
     let mut by_file: BTreeMap<&str, Vec<VersionEdit>> = BTreeMap::new();
     for (c, b) in changes.iter().zip(at_base) {
@@ -542,10 +494,8 @@ fn semantic(
     for (path, edits) in by_file {
         let entry = base_tree.get_path(std::path::Path::new(path))?;
         let text = blob_text(repo, entry.id())?;
-        let new_text = edit::apply(&text, &edits).map_err(|e| RevertError::CannotRevert {
-            sha: sha.to_string(),
-            why: format!("{path}: {e}"),
-        })?;
+        let new_text = edit::apply(&text, &edits)
+            .map_err(|e| failure::cannot_revert(sha, &format!("{path}: {e}")))?;
         update.upsert(path, repo.blob(new_text.as_bytes())?, FileMode::Blob);
     }
     Ok(update.create_updated(repo, base_tree)?)
@@ -580,5 +530,5 @@ fn who_restored(
         .find_commit(Oid::from_str(&located.commit.sha).ok()?)
         .ok()?;
     // Only a commit after the culprit can have undone it.
-    (commit.id() != spec.culprit).then(|| commit_info(&commit))
+    (commit.id() != spec.culprit).then(|| CommitInfo::of(&commit))
 }

@@ -1,10 +1,11 @@
 //! Shared helpers for the integration tests: real repositories in temp dirs.
 #![allow(dead_code)]
 
-use revertbot::error::{exit_code, Exit};
-use revertbot::fixture::RepoWriter;
+use revertbot::error::{kind_of, Kind};
+use revertbot::gitstore::RepoWriter;
 use revertbot::image::ImageRef;
-use revertbot::locate::{self, Located, PathFilter, Query};
+use revertbot::locate::{self, Located, Query};
+use revertbot::manifest::PathFilter;
 
 pub fn repo() -> (tempfile::TempDir, RepoWriter) {
     let dir = tempfile::tempdir().unwrap();
@@ -38,11 +39,11 @@ pub fn locate(w: &RepoWriter, image: &str) -> Located {
     locate::locate(&w.repo, &query(image)).unwrap_or_else(|e| panic!("locate {image}: {e:#}"))
 }
 
-/// The exit code and message of a failed locate.
-pub fn locate_err(w: &RepoWriter, image: &str) -> (Exit, String) {
+/// The kind and message of a failed locate.
+pub fn locate_err(w: &RepoWriter, image: &str) -> (Kind, String) {
     match locate::locate(&w.repo, &query(image)) {
         Ok(l) => panic!("expected no culprit for {image}, got {}", l.commit.sha),
-        Err(e) => (exit_code(&e), format!("{e:#}")),
+        Err(e) => (kind_of(&e), format!("{e:#}")),
     }
 }
 
@@ -65,8 +66,64 @@ pub mod git_server;
 pub mod prism;
 pub mod ssh_server;
 
-use revertbot::revert::remote::{GitAuth, Network, Source};
-use revertbot::revert::{RevertReport, RevertRequest};
+use revertbot::gitstore::remote::{GitAuth, Network, Source};
+use revertbot::revert::{Author, Effects, GitSettings, RevertReport, Target};
+
+/// One `revert` as the CLI would ask it: the deployment's settings, the target and the
+/// effects side by side, so that a test sets any of them by name.
+#[derive(Debug, Clone)]
+pub struct RevertRequest {
+    pub source: Source,
+    pub cache_dir: std::path::PathBuf,
+    pub base: Option<String>,
+    pub commit: Option<String>,
+    pub image: Option<ImageRef>,
+    pub paths: PathFilter,
+    pub whole_commit: bool,
+    pub allow_revert_of_revert: bool,
+    pub push: bool,
+    pub dry_run: bool,
+    pub offline: bool,
+    pub author: (String, String),
+    pub network: Network,
+}
+
+impl RevertRequest {
+    pub fn git(&self) -> GitSettings {
+        GitSettings {
+            cache_dir: self.cache_dir.clone(),
+            author: Author {
+                name: self.author.0.clone(),
+                email: self.author.1.clone(),
+            },
+            network: self.network.clone(),
+        }
+    }
+
+    pub fn target(&self) -> Target {
+        Target {
+            source: self.source.clone(),
+            base: self.base.clone(),
+            commit: self.commit.clone(),
+            image: self.image.clone(),
+            paths: self.paths.clone(),
+            whole_commit: self.whole_commit,
+            allow_revert_of_revert: self.allow_revert_of_revert,
+        }
+    }
+
+    pub fn effects(&self) -> Effects {
+        Effects {
+            push: self.push,
+            dry_run: self.dry_run,
+            offline: self.offline,
+        }
+    }
+
+    pub fn run(&self) -> anyhow::Result<RevertReport> {
+        revertbot::revert::rollback(&self.git(), &self.target(), self.effects())
+    }
+}
 
 /// A `revert` request with the CLI's defaults, for `--repo source`.
 pub fn revert_request(source: &str, cache_dir: &std::path::Path) -> RevertRequest {
@@ -96,13 +153,13 @@ pub fn with_image(mut req: RevertRequest, image: &str) -> RevertRequest {
 }
 
 pub fn rollback(req: &RevertRequest) -> RevertReport {
-    revertbot::revert::rollback(req).unwrap_or_else(|e| panic!("revert: {e:#}"))
+    req.run().unwrap_or_else(|e| panic!("revert: {e:#}"))
 }
 
-pub fn rollback_err(req: &RevertRequest) -> (Exit, String) {
-    match revertbot::revert::rollback(req) {
+pub fn rollback_err(req: &RevertRequest) -> (Kind, String) {
+    match req.run() {
         Ok(r) => panic!("expected a refusal, got {:?} {:?}", r.outcome, r.branch),
-        Err(e) => (exit_code(&e), format!("{e:#}")),
+        Err(e) => (kind_of(&e), format!("{e:#}")),
     }
 }
 

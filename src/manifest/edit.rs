@@ -4,9 +4,9 @@
 
 use yaml_rust2::scanner::TScalarStyle;
 
+use super::refs::{references, Field, Reference};
+use super::yaml::{parse_documents, Node, Scalar};
 use crate::image::ImageRef;
-use crate::locate::refs::{references, Field, Reference};
-use crate::locate::yaml::{parse_documents, Node, Scalar};
 
 /// Why a place cannot be edited.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -2,8 +2,9 @@
 //!
 //! libgit2 sharp edges handled here: the credentials callback is called again after every
 //! 401 with no limit (we stop after one retry); `Remote::push` returns Ok even when the server
-//! rejects a ref (we check each ref's status); a silent server blocks forever unless the
-//! process-wide server timeouts are set.
+//! rejects a ref (we check each ref's status). Time limits: each operation stops at its own
+//! deadline (checked on every callback while data flows); a server that goes silent is cut off
+//! by the socket limits set once for the process (see [`super::process`]).
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -16,7 +17,7 @@ use git2::{
     Repository,
 };
 
-use crate::error::UsageError;
+use crate::error::{Error, Input, Kind};
 
 /// Credentials for the git remote.
 #[derive(Debug, Clone, Default)]
@@ -32,7 +33,7 @@ pub struct GitAuth {
 #[derive(Debug, Clone)]
 pub struct Network {
     pub auth: GitAuth,
-    /// Limit for connecting, and for each read or write, and for a whole transfer.
+    /// Limit for one whole operation: connecting, reading the remote's refs, a fetch or a push.
     pub timeout: Duration,
 }
 
@@ -115,22 +116,6 @@ impl MirrorLock {
     }
 }
 
-impl Network {
-    /// libgit2's server timeouts are process-wide; set them before any network operation.
-    fn apply_timeouts(&self) -> Result<()> {
-        let ms = i32::try_from(self.timeout.as_millis())
-            .unwrap_or(i32::MAX)
-            .max(1);
-        // SAFETY: these only set libgit2 global integers; no other thread is using git here
-        // while they are set (revertbot sets the same values every time).
-        unsafe {
-            git2::opts::set_server_connect_timeout_in_milliseconds(ms)?;
-            git2::opts::set_server_timeout_in_milliseconds(ms)?;
-        }
-        Ok(())
-    }
-}
-
 /// What the callbacks saw during one network operation.
 #[derive(Default)]
 struct Exchange {
@@ -156,11 +141,16 @@ fn callbacks<'a>(
         if ex.credential_calls > 1 {
             // The credentials given were refused; libgit2 would ask again forever.
             ex.auth_failed = true;
-            return Err(git2::Error::from_str(&format!("authentication failed for {}", redact(url))));
+            return Err(git2::Error::from_str(&format!(
+                "authentication failed for {}",
+                redact(url)
+            )));
         }
         let auth = &net.auth;
         if allowed.contains(CredentialType::SSH_KEY) {
-            let user = username_from_url.or(auth.username.as_deref()).unwrap_or("git");
+            let user = username_from_url
+                .or(auth.username.as_deref())
+                .unwrap_or("git");
             return match &auth.ssh_key {
                 Some(key) => Cred::ssh_key(user, None, key, None),
                 None => Cred::ssh_key_from_agent(user),
@@ -170,15 +160,24 @@ fn callbacks<'a>(
             let Some(password) = &auth.password else {
                 ex.auth_failed = true;
                 return Err(git2::Error::from_str(&format!(
-                    "{} asks for credentials: set REVERTBOT_GIT_TOKEN (or --git-username and REVERTBOT_GIT_PASSWORD)",
+                    "{} asks for credentials",
                     redact(url)
                 )));
             };
-            let user = auth.username.as_deref().or(username_from_url).unwrap_or("x-access-token");
+            let user = auth
+                .username
+                .as_deref()
+                .or(username_from_url)
+                .unwrap_or("x-access-token");
             return Cred::userpass_plaintext(user, password);
         }
         if allowed.contains(CredentialType::USERNAME) {
-            return Cred::username(auth.username.as_deref().or(username_from_url).unwrap_or("git"));
+            return Cred::username(
+                auth.username
+                    .as_deref()
+                    .or(username_from_url)
+                    .unwrap_or("git"),
+            );
         }
         Cred::default()
     });
@@ -213,7 +212,13 @@ fn network_error(err: git2::Error, url: &str, net: &Network, ex: &Exchange) -> a
     let url = redact(url);
     let timeout = net.timeout.as_secs_f64();
     if ex.auth_failed {
-        return UsageError(err.message().to_string()).into();
+        let message = err.message();
+        let error = Error::new(Kind::Usage).text(message);
+        return if message.ends_with("asks for credentials") {
+            error.text(": set ").input(Input::GitCredentials).into()
+        } else {
+            error.into()
+        };
     }
     let msg = err.message().to_lowercase();
     if ex.timed_out
@@ -221,12 +226,19 @@ fn network_error(err: git2::Error, url: &str, net: &Network, ex: &Exchange) -> a
         || msg.contains("timed out")
         || msg.contains("timeout")
     {
-        return anyhow::anyhow!("timed out after {timeout} s talking to {url}; check that the remote is reachable, or raise --timeout");
+        return Error::new(Kind::Transient)
+            .text(format!(
+                "timed out after {timeout} s talking to {url}; check that the remote is reachable, or raise "
+            ))
+            .input(Input::Timeout)
+            .into();
     }
     if msg.contains("hostkey") {
-        return anyhow::anyhow!(
-            "{url}: the server's SSH host key is unknown or does not match ~/.ssh/known_hosts; add the host there (ssh-keyscan) after checking its fingerprint"
-        );
+        return Error::new(Kind::Internal)
+            .text(format!(
+                "{url}: the server's SSH host key is unknown or does not match ~/.ssh/known_hosts; add the host there (ssh-keyscan) after checking its fingerprint"
+            ))
+            .into();
     }
     if matches!(
         err.class(),
@@ -235,7 +247,7 @@ fn network_error(err: git2::Error, url: &str, net: &Network, ex: &Exchange) -> a
             | git2::ErrorClass::Ssh
             | git2::ErrorClass::Os
     ) {
-        return anyhow::anyhow!("cannot reach {url}: {}", err.message());
+        return Error::transient(format!("cannot reach {url}: {}", err.message())).into();
     }
     anyhow::anyhow!("git operation on {url} failed: {}", err.message())
 }
@@ -247,7 +259,6 @@ fn read_remote<T>(
     net: &Network,
     read: impl FnOnce(&git2::RemoteConnection<'_, '_, '_>) -> Result<T, git2::Error>,
 ) -> Result<T> {
-    net.apply_timeouts()?;
     let exchange = RefCell::new(Exchange::default());
     let deadline = Instant::now() + net.timeout;
     let mut remote = repo.remote_anonymous(url)?;
@@ -278,7 +289,6 @@ pub fn fetch(
     prune: bool,
     net: &Network,
 ) -> Result<()> {
-    net.apply_timeouts()?;
     let exchange = RefCell::new(Exchange::default());
     let deadline = Instant::now() + net.timeout;
     let mut remote = repo.remote_anonymous(url)?;
@@ -329,7 +339,6 @@ pub enum PushError {
 
 /// Pushes `refs/heads/<branch>` to the same name on the remote; never forced.
 pub fn push(repo: &Repository, url: &str, branch: &str, net: &Network) -> Result<(), PushError> {
-    net.apply_timeouts()?;
     let exchange = RefCell::new(Exchange::default());
     let deadline = Instant::now() + net.timeout;
     let mut remote = repo.remote_anonymous(url).map_err(anyhow::Error::from)?;

@@ -1,4 +1,4 @@
-//! Command-line interface (clap derive only).
+//! The flags (clap derive only).
 
 use std::path::PathBuf;
 
@@ -147,7 +147,7 @@ pub struct GitArgs {
 #[derive(Debug, clap::Args)]
 pub struct GitHubArgs {
     /// GitHub's API address; for GitHub Enterprise Server `https://HOST/api/v3`.
-    #[arg(long, env = "REVERTBOT_GITHUB_API_URL", default_value = crate::forge::GITHUB_API_URL, value_name = "URL")]
+    #[arg(long, env = "REVERTBOT_GITHUB_API_URL", default_value = revertbot::forge::GITHUB_API_URL, value_name = "URL")]
     pub github_api_url: String,
     /// The repository on GitHub [default: from the remote URL].
     #[arg(long, value_name = "OWNER/NAME")]
@@ -199,7 +199,7 @@ pub struct PrPreviewArgs {
     /// The repository on GitHub, for links [default: from the remote URL].
     #[arg(long, value_name = "OWNER/NAME")]
     pub github_repo: Option<String>,
-    #[arg(long, env = "REVERTBOT_GITHUB_API_URL", default_value = crate::forge::GITHUB_API_URL, value_name = "URL")]
+    #[arg(long, env = "REVERTBOT_GITHUB_API_URL", default_value = revertbot::forge::GITHUB_API_URL, value_name = "URL")]
     pub github_api_url: String,
 }
 

@@ -1,0 +1,34 @@
+//! The command-line front, private to the binary: flags (clap), flags to the engine's typed
+//! settings and jobs (secrets read once), the commands, and text rendering for people.
+
+pub mod args;
+mod demo;
+mod render;
+mod run;
+mod settings;
+
+pub use run::run;
+
+use revertbot::error::Input;
+
+/// The flag (or environment variable) a person sets for an engine input.
+pub fn flag(input: Input) -> String {
+    match input {
+        Input::Repo => "--repo",
+        Input::Base => "--base",
+        Input::Commit => "--commit",
+        Input::Image => "--image",
+        Input::Paths => "--path",
+        Input::Push => "--push",
+        Input::AllowRevertOfRevert => "--allow-revert-of-revert",
+        Input::GitCredentials => {
+            "REVERTBOT_GIT_TOKEN (or --git-username and REVERTBOT_GIT_PASSWORD)"
+        }
+        Input::Timeout => "--timeout",
+        Input::GitHubApiUrl => "--github-api-url",
+        Input::GitHubRepo => "--github-repo",
+        Input::GitHubAppKey => "--github-app-key-file",
+        Input::GitHubInstallation => "--github-installation-id",
+    }
+    .to_string()
+}

@@ -1,0 +1,129 @@
+//! Text answers for people. (`--output json` serialises the engine's reports as they are.)
+
+use std::fmt::Write;
+
+use revertbot::forge::pulls::{PullOutcome, PullState};
+use revertbot::locate::Located;
+use revertbot::manifest::place::NO_VERSION;
+use revertbot::manifest::{Location, Place};
+use revertbot::revert::{Outcome, RevertReport};
+
+/// `locate`'s answer.
+pub fn located(l: &Located) -> String {
+    let mut out = String::new();
+    let c = &l.commit;
+    let _ = writeln!(out, "culprit  {}  {}", c.short_sha(), c.subject);
+    let _ = writeln!(out, "author   {} <{}>", c.author, c.email);
+    let _ = writeln!(out, "date     {}", c.time);
+    let _ = writeln!(out, "image    {}", l.image);
+    let _ = writeln!(out, "rev      {}", l.rev);
+    let _ = writeln!(out, "\nchanged ({}):", l.changes.len());
+    for change in &l.changes {
+        let _ = writeln!(out, "  {}  {}", location(&change.at), change.versions());
+    }
+    if !l.twins.is_empty() {
+        let _ = writeln!(
+            out,
+            "\ntwins: also hold the new value, not changed by this commit ({}):",
+            l.twins.len()
+        );
+        for twin in &l.twins {
+            let _ = writeln!(out, "  {}", place(twin));
+        }
+    }
+    let _ = writeln!(out, "\nwalked {} commits", l.commits_walked);
+    out
+}
+
+fn location(at: &Location) -> String {
+    if at.document == 0 {
+        format!("{}:{}  {}", at.file, at.line, at.yaml_path)
+    } else {
+        format!(
+            "{}:{}  (document {}) {}",
+            at.file,
+            at.line,
+            at.document + 1,
+            at.yaml_path
+        )
+    }
+}
+
+fn place(p: &Place) -> String {
+    format!(
+        "{}  {} {}",
+        location(&p.at),
+        p.at.field.as_str(),
+        p.value.as_deref().unwrap_or(NO_VERSION)
+    )
+}
+
+/// `revert`'s answer, with the pull request when one was opened or found.
+pub fn reverted(r: &RevertReport, pull: Option<&PullOutcome>) -> String {
+    let mut out = String::new();
+    let c = &r.culprit;
+    let base_sha = revertbot::gitstore::commit::short_str(&r.base_sha);
+    let _ = writeln!(out, "reverted  {}  {}", c.short_sha(), c.subject);
+    let _ = writeln!(out, "base      {} ({base_sha})", r.base);
+    if r.outcome == Outcome::NothingToDo {
+        let by = match &r.already_reverted_by {
+            Some(by) => format!(": {} {} put it back", by.short_sha(), by.subject),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "\nnothing to do: {} already holds the old version{by}",
+            r.base
+        );
+        return out;
+    }
+    if let Some(strategy) = r.strategy {
+        let _ = writeln!(out, "strategy  {}", strategy.as_str());
+    }
+    if let Some(branch) = &r.branch {
+        let state = match r.outcome {
+            Outcome::Created => "created",
+            Outcome::Reused => "already there, reused",
+            Outcome::DryRun => "dry run, not written",
+            Outcome::NothingToDo => "",
+        };
+        let _ = writeln!(out, "branch    {branch} ({state})");
+    }
+    if let Some(commit) = &r.commit {
+        let _ = writeln!(out, "commit    {commit}");
+    }
+    match (&r.remote, r.pushed) {
+        (Some(remote), true) => {
+            let _ = writeln!(out, "pushed    {remote}");
+        }
+        _ => {
+            let _ = writeln!(out, "pushed    no");
+        }
+    }
+    for p in &r.restored {
+        let _ = writeln!(
+            out,
+            "restored  {}  {}  {}",
+            p.at.file,
+            p.at.yaml_path,
+            p.versions()
+        );
+    }
+    if let Some(pr) = pull {
+        let state = match pr.state {
+            PullState::Created => "opened",
+            PullState::Found if pr.commented => "already open; commented",
+            PullState::Found => "already open",
+            PullState::Declined => "closed without merging earlier; not reopened",
+            PullState::Merged => "already merged",
+        };
+        let _ = writeln!(out, "pull      #{} {} ({state})", pr.number, pr.url);
+        for w in &pr.warnings {
+            let _ = writeln!(out, "warning   {w}");
+        }
+    }
+    if !r.diff.is_empty() {
+        let _ = writeln!(out, "\n{}", r.diff.trim_end());
+    }
+    out
+}
