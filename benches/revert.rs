@@ -20,11 +20,7 @@
 //!   trial on a smaller repository.
 
 #[allow(dead_code)]
-#[path = "gen/mod.rs"]
 mod gen;
-#[allow(dead_code)]
-#[path = "../tests/common/git_server.rs"]
-mod git_server;
 mod support;
 
 use std::path::Path;
@@ -32,7 +28,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use git_server::{GitServer, PASSWORD, USER};
+use revertbot_testkit::git_server::{GitServer, PASSWORD, USER};
 use support::{check_exit, load_average, verdict};
 
 /// The release binary Cargo built for this benchmark (`target/release/revertbot`).

@@ -270,3 +270,62 @@ fn an_unreachable_remote_times_out_cleanly() {
         "{stderr}"
     );
 }
+
+/// Time limits are per operation: libgit2's process-wide socket limits are set once, and two
+/// rollbacks on two threads, each with its own limit, each keep to it against a server that
+/// takes 3 s to accept a push (and talks all the while, so only the deadline can stop it).
+#[test]
+fn concurrent_rollbacks_keep_their_own_time_limits() {
+    revertbot::gitstore::process::configure(revertbot::gitstore::process::ProcessOptions {
+        stall_timeout: Duration::from_secs(30),
+    })
+    .unwrap();
+    let (server, _) = served();
+    server.publish("other", &server.repo_path("gitops"));
+    server.slow_pushes("gitops", 3);
+    server.slow_pushes("other", 3);
+
+    let (quick_cache, patient_cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut quick = push_request(&server.url("gitops"), quick_cache.path());
+    quick.network.timeout = Duration::from_secs(1);
+    let mut patient = push_request(&server.url("other"), patient_cache.path());
+    patient.network.timeout = Duration::from_secs(30);
+
+    let timed = |req: &RevertRequest| {
+        let started = Instant::now();
+        let result = req.run();
+        (result, started.elapsed())
+    };
+    let ((quick_result, quick_took), (patient_result, patient_took)) = std::thread::scope(|s| {
+        let a = s.spawn(|| timed(&quick));
+        let b = s.spawn(|| timed(&patient));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+
+    let err = quick_result.expect_err("1 s is too short for a 3 s push");
+    let msg = format!("{err:#}");
+    assert_eq!(revertbot::error::kind_of(&err), Kind::Transient, "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "timed out after 1 s talking to {}",
+            server.url("gitops")
+        )),
+        "{msg}"
+    );
+    assert!(
+        quick_took < Duration::from_millis(2_500),
+        "took {quick_took:?}"
+    );
+
+    let report = patient_result.unwrap_or_else(|e| panic!("30 s is enough: {e:#}"));
+    assert!(report.pushed);
+    assert!(
+        patient_took >= Duration::from_secs(3),
+        "took {patient_took:?}"
+    );
+    let pushed = server
+        .branches("other")
+        .into_iter()
+        .any(|(b, _)| Some(&b) == report.branch.as_ref());
+    assert!(pushed, "{:?}", server.branches("other"));
+}

@@ -15,7 +15,7 @@ use revertbot::pipeline::{EngineSettings, Job};
 use revertbot::revert::{Effects, Target};
 
 use super::args::{DemoArgs, Output};
-use super::run::{block_on, configure_git};
+use super::engine::{block_on, configure_git, RevertJson};
 use super::{render, settings};
 
 pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<()> {
@@ -113,7 +113,7 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<()> {
         Output::Json => {
             let json = serde_json::json!({
                 "located": located,
-                "revert": super::run::RevertJson {
+                "revert": RevertJson {
                     revert: report,
                     pull_request: None,
                 },

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod demo;
+mod engine;
 mod render;
 mod run;
 mod settings;

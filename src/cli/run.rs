@@ -1,18 +1,16 @@
 //! Runs one command: its flags to settings and a job, the engine, the answer written out.
 
 use std::io::Write;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use revertbot::clock::SystemClock;
-use revertbot::gitstore::process::{self, ProcessOptions};
+use revertbot::gitstore::process::ProcessOptions;
 use revertbot::locate::{self, Query};
 use revertbot::manifest::PathFilter;
-use revertbot::pipeline::{Engine, EngineSettings, Job, Outcome};
+use revertbot::pipeline::{EngineSettings, Job};
 use revertbot::revert::Effects;
-use serde::Serialize;
 
 use super::args::{Command, LocateArgs, Output, PrPreviewArgs, RevertArgs};
+use super::engine::{block_on, configure_git, RevertJson};
 use super::{demo, render, settings};
 
 pub fn run(command: &Command, out: &mut dyn Write) -> Result<()> {
@@ -22,12 +20,6 @@ pub fn run(command: &Command, out: &mut dyn Write) -> Result<()> {
         Command::PrPreview(args) => run_pr_preview(args, out),
         Command::Demo(args) => demo::run(args, out),
     }
-}
-
-/// libgit2's process-wide options, once, before any git work.
-pub fn configure_git(options: ProcessOptions) -> Result<()> {
-    process::configure(options).context("cannot set up libgit2")?;
-    Ok(())
 }
 
 fn offline_process() -> ProcessOptions {
@@ -50,14 +42,6 @@ fn run_locate(args: &LocateArgs, out: &mut dyn Write) -> Result<()> {
         Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&located)?)?,
     }
     Ok(())
-}
-
-/// `revert --output json`: the revert report with the pull request after its fields.
-#[derive(Serialize)]
-pub struct RevertJson<'a> {
-    #[serde(flatten)]
-    pub revert: &'a revertbot::revert::RevertReport,
-    pub pull_request: Option<&'a revertbot::forge::pulls::PullOutcome>,
 }
 
 fn run_revert(args: &RevertArgs, out: &mut dyn Write) -> Result<()> {
@@ -143,16 +127,4 @@ fn run_pr_preview(args: &PrPreviewArgs, out: &mut dyn Write) -> Result<()> {
     writeln!(out, "{}\n", text.title)?;
     out.write_all(text.body.as_bytes())?;
     Ok(())
-}
-
-/// Builds the engine and runs one job on a runtime of its own.
-pub fn block_on(settings: EngineSettings, job: Job) -> Result<Outcome> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let engine = Engine::new(settings, Arc::new(SystemClock))?;
-        engine.run(job).await
-    })
 }

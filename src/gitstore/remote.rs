@@ -323,18 +323,43 @@ pub fn remote_branch(
     })
 }
 
+/// A push the server refused (a hook, a protected branch, a branch that moved).
+pub const PUSH_REJECTED: &str = "push_rejected";
+
 /// Why a push did not land.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum PushError {
-    #[error("the server at {url} rejected {refname}: {reason}{server}")]
-    Rejected {
-        url: String,
-        refname: String,
-        reason: String,
-        server: String,
-    },
-    #[error(transparent)]
-    Other(#[from] anyhow::Error),
+    /// The server refused the ref.
+    Rejected(Error),
+    /// The push did not get through (network, time limit, credentials...).
+    Other(anyhow::Error),
+}
+
+impl PushError {
+    fn rejected(url: &str, refname: &str, reason: &str, server: &str) -> PushError {
+        PushError::Rejected(
+            Error::new(Kind::Internal)
+                .text(format!(
+                    "the server at {url} rejected {refname}: {reason}{server}"
+                ))
+                .with_code(PUSH_REJECTED),
+        )
+    }
+}
+
+impl From<anyhow::Error> for PushError {
+    fn from(e: anyhow::Error) -> PushError {
+        PushError::Other(e)
+    }
+}
+
+impl From<PushError> for anyhow::Error {
+    fn from(e: PushError) -> anyhow::Error {
+        match e {
+            PushError::Rejected(e) => e.into(),
+            PushError::Other(e) => e,
+        }
+    }
 }
 
 /// Pushes `refs/heads/<branch>` to the same name on the remote; never forced.
@@ -349,12 +374,12 @@ pub fn push(repo: &Repository, url: &str, branch: &str, net: &Network) -> Result
     let ex = exchange.borrow();
     if let Err(e) = result {
         if e.code() == git2::ErrorCode::NotFastForward || e.message().contains("non-fastforward") {
-            return Err(PushError::Rejected {
-                url: redact(url),
-                refname: format!("refs/heads/{branch}"),
-                reason: "the branch exists there with other commits".into(),
-                server: String::new(),
-            });
+            return Err(PushError::rejected(
+                &redact(url),
+                &format!("refs/heads/{branch}"),
+                "the branch exists there with other commits",
+                "",
+            ));
         }
         return Err(network_error(e, url, net, &ex).into());
     }
@@ -365,16 +390,12 @@ pub fn push(repo: &Repository, url: &str, branch: &str, net: &Network) -> Result
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .collect();
-        return Err(PushError::Rejected {
-            url: redact(url),
-            refname: refname.clone(),
-            reason: reason.clone(),
-            server: if server.is_empty() {
-                String::new()
-            } else {
-                format!(" (server said: {})", server.join(" / "))
-            },
-        });
+        let server = if server.is_empty() {
+            String::new()
+        } else {
+            format!(" (server said: {})", server.join(" / "))
+        };
+        return Err(PushError::rejected(&redact(url), refname, reason, &server));
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use git2::{Commit, Odb, Oid, Repository};
 
 use super::failure;
-use super::{Located, Query};
+use super::query::{Located, Query};
 use crate::gitstore::objects::RawTree;
 use crate::gitstore::renames::renames;
 use crate::gitstore::tree::{entry_chain, lookup, yaml_files, Lookup};

@@ -6,8 +6,8 @@ use git2::{Oid, Repository};
 
 use super::failure;
 use super::message;
+use super::report::{Outcome, RevertReport};
 use super::workspace::Workspace;
-use super::{Outcome, RevertReport};
 use crate::gitstore::remote::{self, Network, PushError};
 
 pub fn existing(repo: &Repository, branch: &str) -> Result<Option<Oid>> {

@@ -7,121 +7,23 @@ mod diff;
 mod failure;
 pub mod message;
 pub mod plan;
+mod report;
+mod request;
 mod workspace;
-
-use std::path::PathBuf;
 
 use anyhow::Result;
 use git2::{Oid, Signature};
-use serde::Serialize;
 use tracing::info;
 
 use crate::error::{Error, Input, Kind};
-use crate::gitstore::remote::{self, Network, Source};
+use crate::gitstore::remote;
 use crate::gitstore::{resolve_commit, CommitInfo};
-use crate::image::ImageRef;
 use crate::locate::{self, Query};
-use crate::manifest::{Change, PathFilter, Place};
 pub use failure::{BRANCH_CONFLICT, CANNOT_REVERT, IMAGE_NOT_CHANGED, REVERT_OF_REVERT};
 pub use plan::{LeftBumped, Strategy};
+pub use report::{Outcome, RevertReport};
+pub use request::{Author, Effects, GitSettings, Target};
 pub use workspace::Workspace;
-
-/// What a deployment sets once for every rollback.
-#[derive(Debug, Clone)]
-pub struct GitSettings {
-    /// Where URL repositories are mirrored.
-    pub cache_dir: PathBuf,
-    /// Author and committer of rollback commits.
-    pub author: Author,
-    pub network: Network,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Author {
-    pub name: String,
-    pub email: String,
-}
-
-/// What one rollback reverts, and where.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub source: Source,
-    /// Base branch or revision; default: the remote's default branch (or a local repo's HEAD).
-    pub base: Option<String>,
-    /// The culprit, when known; else it is found as `locate` finds it for `image`.
-    pub commit: Option<String>,
-    /// The image whose places are rolled back.
-    pub image: Option<ImageRef>,
-    pub paths: PathFilter,
-    pub whole_commit: bool,
-    pub allow_revert_of_revert: bool,
-}
-
-impl Target {
-    pub fn new(source: Source) -> Target {
-        Target {
-            source,
-            base: None,
-            commit: None,
-            image: None,
-            paths: PathFilter::default(),
-            whole_commit: false,
-            allow_revert_of_revert: false,
-        }
-    }
-}
-
-/// What a rollback may change.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Effects {
-    /// Push the branch to the remote.
-    pub push: bool,
-    /// Compute the rollback and its diff; write no ref, push nothing.
-    pub dry_run: bool,
-    /// Use the mirror as it is, without the network (previews).
-    pub offline: bool,
-}
-
-/// What happened, for people (text) and programs (JSON).
-#[derive(Debug, Clone, Serialize)]
-pub struct RevertReport {
-    /// `created`, `reused` (the branch already reverts this commit), `nothing-to-do` (base
-    /// already holds the old version) or `dry-run`.
-    pub outcome: Outcome,
-    /// The culprit's commit id.
-    pub reverted: String,
-    pub culprit: CommitInfo,
-    pub image: Option<String>,
-    pub base: String,
-    pub base_sha: String,
-    pub strategy: Option<Strategy>,
-    pub branch: Option<String>,
-    /// The rollback commit.
-    pub commit: Option<String>,
-    pub files: Vec<String>,
-    /// The places set back, where they are in base: from the bad version to the old one.
-    pub restored: Vec<Change>,
-    /// Places in base that hold a bad version too but are not rolled back (other files that
-    /// got the same version from other commits).
-    pub twins: Vec<Place>,
-    /// Other images the culprit bumped, left as they are by a partial rollback.
-    pub left_bumped: Vec<LeftBumped>,
-    pub diff: String,
-    pub pushed: bool,
-    /// Where it was pushed (credentials removed).
-    pub remote: Option<String>,
-    /// With `nothing-to-do`: the commit that already put the old version back, if known.
-    pub already_reverted_by: Option<CommitInfo>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    Created,
-    Reused,
-    NothingToDo,
-    DryRun,
-}
 
 /// Opens the workspace and makes the rollback: the common case in one call.
 pub fn rollback(git: &GitSettings, target: &Target, effects: Effects) -> Result<RevertReport> {

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use git2::Repository;
 use tracing::{info, warn};
 
-use super::{Effects, Target};
+use super::request::{Effects, Target};
 use crate::error::{Error, Input, Kind};
 use crate::gitstore::commit_graph;
 use crate::gitstore::remote::{self, MirrorLock, Network, Source};

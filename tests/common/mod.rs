@@ -62,7 +62,8 @@ pub fn kustomization(entries: &[(&str, &str)]) -> String {
 }
 
 pub mod fake_github;
-pub mod git_server;
+#[allow(unused_imports)]
+pub use revertbot_testkit::git_server;
 pub mod prism;
 pub mod ssh_server;
 

@@ -47,6 +47,8 @@ server.document-root = "{root}/www"
 server.bind = "127.0.0.1"
 server.port = {port}
 server.errorlog = "{root}/error.log"
+# Send git's answer as it comes (hook output, progress), as a real git host does.
+server.stream-response-body = 2
 auth.backend = "plain"
 auth.backend.plain.userfile = "{root}/users"
 auth.require = ( "/git/" => ( "method" => "basic", "realm" => "git", "require" => "valid-user" ) )
@@ -105,6 +107,27 @@ $HTTP["url"] =~ "^/git/" {{
     pub fn reject_pushes(&self, name: &str, message: &str) {
         let hook = self.repo_path(name).join("hooks/pre-receive");
         std::fs::write(&hook, format!("#!/bin/sh\necho '{message}' >&2\nexit 1\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// A pre-receive hook that talks for `seconds` (a line every 200 ms, which the client
+    /// sees as it comes) before it lets the push in: a slow server that is not silent.
+    pub fn slow_pushes(&self, name: &str, seconds: u32) {
+        let hook = self.repo_path(name).join("hooks/pre-receive");
+        let ticks = seconds * 5;
+        std::fs::write(
+            &hook,
+            format!(
+                "#!/bin/sh
+cat >/dev/null
+i=0
+while [ $i -lt {ticks} ]; do echo \"checking $i\" >&2; sleep 0.2; i=$((i+1)); done
+exit 0
+"
+            ),
+        )
+        .unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
     }

@@ -1,0 +1,38 @@
+//! The engine as the command line runs it: libgit2 set up once, one job on a runtime of its
+//! own, and the JSON shape of a `revert` answer.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use revertbot::clock::SystemClock;
+use revertbot::forge::pulls::PullOutcome;
+use revertbot::gitstore::process::{self, ProcessOptions};
+use revertbot::pipeline::{Engine, EngineSettings, Job, Outcome};
+use revertbot::revert::RevertReport;
+use serde::Serialize;
+
+/// libgit2's process-wide options, once, before any git work.
+pub fn configure_git(options: ProcessOptions) -> Result<()> {
+    process::configure(options).context("cannot set up libgit2")?;
+    Ok(())
+}
+
+/// `revert --output json`: the revert report with the pull request after its fields.
+#[derive(Serialize)]
+pub struct RevertJson<'a> {
+    #[serde(flatten)]
+    pub revert: &'a RevertReport,
+    pub pull_request: Option<&'a PullOutcome>,
+}
+
+/// Builds the engine and runs one job on a runtime of its own.
+pub fn block_on(settings: EngineSettings, job: Job) -> Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let engine = Engine::new(settings, Arc::new(SystemClock))?;
+        engine.run(job).await
+    })
+}

@@ -1,0 +1,48 @@
+//! What a rollback did.
+
+use serde::Serialize;
+
+use super::plan::{LeftBumped, Strategy};
+use crate::gitstore::CommitInfo;
+use crate::manifest::{Change, Place};
+
+/// What happened, for people (text) and programs (JSON).
+#[derive(Debug, Clone, Serialize)]
+pub struct RevertReport {
+    /// `created`, `reused` (the branch already reverts this commit), `nothing-to-do` (base
+    /// already holds the old version) or `dry-run`.
+    pub outcome: Outcome,
+    /// The culprit's commit id.
+    pub reverted: String,
+    pub culprit: CommitInfo,
+    pub image: Option<String>,
+    pub base: String,
+    pub base_sha: String,
+    pub strategy: Option<Strategy>,
+    pub branch: Option<String>,
+    /// The rollback commit.
+    pub commit: Option<String>,
+    pub files: Vec<String>,
+    /// The places set back, where they are in base: from the bad version to the old one.
+    pub restored: Vec<Change>,
+    /// Places in base that hold a bad version too but are not rolled back (other files that
+    /// got the same version from other commits).
+    pub twins: Vec<Place>,
+    /// Other images the culprit bumped, left as they are by a partial rollback.
+    pub left_bumped: Vec<LeftBumped>,
+    pub diff: String,
+    pub pushed: bool,
+    /// Where it was pushed (credentials removed).
+    pub remote: Option<String>,
+    /// With `nothing-to-do`: the commit that already put the old version back, if known.
+    pub already_reverted_by: Option<CommitInfo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Created,
+    Reused,
+    NothingToDo,
+    DryRun,
+}

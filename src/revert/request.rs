@@ -1,0 +1,64 @@
+//! What a rollback is asked: the settings a deployment gives every rollback, the target of one,
+//! and what it may change.
+
+use std::path::PathBuf;
+
+use crate::gitstore::remote::{Network, Source};
+use crate::image::ImageRef;
+use crate::manifest::PathFilter;
+
+/// What a deployment sets once for every rollback.
+#[derive(Debug, Clone)]
+pub struct GitSettings {
+    /// Where URL repositories are mirrored.
+    pub cache_dir: PathBuf,
+    /// Author and committer of rollback commits.
+    pub author: Author,
+    pub network: Network,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    pub name: String,
+    pub email: String,
+}
+
+/// What one rollback reverts, and where.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub source: Source,
+    /// Base branch or revision; default: the remote's default branch (or a local repo's HEAD).
+    pub base: Option<String>,
+    /// The culprit, when known; else it is found as `locate` finds it for `image`.
+    pub commit: Option<String>,
+    /// The image whose places are rolled back.
+    pub image: Option<ImageRef>,
+    pub paths: PathFilter,
+    pub whole_commit: bool,
+    pub allow_revert_of_revert: bool,
+}
+
+impl Target {
+    pub fn new(source: Source) -> Target {
+        Target {
+            source,
+            base: None,
+            commit: None,
+            image: None,
+            paths: PathFilter::default(),
+            whole_commit: false,
+            allow_revert_of_revert: false,
+        }
+    }
+}
+
+/// What a rollback may change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// Push the branch to the remote.
+    pub push: bool,
+    /// Compute the rollback and its diff; write no ref, push nothing.
+    pub dry_run: bool,
+    /// Use the mirror as it is, without the network (previews).
+    pub offline: bool,
+}
