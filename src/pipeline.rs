@@ -18,7 +18,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Input, Kind};
 use crate::forge::body::{self, AlertContext, Links};
 use crate::forge::github::{GitHub, GitHubSettings, RepoName};
-use crate::forge::pulls::{PullOutcome, PullRequestSpec};
+use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec};
 use crate::forge::{host_of, repo_of_remote, web_url};
 use crate::gitstore::remote::{self, Source};
 use crate::revert::{
@@ -59,11 +59,7 @@ pub struct Job {
 pub struct PullOptions {
     /// The repository on GitHub; default: read from the remote's URL.
     pub repo: Option<RepoName>,
-    pub labels: Vec<String>,
-    pub reviewers: Vec<String>,
-    pub team_reviewers: Vec<String>,
-    pub assignees: Vec<String>,
-    pub draft: bool,
+    pub dress: PullDress,
     /// At most one "fired again" comment per pull request in this interval.
     pub comment_interval: Duration,
 }
@@ -190,11 +186,7 @@ impl Engine {
                     base: report.base.clone(),
                     title: text.title.clone(),
                     body: text.body.clone(),
-                    draft: options.draft,
-                    labels: options.labels,
-                    reviewers: options.reviewers,
-                    team_reviewers: options.team_reviewers,
-                    assignees: options.assignees,
+                    dress: options.dress,
                     occurrence_comment: body::occurrence_comment(
                         ctx,
                         &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

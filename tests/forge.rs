@@ -11,7 +11,7 @@ use common::prism::Prism;
 use revertbot::alert::Payload;
 use revertbot::clock::SystemClock;
 use revertbot::forge::github::{GitHubAuth, GitHubSettings, RepoName, RetryPolicy};
-use revertbot::forge::pulls::{PullOutcome, PullState};
+use revertbot::forge::pulls::{PullDress, PullOutcome, PullState};
 use revertbot::pipeline::{Engine, EngineSettings, Job, PullOptions};
 use revertbot::revert::RevertReport;
 
@@ -61,11 +61,13 @@ fn settings(api_url: &str, repo: &str, auth: GitHubAuth) -> PullSettings {
                 owner: OWNER.into(),
                 name: repo.into(),
             }),
-            labels: vec!["rollback".into()],
-            reviewers: vec!["dana".into()],
-            team_reviewers: vec!["sre".into()],
-            assignees: vec!["dana".into()],
-            draft: false,
+            dress: PullDress {
+                draft: false,
+                labels: vec!["rollback".into()],
+                reviewers: vec!["dana".into()],
+                team_reviewers: vec!["sre".into()],
+                assignees: vec!["dana".into()],
+            },
             comment_interval: Duration::from_secs(600),
         },
         comment_interval: Duration::from_secs(600),

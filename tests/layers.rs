@@ -1,6 +1,6 @@
 //! The shape of the code: layers, each importing only from the layers below it, and no import
-//! loops between files. `../shared/docs/design.md` ("Shape of the code") says which layer each
-//! module is in; this test keeps the code to it as it grows.
+//! loops between files. `ARCHITECTURE.md` says which layer each module is in; this test keeps
+//! the code to it as it grows.
 //!
 //! An import is any path a file names: `use` trees, and `crate::…`, `super::…`, `self::…` or a
 //! child module's `name::…` written in code (the binary's `revertbot::…` is the library's
@@ -277,7 +277,7 @@ fn problems(files: &[(String, String)]) -> Vec<String> {
         }
         if from.layer().is_none() {
             out.push(format!(
-                "{} is in no layer: add its top-level name to LAYERS and to design.md",
+                "{} is in no layer: add its top-level name to LAYERS and to ARCHITECTURE.md",
                 from.name()
             ));
         }
@@ -450,6 +450,6 @@ fn every_module_is_in_a_layer() {
     let files = tree(&[("lib.rs", "pub mod journal;"), ("journal.rs", "")]);
     assert_eq!(
         problems(&files),
-        ["lib::journal is in no layer: add its top-level name to LAYERS and to design.md"]
+        ["lib::journal is in no layer: add its top-level name to LAYERS and to ARCHITECTURE.md"]
     );
 }

@@ -8,6 +8,7 @@ use anyhow::Result;
 use revertbot::alert::Payload;
 use revertbot::error::Error;
 use revertbot::forge::github::{GitHubAuth, GitHubSettings, RepoName, RetryPolicy};
+use revertbot::forge::pulls::PullDress;
 use revertbot::gitstore::remote::{GitAuth, Network, Source};
 use revertbot::image::ImageRef;
 use revertbot::manifest::PathFilter;
@@ -144,11 +145,13 @@ pub fn github_repo(given: Option<&str>) -> Result<Option<RepoName>> {
 pub fn pull_options(pull: &PullArgs, repo: Option<RepoName>) -> PullOptions {
     PullOptions {
         repo,
-        labels: pull.labels.clone(),
-        reviewers: pull.reviewers.clone(),
-        team_reviewers: pull.team_reviewers.clone(),
-        assignees: pull.assignees.clone(),
-        draft: pull.draft,
+        dress: PullDress {
+            draft: pull.draft,
+            labels: pull.labels.clone(),
+            reviewers: pull.reviewers.clone(),
+            team_reviewers: pull.team_reviewers.clone(),
+            assignees: pull.assignees.clone(),
+        },
         comment_interval: Duration::from_secs(pull.comment_interval),
     }
 }

@@ -13,6 +13,16 @@ use super::body::MARKER;
 use super::github::Repo;
 use super::markdown::query_component;
 
+/// How a pull request is dressed when it is opened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullDress {
+    pub draft: bool,
+    pub labels: Vec<String>,
+    pub reviewers: Vec<String>,
+    pub team_reviewers: Vec<String>,
+    pub assignees: Vec<String>,
+}
+
 /// The pull request to open (or find).
 #[derive(Debug, Clone, Default)]
 pub struct PullRequestSpec {
@@ -20,11 +30,7 @@ pub struct PullRequestSpec {
     pub base: String,
     pub title: String,
     pub body: String,
-    pub draft: bool,
-    pub labels: Vec<String>,
-    pub reviewers: Vec<String>,
-    pub team_reviewers: Vec<String>,
-    pub assignees: Vec<String>,
+    pub dress: PullDress,
     /// Added to an open pull request for a new occurrence.
     pub occurrence_comment: String,
     /// At most one occurrence comment per pull request in this interval.
@@ -117,7 +123,7 @@ impl Repo {
             "head": spec.head,
             "base": spec.base,
             "body": spec.body,
-            "draft": spec.draft,
+            "draft": spec.dress.draft,
             "maintainer_can_modify": false,
         });
         let mut attempt = 0;
@@ -234,25 +240,26 @@ impl Repo {
 
     /// Labels, reviewers and assignees. The pull request stands whatever GitHub answers.
     async fn decorate(&self, number: u64, spec: &PullRequestSpec) -> Vec<String> {
+        let dress = &spec.dress;
         let mut calls = Vec::new();
-        if !spec.labels.is_empty() {
+        if !dress.labels.is_empty() {
             calls.push((
                 self.path(&format!("/issues/{number}/labels")),
-                serde_json::json!({ "labels": spec.labels }),
+                serde_json::json!({ "labels": dress.labels }),
                 "labels",
             ));
         }
-        if !spec.reviewers.is_empty() || !spec.team_reviewers.is_empty() {
+        if !dress.reviewers.is_empty() || !dress.team_reviewers.is_empty() {
             calls.push((
                 self.path(&format!("/pulls/{number}/requested_reviewers")),
-                serde_json::json!({ "reviewers": spec.reviewers, "team_reviewers": spec.team_reviewers }),
+                serde_json::json!({ "reviewers": dress.reviewers, "team_reviewers": dress.team_reviewers }),
                 "reviewers",
             ));
         }
-        if !spec.assignees.is_empty() {
+        if !dress.assignees.is_empty() {
             calls.push((
                 self.path(&format!("/issues/{number}/assignees")),
-                serde_json::json!({ "assignees": spec.assignees }),
+                serde_json::json!({ "assignees": dress.assignees }),
                 "assignees",
             ));
         }

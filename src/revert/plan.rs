@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::{Context, Result};
 use git2::build::TreeUpdateBuilder;
-use git2::{Commit, Delta, DiffFindOptions, FileMode, Oid, Repository, Tree};
+use git2::{Commit, Delta, FileMode, Oid, Repository, Tree};
 use serde::Serialize;
 
 use super::failure;
 use super::message::{self, ImageRollback};
-use crate::gitstore::renames::renames;
+use crate::gitstore::renames::{diff_with_renames, renames};
 use crate::gitstore::tree::yaml_files;
 use crate::gitstore::{Blobs, CommitInfo};
 use crate::image::ImageRef;
@@ -270,10 +270,7 @@ fn target_changes(
     culprit_tree: &Tree,
     paths: &PathFilter,
 ) -> Result<Vec<TargetChange>> {
-    let mut diff = repo.diff_tree_to_tree(Some(parent_tree), Some(culprit_tree), None)?;
-    let mut find = DiffFindOptions::new();
-    find.renames(true);
-    diff.find_similar(Some(&mut find))?;
+    let diff = diff_with_renames(repo, parent_tree, culprit_tree)?;
     let mut out = Vec::new();
     for delta in diff.deltas() {
         let path = |f: git2::DiffFile| f.path().and_then(|p| p.to_str()).map(str::to_string);
