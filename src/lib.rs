@@ -3,21 +3,25 @@
 //! The library is the engine, in layers, each using only those below it (`tests/layers.rs`
 //! keeps this true):
 //!
-//! 1. pure, no I/O: [`error`], [`clock`], [`image`], [`manifest`], [`alert`];
+//! 1. pure, no I/O: [`error`], [`clock`], [`image`], [`manifest`], [`alert`], [`config`];
 //! 2. git access: [`gitstore`] (objects, history, the remote);
-//! 3. the engine: [`locate`], [`revert`], [`forge`], and the [`demo`] repository;
+//! 3. the engine: [`locate`], [`revert`], [`forge`], the [`journal`], and the [`demo`]
+//!    repository;
 //! 4. [`pipeline`]: an `Engine` built once, running `Job`s.
 //!
-//! The fronts — the command line (`src/main.rs`, `src/cli/`), and the service — sit on top.
+//! The fronts sit on top: the [`service`], and the command line (`src/main.rs`, `src/cli/`).
 
 pub mod alert;
 pub mod clock;
+pub mod config;
 pub mod demo;
 pub mod error;
 pub mod forge;
 pub mod gitstore;
 pub mod image;
+pub mod journal;
 pub mod locate;
 pub mod manifest;
 pub mod pipeline;
 pub mod revert;
+pub mod service;

@@ -64,6 +64,18 @@ pub struct PullOptions {
     pub comment_interval: Duration,
 }
 
+/// A culprit as a rollback would find it.
+#[derive(Debug, Clone)]
+pub struct Culprit {
+    pub located: crate::locate::Located,
+    /// Committer time, seconds since the epoch.
+    pub committed_at: i64,
+    /// The culprit is itself a revert.
+    pub is_revert: bool,
+    /// The rollback branch for it.
+    pub branch: String,
+}
+
 /// The pull request's text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PullText {
@@ -205,6 +217,101 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Opens a target's repository and, for a URL, brings its mirror up to date: what a
+    /// service does for each repository at start-up, so that the first job is fast.
+    pub async fn prepare(&self, target: &Target) -> Result<()> {
+        let (git, target) = (self.git.clone(), target.clone());
+        blocking(move || {
+            let mut ws = Workspace::open(&git.cache_dir, &target, Effects::default())?;
+            ws.sync(&target, &git.network)
+        })
+        .await
+    }
+
+    /// Finds the culprit for a target's image as a rollback would, without writing anything
+    /// but the mirror cache: from the mirror as it is (fetched first if there is none yet, or
+    /// when `fetch`).
+    pub async fn find_culprit(&self, target: &Target, fetch: bool) -> Result<Culprit> {
+        let (git, target) = (self.git.clone(), target.clone());
+        blocking(move || {
+            let offline = Effects {
+                offline: true,
+                ..Effects::default()
+            };
+            let ws = match Workspace::open(&git.cache_dir, &target, offline) {
+                Ok(ws) if !fetch => ws,
+                _ => {
+                    let mut ws = Workspace::open(&git.cache_dir, &target, Effects::default())?;
+                    ws.sync(&target, &git.network)?;
+                    ws
+                }
+            };
+            let image = target
+                .image
+                .clone()
+                .ok_or_else(|| Error::new(Kind::Usage).text("give ").input(Input::Image))?;
+            let repo = ws.repo();
+            let rev = target
+                .base
+                .clone()
+                .unwrap_or_else(|| ws.default_base().to_string());
+            let located = crate::locate::locate(
+                repo,
+                &crate::locate::Query {
+                    image: image.clone(),
+                    rev,
+                    paths: target.paths.clone(),
+                },
+            )?;
+            let commit = repo.find_commit(git2::Oid::from_str(&located.commit.sha)?)?;
+            let committed_at = commit.committer().when().seconds();
+            let is_revert = crate::revert::message::is_a_revert(commit.message_raw().unwrap_or(""));
+            let branch =
+                crate::revert::message::branch_name(Some(&image.name), &located.commit.sha);
+            Ok(Culprit {
+                committed_at,
+                is_revert,
+                branch,
+                located,
+            })
+        })
+        .await
+    }
+
+    /// Says on a rollback's pull request that its alert resolved.
+    pub async fn note_resolved(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        alert: Option<&Payload>,
+    ) -> Result<()> {
+        let github = self
+            .github
+            .as_ref()
+            .ok_or_else(|| Error::usage("no GitHub credentials to comment with"))?;
+        let ctx = alert.and_then(AlertContext::of);
+        let now = self
+            .clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        github
+            .repo(repo)
+            .await?
+            .comment(number, &body::resolved_comment(ctx, &now))
+            .await
+    }
+
+    /// Whether pull requests can be opened (GitHub credentials were given).
+    pub fn opens_pulls(&self) -> bool {
+        self.github.is_some()
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+}
+
 /// Runs git work on the blocking pool (`Repository` is not `Sync`, and its calls block).
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
@@ -222,7 +329,7 @@ fn source_text(source: &Source) -> String {
 }
 
 /// The GitHub repository: as given, or read from the remote URL.
-fn github_repo(given: Option<&RepoName>, push_url: Option<&str>) -> Result<RepoName> {
+pub fn github_repo(given: Option<&RepoName>, push_url: Option<&str>) -> Result<RepoName> {
     if let Some(given) = given {
         return Ok(given.clone());
     }

@@ -1,4 +1,8 @@
-//! Alertmanager webhook payloads (version 4), as Alertmanager 0.25 sends them.
+//! Alertmanager webhook payloads (version 4), as Alertmanager 0.25 sends them; label
+//! matchers; and the rules that map an alert to what to roll back.
+
+pub mod matcher;
+pub mod rules;
 
 use std::collections::BTreeMap;
 
@@ -57,13 +61,40 @@ pub struct Alert {
 impl Payload {
     /// Parses a payload, with a one-line error naming what is wrong.
     pub fn from_json(bytes: &[u8]) -> Result<Payload, PayloadError> {
-        let payload: Payload =
-            serde_json::from_slice(bytes).map_err(|e| PayloadError(e.to_string()))?;
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let payload: Payload = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            // serde names a missing field in its message, at the path of its parent.
+            let missing = inner
+                .to_string()
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_string);
+            let field = match (path.as_str(), missing) {
+                (".", Some(name)) => Some(name),
+                (".", None) => None,
+                (parent, Some(name)) => Some(format!("{parent}.{name}")),
+                (parent, None) => Some(parent.to_string()),
+            };
+            let message = match &field {
+                Some(f) => format!("{f}: {inner}"),
+                None => inner.to_string(),
+            };
+            PayloadError { message, field }
+        })?;
+        de.end().map_err(|e| PayloadError {
+            message: e.to_string(),
+            field: None,
+        })?;
         if payload.version != "4" {
-            return Err(PayloadError(format!(
-                "version {:?} is not supported (Alertmanager webhook payloads are version \"4\")",
-                payload.version
-            )));
+            return Err(PayloadError {
+                message: format!(
+                    "version {:?} is not supported (Alertmanager webhook payloads are version \"4\")",
+                    payload.version
+                ),
+                field: Some("version".into()),
+            });
         }
         Ok(payload)
     }
@@ -83,9 +114,14 @@ impl Alert {
     }
 }
 
+/// Why a payload is not a valid v4 webhook, and which field, when one is at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not an Alertmanager webhook payload: {0}")]
-pub struct PayloadError(pub String);
+#[error("not an Alertmanager webhook payload: {message}")]
+pub struct PayloadError {
+    pub message: String,
+    /// `alerts[0].status`, `version`...
+    pub field: Option<String>,
+}
 
 #[cfg(test)]
 mod tests {
@@ -117,6 +153,20 @@ mod tests {
     fn rejects_what_is_not_a_v4_payload() {
         assert!(Payload::from_json(b"{}").is_err());
         let v3 = br#"{"version":"3","status":"firing","alerts":[]}"#;
-        assert!(Payload::from_json(v3).unwrap_err().0.contains("version"));
+        let e = Payload::from_json(v3).unwrap_err();
+        assert!(e.message.contains("version"));
+        assert_eq!(e.field.as_deref(), Some("version"));
+        let bad_status = br#"{"version":"4","status":"firing","alerts":[{"status":"burning"}]}"#;
+        let e = Payload::from_json(bad_status).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("alerts[0].status"));
+        assert!(
+            e.message.starts_with("alerts[0].status: unknown variant"),
+            "{}",
+            e.message
+        );
+        assert!(
+            Payload::from_json(b"{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[]} x")
+                .is_err()
+        );
     }
 }

@@ -29,6 +29,47 @@ pub enum Command {
     PrPreview(Box<PrPreviewArgs>),
     /// Show the built-in demo: build a small GitOps repository with a bad bump and locate it.
     Demo(DemoArgs),
+    /// Run the service: Alertmanager's webhook in, rollback pull requests out.
+    Serve(ConfigArgs),
+    /// Check a configuration file and print it resolved (defaults, environment), secrets masked.
+    CheckConfig(ConfigArgs),
+    /// Say what the service would do with each alert of a payload, without writing anything.
+    Explain(ExplainArgs),
+    /// Recent deliveries and jobs from the service's journal, with their outcomes.
+    History(HistoryArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    /// The service's configuration (YAML).
+    #[arg(long, env = "REVERTBOT_CONFIG", value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// An Alertmanager webhook payload (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub alert: PathBuf,
+    /// Fetch each repository first (default: use the service's mirror as it is, or fetch it if
+    /// there is none yet).
+    #[arg(long)]
+    pub fetch: bool,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// How many deliveries and jobs to show.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: u32,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 #[derive(Debug, clap::Args)]

@@ -6,9 +6,11 @@ mod demo;
 mod engine;
 mod render;
 mod run;
+mod service;
 mod settings;
 
 pub use run::run;
+pub use service::log_format as service_log_format;
 
 use revertbot::error::Input;
 

@@ -1,5 +1,6 @@
 //! Runs one command: its flags to settings and a job, the engine, the answer written out.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::{Context, Result};
@@ -11,14 +12,18 @@ use revertbot::revert::Effects;
 
 use super::args::{Command, LocateArgs, Output, PrPreviewArgs, RevertArgs};
 use super::engine::{block_on, configure_git, RevertJson};
-use super::{demo, render, settings};
+use super::{demo, render, service, settings};
 
-pub fn run(command: &Command, out: &mut dyn Write) -> Result<()> {
+pub fn run(command: &Command, env: &BTreeMap<String, String>, out: &mut dyn Write) -> Result<()> {
     match command {
         Command::Locate(args) => run_locate(args, out),
         Command::Revert(args) => run_revert(args, out),
         Command::PrPreview(args) => run_pr_preview(args, out),
         Command::Demo(args) => demo::run(args, out),
+        Command::Serve(args) => service::serve(args, env),
+        Command::CheckConfig(args) => service::check_config(args, env, out),
+        Command::Explain(args) => service::explain(args, env, out),
+        Command::History(args) => service::history(args, env, out),
     }
 }
 

@@ -33,6 +33,7 @@ pub fn target(args: &TargetArgs) -> Result<Target> {
         paths: PathFilter::new(&args.paths)?,
         whole_commit: args.whole_commit,
         allow_revert_of_revert: args.allow_revert_of_revert,
+        committed_by: None,
     })
 }
 

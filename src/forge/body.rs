@@ -281,3 +281,30 @@ pub fn occurrence_comment(alert: Option<AlertContext>, now: &str) -> String {
     }
     c
 }
+
+/// The comment added to a rollback's pull request when its alert resolves: the rollback may
+/// still be wanted (the alert may have resolved because a person rolled back by hand), so the
+/// pull request stays for people to decide.
+pub fn resolved_comment(alert: Option<AlertContext>, now: &str) -> String {
+    let mut c = format!("{MARKER}:resolved -->\n");
+    let name = alert.map_or("", |ctx| ctx.alert.name());
+    let resolved_at = alert
+        .map(|ctx| ctx.alert.ends_at.as_str())
+        .filter(|t| !t.is_empty() && !t.starts_with("0001-"))
+        .unwrap_or(now);
+    if name.is_empty() {
+        writeln!(c, "The alert resolved at {}.", inline(resolved_at, SHORT)).ok();
+    } else {
+        writeln!(
+            c,
+            "The alert **{}** resolved at {}.",
+            inline(name, SHORT),
+            inline(resolved_at, SHORT)
+        )
+        .ok();
+    }
+    c.push_str(
+        "\nThis pull request stays open: merge it if the version it rolls back is still bad, or close it if not.\n",
+    );
+    c
+}

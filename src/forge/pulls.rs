@@ -276,4 +276,18 @@ impl Repo {
         }
         warnings
     }
+
+    /// Adds a comment to a pull request (or issue). Not re-sent after a failure: a comment twice
+    /// is worse than a comment missing.
+    pub async fn comment(&self, number: u64, body: &str) -> Result<()> {
+        let path = self.path(&format!("/issues/{number}/comments"));
+        match self
+            .api
+            .post::<serde_json::Value>(&path, &serde_json::json!({ "body": body }))
+            .await?
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.api.fail("POST", &path, &e)),
+        }
+    }
 }

@@ -8,6 +8,8 @@ pub const REVERT_OF_REVERT: &str = "revert_of_revert";
 pub const CANNOT_REVERT: &str = "cannot_revert";
 /// The commit named does not change the image named.
 pub const IMAGE_NOT_CHANGED: &str = "image_not_changed";
+/// The culprit was committed after the time given: it did not cause the alert.
+pub const CULPRIT_TOO_LATE: &str = "culprit_too_late";
 /// The rollback branch exists and holds something else.
 pub const BRANCH_CONFLICT: &str = "branch_conflict";
 
@@ -43,4 +45,12 @@ pub fn branch_conflict(branch: &str, on: &str, culprit: &str) -> Error {
             "branch {branch} already exists{on} and does not revert {culprit}; delete or rename it, then run again"
         ))
         .with_code(BRANCH_CONFLICT)
+}
+
+pub fn culprit_too_late(sha: &str, committed: &str, limit: &str) -> Error {
+    Error::new(Kind::CannotRevert)
+        .text(format!(
+            "the culprit {sha} was committed at {committed}, after {limit} (when the alert started, plus the grace): a bump that landed after the alert began did not cause it"
+        ))
+        .with_code(CULPRIT_TOO_LATE)
 }

@@ -19,7 +19,9 @@ use crate::error::{Error, Input, Kind};
 use crate::gitstore::remote;
 use crate::gitstore::{resolve_commit, CommitInfo};
 use crate::locate::{self, Query};
-pub use failure::{BRANCH_CONFLICT, CANNOT_REVERT, IMAGE_NOT_CHANGED, REVERT_OF_REVERT};
+pub use failure::{
+    BRANCH_CONFLICT, CANNOT_REVERT, CULPRIT_TOO_LATE, IMAGE_NOT_CHANGED, REVERT_OF_REVERT,
+};
 pub use plan::{LeftBumped, Strategy};
 pub use report::{Outcome, RevertReport};
 pub use request::{Author, Effects, GitSettings, Target};
@@ -65,6 +67,22 @@ pub fn rollback_in(
                 .into())
         }
     };
+    if let Some(limit) = target.committed_by {
+        let committed = repo.find_commit(culprit)?.committer().when().seconds();
+        if committed > limit {
+            let at = |t: i64| {
+                chrono::DateTime::from_timestamp(t, 0)
+                    .unwrap_or_default()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            };
+            return Err(failure::culprit_too_late(
+                &crate::gitstore::short(culprit),
+                &at(committed),
+                &at(limit),
+            )
+            .into());
+        }
+    }
     let image_name = target.image.as_ref().map(|i| i.name.as_str());
     let branch = message::branch_name(image_name, &culprit.to_string());
     let span = tracing::info_span!("revert", culprit = %culprit, image = image_name.unwrap_or(""), branch = %branch);

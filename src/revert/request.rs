@@ -36,6 +36,9 @@ pub struct Target {
     pub paths: PathFilter,
     pub whole_commit: bool,
     pub allow_revert_of_revert: bool,
+    /// Refuse a culprit committed after this time (seconds since the epoch): a bump that
+    /// landed after an alert began did not cause it.
+    pub committed_by: Option<i64>,
 }
 
 impl Target {
@@ -48,6 +51,7 @@ impl Target {
             paths: PathFilter::default(),
             whole_commit: false,
             allow_revert_of_revert: false,
+            committed_by: None,
         }
     }
 }

@@ -110,6 +110,7 @@ impl RevertRequest {
             paths: self.paths.clone(),
             whole_commit: self.whole_commit,
             allow_revert_of_revert: self.allow_revert_of_revert,
+            committed_by: None,
         }
     }
 

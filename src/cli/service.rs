@@ -1,0 +1,254 @@
+//! The service's commands: `serve`, `check-config`, `explain`, `history`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use revertbot::alert::Payload;
+use revertbot::clock::{Clock, SystemClock};
+use revertbot::config::{Config, LogFormat};
+use revertbot::error::Error;
+use revertbot::gitstore::process::ProcessOptions;
+use revertbot::journal::Journal;
+use revertbot::service;
+
+use super::args::{ConfigArgs, ExplainArgs, HistoryArgs, Output};
+use super::engine::configure_git;
+
+/// Reads and validates the configuration; every problem is one line of the error.
+pub fn load(args: &ConfigArgs, env: &BTreeMap<String, String>) -> Result<Config> {
+    let text = std::fs::read_to_string(&args.config)
+        .map_err(|e| Error::usage(format!("--config {}: {e}", args.config.display())))?;
+    Config::load(&text, env).map_err(|problems| Error::usage(problems.to_string()).into())
+}
+
+/// How the service logs: its configuration's `log_format`.
+pub fn log_format(args: &ConfigArgs, env: &BTreeMap<String, String>) -> LogFormat {
+    load(args, env).map_or(LogFormat::Text, |c| c.log_format)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+pub fn serve(args: &ConfigArgs, env: &BTreeMap<String, String>) -> Result<()> {
+    let config = load(args, env)?;
+    configure_git(ProcessOptions {
+        stall_timeout: config.git.timeout,
+    })?;
+    runtime()?.block_on(service::serve(
+        config,
+        env.clone(),
+        Arc::new(SystemClock),
+        shutdown_signal(),
+    ))
+}
+
+/// SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handling the process stops the hard way, which the journal survives.
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+pub fn check_config(
+    args: &ConfigArgs,
+    env: &BTreeMap<String, String>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let config = load(args, env)?;
+    let yaml = serde_saphyr::to_string(&config).context("cannot write the configuration")?;
+    writeln!(out, "# {}: valid. Resolved, with defaults and environment; secrets are shown by where they come from.", args.config.display())?;
+    out.write_all(yaml.as_bytes())?;
+    Ok(())
+}
+
+pub fn explain(
+    args: &ExplainArgs,
+    env: &BTreeMap<String, String>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let config = load(&args.config, env)?;
+    configure_git(ProcessOptions {
+        stall_timeout: config.git.timeout,
+    })?;
+    let bytes = std::fs::read(&args.alert)
+        .map_err(|e| Error::usage(format!("--alert {}: {e}", args.alert.display())))?;
+    let payload = Payload::from_json(&bytes)
+        .map_err(|e| Error::usage(format!("--alert {}: {e}", args.alert.display())))?;
+    let journal = open_existing_journal(&config.data_dir)?;
+    let explained = runtime()?.block_on(async {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let engine = service::engine(&config, env, clock.clone())?;
+        anyhow::Ok(
+            service::explain::explain(
+                &config,
+                &engine,
+                journal.as_ref(),
+                &payload,
+                args.fetch,
+                clock.now(),
+            )
+            .await,
+        )
+    })?;
+    match args.output {
+        Output::Json => {
+            #[derive(serde::Serialize)]
+            struct Answer<'a> {
+                alerts: &'a [service::explain::Explained],
+            }
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&Answer { alerts: &explained })?
+            )?
+        }
+        Output::Text => {
+            for (i, e) in explained.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out)?;
+                }
+                writeln!(out, "alert     {} ({})", e.alertname, e.fingerprint)?;
+                writeln!(out, "rule      {}", e.rule.as_deref().unwrap_or("(none)"))?;
+                if let Some(repo) = &e.repo {
+                    writeln!(out, "repo      {repo}")?;
+                }
+                if let Some(image) = &e.image {
+                    writeln!(out, "image     {image} (from the label)")?;
+                }
+                if let Some(c) = &e.culprit {
+                    writeln!(
+                        out,
+                        "culprit   {}  {}",
+                        c.commit.short_sha(),
+                        c.commit.subject
+                    )?;
+                    for change in &c.changes {
+                        writeln!(
+                            out,
+                            "          {}:{}  {}",
+                            change.at.file,
+                            change.at.line,
+                            change.versions()
+                        )?;
+                    }
+                }
+                writeln!(out, "decision  {}: {}", e.decision, e.reason)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The journal, when the service has made one; `explain` and `history` never create it.
+fn open_existing_journal(data_dir: &Path) -> Result<Option<Journal>> {
+    if data_dir.join(revertbot::journal::FILE_NAME).exists() {
+        Ok(Some(Journal::open(data_dir)?))
+    } else {
+        Ok(None)
+    }
+}
+
+pub fn history(
+    args: &HistoryArgs,
+    env: &BTreeMap<String, String>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let config = load(&args.config, env)?;
+    let Some(journal) = open_existing_journal(&config.data_dir)? else {
+        return Err(Error::usage(format!(
+            "no journal in data_dir {}: the service has not run there yet",
+            config.data_dir.display()
+        ))
+        .into());
+    };
+    let deliveries = journal.deliveries(args.limit)?;
+    let jobs = journal.jobs(args.limit)?;
+    match args.output {
+        Output::Json => {
+            #[derive(serde::Serialize)]
+            struct Answer<'a> {
+                jobs: &'a [revertbot::journal::JobRecord],
+                deliveries: &'a [revertbot::journal::DeliveryRecord],
+            }
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&Answer {
+                    jobs: &jobs,
+                    deliveries: &deliveries
+                })?
+            )?
+        }
+        Output::Text => {
+            let at = |ms: i64| {
+                chrono::DateTime::from_timestamp_millis(ms)
+                    .unwrap_or_default()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            };
+            writeln!(out, "jobs ({}, newest first):", jobs.len())?;
+            for j in &jobs {
+                let pr = j
+                    .pr_url
+                    .as_deref()
+                    .map(|u| format!("  {u}"))
+                    .unwrap_or_default();
+                let outcome = j.outcome.as_deref().unwrap_or("-");
+                writeln!(
+                    out,
+                    "  #{:<5} {}  {:<8} {:<7} {}  {}  {outcome}{pr}",
+                    j.id,
+                    at(j.updated_at),
+                    j.kind.as_str(),
+                    j.state,
+                    j.repo,
+                    j.image
+                )?;
+                if let Some(error) = &j.error {
+                    writeln!(out, "         {error}")?;
+                }
+            }
+            writeln!(out, "\ndeliveries ({}, newest first):", deliveries.len())?;
+            for d in &deliveries {
+                writeln!(
+                    out,
+                    "  #{:<5} {}  {}  {}",
+                    d.id,
+                    at(d.received_at),
+                    d.receiver,
+                    d.status
+                )?;
+                for a in &d.alerts {
+                    let job = a.job.map(|j| format!(" -> job #{j}")).unwrap_or_default();
+                    let reason = a
+                        .reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default();
+                    writeln!(
+                        out,
+                        "         {} {}  {}{job}{reason}",
+                        a.alertname, a.status, a.decision
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

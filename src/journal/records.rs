@@ -1,0 +1,170 @@
+//! What goes into the journal and what comes out of it.
+
+use serde::Serialize;
+
+/// A delivery to record, with the decision for each of its alerts.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub received_at: i64,
+    pub receiver: String,
+    pub group_key: String,
+    pub status: String,
+    /// The JSON as received.
+    pub payload: String,
+    pub alerts: Vec<NewAlert>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    pub fingerprint: String,
+    pub alertname: String,
+    pub status: String,
+    pub starts_at: String,
+    pub rule: Option<String>,
+    pub decision: Decision,
+}
+
+/// What to do with one alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// A job for the target: a new one, or the one queued or running for it already.
+    Job(NewJob),
+    /// No rule matched.
+    Unmatched,
+    /// A rule matched but the alert is not acted on: the reason (a guard, a missing label...).
+    Skipped {
+        repo: Option<String>,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub kind: JobKind,
+    pub repo: String,
+    /// The image as the alert named it (`name:tag`), or the workload it names.
+    pub image: String,
+    /// The v4 payload with only this alert, for the pull request's story.
+    pub alert: String,
+    pub alert_start: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    /// Roll the image back (or comment on the pull request that does).
+    Rollback,
+    /// The alert resolved: say so on the open pull request.
+    Resolved,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Rollback => "rollback",
+            JobKind::Resolved => "resolved",
+        }
+    }
+
+    pub(super) fn parse(s: &str) -> JobKind {
+        if s == "resolved" {
+            JobKind::Resolved
+        } else {
+            JobKind::Rollback
+        }
+    }
+}
+
+/// What the journal did with each alert of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub delivery: i64,
+    /// Per alert, in order: `queued`, `coalesced`, `unmatched` or `skipped`.
+    pub decisions: Vec<&'static str>,
+    /// Jobs made by this delivery.
+    pub new_jobs: usize,
+}
+
+/// A job a worker took.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub kind: JobKind,
+    pub repo: String,
+    pub image: String,
+    pub alert: String,
+    pub alert_start: Option<i64>,
+    /// Tries so far, this one included.
+    pub attempt: u32,
+    /// When the delivery that made it was recorded.
+    pub created_at: i64,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, Default)]
+pub struct Finished {
+    /// `created`, `reused`, `nothing-to-do`, `dry-run`, `commented`, ... or the error label.
+    pub outcome: String,
+    pub culprit: Option<String>,
+    pub branch: Option<String>,
+    pub strategy: Option<String>,
+    pub pr_number: Option<u64>,
+    pub pr_url: Option<String>,
+    pub pr_state: Option<String>,
+    pub diff: Option<String>,
+}
+
+/// Why a job failed.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub kind: String,
+    pub code: Option<String>,
+    pub message: String,
+    /// When to try again; `None`: never.
+    pub retry_at: Option<i64>,
+}
+
+/// One job, for `history` and the status page.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobRecord {
+    pub id: i64,
+    pub kind: JobKind,
+    pub repo: String,
+    pub image: String,
+    pub state: String,
+    pub attempts: u32,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub outcome: Option<String>,
+    pub error_kind: Option<String>,
+    pub error: Option<String>,
+    pub culprit: Option<String>,
+    pub branch: Option<String>,
+    pub strategy: Option<String>,
+    pub pr_number: Option<u64>,
+    pub pr_url: Option<String>,
+    pub alerts: u32,
+}
+
+/// One delivery, for `history`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub received_at: i64,
+    pub receiver: String,
+    pub status: String,
+    pub alerts: Vec<AlertRecord>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertRecord {
+    pub fingerprint: String,
+    pub alertname: String,
+    pub status: String,
+    pub rule: Option<String>,
+    pub repo: Option<String>,
+    pub image: Option<String>,
+    pub decision: String,
+    pub reason: Option<String>,
+    pub job: Option<i64>,
+}

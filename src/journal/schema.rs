@@ -1,0 +1,48 @@
+//! Schema migrations, embedded, applied in order at start-up, each once, in one transaction
+//! with its record (two processes starting together take turns on SQLite's write lock).
+
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+
+/// `(version, SQL)`, in order. A migration, once released, never changes: add a new one.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_journal.sql"))];
+
+/// Brings the schema up to date; returns the version it is at.
+pub fn migrate(conn: &mut Connection) -> Result<i64> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             applied_at INTEGER NOT NULL
+         )",
+    )?;
+    let mut version = 0;
+    for (v, sql) in MIGRATIONS {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let applied: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+            [v],
+            |row| row.get(0),
+        )?;
+        if !applied {
+            tx.execute_batch(sql)
+                .with_context(|| format!("journal migration {v} failed"))?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s','now') * 1000)",
+                [v],
+            )?;
+        }
+        tx.commit()?;
+        version = *v;
+    }
+    let newest: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |row| row.get(0),
+    )?;
+    if newest > version {
+        anyhow::bail!(
+            "the journal's schema is version {newest}, newer than this revertbot knows ({version}); run a newer revertbot"
+        );
+    }
+    Ok(version)
+}

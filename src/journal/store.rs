@@ -1,0 +1,359 @@
+//! The SQLite journal.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::records::{
+    AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobKind, JobRecord,
+    NewDelivery, Recorded,
+};
+use super::schema;
+use crate::error::Error;
+
+/// The journal file in the data directory.
+pub const FILE_NAME: &str = "journal.sqlite";
+
+pub struct Journal {
+    conn: Mutex<Connection>,
+}
+
+impl Journal {
+    /// Opens (or creates) the journal in `data_dir` and brings its schema up to date.
+    pub fn open(data_dir: &Path) -> Result<Journal> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            Error::usage(format!(
+                "data_dir {}: cannot create it: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let path = data_dir.join(FILE_NAME);
+        let mut conn = Connection::open(&path)
+            .with_context(|| format!("cannot open the journal {}", path.display()))?;
+        // WAL: readers do not block the writer; FULL: a commit is on disk when it returns,
+        // which is what the 200 to Alertmanager promises.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Another process on the same data_dir may hold the write lock for a moment.
+        conn.busy_timeout(Duration::from_secs(10))?;
+        schema::migrate(&mut conn)?;
+        Ok(Journal {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a transaction open: rusqlite rolls back
+        // an unfinished transaction when it is dropped.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the journal can be written now.
+    pub fn writable(&self) -> bool {
+        let conn = self.conn();
+        conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;").is_ok()
+    }
+
+    /// Records deliveries in one transaction (one commit, one fsync), with their alerts and
+    /// jobs. An alert whose target has a job queued or running joins it.
+    pub fn record(&self, deliveries: &[NewDelivery], now: i64) -> Result<Vec<Recorded>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut out = Vec::with_capacity(deliveries.len());
+        for d in deliveries {
+            tx.execute(
+                "INSERT INTO deliveries (received_at, receiver, group_key, status, alerts, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    d.received_at,
+                    d.receiver,
+                    d.group_key,
+                    d.status,
+                    d.alerts.len() as i64,
+                    d.payload
+                ],
+            )?;
+            let delivery = tx.last_insert_rowid();
+            let mut decisions = Vec::with_capacity(d.alerts.len());
+            let mut new_jobs = 0;
+            for a in &d.alerts {
+                let (decision, repo, image, reason, job) = match &a.decision {
+                    Decision::Unmatched => ("unmatched", None, None, None, None),
+                    Decision::Skipped { repo, reason } => {
+                        ("skipped", repo.clone(), None, Some(reason.clone()), None)
+                    }
+                    Decision::Job(j) => {
+                        let existing: Option<i64> = tx
+                            .query_row(
+                                "SELECT id FROM jobs
+                                 WHERE kind = ?1 AND repo = ?2 AND image = ?3
+                                   AND state IN ('queued', 'running')
+                                 ORDER BY id LIMIT 1",
+                                params![j.kind.as_str(), j.repo, j.image],
+                                |row| row.get(0),
+                            )
+                            .optional()?;
+                        match existing {
+                            Some(id) => (
+                                "coalesced",
+                                Some(j.repo.clone()),
+                                Some(j.image.clone()),
+                                None,
+                                Some(id),
+                            ),
+                            None => {
+                                tx.execute(
+                                    "INSERT INTO jobs (kind, repo, image, alert, alert_start, state, not_before, created_at, updated_at)
+                                     VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6)",
+                                    params![j.kind.as_str(), j.repo, j.image, j.alert, j.alert_start, now],
+                                )?;
+                                new_jobs += 1;
+                                (
+                                    "queued",
+                                    Some(j.repo.clone()),
+                                    Some(j.image.clone()),
+                                    None,
+                                    Some(tx.last_insert_rowid()),
+                                )
+                            }
+                        }
+                    }
+                };
+                tx.execute(
+                    "INSERT INTO alerts (delivery_id, fingerprint, alertname, status, starts_at, rule, repo, image, decision, reason, job_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    params![delivery, a.fingerprint, a.alertname, a.status, a.starts_at, a.rule, repo, image, decision, reason, job],
+                )?;
+                decisions.push(decision);
+            }
+            out.push(Recorded {
+                delivery,
+                decisions,
+                new_jobs,
+            });
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Takes the oldest job that is due, of a repository with no job running, for `worker`
+    /// until `lease_until` (renewed while it runs). A job whose lease ran out (its worker died)
+    /// is due again.
+    pub fn claim(&self, worker: &str, now: i64, lease_until: i64) -> Result<Option<Claimed>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE jobs SET state = 'queued', claimed_by = NULL, lease_until = NULL, updated_at = ?1
+             WHERE state = 'running' AND lease_until < ?1",
+            [now],
+        )?;
+        let job = tx
+            .query_row(
+                "SELECT id, kind, repo, image, alert, alert_start, attempts, created_at FROM jobs
+                 WHERE state = 'queued' AND not_before <= ?1
+                   AND repo NOT IN (SELECT repo FROM jobs WHERE state = 'running')
+                 ORDER BY not_before, id LIMIT 1",
+                [now],
+                |row| {
+                    Ok(Claimed {
+                        id: row.get(0)?,
+                        kind: JobKind::parse(&row.get::<_, String>(1)?),
+                        repo: row.get(2)?,
+                        image: row.get(3)?,
+                        alert: row.get(4)?,
+                        alert_start: row.get(5)?,
+                        attempt: row.get::<_, u32>(6)? + 1,
+                        created_at: row.get(7)?,
+                    })
+                },
+            )
+            .optional()?;
+        if let Some(job) = &job {
+            tx.execute(
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, claimed_by = ?2,
+                        lease_until = ?3, updated_at = ?4
+                 WHERE id = ?1",
+                params![job.id, worker, lease_until, now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(job)
+    }
+
+    /// Extends a running job's lease; false when the job is no longer this worker's.
+    pub fn renew(&self, job: i64, worker: &str, lease_until: i64) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE jobs SET lease_until = ?3 WHERE id = ?1 AND claimed_by = ?2 AND state = 'running'",
+            params![job, worker, lease_until],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn finish(&self, job: i64, now: i64, f: &Finished) -> Result<()> {
+        self.conn().execute(
+            "UPDATE jobs SET state = 'done', outcome = ?2, culprit = ?3, branch = ?4, strategy = ?5,
+                    pr_number = ?6, pr_url = ?7, pr_state = ?8, diff = ?9, updated_at = ?10,
+                    claimed_by = NULL, lease_until = NULL, error_kind = NULL, error_code = NULL, error = NULL
+             WHERE id = ?1",
+            params![
+                job,
+                f.outcome,
+                f.culprit,
+                f.branch,
+                f.strategy,
+                f.pr_number.map(|n| n as i64),
+                f.pr_url,
+                f.pr_state,
+                f.diff,
+                now
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Records a failure: queued again for `retry_at`, or failed for good.
+    pub fn fail(&self, job: i64, now: i64, f: &Failure) -> Result<()> {
+        let (state, not_before) = match f.retry_at {
+            Some(at) => ("queued", at),
+            None => ("failed", now),
+        };
+        self.conn().execute(
+            "UPDATE jobs SET state = ?2, not_before = ?3, outcome = ?4, error_kind = ?4, error_code = ?5,
+                    error = ?6, updated_at = ?7, claimed_by = NULL, lease_until = NULL
+             WHERE id = ?1",
+            params![job, state, not_before, f.kind, f.code, f.message, now],
+        )?;
+        Ok(())
+    }
+
+    /// Puts a job back in the queue at once (its worker is stopping).
+    pub fn release(&self, job: i64, now: i64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE jobs SET state = 'queued', claimed_by = NULL, lease_until = NULL, updated_at = ?2,
+                    attempts = MAX(attempts - 1, 0)
+             WHERE id = ?1 AND state = 'running'",
+            params![job, now],
+        )?;
+        Ok(())
+    }
+
+    /// Rollback branches created in `repo` since `since`: what the rate guard counts.
+    pub fn rollbacks_since(&self, repo: &str, since: i64) -> Result<u32> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*) FROM jobs WHERE repo = ?1 AND kind = 'rollback'
+               AND outcome IN ('created', 'dry-run') AND updated_at >= ?2",
+            params![repo, since],
+            |row| row.get(0),
+        )?)
+    }
+
+    /// The latest rollback of `image` in `repo` that has a pull request: `(number, branch)`.
+    pub fn last_pull(&self, repo: &str, image: &str) -> Result<Option<(u64, String)>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT pr_number, branch FROM jobs
+                 WHERE repo = ?1 AND image = ?2 AND kind = 'rollback' AND pr_number IS NOT NULL
+                 ORDER BY updated_at DESC, id DESC LIMIT 1",
+                params![repo, image],
+                |row| Ok((row.get::<_, i64>(0)? as u64, row.get::<_, String>(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Jobs queued or running.
+    pub fn pending(&self) -> Result<u32> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')",
+            [],
+            |row| row.get(0),
+        )?)
+    }
+
+    /// The newest jobs, newest first.
+    pub fn jobs(&self, limit: u32) -> Result<Vec<JobRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT j.id, j.kind, j.repo, j.image, j.state, j.attempts, j.created_at, j.updated_at,
+                    j.outcome, j.error_kind, j.error, j.culprit, j.branch, j.strategy, j.pr_number, j.pr_url,
+                    (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id)
+             FROM jobs j ORDER BY j.id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |row| {
+            Ok(JobRecord {
+                id: row.get(0)?,
+                kind: JobKind::parse(&row.get::<_, String>(1)?),
+                repo: row.get(2)?,
+                image: row.get(3)?,
+                state: row.get(4)?,
+                attempts: row.get(5)?,
+                created_at: row.get(6)?,
+                updated_at: row.get(7)?,
+                outcome: row.get(8)?,
+                error_kind: row.get(9)?,
+                error: row.get(10)?,
+                culprit: row.get(11)?,
+                branch: row.get(12)?,
+                strategy: row.get(13)?,
+                pr_number: row.get::<_, Option<i64>>(14)?.map(|n| n as u64),
+                pr_url: row.get(15)?,
+                alerts: row.get(16)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The newest deliveries with their alerts, newest first.
+    pub fn deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, received_at, receiver, status FROM deliveries ORDER BY id DESC LIMIT ?1",
+        )?;
+        let mut out: Vec<DeliveryRecord> = stmt
+            .query_map([limit], |row| {
+                Ok(DeliveryRecord {
+                    id: row.get(0)?,
+                    received_at: row.get(1)?,
+                    receiver: row.get(2)?,
+                    status: row.get(3)?,
+                    alerts: Vec::new(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut alerts = conn.prepare(
+            "SELECT fingerprint, alertname, status, rule, repo, image, decision, reason, job_id
+             FROM alerts WHERE delivery_id = ?1 ORDER BY id",
+        )?;
+        for d in &mut out {
+            d.alerts = alerts
+                .query_map([d.id], |row| {
+                    Ok(AlertRecord {
+                        fingerprint: row.get(0)?,
+                        alertname: row.get(1)?,
+                        status: row.get(2)?,
+                        rule: row.get(3)?,
+                        repo: row.get(4)?,
+                        image: row.get(5)?,
+                        decision: row.get(6)?,
+                        reason: row.get(7)?,
+                        job: row.get(8)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(out)
+    }
+
+    /// How many deliveries are recorded.
+    pub fn delivery_count(&self) -> Result<u64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM deliveries", [], |row| {
+                row.get::<_, i64>(0)
+            })? as u64)
+    }
+}

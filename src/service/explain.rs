@@ -1,0 +1,153 @@
+//! What the service would do with each alert of a payload, without writing anything but the
+//! mirror cache: the rule, the repository, the image, the culprit, and the decision with the
+//! guard or reason. Operators write rules with it.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::alert::rules::{self, Routed};
+use crate::alert::Payload;
+use crate::config::{Config, RevertOfRevert};
+use crate::error::render_chain;
+use crate::gitstore::remote::Source;
+use crate::journal::Journal;
+use crate::locate::Located;
+use crate::manifest::PathFilter;
+use crate::pipeline::Engine;
+use crate::revert::Target;
+
+use super::state::config_key;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Explained {
+    pub fingerprint: String,
+    pub alertname: String,
+    pub rule: Option<String>,
+    pub repo: Option<String>,
+    /// The workload the image was found from (`namespace/kind/name`), when it was.
+    pub workload: Option<String>,
+    pub image: Option<String>,
+    pub culprit: Option<Located>,
+    /// `would open`, `would comment` or `skipped`.
+    pub decision: String,
+    pub reason: String,
+}
+
+pub async fn explain(
+    config: &Config,
+    engine: &Engine,
+    journal: Option<&Journal>,
+    payload: &Payload,
+    fetch: bool,
+    now: DateTime<Utc>,
+) -> Vec<Explained> {
+    let mut out = Vec::new();
+    for alert in &payload.alerts {
+        let mut e = Explained {
+            fingerprint: alert.fingerprint.clone(),
+            alertname: alert.name().to_string(),
+            rule: None,
+            repo: None,
+            workload: None,
+            image: None,
+            culprit: None,
+            decision: "skipped".into(),
+            reason: String::new(),
+        };
+        match rules::route(alert, &config.rules, &config.guards, now) {
+            Routed::Unmatched => e.reason = "no rule matches the alert's labels".into(),
+            Routed::Skipped { rule, reason } => {
+                e.rule = Some(rule.name.clone());
+                e.repo = Some(rule.repo.clone());
+                e.reason = reason;
+            }
+            Routed::Resolved { rule, image } => {
+                e.rule = Some(rule.name.clone());
+                e.repo = Some(rule.repo.clone());
+                e.image = Some(image.to_string());
+                let pull = journal
+                    .and_then(|j| j.last_pull(&rule.repo, &image.to_string()).ok().flatten());
+                match pull {
+                    Some((number, _)) => {
+                        e.decision = "would comment".into();
+                        e.reason = format!("the alert resolved: a note on pull request #{number}");
+                    }
+                    None => {
+                        e.reason =
+                            "the alert resolved, and no rollback pull request is recorded for it"
+                                .into()
+                    }
+                }
+            }
+            Routed::Rollback { rule, image } => {
+                e.rule = Some(rule.name.clone());
+                e.repo = Some(rule.repo.clone());
+                e.image = Some(image.to_string());
+                let Some(repo) = config.repo(&rule.repo) else {
+                    e.reason = format!("rules.{}.repo: {:?} is not in repos", rule.name, rule.repo);
+                    out.push(e);
+                    continue;
+                };
+                let target = Target {
+                    base: repo.branch.clone(),
+                    image: Some(image.clone()),
+                    paths: PathFilter::new(&repo.paths).unwrap_or_default(),
+                    ..Target::new(Source::parse(&repo.url))
+                };
+                match engine.find_culprit(&target, fetch).await {
+                    Err(err) => e.reason = render_chain(&err, &config_key),
+                    Ok(culprit) => {
+                        let guards = &config.guards;
+                        let limit = rules::started_at(alert)
+                            .map(|t| t.timestamp() + guards.culprit_grace.as_secs() as i64);
+                        let recent = journal
+                            .and_then(|j| {
+                                j.rollbacks_since(&repo.name, now.timestamp_millis() - 3_600_000)
+                                    .ok()
+                            })
+                            .unwrap_or(0);
+                        let existing = journal
+                            .and_then(|j| {
+                                j.last_pull(&repo.name, &image.to_string()).ok().flatten()
+                            })
+                            .filter(|(_, branch)| *branch == culprit.branch);
+                        if culprit.is_revert && guards.revert_of_revert == RevertOfRevert::Refuse {
+                            e.reason = format!(
+                                "guard revert_of_revert: the culprit {} is itself a revert",
+                                culprit.located.commit.short_sha()
+                            );
+                        } else if limit.is_some_and(|l| culprit.committed_at > l) {
+                            e.reason = format!(
+                                "guard culprit_grace: the culprit {} was committed after the alert started (plus {})",
+                                culprit.located.commit.short_sha(),
+                                crate::config::duration::format(guards.culprit_grace)
+                            );
+                        } else if let Some((number, _)) = existing {
+                            e.decision = "would comment".into();
+                            e.reason =
+                                format!("pull request #{number} already rolls this culprit back");
+                        } else if recent >= guards.max_rollbacks_per_repo_per_hour {
+                            e.reason = format!(
+                                "guard max_rollbacks_per_repo_per_hour: {recent} rollbacks in {} in the last hour",
+                                repo.name
+                            );
+                        } else {
+                            e.decision = "would open".into();
+                            e.reason = if guards.dry_run {
+                                format!(
+                                    "branch {} (guards.dry_run: recorded, not pushed)",
+                                    culprit.branch
+                                )
+                            } else {
+                                format!("branch {}", culprit.branch)
+                            };
+                        }
+                        e.culprit = Some(culprit.located);
+                    }
+                }
+            }
+        }
+        out.push(e);
+    }
+    out
+}

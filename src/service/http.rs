@@ -1,0 +1,204 @@
+//! The HTTP front: `POST /alerts` (the Alertmanager webhook), `/healthz`, `/readyz`,
+//! `/metrics`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::sync::oneshot;
+use tracing::{info, warn, Instrument};
+
+use super::intake;
+use super::metrics::DecisionLabel;
+use super::state::Shared;
+use crate::alert::Payload;
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    let webhook = Router::new()
+        .route("/alerts", post(alerts))
+        .layer(DefaultBodyLimit::max(shared.config.webhook.max_body_bytes))
+        .route_layer(middleware::from_fn_with_state(shared.clone(), authorize));
+    Router::new()
+        .merge(webhook)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(shared)
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// Checks the `Authorization` header before the body is read. A refusal says nothing more.
+async fn authorize(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    if shared.stopping() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting down; send it again later",
+        );
+    }
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    if !shared.auth.allows(header) {
+        shared.metrics.delivery("unauthorized");
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    next.run(request).await
+}
+
+async fn alerts(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                shared.metrics.delivery("too_large");
+                return error(
+                    status,
+                    &format!(
+                        "the body is larger than webhook.max_body_bytes ({} bytes)",
+                        shared.config.webhook.max_body_bytes
+                    ),
+                );
+            }
+            shared.metrics.delivery("invalid");
+            return error(status, &rejection.body_text());
+        }
+    };
+    let payload = match Payload::from_json(&body) {
+        Ok(payload) => payload,
+        Err(e) => {
+            shared.metrics.delivery("invalid");
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": e.message, "field": e.field })),
+            )
+                .into_response();
+        }
+    };
+    let span = tracing::info_span!(
+        "delivery",
+        receiver = %payload.receiver,
+        group = %payload.group_key,
+        alerts = payload.alerts.len()
+    );
+    record(&shared, &payload, &body).instrument(span).await
+}
+
+async fn record(shared: &Arc<Shared>, payload: &Payload, body: &[u8]) -> Response {
+    let now = shared.engine.clock().now();
+    let delivery = intake::delivery(payload, &String::from_utf8_lossy(body), &shared.config, now);
+    let (tx, rx) = oneshot::channel();
+    if shared.writer.send((delivery.clone(), tx)).await.is_err() {
+        shared.metrics.delivery("unavailable");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the journal is closed; send it again later",
+        );
+    }
+    let recorded = match rx.await {
+        Ok(Ok(recorded)) => recorded,
+        Ok(Err(e)) => {
+            warn!("cannot record a delivery: {e}");
+            shared.metrics.delivery("unavailable");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the journal cannot be written; send it again later",
+            );
+        }
+        Err(_) => {
+            shared.metrics.delivery("unavailable");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the journal is closed; send it again later",
+            );
+        }
+    };
+    shared.metrics.delivery("recorded");
+    for (alert, decision) in delivery.alerts.iter().zip(&recorded.decisions) {
+        shared
+            .metrics
+            .alerts
+            .get_or_create(&DecisionLabel {
+                decision: (*decision).into(),
+            })
+            .inc();
+        let reason = match &alert.decision {
+            crate::journal::Decision::Skipped { reason, .. } => reason.as_str(),
+            _ => "",
+        };
+        if reason.starts_with("guard max_alert_age") {
+            shared.metrics.guard("max_alert_age");
+        }
+        info!(
+            fingerprint = %alert.fingerprint,
+            alertname = %alert.alertname,
+            rule = alert.rule.as_deref().unwrap_or(""),
+            decision = *decision,
+            "{reason}"
+        );
+    }
+    if recorded.new_jobs > 0 {
+        shared.wake.notify_waiters();
+    }
+    (
+        StatusCode::OK,
+        Json(json!({ "delivery": recorded.delivery, "alerts": recorded.decisions })),
+    )
+        .into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    let journal = shared.journal.clone();
+    let writable = tokio::task::spawn_blocking(move || journal.writable())
+        .await
+        .unwrap_or(false);
+    if shared.stopping() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
+    if !writable {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the journal cannot be written",
+        );
+    }
+    if !shared.ready() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not every repository has been fetched yet",
+        );
+    }
+    (StatusCode::OK, "ready\n").into_response()
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let journal = shared.journal.clone();
+    if let Ok(Ok(pending)) = tokio::task::spawn_blocking(move || journal.pending()).await {
+        shared.metrics.pending.set(i64::from(pending));
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        shared.metrics.encode(),
+    )
+        .into_response()
+}

@@ -1,0 +1,197 @@
+//! `revertbot serve`: the Alertmanager webhook in, rollback pull requests out.
+//!
+//! A delivery is recorded in the journal (one transaction per batch, see [`writer`]) before
+//! it is answered 200; workers then take the jobs it made from the journal, so that nothing
+//! taken in is lost to a crash, and one rollback per culprit is made whatever the number of
+//! deliveries, retries or processes (the engine's branch and pull request are idempotent).
+
+mod auth;
+pub mod explain;
+mod http;
+mod intake;
+mod metrics;
+pub mod secrets;
+mod state;
+mod worker;
+mod writer;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::Error;
+use crate::gitstore::remote::Source;
+use crate::journal::Journal;
+use crate::manifest::PathFilter;
+use crate::pipeline::{Engine, EngineSettings};
+use crate::revert::{Author, GitSettings, Target};
+pub use state::config_key;
+
+/// The mirror cache, under the data directory.
+pub fn mirrors_dir(config: &Config) -> std::path::PathBuf {
+    config.data_dir.join("mirrors")
+}
+
+/// The engine a configuration describes, secrets read. Call within a tokio runtime.
+pub fn engine(
+    config: &Config,
+    env: &BTreeMap<String, String>,
+    clock: Arc<dyn Clock>,
+) -> Result<Engine> {
+    let settings = EngineSettings {
+        git: GitSettings {
+            cache_dir: mirrors_dir(config),
+            author: Author {
+                name: config.git.author.name.clone(),
+                email: config.git.author.email.clone(),
+            },
+            network: secrets::network(config, env)?,
+        },
+        github_api_url: config.github.api_url.clone(),
+        github: secrets::github(config, env)?,
+    };
+    Engine::new(settings, clock)
+}
+
+/// Runs the service until `shutdown` completes (SIGTERM or SIGINT for the binary), then stops
+/// taking deliveries (503), lets the jobs in flight finish within `shutdown_timeout` (or puts
+/// them back in the queue), and closes the journal.
+pub async fn serve(
+    config: Config,
+    env: BTreeMap<String, String>,
+    clock: Arc<dyn Clock>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let journal = Arc::new(Journal::open(&config.data_dir)?);
+    let engine = engine(&config, &env, clock.clone())?;
+    let auth = auth::Auth::load(&config.webhook, &env)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| Error::usage(format!("listen: cannot listen on {}: {e}", config.listen)))?;
+    let address = listener.local_addr()?;
+    let (writer, writer_thread) = writer::start(journal.clone(), clock.clone(), 4096);
+    let shared = Arc::new(state::Shared {
+        worker_id: format!("{}-{}", hostname(), std::process::id()),
+        config,
+        engine,
+        journal: journal.clone(),
+        auth,
+        metrics: metrics::Metrics::new(),
+        writer,
+        wake: Notify::new(),
+        stopping: AtomicBool::new(false),
+        prepared: Mutex::new(HashSet::new()),
+        running: Mutex::new(HashSet::new()),
+    });
+
+    for repo in &shared.config.repos {
+        tokio::spawn(prepare(shared.clone(), repo.name.clone()));
+    }
+    let workers: Vec<_> = (0..shared.config.workers)
+        .map(|n| tokio::spawn(worker::run(shared.clone(), n)))
+        .collect();
+
+    info!(
+        dry_run = shared.config.guards.dry_run,
+        "listening on http://{address}"
+    );
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let on_signal = {
+        let shared = shared.clone();
+        async move {
+            shutdown.await;
+            info!("shutting down: no new deliveries; finishing the jobs in flight");
+            shared.stopping.store(true, Ordering::SeqCst);
+            shared.wake.notify_waiters();
+            let _ = stop.send(true);
+        }
+    };
+    tokio::spawn(on_signal);
+    let server =
+        axum::serve(listener, http::router(shared.clone())).with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        });
+    server.await.context("the HTTP server stopped")?;
+
+    let timeout = shared.config.shutdown_timeout;
+    let all = futures_join(workers);
+    if tokio::time::timeout(timeout, all).await.is_err() {
+        let running: Vec<i64> = shared
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        warn!(
+            "jobs still running after shutdown_timeout ({}); putting them back in the queue: {running:?}",
+            crate::config::duration::format(timeout)
+        );
+        let now = clock.now().timestamp_millis();
+        for id in running {
+            let journal = journal.clone();
+            let _ = tokio::task::spawn_blocking(move || journal.release(id, now)).await;
+        }
+    }
+    // The writer thread ends when the last sender (in `shared`) is dropped.
+    drop(shared);
+    let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
+    info!("stopped");
+    Ok(())
+}
+
+async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
+/// Fetches a repository's mirror once, retrying every 30 s until it works: `/readyz` waits
+/// for every repository.
+async fn prepare(shared: Arc<state::Shared>, name: String) {
+    let Some(repo) = shared.config.repo(&name).cloned() else {
+        return;
+    };
+    let target = Target {
+        base: repo.branch.clone(),
+        paths: PathFilter::new(&repo.paths).unwrap_or_default(),
+        ..Target::new(Source::parse(&repo.url))
+    };
+    loop {
+        match shared.engine.prepare(&target).await {
+            Ok(()) => {
+                info!(repo = %name, "repository fetched");
+                shared
+                    .prepared
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(name);
+                return;
+            }
+            Err(e) => warn!(
+                repo = %name,
+                "cannot fetch the repository yet: {}",
+                crate::error::render_chain(&e, &config_key)
+            ),
+        }
+        if shared.stopping() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "revertbot".into())
+}

@@ -1,0 +1,333 @@
+//! Workers: take a job from the journal, run it through the engine, record how it ended.
+//! At most one job per repository runs at a time (the journal's claim sees to it, across
+//! processes too); a job's lease is renewed while it runs, so that a job whose process died is
+//! taken over once the lease runs out.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tracing::{info, warn, Instrument};
+
+use super::state::{config_key, Shared};
+use crate::alert::Payload;
+use crate::config::RevertOfRevert;
+use crate::error::{kind_of, render_chain, Error, Kind};
+use crate::forge::github::RepoName;
+use crate::forge::pulls::{PullDress, PullState};
+use crate::gitstore::remote::Source;
+use crate::image::ImageRef;
+use crate::journal::{Claimed, Failure, Finished, JobKind};
+use crate::manifest::PathFilter;
+use crate::pipeline::{github_repo, Job, PullOptions};
+use crate::revert::{Effects, Target};
+
+/// How long a claim holds without renewal; renewed every third of it.
+const LEASE: Duration = Duration::from_secs(60);
+/// Tries of a job whose failures are transient.
+const MAX_ATTEMPTS: u32 = 6;
+/// The first wait before a retry; doubled each time, up to `MAX_BACKOFF`.
+const FIRST_BACKOFF: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+
+/// One worker: takes jobs until the service stops.
+pub async fn run(shared: Arc<Shared>, n: usize) {
+    let me = format!("{}/{n}", shared.worker_id);
+    while !shared.stopping() {
+        let claimed = {
+            let (journal, me, now) = (shared.journal.clone(), me.clone(), now_ms(&shared));
+            tokio::task::spawn_blocking(move || {
+                journal.claim(&me, now, now + LEASE.as_millis() as i64)
+            })
+            .await
+        };
+        let job = match claimed {
+            Ok(Ok(Some(job))) => job,
+            Ok(Ok(None)) => {
+                // Idle until a job is queued, or a retry falls due.
+                let _ = tokio::time::timeout(Duration::from_secs(1), shared.wake.notified()).await;
+                continue;
+            }
+            Ok(Err(e)) => {
+                warn!("cannot take a job from the journal: {e:#}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(e) => {
+                warn!("the journal call stopped: {e}");
+                continue;
+            }
+        };
+        shared
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(job.id);
+        let span = tracing::info_span!(
+            "job",
+            id = job.id,
+            kind = job.kind.as_str(),
+            repo = %job.repo,
+            image = %job.image,
+            attempt = job.attempt
+        );
+        run_one(&shared, &me, job.clone()).instrument(span).await;
+        shared
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&job.id);
+    }
+}
+
+async fn run_one(shared: &Arc<Shared>, me: &str, job: Claimed) {
+    let renewer = {
+        let (shared, me, id) = (shared.clone(), me.to_string(), job.id);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(LEASE / 3).await;
+                let until = now_ms(&shared) + LEASE.as_millis() as i64;
+                let journal = shared.journal.clone();
+                let me = me.clone();
+                let renewed =
+                    tokio::task::spawn_blocking(move || journal.renew(id, &me, until)).await;
+                if !matches!(renewed, Ok(Ok(true))) {
+                    warn!("could not renew the lease of job {id}");
+                }
+            }
+        })
+    };
+    let result = match job.kind {
+        JobKind::Rollback => rollback(shared, &job).await,
+        JobKind::Resolved => resolved(shared, &job).await,
+    };
+    renewer.abort();
+    let now = now_ms(shared);
+    let journal = shared.journal.clone();
+    let kind = job.kind.as_str();
+    let recorded = match result {
+        Ok(finished) => {
+            info!(outcome = %finished.outcome, "job done");
+            shared
+                .metrics
+                .jobs
+                .get_or_create(&super::metrics::OutcomeLabel {
+                    kind: kind.into(),
+                    outcome: finished.outcome.clone(),
+                })
+                .inc();
+            tokio::task::spawn_blocking(move || journal.finish(job.id, now, &finished)).await
+        }
+        Err(err) => {
+            let failure = failure(shared, &job, &err, now);
+            if failure.retry_at.is_some() {
+                warn!(kind = %failure.kind, "job failed, will try again: {}", failure.message);
+            } else {
+                warn!(kind = %failure.kind, "job failed: {}", failure.message);
+                shared
+                    .metrics
+                    .jobs
+                    .get_or_create(&super::metrics::OutcomeLabel {
+                        kind: kind.into(),
+                        outcome: failure.kind.clone(),
+                    })
+                    .inc();
+            }
+            shared
+                .metrics
+                .errors
+                .get_or_create(&super::metrics::ErrorLabel {
+                    kind: failure.kind.clone(),
+                })
+                .inc();
+            if let Some(code) = failure.code.as_deref().filter(|c| is_guard(c)) {
+                shared.metrics.guard(code);
+            }
+            tokio::task::spawn_blocking(move || journal.fail(job.id, now, &failure)).await
+        }
+    };
+    if !matches!(recorded, Ok(Ok(()))) {
+        warn!("could not record how job {} ended: {recorded:?}", job.id);
+    }
+}
+
+/// Guards that refuse a job, by the code of the error they raise.
+fn is_guard(code: &str) -> bool {
+    matches!(
+        code,
+        "max_rollbacks_per_repo_per_hour"
+            | crate::revert::REVERT_OF_REVERT
+            | crate::revert::CULPRIT_TOO_LATE
+            | crate::locate::NOT_REFERENCED
+    )
+}
+
+fn failure(shared: &Shared, job: &Claimed, err: &anyhow::Error, now: i64) -> Failure {
+    let kind = kind_of(err);
+    let code = err
+        .chain()
+        .find_map(|c| c.downcast_ref::<Error>())
+        .and_then(Error::code)
+        .map(str::to_string);
+    let retry_at = (kind.is_retryable() && job.attempt < MAX_ATTEMPTS)
+        .then(|| now + backoff(job.attempt, shared).as_millis() as i64);
+    Failure {
+        kind: kind.metric_label().to_string(),
+        code,
+        message: render_chain(err, &config_key),
+        retry_at,
+    }
+}
+
+/// Exponential, with jitter (0.5 to 1.5 times), so that jobs failing together do not retry
+/// together.
+fn backoff(attempt: u32, shared: &Shared) -> Duration {
+    let base = FIRST_BACKOFF
+        .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+        .min(MAX_BACKOFF);
+    let nanos = shared.engine.clock().now().timestamp_subsec_nanos();
+    base.mul_f64(0.5 + f64::from(nanos % 1000) / 1000.0)
+}
+
+fn now_ms(shared: &Shared) -> i64 {
+    shared.engine.clock().now().timestamp_millis()
+}
+
+async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
+    let config = &shared.config;
+    let repo = config.repo(&job.repo).ok_or_else(|| {
+        Error::usage(format!(
+            "repository {:?} is no longer in the configuration",
+            job.repo
+        ))
+    })?;
+    let image = ImageRef::parse(&job.image).map_err(|e| Error::usage(e.to_string()))?;
+    let guards = &config.guards;
+    let hour_ago = now_ms(shared) - 3_600_000;
+    let (journal, name) = (shared.journal.clone(), repo.name.clone());
+    let recent = tokio::task::spawn_blocking(move || journal.rollbacks_since(&name, hour_ago))
+        .await
+        .context("the journal call stopped")??;
+    if recent >= guards.max_rollbacks_per_repo_per_hour {
+        return Err(Error::new(Kind::CannotRevert)
+            .text(format!(
+                "guard max_rollbacks_per_repo_per_hour: {recent} rollbacks in {} in the last hour already",
+                repo.name
+            ))
+            .with_code("max_rollbacks_per_repo_per_hour")
+            .into());
+    }
+    let alert = Payload::from_json(job.alert.as_bytes()).ok();
+    let target = Target {
+        source: Source::parse(&repo.url),
+        base: repo.branch.clone(),
+        commit: None,
+        image: Some(image),
+        paths: PathFilter::new(&repo.paths)?,
+        whole_commit: false,
+        allow_revert_of_revert: guards.revert_of_revert == RevertOfRevert::Allow,
+        committed_by: job
+            .alert_start
+            .map(|start| start + guards.culprit_grace.as_secs() as i64),
+    };
+    let pr = &repo.pull_request;
+    let outcome = shared
+        .engine
+        .run(Job {
+            target,
+            effects: Effects {
+                push: !guards.dry_run,
+                dry_run: guards.dry_run,
+                offline: false,
+            },
+            alert,
+            pull: Some(PullOptions {
+                repo: repo.github.as_ref().map(|(owner, name)| RepoName {
+                    owner: owner.clone(),
+                    name: name.clone(),
+                }),
+                dress: PullDress {
+                    draft: pr.draft,
+                    labels: pr.labels.clone(),
+                    reviewers: pr.reviewers.clone(),
+                    team_reviewers: pr.team_reviewers.clone(),
+                    assignees: pr.assignees.clone(),
+                },
+                comment_interval: pr.comment_interval,
+            }),
+        })
+        .await?;
+    let r = &outcome.revert;
+    let pull = outcome.pull.as_ref();
+    if pull.is_some() {
+        let waited = (now_ms(shared) - job.created_at).max(0) as f64 / 1000.0;
+        shared.metrics.alert_to_pull.observe(waited);
+    }
+    if guards.dry_run {
+        shared.metrics.guard("dry_run");
+    }
+    let outcome_label = match pull.map(|p| p.state) {
+        Some(PullState::Declined) => "declined".to_string(),
+        Some(PullState::Merged) => "merged".to_string(),
+        _ => serde_json::to_value(r.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+    };
+    Ok(Finished {
+        outcome: outcome_label,
+        culprit: Some(r.reverted.clone()),
+        branch: r.branch.clone(),
+        strategy: r.strategy.map(|s| s.as_str().to_string()),
+        pr_number: pull.map(|p| p.number),
+        pr_url: pull.map(|p| p.url.clone()),
+        pr_state: pull.map(|p| {
+            serde_json::to_value(p.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        }),
+        diff: Some(r.diff.clone()).filter(|d| !d.is_empty()),
+    })
+}
+
+async fn resolved(shared: &Shared, job: &Claimed) -> Result<Finished> {
+    let repo = shared.config.repo(&job.repo).ok_or_else(|| {
+        Error::usage(format!(
+            "repository {:?} is no longer in the configuration",
+            job.repo
+        ))
+    })?;
+    let (journal, name, image) = (shared.journal.clone(), repo.name.clone(), job.image.clone());
+    let last = tokio::task::spawn_blocking(move || journal.last_pull(&name, &image))
+        .await
+        .context("the journal call stopped")??;
+    let Some((number, _branch)) = last else {
+        return Ok(Finished {
+            outcome: "no-pull-request".into(),
+            ..Finished::default()
+        });
+    };
+    if shared.config.guards.dry_run || !shared.engine.opens_pulls() {
+        return Ok(Finished {
+            outcome: "dry-run".into(),
+            pr_number: Some(number),
+            ..Finished::default()
+        });
+    }
+    let given = repo.github.as_ref().map(|(owner, name)| RepoName {
+        owner: owner.clone(),
+        name: name.clone(),
+    });
+    let name = github_repo(given.as_ref(), Some(&repo.url))?;
+    let alert = Payload::from_json(job.alert.as_bytes()).ok();
+    shared
+        .engine
+        .note_resolved(&name, number, alert.as_ref())
+        .await?;
+    Ok(Finished {
+        outcome: "commented".into(),
+        pr_number: Some(number),
+        ..Finished::default()
+    })
+}
