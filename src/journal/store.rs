@@ -241,6 +241,16 @@ impl Journal {
         Ok(())
     }
 
+    /// Jobs running, with who claimed them.
+    pub fn running(&self) -> Result<Vec<(i64, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, COALESCE(claimed_by, '') FROM jobs WHERE state = 'running' ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Rollback branches created in `repo` since `since`: what the rate guard counts.
     pub fn rollbacks_since(&self, repo: &str, since: i64) -> Result<u32> {
         Ok(self.conn().query_row(

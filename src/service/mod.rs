@@ -16,6 +16,8 @@ mod worker;
 mod writer;
 
 use std::collections::{BTreeMap, HashSet};
+use std::future::IntoFuture;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -70,6 +72,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let journal = Arc::new(Journal::open(&config.data_dir)?);
+    release_orphans(&journal, clock.now().timestamp_millis())?;
     let engine = engine(&config, &env, clock.clone())?;
     let auth = auth::Auth::load(&config.webhook, &env)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -102,27 +105,26 @@ pub async fn serve(
         dry_run = shared.config.guards.dry_run,
         "listening on http://{address}"
     );
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let on_signal = {
-        let shared = shared.clone();
-        async move {
-            shutdown.await;
-            info!("shutting down: no new deliveries; finishing the jobs in flight");
-            shared.stopping.store(true, Ordering::SeqCst);
-            shared.wake.notify_waiters();
-            let _ = stop.send(true);
-        }
-    };
-    tokio::spawn(on_signal);
-    let server =
-        axum::serve(listener, http::router(shared.clone())).with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        });
-    server.await.context("the HTTP server stopped")?;
+    // The server keeps listening while the jobs in flight finish, answering 503 to new
+    // deliveries (Alertmanager sends them again later), then stops.
+    let (stop_http, mut http_stopped) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(
+        axum::serve(listener, http::router(shared.clone()))
+            .with_graceful_shutdown(async move {
+                let _ = http_stopped.wait_for(|s| *s).await;
+            })
+            .into_future(),
+    );
+    shutdown.await;
+    info!("shutting down: no new deliveries; finishing the jobs in flight");
+    shared.stopping.store(true, Ordering::SeqCst);
+    shared.wake.notify_waiters();
 
     let timeout = shared.config.shutdown_timeout;
-    let all = futures_join(workers);
-    if tokio::time::timeout(timeout, all).await.is_err() {
+    if tokio::time::timeout(timeout, join_all(workers))
+        .await
+        .is_err()
+    {
         let running: Vec<i64> = shared
             .running
             .lock()
@@ -140,6 +142,12 @@ pub async fn serve(
             let _ = tokio::task::spawn_blocking(move || journal.release(id, now)).await;
         }
     }
+    let _ = stop_http.send(true);
+    server
+        .await
+        .context("the HTTP server stopped unexpectedly")?
+        .context("the HTTP server failed")?;
+
     // The writer thread ends when the last sender (in `shared`) is dropped.
     drop(shared);
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
@@ -147,7 +155,7 @@ pub async fn serve(
     Ok(())
 }
 
-async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
+async fn join_all(handles: Vec<tokio::task::JoinHandle<()>>) {
     for h in handles {
         let _ = h.await;
     }
@@ -186,6 +194,27 @@ async fn prepare(shared: Arc<state::Shared>, name: String) {
         }
         tokio::time::sleep(Duration::from_secs(30)).await;
     }
+}
+
+/// Puts back in the queue the jobs that a process of this host claimed and that died with it
+/// (killed, or the host restarted): they need not wait for their lease to run out.
+fn release_orphans(journal: &Journal, now: i64) -> Result<()> {
+    let prefix = format!("{}-", hostname());
+    for (id, claimed_by) in journal.running()? {
+        let Some(pid) = claimed_by
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
+        if !alive {
+            warn!("job {id} was running in process {pid}, which is gone; queued again");
+            journal.release(id, now)?;
+        }
+    }
+    Ok(())
 }
 
 fn hostname() -> String {

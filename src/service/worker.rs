@@ -81,6 +81,7 @@ pub async fn run(shared: Arc<Shared>, n: usize) {
 }
 
 async fn run_one(shared: &Arc<Shared>, me: &str, job: Claimed) {
+    info!("job started");
     let renewer = {
         let (shared, me, id) = (shared.clone(), me.to_string(), job.id);
         tokio::spawn(async move {

@@ -1,0 +1,184 @@
+//! `revertbot serve` as a process of its own, as it runs in production.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Service {
+    child: Child,
+    pub port: u16,
+    log: Arc<Mutex<String>>,
+}
+
+impl Service {
+    /// Starts `revertbot serve --config FILE` with `env` as its whole environment (plus PATH
+    /// and HOME), and waits until it listens.
+    pub fn start(config: &Path, env: &[(&str, String)]) -> Service {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_revertbot"));
+        cmd.args(["serve", "--config"])
+            .arg(config)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start revertbot serve");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let mut log = log.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = log.lock().unwrap().clone();
+            if let Some(at) = text.find("listening on http://127.0.0.1:") {
+                let rest = &text[at + "listening on http://127.0.0.1:".len()..];
+                let port = rest
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse()
+                    .unwrap();
+                return Service { child, port, log };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("revertbot serve exited with {status}:\n{text}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "revertbot serve did not listen:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Posts a webhook body with a bearer token: `(status, body)`.
+    pub fn post_alerts(&self, token: &str, body: &[u8]) -> (u16, String) {
+        let auth = format!("Bearer {token}");
+        let (status, body) = super::http_post(
+            &self.url("/alerts"),
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        );
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// Until `/readyz` answers 200.
+    pub fn wait_ready(&self) {
+        let ready = super::eventually(Duration::from_secs(30), || {
+            super::http_get(&self.url("/readyz")).is_some_and(|(s, _)| s == 200)
+        });
+        assert!(ready, "not ready:\n{}", self.log());
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for the process to stop; its exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+
+    /// Sends SIGTERM and returns at once.
+    pub fn signal_term(&self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+    }
+
+    /// Waits for the process to stop.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "did not stop:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A configuration for a service on loopback: one repository served over HTTP by the test
+/// git server, one rule on the `image` label, a bearer token, GitHub at `github_api`.
+pub fn config(dir: &Path, repo_url: &str, github_api: &str, extra_guards: &str) -> PathBuf {
+    let tokens = dir.join("tokens");
+    std::fs::write(&tokens, "webhook-token\n").unwrap();
+    let git_password = dir.join("git-password");
+    std::fs::write(&git_password, super::git_server::PASSWORD).unwrap();
+    let text = format!(
+        r#"listen: 127.0.0.1:0
+data_dir: {data}
+shutdown_timeout: 5s
+webhook:
+  bearer_tokens_file: {tokens}
+github:
+  api_url: {github_api}
+git:
+  author: {{ name: revertbot, email: revertbot@example.com }}
+  username: {user}
+  password_file: {git_password}
+  timeout_seconds: 20
+pull_request:
+  labels: [rollback]
+  comment_interval: 0s
+guards:
+  max_alert_age: 2h
+{extra_guards}
+repos:
+  - name: gitops
+    url: {repo_url}
+    github: acme/gitops
+rules:
+  - name: bad-image
+    matchers: ['severity = "critical"']
+    repo: gitops
+    image_label: image
+"#,
+        data = dir.join("data").display(),
+        tokens = tokens.display(),
+        git_password = git_password.display(),
+        user = super::git_server::USER,
+    );
+    let path = dir.join("revertbot.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}

@@ -1,0 +1,195 @@
+//! The service's configuration: the shipped example loads, every problem of a bad file is
+//! reported with its key path, environment variables override the file, and `check-config`
+//! prints the result with secrets masked.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::Duration;
+
+use revertbot::config::{Config, GitHubAuth, LogFormat, Secret};
+
+fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn example() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/revertbot.example.yaml"
+    ))
+    .unwrap()
+}
+
+#[test]
+fn the_example_configuration_loads_as_documented() {
+    let c = Config::load(&example(), &BTreeMap::new()).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.listen.to_string(), "127.0.0.1:9095");
+    assert_eq!(c.log_format, LogFormat::Text);
+    assert_eq!(c.workers, 2);
+    assert_eq!(c.guards.max_alert_age, Duration::from_secs(7_200));
+    assert_eq!(c.guards.culprit_grace, Duration::from_secs(600));
+    assert!(matches!(
+        &c.github.auth,
+        Some(GitHubAuth::Token(Secret::File(p))) if p.ends_with("github-token")
+    ));
+    let repo = c.repo("gitops").unwrap();
+    assert_eq!(repo.github, Some(("acme".into(), "gitops".into())));
+    // The repository's override replaces the labels, and keeps the rest.
+    assert_eq!(repo.pull_request.labels, ["rollback", "prod"]);
+    assert_eq!(repo.pull_request.comment_interval, Duration::from_secs(600));
+    let rule = &c.rules[0];
+    assert_eq!(rule.matchers.len(), 2);
+    assert_eq!(rule.matchers[1].to_string(), r#"namespace=~"prod|prod-.*""#);
+}
+
+#[test]
+fn every_problem_is_reported_with_its_key_path() {
+    let text = r#"
+listen: localhost
+log_fromat: json
+workers: 0
+shutdown_timeout: soon
+webhook:
+  max_body_bytes: 10
+github:
+  api_url: ftp://github
+git:
+  timeout_seconds: "sixty"
+guards:
+  max_alert_age: 2 hours
+  revert_of_revert: maybe
+repos:
+  - name: gitops
+    url: https://github.com/acme/gitops.git
+    paths: ["[["]
+    github: acme
+  - name: gitops
+    url: ""
+rules:
+  - name: r1
+    matchers: ['severity == rollback', 'namespace=~"("']
+    repo: nowhere
+    image_label: image
+  - name: r2
+    repo: gitops
+"#;
+    let problems = Config::load(text, &BTreeMap::new()).unwrap_err().0;
+    let mut expected = [
+        "git.timeout_seconds: invalid type: string \"sixty\", expected u64",
+        "github: no credentials to open pull requests: set token_file, app, or GITHUB_TOKEN; or set guards.dry_run: true",
+        "github.api_url: \"ftp://github\" is not an http(s) URL; GitHub Enterprise Server: https://HOST/api/v3",
+        "guards.max_alert_age: \"2 hours\" is not a duration; write it like 90s, 10m, 2h or 1h30m",
+        "guards.revert_of_revert: \"maybe\": give refuse or allow",
+        "listen: \"localhost\" is not address:port; write it like 127.0.0.1:9095 or 0.0.0.0:9095",
+        "log_fromat: not a setting; the settings are listen, data_dir, log_format, shutdown_timeout, workers, webhook, tls, github, git, pull_request, guards, repos, rules",
+        "repos[0].github: \"acme\": give OWNER/NAME",
+        "repos[0].paths: \"[[\" is not a valid glob: unclosed character class; missing ']'",
+        "repos[1].name: \"gitops\" is the name of an earlier repository too",
+        "repos[1].url: give the repository's URL (or a local path)",
+        "rules[0].matchers[0]: \"severity == rollback\": \"= rollback\": quote the value",
+        "rules[0].matchers[1]: \"namespace=~\\\"(\\\"\": \"(\" is not a valid regular expression: regex parse error:",
+        "rules[0].repo: \"nowhere\" is not a repository in repos (they are: \"gitops\")",
+        "rules[1].image_label: give image_label, or set workload: true, or both: the rule must say how to find the image",
+        "shutdown_timeout: \"soon\" is not a duration; write it like 90s, 10m, 2h or 1h30m",
+        "webhook: set bearer_tokens_file (or REVERTBOT_WEBHOOK_TOKEN) or basic_auth: without them anyone who can reach the service could make it open rollbacks",
+        "webhook.max_body_bytes: 10: give at least 1024 (Alertmanager's payloads are a few KiB)",
+        "workers: 0: give 1 to 64",
+    ];
+    let mut sorted = problems.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(sorted.len(), expected.len(), "{}", problems.join("\n"));
+    for (got, want) in sorted.iter().zip(expected) {
+        assert!(got.starts_with(want), "got:  {got}\nwant: {want}");
+    }
+}
+
+#[test]
+fn the_environment_overrides_the_file_and_supplies_secrets() {
+    let text = "repos: [{name: g, url: /srv/git/g}]\nrules: [{repo: g, image_label: image}]\n";
+    let c = Config::load(
+        text,
+        &env(&[
+            ("REVERTBOT_LISTEN", "0.0.0.0:8080"),
+            ("REVERTBOT_GUARDS_DRY_RUN", "true"),
+            ("REVERTBOT_PULL_REQUEST_LABELS", "rollback, prod"),
+            ("REVERTBOT_GIT_TIMEOUT_SECONDS", "5"),
+            ("REVERTBOT_WEBHOOK_TOKEN", "t0ken"),
+        ]),
+    )
+    .unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.listen.to_string(), "0.0.0.0:8080");
+    assert!(c.guards.dry_run);
+    assert_eq!(c.pull_request.labels, ["rollback", "prod"]);
+    assert_eq!(c.repos[0].pull_request.labels, ["rollback", "prod"]);
+    assert_eq!(c.git.timeout, Duration::from_secs(5));
+    assert_eq!(
+        c.webhook.bearer_tokens,
+        Some(Secret::Env("REVERTBOT_WEBHOOK_TOKEN".into()))
+    );
+
+    let problems = Config::load(
+        text,
+        &env(&[
+            ("REVERTBOT_WORKERS", "many"),
+            ("REVERTBOT_GUARDS_DRY_RUN", "yes"),
+        ]),
+    )
+    .unwrap_err()
+    .0;
+    assert!(
+        problems.contains(&"REVERTBOT_WORKERS: \"many\" is not a whole number".to_string()),
+        "{problems:?}"
+    );
+    assert!(
+        problems.contains(&"REVERTBOT_GUARDS_DRY_RUN: \"yes\" is not true or false".to_string()),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn check_config_prints_the_resolved_file_without_secrets_or_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yaml");
+    std::fs::write(&good, example()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args(["check-config", "--config"])
+        .arg(&good)
+        .env("GITHUB_TOKEN", "ghp_do_not_print_me")
+        .env("REVERTBOT_WEBHOOK_TOKEN", "do_not_print_me_either")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("max_alert_age: 2h"), "{stdout}");
+    assert!(stdout.contains("github: acme/gitops"), "{stdout}");
+    assert!(!stdout.contains("do_not_print_me"), "{stdout}");
+
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "workers: 0\nlisten: nowhere\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args(["check-config", "--config"])
+        .arg(&bad)
+        .env_remove("GITHUB_TOKEN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines.len() >= 5, "{stderr}");
+    assert!(lines.iter().all(|l| l.starts_with("error: ")), "{stderr}");
+    assert!(
+        lines.contains(&"error: workers: 0: give 1 to 64"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}

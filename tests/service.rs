@@ -1,0 +1,480 @@
+//! `revertbot serve` end to end, as it runs in production: a real Alertmanager sends its
+//! webhook to the service process; the GitOps repository is on the real git server over
+//! smart HTTP; pull requests go to the stateful fake GitHub. Each test asserts the final
+//! state of the git server and of GitHub.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+use common::alertmanager::Alertmanager;
+use common::fake_github::FakeGitHub;
+use common::git_server::GitServer;
+use common::service::{self, Service};
+use common::{eventually, http, http_get};
+use serde_json::json;
+
+const OWNER: &str = "acme";
+const TOKEN: &str = "ghp_revertbot_service_token";
+const WEBHOOK_TOKEN: &str = "webhook-token";
+const IMAGE: &str = "ghcr.io/acme/frontend:1.5.0";
+
+/// The demo repository on the git server, GitHub knowing the repository and the token.
+struct World {
+    server: GitServer,
+    github: FakeGitHub,
+    _demo: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+fn world() -> World {
+    let demo = tempfile::tempdir().unwrap();
+    revertbot::demo::build(demo.path()).unwrap();
+    let server = GitServer::start();
+    server.publish("gitops", demo.path());
+    let github = FakeGitHub::start();
+    github.add_repo(OWNER, "gitops");
+    github.allow_token(TOKEN);
+    World {
+        server,
+        github,
+        _demo: demo,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl World {
+    fn config(&self, extra_guards: &str) -> std::path::PathBuf {
+        service::config(
+            self.dir.path(),
+            &self.server.url("gitops"),
+            &self.github.base_url(),
+            extra_guards,
+        )
+    }
+
+    fn serve(&self, config: &std::path::Path) -> Service {
+        Service::start(config, &[("GITHUB_TOKEN", TOKEN.to_string())])
+    }
+
+    fn rollback_branches(&self) -> Vec<String> {
+        self.server
+            .branches("gitops")
+            .into_iter()
+            .map(|(b, _)| b)
+            .filter(|b| b != "main")
+            .collect()
+    }
+}
+
+fn rfc3339(ago: Duration) -> String {
+    (Utc::now() - chrono::Duration::from_std(ago).unwrap())
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The alert as Prometheus posts it to Alertmanager.
+fn prometheus_alert(ends: Option<String>) -> serde_json::Value {
+    let mut alert = json!({
+        "labels": {
+            "alertname": "FrontendHighErrorRate",
+            "severity": "critical",
+            "namespace": "prod",
+            "deployment": "frontend",
+            "image": IMAGE,
+        },
+        "annotations": { "summary": "frontend: 5xx ratio above 5% for 5 minutes" },
+        "startsAt": rfc3339(Duration::from_secs(60)),
+        "generatorURL": "http://prometheus.acme.example:9090/graph?g0.expr=x",
+    });
+    if let Some(ends) = ends {
+        alert["endsAt"] = json!(ends);
+    }
+    json!([alert])
+}
+
+/// A webhook body as Alertmanager sends it, for the same alert.
+fn webhook_body(labels: serde_json::Value) -> Vec<u8> {
+    json!({
+        "receiver": "revertbot",
+        "status": "firing",
+        "alerts": [{
+            "status": "firing",
+            "labels": labels,
+            "annotations": { "summary": "frontend: 5xx ratio above 5% for 5 minutes" },
+            "startsAt": rfc3339(Duration::from_secs(60)),
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus.acme.example:9090/graph?g0.expr=x",
+            "fingerprint": "b1d2f3c4a5e6f708"
+        }],
+        "groupLabels": { "alertname": "FrontendHighErrorRate" },
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager.acme.example:9093",
+        "version": "4",
+        "groupKey": "{}:{alertname=\"FrontendHighErrorRate\"}",
+        "truncatedAlerts": 0
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn demo_labels() -> serde_json::Value {
+    json!({
+        "alertname": "FrontendHighErrorRate",
+        "severity": "critical",
+        "namespace": "prod",
+        "image": IMAGE,
+    })
+}
+
+fn history(config: &std::path::Path) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args(["history", "--output", "json", "--config"])
+        .arg(config)
+        .env("GITHUB_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn an_alert_through_alertmanager_becomes_one_pull_request_then_comments() {
+    let w = world();
+    let config = w.config("");
+    let svc = w.serve(&config);
+    svc.wait_ready();
+    let am = Alertmanager::start(&svc.url("/alerts"), WEBHOOK_TOKEN);
+
+    am.post(&prometheus_alert(None));
+    assert!(
+        eventually(Duration::from_secs(40), || w
+            .github
+            .pulls(OWNER, "gitops")
+            .len()
+            == 1),
+        "no pull request:\n{}",
+        svc.log()
+    );
+    let pull = w.github.pulls(OWNER, "gitops").remove(0);
+    assert!(
+        pull.head.starts_with("revertbot/ghcr.io-acme-frontend-"),
+        "{}",
+        pull.head
+    );
+    assert_eq!(pull.base, "main");
+    assert_eq!(
+        pull.title,
+        "Revert ghcr.io/acme/frontend to 1.4.0 (FrontendHighErrorRate)"
+    );
+    assert_eq!(pull.labels, ["rollback"]);
+    assert!(
+        pull.body.contains("Alert **FrontendHighErrorRate**"),
+        "{}",
+        pull.body
+    );
+    assert!(pull.body.contains("Silence this alert"), "{}", pull.body);
+    // The branch on the git server rolls the prod tag back, and only it.
+    assert_eq!(w.rollback_branches(), std::slice::from_ref(&pull.head));
+    let clone = tempfile::tempdir().unwrap();
+    common::git_server::run_git(
+        None,
+        &[
+            "clone",
+            "-q",
+            "-b",
+            &pull.head,
+            w.server.repo_path("gitops").to_str().unwrap(),
+            clone.path().to_str().unwrap(),
+        ],
+    );
+    let prod = std::fs::read_to_string(clone.path().join("apps/frontend/prod/kustomization.yaml"))
+        .unwrap();
+    assert!(
+        prod.contains("newTag: 1.4.0 # {\"$imagepolicy\": \"flux-system:frontend:tag\"}"),
+        "{prod}"
+    );
+    assert!(
+        prod.contains("newTag: 2.1.0"),
+        "the worker bump stays: {prod}"
+    );
+
+    // The same alert again, as Alertmanager re-sends it: a comment, no second pull request.
+    let (status, _) = svc.post_alerts(WEBHOOK_TOKEN, &webhook_body(demo_labels()));
+    assert_eq!(status, 200);
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            w.github
+                .comments(OWNER, "gitops", pull.number)
+                .iter()
+                .any(|c| c.body.contains("fired again"))
+        }),
+        "no occurrence comment:\n{}",
+        svc.log()
+    );
+
+    // Resolved: Alertmanager sends it, and the pull request gets a note; nothing is reverted.
+    am.post(&prometheus_alert(Some(rfc3339(Duration::from_secs(1)))));
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            w.github
+                .comments(OWNER, "gitops", pull.number)
+                .iter()
+                .any(|c| c.body.contains("resolved at"))
+        }),
+        "no resolved note:\n{}",
+        svc.log()
+    );
+    assert_eq!(w.github.pulls(OWNER, "gitops").len(), 1);
+    assert_eq!(w.rollback_branches().len(), 1);
+    let posts = w
+        .github
+        .requests()
+        .iter()
+        .filter(|(m, p)| m == "POST" && p.ends_with("/pulls"))
+        .count();
+    assert_eq!(posts, 1, "one create call in all");
+
+    let metrics = http_get(&svc.url("/metrics")).unwrap();
+    let metrics = String::from_utf8_lossy(&metrics.1).into_owned();
+    assert!(
+        metrics.contains("revertbot_jobs_total{kind=\"rollback\",outcome=\"created\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("revertbot_jobs_total{kind=\"resolved\",outcome=\"commented\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("revertbot_alert_to_pull_request_seconds_count 2"),
+        "{metrics}"
+    );
+
+    let h = history(&config);
+    let created = h["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["outcome"] == "created")
+        .expect("a created job in the history");
+    assert_eq!(created["pr_number"], pull.number);
+    assert_eq!(created["branch"], pull.head);
+    assert!(svc.terminate().success());
+}
+
+#[test]
+fn a_crash_after_the_200_loses_nothing_and_opens_the_pull_request_once() {
+    let w = world();
+    // Each push takes 3 s at the server: time to kill the service in the middle of one.
+    w.server.slow_pushes("gitops", 3);
+    let config = w.config("");
+    let first = w.serve(&config);
+    first.wait_ready();
+    let (status, body) = first.post_alerts(WEBHOOK_TOKEN, &webhook_body(demo_labels()));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"alerts":["queued"],"delivery":1}"#)
+    );
+    assert!(
+        eventually(Duration::from_secs(20), || first
+            .log()
+            .contains("job started")),
+        "{}",
+        first.log()
+    );
+    std::thread::sleep(Duration::from_millis(1_500));
+    first.kill();
+    assert!(
+        w.github.pulls(OWNER, "gitops").is_empty(),
+        "killed before the pull request"
+    );
+
+    let second = w.serve(&config);
+    assert!(
+        eventually(Duration::from_secs(40), || w
+            .github
+            .pulls(OWNER, "gitops")
+            .len()
+            == 1),
+        "the job was not resumed:\n{}",
+        second.log()
+    );
+    assert!(
+        second.log().contains("which is gone; queued again"),
+        "{}",
+        second.log()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(w.github.pulls(OWNER, "gitops").len(), 1);
+    assert_eq!(w.rollback_branches().len(), 1);
+}
+
+#[test]
+fn two_processes_on_one_data_dir_open_one_pull_request() {
+    let w = world();
+    let config = w.config("");
+    let a = w.serve(&config);
+    let b = w.serve(&config);
+    a.wait_ready();
+    b.wait_ready();
+    std::thread::scope(|s| {
+        for svc in [&a, &b] {
+            s.spawn(move || {
+                for _ in 0..3 {
+                    let (status, body) =
+                        svc.post_alerts(WEBHOOK_TOKEN, &webhook_body(demo_labels()));
+                    assert_eq!(status, 200, "{body}");
+                }
+            });
+        }
+    });
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            let h = history(&config);
+            let jobs = h["jobs"].as_array().unwrap().clone();
+            !jobs.is_empty() && jobs.iter().all(|j| j["state"] == "done")
+        }),
+        "jobs did not finish:\n{}\n{}",
+        a.log(),
+        b.log()
+    );
+    assert_eq!(w.github.pulls(OWNER, "gitops").len(), 1);
+    assert_eq!(w.rollback_branches().len(), 1);
+    let h = history(&config);
+    assert_eq!(
+        h["deliveries"].as_array().unwrap().len(),
+        6,
+        "every delivery is recorded"
+    );
+}
+
+#[test]
+fn bad_input_gets_the_right_status_and_changes_nothing() {
+    let w = world();
+    let config = w.config("");
+    let svc = w.serve(&config);
+    svc.wait_ready();
+    let post = |headers: &[(&str, &str)], body: &[u8]| {
+        let (status, body) =
+            http("POST", &svc.url("/alerts"), headers, body).expect("the service answers");
+        (status, String::from_utf8_lossy(&body).into_owned())
+    };
+    let auth = format!("Bearer {WEBHOOK_TOKEN}");
+    let authorized = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+
+    assert_eq!(post(&[], &webhook_body(demo_labels())).0, 401);
+    let (status, body) = post(
+        &[("Authorization", "Bearer wrong")],
+        &webhook_body(demo_labels()),
+    );
+    assert_eq!((status, body.as_str()), (401, ""), "no detail");
+    assert_eq!(post(&[("Authorization", "Basic d2Vi")], b"{}").0, 401);
+
+    let (status, body) = post(&authorized, b"{not json");
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = post(
+        &authorized,
+        br#"{"version":"3","status":"firing","alerts":[]}"#,
+    );
+    assert_eq!(status, 400);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["field"],
+        "version"
+    );
+    let (status, body) = post(&authorized, br#"{"version":"4"}"#);
+    assert_eq!(status, 400);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["field"],
+        "status"
+    );
+    let big = vec![b' '; 10 << 20];
+    assert_eq!(post(&authorized, &big).0, 413);
+
+    // Hostile labels: recorded and answered 200, never acted on.
+    let hostile = webhook_body(json!({
+        "alertname": "<script>alert(1)</script>\n# Heading",
+        "severity": "critical",
+        "image": "../../../etc/passwd",
+        "summary": "**bold** [link](http://evil.example) @everyone",
+    }));
+    let (status, body) = post(&authorized, &hostile);
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"alerts":["skipped"],"delivery":1}"#)
+    );
+    let unmatched = webhook_body(json!({ "alertname": "DiskFull", "severity": "warning" }));
+    let (status, body) = post(&authorized, &unmatched);
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"alerts":["unmatched"],"delivery":2}"#)
+    );
+
+    assert_eq!(
+        http_get(&svc.url("/healthz")).unwrap().0,
+        200,
+        "still serving"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(w.rollback_branches().is_empty());
+    assert!(w.github.pulls(OWNER, "gitops").is_empty());
+    let h = history(&config);
+    assert_eq!(
+        h["deliveries"].as_array().unwrap().len(),
+        2,
+        "only valid deliveries are recorded"
+    );
+    assert!(h["jobs"].as_array().unwrap().is_empty());
+    let metrics = String::from_utf8_lossy(&http_get(&svc.url("/metrics")).unwrap().1).into_owned();
+    assert!(
+        metrics.contains("revertbot_deliveries_total{result=\"unauthorized\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("revertbot_deliveries_total{result=\"too_large\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("revertbot_deliveries_total{result=\"invalid\"} 3"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn shutting_down_answers_503_finishes_the_job_in_flight_and_stops_cleanly() {
+    let w = world();
+    w.server.slow_pushes("gitops", 2);
+    let config = w.config("");
+    let mut svc = w.serve(&config);
+    svc.wait_ready();
+    let (status, _) = svc.post_alerts(WEBHOOK_TOKEN, &webhook_body(demo_labels()));
+    assert_eq!(status, 200);
+    assert!(eventually(Duration::from_secs(20), || svc
+        .log()
+        .contains("job started")));
+    svc.signal_term();
+    assert!(eventually(Duration::from_secs(5), || svc
+        .log()
+        .contains("shutting down")));
+    let (status, body) = svc.post_alerts(WEBHOOK_TOKEN, &webhook_body(demo_labels()));
+    assert_eq!(status, 503, "{body}");
+    let exit = svc.wait();
+    assert!(exit.success(), "{exit}");
+    // The job in flight finished within shutdown_timeout (5 s) before the process stopped.
+    assert_eq!(w.github.pulls(OWNER, "gitops").len(), 1);
+    let h = history(&config);
+    assert_eq!(h["jobs"][0]["state"], "done");
+    assert_eq!(
+        h["deliveries"].as_array().unwrap().len(),
+        1,
+        "the 503 recorded nothing"
+    );
+}
