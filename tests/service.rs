@@ -55,7 +55,11 @@ impl World {
     }
 
     fn serve(&self, config: &std::path::Path) -> Service {
-        Service::start(config, &[("GITHUB_TOKEN", TOKEN.to_string())])
+        Service::start(
+            std::path::Path::new(env!("CARGO_BIN_EXE_revertbot")),
+            config,
+            &[("GITHUB_TOKEN", TOKEN.to_string())],
+        )
     }
 
     fn rollback_branches(&self) -> Vec<String> {

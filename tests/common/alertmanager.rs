@@ -37,7 +37,7 @@ receivers:
         );
         std::fs::write(dir.path().join("alertmanager.yml"), config).unwrap();
         for _ in 0..5 {
-            let port = super::free_port();
+            let port = revertbot_testkit::http::free_port();
             let mut child = Command::new("prometheus-alertmanager")
                 .arg(format!(
                     "--config.file={}",
@@ -69,7 +69,7 @@ receivers:
 
     /// Posts alerts to its API (`/api/v2/alerts`), as Prometheus does.
     pub fn post(&self, alerts: &serde_json::Value) {
-        let status = super::http_post(
+        let status = revertbot_testkit::http::http_post(
             &format!("http://127.0.0.1:{}/api/v2/alerts", self.port),
             &[("Content-Type", "application/json")],
             alerts.to_string().as_bytes(),
@@ -85,7 +85,7 @@ fn wait_ready(child: &mut Child, port: u16) -> bool {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        let ready = super::http_get(&format!("http://127.0.0.1:{port}/-/ready"));
+        let ready = revertbot_testkit::http::http_get(&format!("http://127.0.0.1:{port}/-/ready"));
         if ready.is_some_and(|(status, _)| status == 200) {
             return true;
         }

@@ -61,9 +61,8 @@ pub fn kustomization(entries: &[(&str, &str)]) -> String {
     s
 }
 
-pub mod fake_github;
 #[allow(unused_imports)]
-pub use revertbot_testkit::git_server;
+pub use revertbot_testkit::{fake_github, git_server};
 pub mod prism;
 pub mod ssh_server;
 
@@ -201,83 +200,7 @@ pub fn test_app_key() -> (String, String) {
 }
 
 pub mod alertmanager;
-pub mod service;
-
-/// A port free on loopback now (another process may take it before it is used).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// One HTTP/1.1 request over a new connection: `(status, body)`; `None` if nothing answers.
-pub fn http(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Option<(u16, Vec<u8>)> {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://")?;
-    let (authority, path) = rest
-        .split_once('/')
-        .map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
-    let mut stream = std::net::TcpStream::connect(authority).ok()?;
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .ok()?;
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).ok()?;
-    // A server may answer (413, 401) before reading a large body, and close.
-    let _ = stream.write_all(body);
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&raw[..head_end]).to_string();
-    let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
-    let mut payload = raw[head_end + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        let mut decoded = Vec::new();
-        let mut rest = &payload[..];
-        while let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") {
-            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..line_end]).trim(), 16)
-                .ok()?;
-            if size == 0 {
-                break;
-            }
-            decoded.extend_from_slice(rest.get(line_end + 2..line_end + 2 + size)?);
-            rest = rest.get(line_end + 4 + size..)?;
-        }
-        payload = decoded;
-    }
-    Some((status, payload))
-}
-
-pub fn http_get(url: &str) -> Option<(u16, Vec<u8>)> {
-    http("GET", url, &[], b"")
-}
-
-pub fn http_post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
-    http("POST", url, headers, body).unwrap_or_else(|| panic!("nothing answers at {url}"))
-}
-
-/// Waits until `check` holds, up to `limit`; false if it never did.
-pub fn eventually(limit: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + limit;
-    while std::time::Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    check()
-}
+#[allow(unused_imports)]
+pub use revertbot_testkit::http::{eventually, free_port, http, http_get, http_post};
+#[allow(unused_imports)]
+pub use revertbot_testkit::service;

@@ -286,6 +286,15 @@ impl FakeGitHub {
             .close(now, merged);
     }
 
+    /// Forgets every pull request of a repository (and their comments), as if none had been
+    /// opened: a benchmark's next round starts from nothing.
+    pub fn forget_pulls(&self, owner: &str, name: &str) {
+        let mut st = self.lock();
+        let repo = st.repo_mut(owner, name);
+        repo.pulls.clear();
+        repo.comments.clear();
+    }
+
     /// Pre-populates a comment (author [`USER_LOGIN`]) with a chosen creation time. Returns its id.
     pub fn add_comment_at(
         &self,

@@ -13,10 +13,11 @@ pub struct Service {
 }
 
 impl Service {
-    /// Starts `revertbot serve --config FILE` with `env` as its whole environment (plus PATH
-    /// and HOME), and waits until it listens.
-    pub fn start(config: &Path, env: &[(&str, String)]) -> Service {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_revertbot"));
+    /// Starts `BINARY serve --config FILE` (the binary is `env!("CARGO_BIN_EXE_revertbot")` in
+    /// a test or benchmark) with `env` as its whole environment (plus PATH and HOME), and waits
+    /// until it listens.
+    pub fn start(binary: &Path, config: &Path, env: &[(&str, String)]) -> Service {
+        let mut cmd = Command::new(binary);
         cmd.args(["serve", "--config"])
             .arg(config)
             .env_clear()
@@ -77,7 +78,7 @@ impl Service {
     /// Posts a webhook body with a bearer token: `(status, body)`.
     pub fn post_alerts(&self, token: &str, body: &[u8]) -> (u16, String) {
         let auth = format!("Bearer {token}");
-        let (status, body) = super::http_post(
+        let (status, body) = crate::http::http_post(
             &self.url("/alerts"),
             &[
                 ("Authorization", &auth),
@@ -90,8 +91,8 @@ impl Service {
 
     /// Until `/readyz` answers 200.
     pub fn wait_ready(&self) {
-        let ready = super::eventually(Duration::from_secs(30), || {
-            super::http_get(&self.url("/readyz")).is_some_and(|(s, _)| s == 200)
+        let ready = crate::http::eventually(Duration::from_secs(30), || {
+            crate::http::http_get(&self.url("/readyz")).is_some_and(|(s, _)| s == 200)
         });
         assert!(ready, "not ready:\n{}", self.log());
     }
@@ -108,6 +109,10 @@ impl Service {
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         self.child.wait().unwrap()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends SIGTERM and returns at once.
@@ -143,7 +148,7 @@ pub fn config(dir: &Path, repo_url: &str, github_api: &str, extra_guards: &str) 
     let tokens = dir.join("tokens");
     std::fs::write(&tokens, "webhook-token\n").unwrap();
     let git_password = dir.join("git-password");
-    std::fs::write(&git_password, super::git_server::PASSWORD).unwrap();
+    std::fs::write(&git_password, crate::git_server::PASSWORD).unwrap();
     let text = format!(
         r#"listen: 127.0.0.1:0
 data_dir: {data}
@@ -176,7 +181,7 @@ rules:
         data = dir.join("data").display(),
         tokens = tokens.display(),
         git_password = git_password.display(),
-        user = super::git_server::USER,
+        user = crate::git_server::USER,
     );
     let path = dir.join("revertbot.yaml");
     std::fs::write(&path, text).unwrap();

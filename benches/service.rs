@@ -1,0 +1,462 @@
+//! The service's benchmark (`cargo bench --bench service`), two parts:
+//!
+//! 1. **Intake.** `wrk` posts realistic webhook bodies (nine in ten a duplicate of one alert,
+//!    as Alertmanager re-sends a group; one in ten an alert no rule matches) to `revertbot
+//!    serve` (release build, the journal durable: WAL, synchronous commits) and, in the same
+//!    run, to a bare axum handler that answers 200 without doing anything. Rounds alternate.
+//!    Then the service's resident memory once the journal holds at least 100,000 deliveries.
+//! 2. **Alert to pull request.** On the 100,000-commit synthetic repository served over smart
+//!    HTTP (lighttpd), with a warm mirror and the fake GitHub: from posting a delivery to its
+//!    pull request existing. Each round deletes the branch and the pull request first, so that
+//!    every delivery takes the whole path: fetch, locate, revert, push, pull request.
+//!
+//! Settings: `REVERTBOT_BENCH_RUNS` (rounds, default 3), `REVERTBOT_BENCH_SECONDS` (seconds
+//! per intake round, default 10), `REVERTBOT_BENCH_COMMITS` (size of the repository).
+
+#[allow(dead_code)]
+mod gen;
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use revertbot_testkit::fake_github::FakeGitHub;
+use revertbot_testkit::git_server::{GitServer, PASSWORD, USER};
+use revertbot_testkit::http::eventually;
+use revertbot_testkit::service::Service;
+use support::{check_exit, load_average, verdict};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_revertbot");
+const WEBHOOK_TOKEN: &str = "bench-token";
+const GITHUB_TOKEN: &str = "ghp_bench";
+
+fn main() -> Result<()> {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("service benchmark: run it with `cargo bench --bench service`");
+        return Ok(());
+    }
+    let (spec, rounds) = support::settings(3)?;
+    let seconds: u64 = match std::env::var("REVERTBOT_BENCH_SECONDS") {
+        Ok(s) => s.parse().context("REVERTBOT_BENCH_SECONDS")?,
+        Err(_) => 10,
+    };
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    println!("tools        {}", version("wrk", "-v"));
+    let (_, generated) = support::start(manifest_dir, &spec)?;
+    intake(rounds, seconds)?;
+    latency(&generated, rounds)?;
+    println!("load         {} (1, 5, 15 min) at end", load_average());
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Intake
+
+/// A webhook body as Alertmanager 0.25 sends it.
+fn body(alertname: &str, severity: &str, image: &str, fingerprint: &str) -> String {
+    let starts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    serde_json::json!({
+        "receiver": "revertbot",
+        "status": "firing",
+        "alerts": [{
+            "status": "firing",
+            "labels": {
+                "alertname": alertname, "severity": severity, "namespace": "prod",
+                "deployment": "frontend", "container": "frontend", "image": image,
+                "pod": "frontend-7d4b9c8f6d-x2k9p", "instance": "10.42.3.17:8080", "job": "frontend"
+            },
+            "annotations": {
+                "summary": "frontend: 5xx ratio above 5% for 5 minutes",
+                "description": "12.4% of requests to frontend in prod fail since the last deploy.",
+                "runbook_url": "https://runbooks.acme.example/frontend/5xx"
+            },
+            "startsAt": starts,
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus.acme.example:9090/graph?g0.expr=job%3Afrontend_5xx%3Aratio5m+%3E+0.05&g0.tab=1",
+            "fingerprint": fingerprint
+        }],
+        "groupLabels": { "alertname": alertname },
+        "commonLabels": { "alertname": alertname, "severity": severity, "namespace": "prod" },
+        "commonAnnotations": { "summary": "frontend: 5xx ratio above 5% for 5 minutes" },
+        "externalURL": "http://alertmanager.acme.example:9093",
+        "version": "4",
+        "groupKey": format!("{{}}:{{alertname=\"{alertname}\"}}"),
+        "truncatedAlerts": 0
+    })
+    .to_string()
+}
+
+/// The wrk script: cycles through the bodies; prints one parsable line at the end.
+fn wrk_script(dir: &Path) -> Result<PathBuf> {
+    let mut bodies = Vec::new();
+    for _ in 0..9 {
+        bodies.push(body(
+            "FrontendHighErrorRate",
+            "critical",
+            revertbot::demo::DEMO_IMAGE,
+            "b1d2f3c4a5e6f708",
+        ));
+    }
+    bodies.push(body("DiskAlmostFull", "warning", "", "0f1e2d3c4b5a6978"));
+    let mut lua = String::from("local bodies = {\n");
+    for b in &bodies {
+        lua.push_str(&format!("[==[{b}]==],\n"));
+    }
+    lua.push_str(&format!(
+        r#"}}
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("POST", "/alerts", {{["Authorization"] = "Bearer {WEBHOOK_TOKEN}", ["Content-Type"] = "application/json"}}, bodies[(n % #bodies) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d non2xx=%d socket_errors=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"#
+    ));
+    let path = dir.join("post.lua");
+    std::fs::write(&path, lua)?;
+    Ok(path)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct WrkRun {
+    requests: u64,
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn wrk(script: &Path, url: &str, seconds: u64) -> Result<WrkRun> {
+    let out = Command::new("wrk")
+        .args(["-t2", "-c32", &format!("-d{seconds}s"), "-s"])
+        .arg(script)
+        .arg(url)
+        .output()
+        .context("wrk is installed (Debian: apt-get install wrk)")?;
+    check_exit(&out, 0, "wrk")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("RESULT "))
+        .with_context(|| format!("wrk printed no result: {text}"))?;
+    let field = |name: &str| -> Result<u64> {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .with_context(|| format!("{name} in {line}"))?
+            .parse()
+            .with_context(|| format!("{name} in {line}"))
+    };
+    if field("non2xx")? > 0 || field("socket_errors")? > 0 {
+        bail!("wrk against {url}: errors: {line}");
+    }
+    let requests = field("requests")?;
+    Ok(WrkRun {
+        requests,
+        per_second: requests as f64 / (field("duration_us")? as f64 / 1e6),
+        p50_ms: field("p50_us")? as f64 / 1000.0,
+        p99_ms: field("p99_us")? as f64 / 1000.0,
+    })
+}
+
+/// A handler that answers 200 without doing anything, on its own runtime, as the baseline.
+fn bare_server() -> Result<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let url = format!("http://{}/alerts", listener.local_addr()?);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let app = axum::Router::new().route(
+                "/alerts",
+                axum::routing::post(|_body: axum::body::Bytes| async {
+                    axum::Json(serde_json::json!({ "alerts": ["queued"], "delivery": 1 }))
+                }),
+            );
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            axum::serve(listener, app).await.expect("bare server");
+        });
+    });
+    Ok(url)
+}
+
+fn write_config(dir: &Path, repo_url: &str, github_api: &str, dry_run: bool) -> Result<PathBuf> {
+    std::fs::write(dir.join("tokens"), format!("{WEBHOOK_TOKEN}\n"))?;
+    std::fs::write(dir.join("git-password"), PASSWORD)?;
+    let config = format!(
+        r#"listen: 127.0.0.1:0
+data_dir: {data}
+webhook: {{ bearer_tokens_file: {tokens} }}
+github: {{ api_url: "{github_api}" }}
+git:
+  username: {USER}
+  password_file: {password}
+pull_request: {{ labels: [rollback], comment_interval: 1h }}
+guards:
+  dry_run: {dry_run}
+  max_rollbacks_per_repo_per_hour: 100000
+repos:
+  - name: gitops
+    url: {repo_url}
+    github: acme/gitops
+rules:
+  - name: bad-image
+    matchers: ['severity = "critical"']
+    repo: gitops
+    image_label: image
+"#,
+        data = dir.join("data").display(),
+        tokens = dir.join("tokens").display(),
+        password = dir.join("git-password").display(),
+    );
+    let path = dir.join("revertbot.yaml");
+    std::fs::write(&path, config)?;
+    Ok(path)
+}
+
+fn rss_mib(pid: u32) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .context("VmRSS")?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()?;
+    Ok(kb / 1024.0)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn intake(rounds: usize, seconds: u64) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let demo = dir.path().join("gitops");
+    revertbot::demo::build(&demo)?;
+    let config = write_config(
+        dir.path(),
+        demo.to_str().context("utf-8 path")?,
+        "http://127.0.0.1:9",
+        true,
+    )?;
+    let service = Service::start(
+        Path::new(BINARY),
+        &config,
+        &[("RUST_LOG", "warn,revertbot=warn".to_string())],
+    );
+    service.wait_ready();
+    let bare = bare_server()?;
+    let script = wrk_script(dir.path())?;
+    let journal = || revertbot::journal::Journal::open(&dir.path().join("data"));
+
+    println!(
+        "\nintake: wrk -t2 -c32, {seconds} s a round, {rounds} rounds, warming up 2 s each ..."
+    );
+    wrk(&script, &bare, 2)?;
+    wrk(&script, &service.url("/alerts"), 2)?;
+    let mut ours = Vec::new();
+    let mut bares = Vec::new();
+    for _ in 0..rounds {
+        bares.push(wrk(&script, &bare, seconds)?);
+        let before = journal()?.delivery_count()?;
+        let run = wrk(&script, &service.url("/alerts"), seconds)?;
+        let recorded = journal()?.delivery_count()? - before;
+        if recorded != run.requests {
+            bail!(
+                "wrk saw {} answers but the journal recorded {recorded} deliveries",
+                run.requests
+            );
+        }
+        ours.push(run);
+    }
+    println!(
+        "\n{:<42}{:>8}{:>12}{:>12}{:>12}",
+        "measurement", "rounds", "min", "median", "max"
+    );
+    let row = |name: &str, v: Vec<f64>, unit: &str| {
+        let (min, max) = (
+            v.iter().copied().fold(f64::MAX, f64::min),
+            v.iter().copied().fold(0.0, f64::max),
+        );
+        println!(
+            "{name:<42}{:>8}{:>10.1}{unit:>2}{:>10.1}{unit:>2}{:>10.1}{unit:>2}",
+            v.len(),
+            min,
+            median(v.clone()),
+            max
+        );
+        median(v)
+    };
+    let rps = row(
+        "revertbot /alerts, deliveries/s",
+        ours.iter().map(|r| r.per_second).collect(),
+        "",
+    );
+    let bare_rps = row(
+        "bare axum handler, requests/s",
+        bares.iter().map(|r| r.per_second).collect(),
+        "",
+    );
+    let p99 = row(
+        "revertbot /alerts, p99 latency (ms)",
+        ours.iter().map(|r| r.p99_ms).collect(),
+        "",
+    );
+    row(
+        "revertbot /alerts, p50 latency (ms)",
+        ours.iter().map(|r| r.p50_ms).collect(),
+        "",
+    );
+    row(
+        "bare axum handler, p99 latency (ms)",
+        bares.iter().map(|r| r.p99_ms).collect(),
+        "",
+    );
+
+    // Memory once the journal holds 100,000 deliveries.
+    while journal()?.delivery_count()? < 100_000 {
+        wrk(&script, &service.url("/alerts"), seconds)?;
+    }
+    let deliveries = journal()?.delivery_count()?;
+    std::thread::sleep(Duration::from_secs(2));
+    let rss = rss_mib(service.pid())?;
+    println!("resident memory after {deliveries} deliveries: {rss:.1} MiB");
+
+    println!("\ntargets (medians):");
+    println!(
+        "  at least 5,000 deliveries/s        {rps:>10.0}/s            {}",
+        verdict(rps >= 5_000.0)
+    );
+    println!(
+        "  revertbot / bare at least 0.5      {rps:.0} / {bare_rps:.0} = {:.2}   {}",
+        rps / bare_rps,
+        verdict(rps / bare_rps >= 0.5)
+    );
+    println!(
+        "  p99 under 50 ms                    {p99:>10.1} ms           {}",
+        verdict(p99 < 50.0)
+    );
+    println!(
+        "  under 100 MiB after 100,000        {rss:>10.1} MiB          {}",
+        verdict(rss < 100.0)
+    );
+    drop(service);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Alert to pull request
+
+fn latency(generated: &gen::Generated, rounds: usize) -> Result<()> {
+    let server = GitServer::start();
+    let served = server.repo_path("gitops");
+    check_exit(
+        &Command::new("git")
+            .args(["clone", "--quiet", "--mirror"])
+            .arg(&generated.path)
+            .arg(&served)
+            .output()?,
+        0,
+        "git clone --mirror",
+    )?;
+    git(&served, &["config", "http.receivepack", "true"])?;
+    let github = FakeGitHub::start();
+    github.add_repo("acme", "gitops");
+    github.allow_token(GITHUB_TOKEN);
+    let dir = tempfile::tempdir()?;
+    let config = write_config(dir.path(), &server.url("gitops"), &github.base_url(), false)?;
+    let service = Service::start(
+        Path::new(BINARY),
+        &config,
+        &[
+            ("GITHUB_TOKEN", GITHUB_TOKEN.to_string()),
+            ("RUST_LOG", "warn".to_string()),
+        ],
+    );
+    let started = Instant::now();
+    service.wait_ready();
+    println!(
+        "\nalert to pull request: {} over smart HTTP ({:.1} MiB packed); first fetch of the mirror {:.1} s",
+        server.url("gitops"),
+        support::pack_mib(&served)?,
+        started.elapsed().as_secs_f64()
+    );
+    let image = format!("{}:{}", generated.recent_image, generated.recent_tag);
+    let delivery = body(
+        "CourierHighErrorRate",
+        "critical",
+        &image,
+        "c0ffee0000000001",
+    );
+
+    let one = |label: &str| -> Result<Duration> {
+        let start = Instant::now();
+        let (status, answer) = service.post_alerts(WEBHOOK_TOKEN, delivery.as_bytes());
+        if status != 200 {
+            bail!("{label}: {status} {answer}");
+        }
+        if !eventually(Duration::from_secs(60), || {
+            github.pulls("acme", "gitops").len() == 1
+        }) {
+            bail!("{label}: no pull request:\n{}", service.log());
+        }
+        let took = start.elapsed();
+        let branch = github.pulls("acme", "gitops")[0].head.clone();
+        github.forget_pulls("acme", "gitops");
+        git(&served, &["branch", "-D", &branch])?;
+        Ok(took)
+    };
+    one("warm-up")?;
+    let mut took = Vec::new();
+    for i in 0..rounds * 3 {
+        took.push(one(&format!("round {i}"))?.as_secs_f64() * 1000.0);
+    }
+    let n = took.len();
+    let (min, max) = (
+        took.iter().copied().fold(f64::MAX, f64::min),
+        took.iter().copied().fold(0.0, f64::max),
+    );
+    let p50 = median(took);
+    println!(
+        "delivery to pull request, {n} runs: min {min:.0} ms, median {p50:.0} ms, max {max:.0} ms"
+    );
+    println!(
+        "  p50 under 500 ms                   {p50:>10.0} ms           {}",
+        verdict(p50 < 500.0)
+    );
+    Ok(())
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<()> {
+    check_exit(
+        &Command::new("git").arg("-C").arg(dir).args(args).output()?,
+        0,
+        &format!("git {args:?}"),
+    )
+}
+
+fn version(tool: &str, flag: &str) -> String {
+    Command::new(tool)
+        .arg(flag)
+        .output()
+        .ok()
+        .map(|o| {
+            let all = [o.stdout, o.stderr].concat();
+            String::from_utf8_lossy(&all)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+        .unwrap_or_else(|| format!("{tool} (not found)"))
+}
