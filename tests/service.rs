@@ -482,3 +482,78 @@ fn shutting_down_answers_503_finishes_the_job_in_flight_and_stops_cleanly() {
         "the 503 recorded nothing"
     );
 }
+
+#[test]
+fn tls_serves_the_webhook_over_https_only() {
+    let w = world();
+    let dir = w.dir.path();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = w.config("  dry_run: true");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "tls:\n  cert_file: {}\n  key_file: {}\n",
+        cert.display(),
+        key.display()
+    ));
+    std::fs::write(&config, text).unwrap();
+    let svc = w.serve(&config);
+    assert!(svc.log().contains("listening on https://"), "{}", svc.log());
+
+    let curl = |args: &[&str]| {
+        let out = std::process::Command::new("curl")
+            .args(["-sS", "--max-time", "10", "--cacert"])
+            .arg(&cert)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let base = format!("https://127.0.0.1:{}", svc.port);
+    assert_eq!(
+        curl(&[&format!("{base}/healthz")]),
+        (true, "ok\n".to_string())
+    );
+    let body = String::from_utf8(webhook_body(demo_labels())).unwrap();
+    let (ok, answer) = curl(&[
+        "-H",
+        &format!("Authorization: Bearer {WEBHOOK_TOKEN}"),
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+        &body,
+        &format!("{base}/alerts"),
+    ]);
+    assert!(ok && answer.contains("\"queued\""), "{answer}");
+    // Plain HTTP on the TLS port gets no answer a webhook could take for a 200.
+    let plain = http_get(&svc.url("/healthz"));
+    assert!(
+        plain.as_ref().is_none_or(|(status, _)| *status != 200),
+        "{plain:?}"
+    );
+}

@@ -12,6 +12,7 @@ mod intake;
 mod metrics;
 pub mod secrets;
 mod state;
+mod tls;
 mod worker;
 mod writer;
 
@@ -75,6 +76,10 @@ pub async fn serve(
     release_orphans(&journal, clock.now().timestamp_millis())?;
     let engine = engine(&config, &env, clock.clone())?;
     let auth = auth::Auth::load(&config.webhook, &env)?;
+    let acceptor = match &config.tls {
+        Some(t) => Some(tls::acceptor(t)?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::usage(format!("listen: cannot listen on {}: {e}", config.listen)))?;
@@ -101,20 +106,30 @@ pub async fn serve(
         .map(|n| tokio::spawn(worker::run(shared.clone(), n)))
         .collect();
 
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
     info!(
         dry_run = shared.config.guards.dry_run,
-        "listening on http://{address}"
+        "listening on {scheme}://{address}"
     );
     // The server keeps listening while the jobs in flight finish, answering 503 to new
     // deliveries (Alertmanager sends them again later), then stops.
     let (stop_http, mut http_stopped) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(
-        axum::serve(listener, http::router(shared.clone()))
-            .with_graceful_shutdown(async move {
-                let _ = http_stopped.wait_for(|s| *s).await;
-            })
-            .into_future(),
-    );
+    let stopped = async move {
+        let _ = http_stopped.wait_for(|s| *s).await;
+    };
+    let router = http::router(shared.clone());
+    let server = match acceptor {
+        Some(acceptor) => tokio::spawn(
+            axum::serve(tls::TlsListener::new(listener, acceptor)?, router)
+                .with_graceful_shutdown(stopped)
+                .into_future(),
+        ),
+        None => tokio::spawn(
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stopped)
+                .into_future(),
+        ),
+    };
     shutdown.await;
     info!("shutting down: no new deliveries; finishing the jobs in flight");
     shared.stopping.store(true, Ordering::SeqCst);

@@ -46,8 +46,14 @@ impl Service {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let text = log.lock().unwrap().clone();
-            if let Some(at) = text.find("listening on http://127.0.0.1:") {
-                let rest = &text[at + "listening on http://127.0.0.1:".len()..];
+            let at = [
+                "listening on http://127.0.0.1:",
+                "listening on https://127.0.0.1:",
+            ]
+            .iter()
+            .find_map(|marker| text.find(marker).map(|at| at + marker.len()));
+            if let Some(at) = at {
+                let rest = &text[at..];
                 let port = rest
                     .chars()
                     .take_while(char::is_ascii_digit)
