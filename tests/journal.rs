@@ -24,7 +24,7 @@ fn job(repo: &str, image: &str) -> Decision {
     Decision::Job(NewJob {
         kind: JobKind::Rollback,
         repo: repo.into(),
-        image: image.into(),
+        target: image.into(),
         alert: "{}".into(),
         alert_start: Some(1_796_000_000),
     })
@@ -104,7 +104,7 @@ fn one_job_per_repository_at_a_time_and_leases_run_out() {
     .unwrap();
     let first = j.claim("w1", 10, 1_000).unwrap().unwrap();
     assert_eq!(
-        (first.repo.as_str(), first.image.as_str(), first.attempt),
+        (first.repo.as_str(), first.target.as_str(), first.attempt),
         ("gitops", "app:2", 1)
     );
     let second = j.claim("w2", 10, 1_000).unwrap().unwrap();
@@ -132,7 +132,7 @@ fn one_job_per_repository_at_a_time_and_leases_run_out() {
     )
     .unwrap();
     let next = j.claim("w3", 1_600, 2_000).unwrap().unwrap();
-    assert_eq!(next.image, "worker:2");
+    assert_eq!(next.target, "worker:2");
     assert_eq!(j.rollbacks_since("gitops", 0).unwrap(), 1);
     assert_eq!(
         j.last_pull("gitops", "app:2").unwrap(),
@@ -238,4 +238,36 @@ fn handles_on_one_data_dir_never_take_a_job_twice() {
     assert_eq!(ids.len(), 40);
     let workers: BTreeSet<&str> = taken.iter().map(|(_, w)| w.as_str()).collect();
     assert!(workers.len() > 1, "the work was shared: {workers:?}");
+}
+
+#[test]
+fn a_journal_of_an_earlier_version_is_brought_up_to_date_keeping_its_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // The journal as the first release wrote it.
+        let conn =
+            rusqlite::Connection::open(dir.path().join(revertbot::journal::FILE_NAME)).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, 0);",
+        )
+        .unwrap();
+        conn.execute_batch(include_str!("../src/journal/migrations/0001_journal.sql"))
+            .unwrap();
+        conn.execute(
+            "INSERT INTO jobs (kind, repo, image, alert, state, not_before, created_at, updated_at)
+             VALUES ('rollback', 'gitops', 'app:2', '{}', 'queued', 0, 0, 0)",
+            [],
+        )
+        .unwrap();
+    }
+    let j = Journal::open(dir.path()).unwrap();
+    let jobs = j.jobs(10).unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        (jobs[0].repo.as_str(), jobs[0].target.as_str()),
+        ("gitops", "app:2")
+    );
+    let claimed = j.claim("w", 1, 1_000).unwrap().unwrap();
+    assert_eq!(claimed.target, "app:2");
 }

@@ -218,7 +218,7 @@ pub fn history(
                     j.kind.as_str(),
                     j.state,
                     j.repo,
-                    j.image
+                    j.target
                 )?;
                 if let Some(error) = &j.error {
                     writeln!(out, "         {error}")?;

@@ -42,8 +42,9 @@ pub enum Decision {
 pub struct NewJob {
     pub kind: JobKind,
     pub repo: String,
-    /// The image as the alert named it (`name:tag`), or the workload it names.
-    pub image: String,
+    /// What to roll back: the image as the alert named it (`name:tag`), or
+    /// `workload:NAMESPACE/KIND/NAME[:CONTAINER]`, the workload whose image to find.
+    pub target: String,
     /// The v4 payload with only this alert, for the pull request's story.
     pub alert: String,
     pub alert_start: Option<i64>,
@@ -91,7 +92,7 @@ pub struct Claimed {
     pub id: i64,
     pub kind: JobKind,
     pub repo: String,
-    pub image: String,
+    pub target: String,
     pub alert: String,
     pub alert_start: Option<i64>,
     /// Tries so far, this one included.
@@ -130,7 +131,7 @@ pub struct JobRecord {
     pub id: i64,
     pub kind: JobKind,
     pub repo: String,
-    pub image: String,
+    pub target: String,
     pub state: String,
     pub attempts: u32,
     pub created_at: i64,
@@ -163,7 +164,7 @@ pub struct AlertRecord {
     pub status: String,
     pub rule: Option<String>,
     pub repo: Option<String>,
-    pub image: Option<String>,
+    pub target: Option<String>,
     pub decision: String,
     pub reason: Option<String>,
     pub job: Option<i64>,

@@ -5,7 +5,10 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 
 /// `(version, SQL)`, in order. A migration, once released, never changes: add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_journal.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_journal.sql")),
+    (2, include_str!("migrations/0002_target.sql")),
+];
 
 /// Brings the schema up to date; returns the version it is at.
 pub fn migrate(conn: &mut Connection) -> Result<i64> {

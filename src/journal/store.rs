@@ -81,7 +81,7 @@ impl Journal {
             let mut decisions = Vec::with_capacity(d.alerts.len());
             let mut new_jobs = 0;
             for a in &d.alerts {
-                let (decision, repo, image, reason, job) = match &a.decision {
+                let (decision, repo, target, reason, job) = match &a.decision {
                     Decision::Unmatched => ("unmatched", None, None, None, None),
                     Decision::Skipped { repo, reason } => {
                         ("skipped", repo.clone(), None, Some(reason.clone()), None)
@@ -90,10 +90,10 @@ impl Journal {
                         let existing: Option<i64> = tx
                             .query_row(
                                 "SELECT id FROM jobs
-                                 WHERE kind = ?1 AND repo = ?2 AND image = ?3
+                                 WHERE kind = ?1 AND repo = ?2 AND target = ?3
                                    AND state IN ('queued', 'running')
                                  ORDER BY id LIMIT 1",
-                                params![j.kind.as_str(), j.repo, j.image],
+                                params![j.kind.as_str(), j.repo, j.target],
                                 |row| row.get(0),
                             )
                             .optional()?;
@@ -101,21 +101,21 @@ impl Journal {
                             Some(id) => (
                                 "coalesced",
                                 Some(j.repo.clone()),
-                                Some(j.image.clone()),
+                                Some(j.target.clone()),
                                 None,
                                 Some(id),
                             ),
                             None => {
                                 tx.execute(
-                                    "INSERT INTO jobs (kind, repo, image, alert, alert_start, state, not_before, created_at, updated_at)
+                                    "INSERT INTO jobs (kind, repo, target, alert, alert_start, state, not_before, created_at, updated_at)
                                      VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6)",
-                                    params![j.kind.as_str(), j.repo, j.image, j.alert, j.alert_start, now],
+                                    params![j.kind.as_str(), j.repo, j.target, j.alert, j.alert_start, now],
                                 )?;
                                 new_jobs += 1;
                                 (
                                     "queued",
                                     Some(j.repo.clone()),
-                                    Some(j.image.clone()),
+                                    Some(j.target.clone()),
                                     None,
                                     Some(tx.last_insert_rowid()),
                                 )
@@ -124,9 +124,9 @@ impl Journal {
                     }
                 };
                 tx.execute(
-                    "INSERT INTO alerts (delivery_id, fingerprint, alertname, status, starts_at, rule, repo, image, decision, reason, job_id)
+                    "INSERT INTO alerts (delivery_id, fingerprint, alertname, status, starts_at, rule, repo, target, decision, reason, job_id)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    params![delivery, a.fingerprint, a.alertname, a.status, a.starts_at, a.rule, repo, image, decision, reason, job],
+                    params![delivery, a.fingerprint, a.alertname, a.status, a.starts_at, a.rule, repo, target, decision, reason, job],
                 )?;
                 decisions.push(decision);
             }
@@ -153,7 +153,7 @@ impl Journal {
         )?;
         let job = tx
             .query_row(
-                "SELECT id, kind, repo, image, alert, alert_start, attempts, created_at FROM jobs
+                "SELECT id, kind, repo, target, alert, alert_start, attempts, created_at FROM jobs
                  WHERE state = 'queued' AND not_before <= ?1
                    AND repo NOT IN (SELECT repo FROM jobs WHERE state = 'running')
                  ORDER BY not_before, id LIMIT 1",
@@ -163,7 +163,7 @@ impl Journal {
                         id: row.get(0)?,
                         kind: JobKind::parse(&row.get::<_, String>(1)?),
                         repo: row.get(2)?,
-                        image: row.get(3)?,
+                        target: row.get(3)?,
                         alert: row.get(4)?,
                         alert_start: row.get(5)?,
                         attempt: row.get::<_, u32>(6)? + 1,
@@ -261,15 +261,15 @@ impl Journal {
         )?)
     }
 
-    /// The latest rollback of `image` in `repo` that has a pull request: `(number, branch)`.
-    pub fn last_pull(&self, repo: &str, image: &str) -> Result<Option<(u64, String)>> {
+    /// The latest rollback of `target` in `repo` that has a pull request: `(number, branch)`.
+    pub fn last_pull(&self, repo: &str, target: &str) -> Result<Option<(u64, String)>> {
         Ok(self
             .conn()
             .query_row(
                 "SELECT pr_number, branch FROM jobs
-                 WHERE repo = ?1 AND image = ?2 AND kind = 'rollback' AND pr_number IS NOT NULL
+                 WHERE repo = ?1 AND target = ?2 AND kind = 'rollback' AND pr_number IS NOT NULL
                  ORDER BY updated_at DESC, id DESC LIMIT 1",
-                params![repo, image],
+                params![repo, target],
                 |row| Ok((row.get::<_, i64>(0)? as u64, row.get::<_, String>(1)?)),
             )
             .optional()?)
@@ -288,7 +288,7 @@ impl Journal {
     pub fn jobs(&self, limit: u32) -> Result<Vec<JobRecord>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT j.id, j.kind, j.repo, j.image, j.state, j.attempts, j.created_at, j.updated_at,
+            "SELECT j.id, j.kind, j.repo, j.target, j.state, j.attempts, j.created_at, j.updated_at,
                     j.outcome, j.error_kind, j.error, j.culprit, j.branch, j.strategy, j.pr_number, j.pr_url,
                     (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id)
              FROM jobs j ORDER BY j.id DESC LIMIT ?1",
@@ -298,7 +298,7 @@ impl Journal {
                 id: row.get(0)?,
                 kind: JobKind::parse(&row.get::<_, String>(1)?),
                 repo: row.get(2)?,
-                image: row.get(3)?,
+                target: row.get(3)?,
                 state: row.get(4)?,
                 attempts: row.get(5)?,
                 created_at: row.get(6)?,
@@ -335,7 +335,7 @@ impl Journal {
             })?
             .collect::<Result<_, _>>()?;
         let mut alerts = conn.prepare(
-            "SELECT fingerprint, alertname, status, rule, repo, image, decision, reason, job_id
+            "SELECT fingerprint, alertname, status, rule, repo, target, decision, reason, job_id
              FROM alerts WHERE delivery_id = ?1 ORDER BY id",
         )?;
         for d in &mut out {
@@ -347,7 +347,7 @@ impl Journal {
                         status: row.get(2)?,
                         rule: row.get(3)?,
                         repo: row.get(4)?,
-                        image: row.get(5)?,
+                        target: row.get(5)?,
                         decision: row.get(6)?,
                         reason: row.get(7)?,
                         job: row.get(8)?,

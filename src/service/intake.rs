@@ -36,7 +36,7 @@ pub fn delivery(payload: &Payload, raw: &str, config: &Config, now: DateTime<Utc
                     Decision::Job(NewJob {
                         kind,
                         repo: rule.repo.clone(),
-                        image: image.to_string(),
+                        target: image.to_string(),
                         alert: single(payload, alert),
                         alert_start: rules::started_at(alert).map(|t| t.timestamp()),
                     })

@@ -68,7 +68,7 @@ pub async fn run(shared: Arc<Shared>, n: usize) {
             id = job.id,
             kind = job.kind.as_str(),
             repo = %job.repo,
-            image = %job.image,
+            target = %job.target,
             attempt = job.attempt
         );
         run_one(&shared, &me, job.clone()).instrument(span).await;
@@ -202,7 +202,7 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
             job.repo
         ))
     })?;
-    let image = ImageRef::parse(&job.image).map_err(|e| Error::usage(e.to_string()))?;
+    let image = ImageRef::parse(&job.target).map_err(|e| Error::usage(e.to_string()))?;
     let guards = &config.guards;
     let hour_ago = now_ms(shared) - 3_600_000;
     let (journal, name) = (shared.journal.clone(), repo.name.clone());
@@ -299,8 +299,12 @@ async fn resolved(shared: &Shared, job: &Claimed) -> Result<Finished> {
             job.repo
         ))
     })?;
-    let (journal, name, image) = (shared.journal.clone(), repo.name.clone(), job.image.clone());
-    let last = tokio::task::spawn_blocking(move || journal.last_pull(&name, &image))
+    let (journal, name, target) = (
+        shared.journal.clone(),
+        repo.name.clone(),
+        job.target.clone(),
+    );
+    let last = tokio::task::spawn_blocking(move || journal.last_pull(&name, &target))
         .await
         .context("the journal call stopped")??;
     let Some((number, _branch)) = last else {
