@@ -1,8 +1,10 @@
 //! Alertmanager webhook payloads (version 4), as Alertmanager 0.25 sends them; label
-//! matchers; and the rules that map an alert to what to roll back.
+//! matchers; the rules that map an alert to what to roll back; and the workload its labels
+//! name when they name no image.
 
 pub mod matcher;
 pub mod rules;
+pub mod workload;
 
 use std::collections::BTreeMap;
 

@@ -1,8 +1,10 @@
 //! GitOps manifests, pure: YAML read with positions, the places that reference an image (the
 //! five reference formats), which places a change touched, and byte-level edits of one scalar.
-//! Everything here works on `&str`; nothing reads git or the disk.
+//! Workloads rendered as kustomize renders them (kustomize). Everything here works on `&str`;
+//! nothing reads git or the disk.
 
 pub mod edit;
+pub mod kustomize;
 pub mod paths;
 pub mod place;
 pub mod refs;
