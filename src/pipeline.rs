@@ -74,6 +74,8 @@ pub struct Culprit {
     pub is_revert: bool,
     /// The rollback branch for it.
     pub branch: String,
+    /// When the image was found from a workload: `NAMESPACE/KIND/NAME (CONTAINER)`.
+    pub workload: Option<String>,
 }
 
 /// The pull request's text.
@@ -247,23 +249,44 @@ impl Engine {
                     ws
                 }
             };
-            let image = target
-                .image
-                .clone()
-                .ok_or_else(|| Error::new(Kind::Usage).text("give ").input(Input::Image))?;
             let repo = ws.repo();
             let rev = target
                 .base
                 .clone()
                 .unwrap_or_else(|| ws.default_base().to_string());
-            let located = crate::locate::locate(
-                repo,
-                &crate::locate::Query {
-                    image: image.clone(),
-                    rev,
-                    paths: target.paths.clone(),
-                },
-            )?;
+            let (image, located, workload) = match (&target.image, &target.workload) {
+                (Some(image), _) => {
+                    let located = crate::locate::locate(
+                        repo,
+                        &crate::locate::Query {
+                            image: image.clone(),
+                            rev,
+                            paths: target.paths.clone(),
+                        },
+                    )?;
+                    (image.clone(), located, None)
+                }
+                (None, Some(candidates)) => {
+                    let found = crate::locate::locate_workload(
+                        repo,
+                        &crate::locate::WorkloadQuery {
+                            candidates: candidates.clone(),
+                            rev,
+                            paths: target.paths.clone(),
+                        },
+                    )?;
+                    let image = crate::image::ImageRef::parse(&found.image)
+                        .map_err(|e| Error::new(Kind::NotFound).text(e.to_string()))?;
+                    let workload = format!("{} ({})", found.workload, found.container);
+                    (image, found.located, Some(workload))
+                }
+                (None, None) => {
+                    return Err(Error::new(Kind::Usage)
+                        .text("give ")
+                        .input(Input::Image)
+                        .into())
+                }
+            };
             let commit = repo.find_commit(git2::Oid::from_str(&located.commit.sha)?)?;
             let committed_at = commit.committer().when().seconds();
             let is_revert = crate::revert::message::is_a_revert(commit.message_raw().unwrap_or(""));
@@ -274,6 +297,7 @@ impl Engine {
                 is_revert,
                 branch,
                 located,
+                workload,
             })
         })
         .await

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use revertbot::alert::matcher::{self, Matcher, Op};
-use revertbot::alert::rules::{route, Routed};
+use revertbot::alert::rules::{route, Routed, Subject};
 use revertbot::alert::{Alert, Payload, Status};
 use revertbot::config::{Config, Guards, RevertOfRevert, Rule};
 use revertbot::image::ImageRef;
@@ -145,13 +145,17 @@ proptest! {
         let parsed = ImageRef::parse(image.trim()).ok().filter(|i| i.tag.is_some() || i.digest.is_some());
         match route(&alert, &rules, &guards(), now) {
             Routed::Unmatched => prop_assert_ne!(severity, "critical"),
-            Routed::Rollback { image: got, .. } => {
+            Routed::Rollback { subject: Subject::Image(got), .. } => {
                 prop_assert!(!resolved && minutes_ago <= 120);
                 prop_assert_eq!(Some(got), parsed);
             }
-            Routed::Resolved { image: got, .. } => {
+            Routed::Resolved { subject: Subject::Image(got), .. } => {
                 prop_assert!(resolved);
                 prop_assert_eq!(Some(got), parsed);
+            }
+            Routed::Rollback { subject: Subject::Workload(_), .. }
+            | Routed::Resolved { subject: Subject::Workload(_), .. } => {
+                prop_assert!(false, "the rule takes the image from its label only");
             }
             Routed::Skipped { reason, .. } => {
                 prop_assert!(parsed.is_none() || (!resolved && minutes_ago > 120), "{}", reason);

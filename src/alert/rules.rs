@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::workload::{self, Named};
 use super::{Alert, Status};
 use crate::config::{Guards, Rule};
 use crate::image::ImageRef;
@@ -15,10 +16,44 @@ pub enum Routed<'r> {
     Unmatched,
     /// A rule matched, but the alert is not acted on.
     Skipped { rule: &'r Rule, reason: String },
-    /// Roll this image back in the rule's repository.
-    Rollback { rule: &'r Rule, image: ImageRef },
-    /// The alert resolved: say so on the rollback's pull request for this image.
-    Resolved { rule: &'r Rule, image: ImageRef },
+    /// Roll this back in the rule's repository.
+    Rollback { rule: &'r Rule, subject: Subject },
+    /// The alert resolved: say so on the rollback's pull request for this.
+    Resolved { rule: &'r Rule, subject: Subject },
+}
+
+/// What an alert is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Subject {
+    /// The image its label names, with the version.
+    Image(ImageRef),
+    /// The workload its labels name (candidates, most likely first): its image is found in
+    /// the repository, as kustomize renders it.
+    Workload(Vec<Named>),
+}
+
+impl Subject {
+    /// What the journal keys jobs by: the image, or `workload:NAMESPACE/KIND/NAME[:CONTAINER]`
+    /// of the most likely candidate.
+    pub fn target(&self) -> String {
+        match self {
+            Subject::Image(image) => image.to_string(),
+            Subject::Workload(candidates) => {
+                let first = &candidates[0];
+                let mut t = format!(
+                    "workload:{}/{}/{}",
+                    first.namespace.as_deref().unwrap_or("*"),
+                    first.kind.map_or("*".to_string(), |k| k.to_string()),
+                    first.name
+                );
+                if let Some(c) = &first.container {
+                    t.push(':');
+                    t.push_str(c);
+                }
+                t
+            }
+        }
+    }
 }
 
 /// Routes an alert: the first rule whose matchers all match; the image from its label; the
@@ -36,28 +71,31 @@ pub fn route<'r>(
         return Routed::Unmatched;
     };
     let skip = |reason: String| Routed::Skipped { rule, reason };
-    let image = match rule.image_label.as_deref().map(|l| (l, alert.labels.get(l))) {
-        Some((_, Some(value))) if !value.trim().is_empty() => match ImageRef::parse(value.trim()) {
-            Ok(image) => image,
-            Err(e) => return skip(format!("label {}: {e}", rule.image_label.as_deref().unwrap_or(""))),
+    let subject = match rule.image_label.as_deref().map(|l| (l, alert.labels.get(l))) {
+        Some((label, Some(value))) if !value.trim().is_empty() => match ImageRef::parse(value.trim()) {
+            Ok(image) if image.tag.is_none() && image.digest.is_none() => {
+                return skip(format!(
+                    "label {label}: {image} names no tag or digest, so the version to roll back is unknown"
+                ))
+            }
+            Ok(image) => Subject::Image(image),
+            Err(e) => return skip(format!("label {label}: {e}")),
         },
         Some((label, _)) if !rule.workload => {
             return skip(format!("the alert has no {label} label naming the image"));
         }
         _ => {
-            return skip(
-                "the alert names no image; finding it from the workload labels is not available in this version".into(),
-            )
+            let candidates = workload::from_labels(&alert.labels);
+            if candidates.is_empty() {
+                return skip(
+                    "the alert names no image and no workload (namespace with deployment, statefulset, daemonset, cronjob, job_name, rollout or pod)".into(),
+                );
+            }
+            Subject::Workload(candidates)
         }
     };
-    if image.tag.is_none() && image.digest.is_none() {
-        return skip(format!(
-            "label {}: {image} names no tag or digest, so the version to roll back is unknown",
-            rule.image_label.as_deref().unwrap_or("")
-        ));
-    }
     if alert.status == Status::Resolved {
-        return Routed::Resolved { rule, image };
+        return Routed::Resolved { rule, subject };
     }
     if let Some(age) = age(alert, now) {
         if age > guards.max_alert_age {
@@ -68,7 +106,7 @@ pub fn route<'r>(
             ));
         }
     }
-    Routed::Rollback { rule, image }
+    Routed::Rollback { rule, subject }
 }
 
 /// How long ago the alert started, when it says.
@@ -154,9 +192,9 @@ mod tests {
             "2026-11-30T11:50:00Z",
         );
         match route(&a, &rules, &guards(), now()) {
-            Routed::Rollback { rule, image } => {
+            Routed::Rollback { rule, subject } => {
                 assert_eq!(rule.name, "prod");
-                assert_eq!(image.to_string(), "ghcr.io/acme/api:1.2.3");
+                assert_eq!(subject.target(), "ghcr.io/acme/api:1.2.3");
             }
             other => panic!("{other:?}"),
         }
@@ -203,6 +241,44 @@ mod tests {
             r,
             "guard max_alert_age: the alert started 4h ago, more than 2h"
         );
+    }
+
+    #[test]
+    fn without_an_image_label_the_workload_labels_name_the_subject() {
+        let mut r = rule("prod", &[], Some("image"));
+        r.workload = true;
+        let rules = [r];
+        let a = alert(
+            Status::Firing,
+            &[
+                ("namespace", "prod"),
+                ("pod", "frontend-7d4b9c8f6d-x2k9p"),
+                ("container", "web"),
+            ],
+            "2026-11-30T11:50:00Z",
+        );
+        match route(&a, &rules, &guards(), now()) {
+            Routed::Rollback {
+                subject: Subject::Workload(candidates),
+                ..
+            } => {
+                assert_eq!(candidates[0].name, "frontend");
+                assert_eq!(
+                    Subject::Workload(candidates).target(),
+                    "workload:prod/Deployment/frontend:web"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let nothing = alert(
+            Status::Firing,
+            &[("namespace", "prod")],
+            "2026-11-30T11:50:00Z",
+        );
+        assert!(matches!(
+            route(&nothing, &rules, &guards(), now()),
+            Routed::Skipped { reason, .. } if reason.contains("no image and no workload")
+        ));
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub fn target(args: &TargetArgs) -> Result<Target> {
         base: args.base.clone(),
         commit: args.commit.clone(),
         image,
+        workload: None,
         paths: PathFilter::new(&args.paths)?,
         whole_commit: args.whole_commit,
         allow_revert_of_revert: args.allow_revert_of_revert,

@@ -12,6 +12,7 @@ pub mod remote;
 pub mod renames;
 pub mod repo;
 pub mod tree;
+pub mod tree_files;
 pub mod writer;
 
 pub use blobs::Blobs;

@@ -47,9 +47,12 @@ pub fn rollback_in(
         .clone()
         .unwrap_or_else(|| ws.default_base().to_string());
     let base = resolve_commit(repo, &base_name, Some(Input::Base))?;
-    let culprit = match (&target.commit, &target.image) {
-        (Some(commit), _) => resolve_commit(repo, commit, Some(Input::Commit))?,
-        (None, Some(image)) => {
+    // The image rolled back: named, or the one a workload is rendered with.
+    let mut image = target.image.clone();
+    let mut workload = None;
+    let culprit = match (&target.commit, &target.image, &target.workload) {
+        (Some(commit), _, _) => resolve_commit(repo, commit, Some(Input::Commit))?,
+        (None, Some(image), _) => {
             let query = Query {
                 image: image.clone(),
                 rev: base.to_string(),
@@ -58,7 +61,23 @@ pub fn rollback_in(
             let located = locate::locate(repo, &query)?;
             Oid::from_str(&located.commit.sha)?
         }
-        (None, None) => {
+        (None, None, Some(candidates)) => {
+            let found = locate::locate_workload(
+                repo,
+                &locate::WorkloadQuery {
+                    candidates: candidates.clone(),
+                    rev: base.to_string(),
+                    paths: target.paths.clone(),
+                },
+            )?;
+            image = Some(
+                crate::image::ImageRef::parse(&found.image)
+                    .map_err(|e| Error::new(Kind::NotFound).text(e.to_string()))?,
+            );
+            workload = Some(format!("{} ({})", found.workload, found.container));
+            Oid::from_str(&found.located.commit.sha)?
+        }
+        (None, None, None) => {
             return Err(Error::new(Kind::Usage)
                 .text("give ")
                 .input(Input::Commit)
@@ -83,7 +102,7 @@ pub fn rollback_in(
             .into());
         }
     }
-    let image_name = target.image.as_ref().map(|i| i.name.as_str());
+    let image_name = image.as_ref().map(|i| i.name.as_str());
     let branch = message::branch_name(image_name, &culprit.to_string());
     let span = tracing::info_span!("revert", culprit = %culprit, image = image_name.unwrap_or(""), branch = %branch);
     let _entered = span.enter();
@@ -92,7 +111,8 @@ pub fn rollback_in(
         outcome: Outcome::DryRun,
         reverted: culprit.to_string(),
         culprit: CommitInfo::of(&repo.find_commit(culprit)?),
-        image: target.image.as_ref().map(ToString::to_string),
+        image: image.as_ref().map(ToString::to_string),
+        workload,
         base: base_name.clone(),
         base_sha: base.to_string(),
         strategy: None,
@@ -126,7 +146,7 @@ pub fn rollback_in(
     let spec = plan::RevertSpec {
         culprit,
         base,
-        image: target.image.as_ref(),
+        image: image.as_ref(),
         whole_commit: target.whole_commit,
         allow_revert_of_revert: target.allow_revert_of_revert,
         paths: &target.paths,

@@ -16,6 +16,9 @@ pub struct RevertReport {
     pub reverted: String,
     pub culprit: CommitInfo,
     pub image: Option<String>,
+    /// When the image was found from a workload: `NAMESPACE/KIND/NAME (CONTAINER)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
     pub base: String,
     pub base_sha: String,
     pub strategy: Option<Strategy>,

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::alert::workload::Named;
 use crate::gitstore::remote::{Network, Source};
 use crate::image::ImageRef;
 use crate::manifest::PathFilter;
@@ -33,6 +34,9 @@ pub struct Target {
     pub commit: Option<String>,
     /// The image whose places are rolled back.
     pub image: Option<ImageRef>,
+    /// Without an image: the workload (candidates, most likely first) whose image, as
+    /// kustomize renders it, is rolled back.
+    pub workload: Option<Vec<Named>>,
     pub paths: PathFilter,
     pub whole_commit: bool,
     pub allow_revert_of_revert: bool,
@@ -48,6 +52,7 @@ impl Target {
             base: None,
             commit: None,
             image: None,
+            workload: None,
             paths: PathFilter::default(),
             whole_commit: false,
             allow_revert_of_revert: false,

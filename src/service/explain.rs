@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::alert::rules::{self, Routed};
+use crate::alert::rules::{self, Routed, Subject};
 use crate::alert::Payload;
 use crate::config::{Config, RevertOfRevert};
 use crate::error::render_chain;
@@ -61,12 +61,12 @@ pub async fn explain(
                 e.repo = Some(rule.repo.clone());
                 e.reason = reason;
             }
-            Routed::Resolved { rule, image } => {
+            Routed::Resolved { rule, subject } => {
                 e.rule = Some(rule.name.clone());
                 e.repo = Some(rule.repo.clone());
-                e.image = Some(image.to_string());
-                let pull = journal
-                    .and_then(|j| j.last_pull(&rule.repo, &image.to_string()).ok().flatten());
+                describe_subject(&mut e, &subject);
+                let pull =
+                    journal.and_then(|j| j.last_pull(&rule.repo, &subject.target()).ok().flatten());
                 match pull {
                     Some((number, _)) => {
                         e.decision = "would comment".into();
@@ -79,18 +79,23 @@ pub async fn explain(
                     }
                 }
             }
-            Routed::Rollback { rule, image } => {
+            Routed::Rollback { rule, subject } => {
                 e.rule = Some(rule.name.clone());
                 e.repo = Some(rule.repo.clone());
-                e.image = Some(image.to_string());
+                describe_subject(&mut e, &subject);
                 let Some(repo) = config.repo(&rule.repo) else {
                     e.reason = format!("rules.{}.repo: {:?} is not in repos", rule.name, rule.repo);
                     out.push(e);
                     continue;
                 };
+                let (image, workload) = match &subject {
+                    Subject::Image(image) => (Some(image.clone()), None),
+                    Subject::Workload(candidates) => (None, Some(candidates.clone())),
+                };
                 let target = Target {
                     base: repo.branch.clone(),
-                    image: Some(image.clone()),
+                    image,
+                    workload,
                     paths: PathFilter::new(&repo.paths).unwrap_or_default(),
                     ..Target::new(Source::parse(&repo.url))
                 };
@@ -106,10 +111,12 @@ pub async fn explain(
                                     .ok()
                             })
                             .unwrap_or(0);
+                        if let Some(w) = &culprit.workload {
+                            e.workload = Some(w.clone());
+                            e.image = Some(culprit.located.image.clone());
+                        }
                         let existing = journal
-                            .and_then(|j| {
-                                j.last_pull(&repo.name, &image.to_string()).ok().flatten()
-                            })
+                            .and_then(|j| j.last_pull(&repo.name, &subject.target()).ok().flatten())
                             .filter(|(_, branch)| *branch == culprit.branch);
                         if culprit.is_revert && guards.revert_of_revert == RevertOfRevert::Refuse {
                             e.reason = format!(
@@ -150,4 +157,16 @@ pub async fn explain(
         out.push(e);
     }
     out
+}
+
+fn describe_subject(e: &mut Explained, subject: &Subject) {
+    match subject {
+        Subject::Image(image) => e.image = Some(image.to_string()),
+        Subject::Workload(candidates) => {
+            e.workload = Some(subject.target().trim_start_matches("workload:").to_string());
+            if candidates.len() > 1 {
+                e.reason = format!("{} candidate workloads from the labels", candidates.len());
+            }
+        }
+    }
 }

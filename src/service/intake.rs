@@ -27,7 +27,7 @@ pub fn delivery(payload: &Payload, raw: &str, config: &Config, now: DateTime<Utc
                     repo: Some(rule.repo.clone()),
                     reason,
                 },
-                Routed::Rollback { rule, image } | Routed::Resolved { rule, image } => {
+                Routed::Rollback { rule, subject } | Routed::Resolved { rule, subject } => {
                     let kind = if alert.status == Status::Resolved {
                         JobKind::Resolved
                     } else {
@@ -36,7 +36,7 @@ pub fn delivery(payload: &Payload, raw: &str, config: &Config, now: DateTime<Utc
                     Decision::Job(NewJob {
                         kind,
                         repo: rule.repo.clone(),
-                        target: image.to_string(),
+                        target: subject.target(),
                         alert: single(payload, alert),
                         alert_start: rules::started_at(alert).map(|t| t.timestamp()),
                     })

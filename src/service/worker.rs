@@ -22,6 +22,9 @@ use crate::manifest::PathFilter;
 use crate::pipeline::{github_repo, Job, PullOptions};
 use crate::revert::{Effects, Target};
 
+/// How a job's target names a workload rather than an image.
+const WORKLOAD_PREFIX: &str = "workload:";
+
 /// How long a claim holds without renewal; renewed every third of it.
 const LEASE: Duration = Duration::from_secs(60);
 /// Tries of a job whose failures are transient.
@@ -202,7 +205,19 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
             job.repo
         ))
     })?;
-    let image = ImageRef::parse(&job.target).map_err(|e| Error::usage(e.to_string()))?;
+    let alert = Payload::from_json(job.alert.as_bytes()).ok();
+    // A workload target: its image is found in the repository, from the alert's labels.
+    let (image, workload) = if job.target.starts_with(WORKLOAD_PREFIX) {
+        let labels = alert
+            .as_ref()
+            .and_then(|a| a.alerts.first())
+            .map(|a| a.labels.clone())
+            .unwrap_or_default();
+        (None, Some(crate::alert::workload::from_labels(&labels)))
+    } else {
+        let image = ImageRef::parse(&job.target).map_err(|e| Error::usage(e.to_string()))?;
+        (Some(image), None)
+    };
     let guards = &config.guards;
     let hour_ago = now_ms(shared) - 3_600_000;
     let (journal, name) = (shared.journal.clone(), repo.name.clone());
@@ -218,12 +233,12 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
             .with_code("max_rollbacks_per_repo_per_hour")
             .into());
     }
-    let alert = Payload::from_json(job.alert.as_bytes()).ok();
     let target = Target {
         source: Source::parse(&repo.url),
         base: repo.branch.clone(),
         commit: None,
-        image: Some(image),
+        image,
+        workload,
         paths: PathFilter::new(&repo.paths)?,
         whole_commit: false,
         allow_revert_of_revert: guards.revert_of_revert == RevertOfRevert::Allow,

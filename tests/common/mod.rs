@@ -106,6 +106,7 @@ impl RevertRequest {
             base: self.base.clone(),
             commit: self.commit.clone(),
             image: self.image.clone(),
+            workload: None,
             paths: self.paths.clone(),
             whole_commit: self.whole_commit,
             allow_revert_of_revert: self.allow_revert_of_revert,

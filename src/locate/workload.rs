@@ -1,0 +1,466 @@
+//! The culprit for a workload: the most recent first-parent commit that changed the image the
+//! workload is deployed with **as kustomize renders it** — an overlay that adds an `images:`
+//! override, a patch, a second `images:` entry, a workload moved to another file — not only a
+//! commit that edited a value in place.
+//!
+//! At `rev` every entry point is rendered (a kustomization no other one includes, or a
+//! directory of plain manifests), the workload the alert names is found, and its container's
+//! image taken. Then the walk goes back along first parents, and renders again only where a
+//! file that took part in rendering the workload changed.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
+
+use anyhow::{Context, Result};
+use git2::{Odb, Oid, Repository};
+
+use super::failure;
+use super::query::Located;
+use crate::alert::workload::Named;
+use crate::error::{Error, Kind};
+use crate::gitstore::objects::RawTree;
+use crate::gitstore::tree_files::TreeFiles;
+use crate::gitstore::{resolve_commit, short, Blobs, CommitInfo, FirstParents};
+use crate::image::ImageRef;
+use crate::manifest::kustomize::{self, Files, Workload, KUSTOMIZATION_NAMES};
+use crate::manifest::{changed_pairs, is_yaml_name, Change, Location, PathFilter};
+
+/// The workload an alert names, and where to look.
+#[derive(Debug, Clone)]
+pub struct WorkloadQuery {
+    /// Candidates, most likely first (from the alert's labels).
+    pub candidates: Vec<Named>,
+    pub rev: String,
+    /// Entry points must be under these paths (their closures may reach elsewhere).
+    pub paths: PathFilter,
+}
+
+/// The workload found, its image, and the culprit.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WorkloadLocated {
+    /// `NAMESPACE/KIND/NAME` as rendered (`*` for a namespace nothing sets).
+    pub workload: String,
+    pub container: String,
+    /// The image as rendered at rev.
+    pub image: String,
+    /// Where the workload's resource is written at rev.
+    pub file: String,
+    #[serde(flatten)]
+    pub located: Located,
+}
+
+/// No culprit: the workload is not found, or several match, or its image never changed.
+pub const WORKLOAD_NOT_FOUND: &str = "workload_not_found";
+pub const WORKLOAD_AMBIGUOUS: &str = "workload_ambiguous";
+
+pub fn locate_workload(repo: &Repository, query: &WorkloadQuery) -> Result<WorkloadLocated> {
+    let rev = resolve_commit(repo, &query.rev, None)?;
+    let rev_commit = repo.find_commit(rev)?;
+    let odb = repo.odb()?;
+    let texts = RefCell::new(HashMap::new());
+    let files = TreeFiles::new(&odb, rev_commit.tree_id(), &texts);
+    let workloads = render_entry_points(&files, &query.paths);
+    let (workload, container) = pick(&workloads, &query.candidates, &query.rev)?;
+    let image_text = workload.containers[container].image.clone();
+    let image = ImageRef::parse(&image_text).map_err(|e| {
+        Error::new(Kind::NotFound).text(format!(
+            "{} renders container {} with image {image_text:?}: {e}",
+            describe(workload),
+            workload.containers[container].name
+        ))
+    })?;
+    let container_name = workload.containers[container].name.clone();
+
+    // Walk back: the rendering changes only where a file of its closure changed.
+    let mut current = workload.clone();
+    let mut current_image = image_text.clone();
+    let mut closure = blob_ids(&files, &current.closure);
+    let mut chain = FirstParents::new(repo, &odb, rev);
+    let mut child = chain.next_commit()?.context("the walk starts at rev")?;
+    let mut walked = 0;
+    while let Some(parent) = chain.next_commit()? {
+        walked += 1;
+        let parent_files = TreeFiles::new(&odb, parent.tree, &texts);
+        let changed = closure
+            .iter()
+            .any(|(path, id)| parent_files.blob(path) != *id);
+        if changed {
+            let parent_render = render_root(&parent_files, &current.root)
+                .into_iter()
+                .find(|w| same_workload(w, &current))
+                .or_else(|| {
+                    render_entry_points(&parent_files, &query.paths)
+                        .into_iter()
+                        .find(|w| same_workload(w, &current))
+                });
+            let Some(before) = parent_render else {
+                // The workload first appears here: its image was never changed after.
+                return Err(never_changed(&describe(workload), &query.rev, walked));
+            };
+            let before_image = before
+                .containers
+                .iter()
+                .find(|c| c.name == container_name)
+                .map(|c| c.image.clone());
+            if before_image.as_deref() != Some(current_image.as_str()) {
+                let culprit = repo.find_commit(child.id)?;
+                let changes = changes(
+                    repo,
+                    &odb,
+                    &texts,
+                    child.tree,
+                    parent.tree,
+                    &current,
+                    &before,
+                    &image,
+                    before_image.as_deref(),
+                    &current_image,
+                )?;
+                return Ok(WorkloadLocated {
+                    workload: describe(workload),
+                    container: container_name,
+                    image: image_text,
+                    file: workload.file.clone(),
+                    located: Located {
+                        image: image.to_string(),
+                        rev: rev.to_string(),
+                        commit: CommitInfo::of(&culprit),
+                        changes,
+                        twins: Vec::new(),
+                        commits_walked: walked,
+                    },
+                });
+            }
+            closure = blob_ids(&parent_files, &before.closure);
+            current_image = before_image.unwrap_or_default();
+            current = before;
+        }
+        child = parent;
+    }
+    Err(never_changed(&describe(workload), &query.rev, walked))
+}
+
+fn never_changed(workload: &str, rev: &str, walked: usize) -> anyhow::Error {
+    Error::new(Kind::NotFound)
+        .text(format!(
+            "{workload} at {rev}: no commit changed its image: walked {walked} commits back to where it first appears"
+        ))
+        .with_code(failure::NEVER_BUMPED)
+        .with_fact("commits", walked)
+        .into()
+}
+
+fn same_workload(a: &Workload, b: &Workload) -> bool {
+    a.kind == b.kind && a.name == b.name && a.namespace == b.namespace
+}
+
+/// `NAMESPACE/KIND/NAME`.
+pub fn describe(w: &Workload) -> String {
+    format!(
+        "{}/{}/{}",
+        w.namespace.as_deref().unwrap_or("*"),
+        w.kind,
+        w.name
+    )
+}
+
+fn blob_ids(files: &TreeFiles, paths: &[String]) -> Vec<(String, Option<Oid>)> {
+    paths.iter().map(|p| (p.clone(), files.blob(p))).collect()
+}
+
+/// Renders one entry point.
+fn render_root(files: &dyn Files, root: &str) -> Vec<Workload> {
+    kustomize::render(files, &[root.to_string()])
+}
+
+/// Renders every entry point under `paths`: the kustomizations no other kustomization
+/// includes, and the directories of plain manifests no kustomization includes.
+fn render_entry_points(files: &TreeFiles, paths: &PathFilter) -> Vec<Workload> {
+    let mut kustomization_dirs = Vec::new();
+    let mut plain_dirs = BTreeSet::new();
+    list_dirs(files, "", &mut |dir, names| {
+        if names
+            .iter()
+            .any(|n| KUSTOMIZATION_NAMES.contains(&n.as_str()))
+        {
+            kustomization_dirs.push(dir.to_string());
+        } else if names.iter().any(|n| is_yaml_name(n)) {
+            plain_dirs.insert(dir.to_string());
+        }
+    });
+    let in_paths = |dir: &str, names: &[&str]| {
+        names.iter().any(|n| {
+            paths.matches(&if dir.is_empty() {
+                n.to_string()
+            } else {
+                format!("{dir}/{n}")
+            })
+        })
+    };
+    let rendered: Vec<(String, Vec<Workload>)> = kustomization_dirs
+        .iter()
+        .filter(|d| in_paths(d, &KUSTOMIZATION_NAMES))
+        .map(|d| (d.clone(), render_root(files, d)))
+        .collect();
+    // A kustomization that another one's rendering read is included, not an entry point.
+    let read_by_others: BTreeSet<&str> = rendered
+        .iter()
+        .flat_map(|(root, ws)| {
+            ws.iter()
+                .flat_map(|w| w.closure.iter())
+                .filter(move |f| {
+                    !f.starts_with(&format!("{root}/"))
+                        && f.rsplit_once('/').map_or("", |(d, _)| d) != root
+                })
+                .map(String::as_str)
+        })
+        .collect();
+    let included_dir = |dir: &str| {
+        KUSTOMIZATION_NAMES.iter().any(|n| {
+            let f = if dir.is_empty() {
+                n.to_string()
+            } else {
+                format!("{dir}/{n}")
+            };
+            read_by_others.contains(f.as_str())
+        })
+    };
+    let mut out: Vec<Workload> = Vec::new();
+    let mut in_closures = BTreeSet::new();
+    for (root, ws) in &rendered {
+        if included_dir(root) {
+            continue;
+        }
+        for w in ws {
+            in_closures.extend(w.closure.iter().cloned());
+            out.push(w.clone());
+        }
+    }
+    for dir in plain_dirs {
+        let names = files.list(&dir);
+        let yaml: Vec<String> = names
+            .iter()
+            .filter(|n| is_yaml_name(n))
+            .map(|n| {
+                if dir.is_empty() {
+                    n.clone()
+                } else {
+                    format!("{dir}/{n}")
+                }
+            })
+            .filter(|p| paths.matches(p) && !in_closures.contains(p))
+            .collect();
+        if yaml.is_empty() {
+            continue;
+        }
+        for w in kustomize::render(files, &yaml) {
+            out.push(w);
+        }
+    }
+    out
+}
+
+/// Calls `visit(dir, names)` for every directory, depth first.
+fn list_dirs(files: &TreeFiles, dir: &str, visit: &mut dyn FnMut(&str, &[String])) {
+    let names = files.list(dir);
+    visit(dir, &names);
+    for name in &names {
+        let path = if dir.is_empty() {
+            name.clone()
+        } else {
+            format!("{dir}/{name}")
+        };
+        if matches!(
+            files.entry(&path),
+            Some((crate::gitstore::objects::EntryKind::Tree, _))
+        ) {
+            list_dirs(files, &path, visit);
+        }
+    }
+}
+
+/// The workload the candidates name, and the container: exactly one, else an error that
+/// lists what matched.
+fn pick<'w>(
+    workloads: &'w [Workload],
+    candidates: &[Named],
+    rev: &str,
+) -> Result<(&'w Workload, usize)> {
+    if candidates.is_empty() {
+        return Err(Error::new(Kind::NotFound)
+            .text("the alert names no workload (no deployment, statefulset, daemonset, cronjob, job_name, rollout or pod label)")
+            .with_code(WORKLOAD_NOT_FOUND)
+            .into());
+    }
+    for candidate in candidates {
+        let matches: Vec<&Workload> = workloads
+            .iter()
+            .filter(|w| {
+                w.name == candidate.name
+                    && candidate.kind.is_none_or(|k| k == w.kind)
+                    && match (&candidate.namespace, &w.namespace) {
+                        (Some(a), Some(b)) => a == b,
+                        // Nothing in the repository sets it: the tool that applies it does.
+                        _ => true,
+                    }
+            })
+            .collect();
+        let distinct: BTreeSet<(String, String)> = matches
+            .iter()
+            .map(|w| (describe(w), w.file.clone()))
+            .collect();
+        match distinct.len() {
+            0 => continue,
+            1 => {
+                let w = matches[0];
+                return Ok((w, container(w, candidate)?));
+            }
+            _ => {
+                let listed: Vec<String> = distinct
+                    .iter()
+                    .map(|(d, f)| format!("{d} in {f}"))
+                    .collect();
+                return Err(Error::new(Kind::NotFound)
+                    .text(format!(
+                        "{} matches {} workloads at {rev}: {}; give the namespace or kind in the alert's labels",
+                        named(candidate),
+                        listed.len(),
+                        listed.join(", ")
+                    ))
+                    .with_code(WORKLOAD_AMBIGUOUS)
+                    .into());
+            }
+        }
+    }
+    let tried: Vec<String> = candidates.iter().map(named).collect();
+    Err(Error::new(Kind::NotFound)
+        .text(format!(
+            "no workload {} is rendered from the repository at {rev} (looked at {} workloads)",
+            tried.join(" or "),
+            workloads.len()
+        ))
+        .with_code(WORKLOAD_NOT_FOUND)
+        .into())
+}
+
+fn named(n: &Named) -> String {
+    format!(
+        "{}/{}/{}",
+        n.namespace.as_deref().unwrap_or("*"),
+        n.kind.map_or("*".to_string(), |k| k.to_string()),
+        n.name
+    )
+}
+
+fn container(w: &Workload, candidate: &Named) -> Result<usize> {
+    if let Some(name) = &candidate.container {
+        return w
+            .containers
+            .iter()
+            .position(|c| &c.name == name)
+            .ok_or_else(|| {
+                Error::new(Kind::NotFound)
+                    .text(format!(
+                        "{} has no container {name:?} (it has {})",
+                        describe(w),
+                        names(w)
+                    ))
+                    .with_code(WORKLOAD_NOT_FOUND)
+                    .into()
+            });
+    }
+    let main: Vec<usize> = w
+        .containers
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.init && !c.image.is_empty())
+        .map(|(i, _)| i)
+        .collect();
+    match main.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(Error::new(Kind::NotFound)
+            .text(format!("{} has no container with an image", describe(w)))
+            .with_code(WORKLOAD_NOT_FOUND)
+            .into()),
+        _ => Err(Error::new(Kind::NotFound)
+            .text(format!(
+                "{} has {} containers ({}); the alert needs a container label to say which",
+                describe(w),
+                main.len(),
+                names(w)
+            ))
+            .with_code(WORKLOAD_AMBIGUOUS)
+            .into()),
+    }
+}
+
+fn names(w: &Workload) -> String {
+    w.containers
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the culprit changed for the image, in the files of the workload's closure; when no
+/// place changed in a file (a patch moved, a namespace changed), the rendered change itself.
+#[allow(clippy::too_many_arguments)]
+fn changes(
+    repo: &Repository,
+    odb: &Odb,
+    texts: &RefCell<HashMap<Oid, Option<Rc<str>>>>,
+    tree: Oid,
+    parent_tree: Oid,
+    after: &Workload,
+    before: &Workload,
+    image: &ImageRef,
+    from: Option<&str>,
+    to: &str,
+) -> Result<Vec<Change>> {
+    let _ = RawTree::read(odb, tree)?;
+    let new_files = TreeFiles::new(odb, tree, texts);
+    let old_files = TreeFiles::new(odb, parent_tree, texts);
+    let mut blobs = Blobs::new(repo)?;
+    let name = image.normalized_name();
+    let mut out = Vec::new();
+    let paths: BTreeSet<&String> = after.closure.iter().chain(before.closure.iter()).collect();
+    for path in paths {
+        let (new, old) = (new_files.blob(path), old_files.blob(path));
+        if new == old {
+            continue;
+        }
+        let mut refs = |id: Option<Oid>| -> Result<Rc<[crate::manifest::Reference]>> {
+            match id {
+                Some(id) => blobs.all_refs(id, path, None),
+                None => Ok(Rc::from(Vec::new())),
+            }
+        };
+        // Any name the container's image had on either side: a registry move changes it.
+        let (new_refs, old_refs) = (refs(new)?, refs(old)?);
+        let of = |refs: &[crate::manifest::Reference]| -> Vec<crate::manifest::Reference> {
+            refs.iter().filter(|r| r.image == name).cloned().collect()
+        };
+        out.extend(
+            changed_pairs(&of(&new_refs), &of(&old_refs))
+                .iter()
+                .filter_map(|p| p.change(path)),
+        );
+    }
+    if out.is_empty() {
+        let split = |s: &str| ImageRef::parse(s).ok().and_then(|i| i.tag.or(i.digest));
+        out.push(Change {
+            at: Location {
+                file: after.file.clone(),
+                document: after.document,
+                yaml_path: format!("(rendered) {}", describe(after)),
+                line: 0,
+                field: crate::manifest::Field::Tag,
+            },
+            from: from.and_then(split),
+            to: split(to),
+        });
+    }
+    let _ = short;
+    Ok(out)
+}
