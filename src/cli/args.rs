@@ -73,6 +73,7 @@ pub struct HistoryArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["image", "workload"])))]
 pub struct LocateArgs {
     /// Local repository (bare or with a work tree; neither is touched).
     #[arg(long, value_name = "PATH")]
@@ -83,7 +84,14 @@ pub struct LocateArgs {
     /// Image to look for: a name (`ghcr.io/org/app`, `nginx`), optionally with `:tag` or
     /// `@digest`, the version known to be bad.
     #[arg(long, value_name = "IMAGE")]
-    pub image: String,
+    pub image: Option<String>,
+    /// Instead of an image: the workload whose image, as kustomize renders it, to follow back
+    /// (`NAMESPACE/KIND/NAME`, e.g. `prod/deployment/frontend`; `*` for any namespace).
+    #[arg(long, value_name = "NAMESPACE/KIND/NAME")]
+    pub workload: Option<String>,
+    /// With --workload: the container (default: the only one).
+    #[arg(long, value_name = "NAME", requires = "workload")]
+    pub container: Option<String>,
     /// Only consider files matching this glob (repeatable). Without `/` it matches file names
     /// in any directory; with `/` the whole path (`*` stays within a directory, `**` crosses).
     #[arg(long = "path", value_name = "GLOB")]

@@ -35,6 +35,18 @@ pub fn located(l: &Located) -> String {
     out
 }
 
+/// `locate --workload`'s answer: the workload and its image, then the culprit.
+pub fn workload_located(w: &revertbot::locate::WorkloadLocated) -> String {
+    format!(
+        "workload {}\ncontainer {}\nrendered {}  ({})\n\n{}",
+        w.workload,
+        w.container,
+        w.image,
+        w.file,
+        located(&w.located)
+    )
+}
+
 fn location(at: &Location) -> String {
     if at.document == 0 {
         format!("{}:{}  {}", at.file, at.line, at.yaml_path)

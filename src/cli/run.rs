@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use revertbot::gitstore::process::ProcessOptions;
-use revertbot::locate::{self, Query};
+use revertbot::locate::{self, Query, WorkloadQuery};
 use revertbot::manifest::PathFilter;
 use revertbot::pipeline::{EngineSettings, Job};
 use revertbot::revert::Effects;
@@ -35,8 +35,26 @@ fn offline_process() -> ProcessOptions {
 
 fn run_locate(args: &LocateArgs, out: &mut dyn Write) -> Result<()> {
     configure_git(offline_process())?;
+    if let Some(workload) = &args.workload {
+        let query = WorkloadQuery {
+            candidates: vec![settings::parse_workload(
+                workload,
+                args.container.as_deref(),
+            )?],
+            rev: args.rev.clone(),
+            paths: PathFilter::new(&args.paths)?,
+        };
+        let repo = revertbot::gitstore::open(&args.repo)?;
+        let found = locate::locate_workload(&repo, &query)?;
+        match args.output {
+            Output::Text => out.write_all(render::workload_located(&found).as_bytes())?,
+            Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&found)?)?,
+        }
+        return Ok(());
+    }
+    let image = args.image.as_deref().unwrap_or_default();
     let query = Query {
-        image: settings::parse_image(&args.image)?,
+        image: settings::parse_image(image)?,
         rev: args.rev.clone(),
         paths: PathFilter::new(&args.paths)?,
     };

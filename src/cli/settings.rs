@@ -5,12 +5,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
+use revertbot::alert::workload::Named;
 use revertbot::alert::Payload;
 use revertbot::error::Error;
 use revertbot::forge::github::{GitHubAuth, GitHubSettings, RepoName, RetryPolicy};
 use revertbot::forge::pulls::PullDress;
 use revertbot::gitstore::remote::{GitAuth, Network, Source};
 use revertbot::image::ImageRef;
+use revertbot::manifest::kustomize::WorkloadKind;
 use revertbot::manifest::PathFilter;
 use revertbot::pipeline::PullOptions;
 use revertbot::revert::{Author, GitSettings, Target};
@@ -35,6 +37,37 @@ pub fn target(args: &TargetArgs) -> Result<Target> {
         whole_commit: args.whole_commit,
         allow_revert_of_revert: args.allow_revert_of_revert,
         committed_by: None,
+    })
+}
+
+/// `--workload NAMESPACE/KIND/NAME` (`*` for any namespace; kinds in any case).
+pub fn parse_workload(spec: &str, container: Option<&str>) -> Result<Named> {
+    let bad = || {
+        Error::usage(format!(
+            "--workload {spec:?}: give NAMESPACE/KIND/NAME, KIND one of deployment, statefulset, daemonset, cronjob, job, rollout (NAMESPACE * for any)"
+        ))
+    };
+    let parts: Vec<&str> = spec.split('/').collect();
+    let [namespace, kind, name] = parts.as_slice() else {
+        return Err(bad().into());
+    };
+    let kind = match kind.to_ascii_lowercase().as_str() {
+        "deployment" | "deploy" => WorkloadKind::Deployment,
+        "statefulset" | "sts" => WorkloadKind::StatefulSet,
+        "daemonset" | "ds" => WorkloadKind::DaemonSet,
+        "cronjob" | "cj" => WorkloadKind::CronJob,
+        "job" => WorkloadKind::Job,
+        "rollout" | "ro" => WorkloadKind::Rollout,
+        _ => return Err(bad().into()),
+    };
+    if name.is_empty() || namespace.is_empty() {
+        return Err(bad().into());
+    }
+    Ok(Named {
+        namespace: (*namespace != "*").then(|| namespace.to_string()),
+        kind: Some(kind),
+        name: name.to_string(),
+        container: container.map(str::to_string),
     })
 }
 

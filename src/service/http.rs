@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::sync::oneshot;
-use tracing::{info, warn, Instrument};
+use tracing::{debug, info, warn, Instrument};
 
 use super::intake;
 use super::metrics::DecisionLabel;
@@ -140,16 +140,29 @@ async fn record(shared: &Arc<Shared>, payload: &Payload, body: &[u8]) -> Respons
             crate::journal::Decision::Skipped { reason, .. } => reason.as_str(),
             _ => "",
         };
-        if reason.starts_with("guard max_alert_age") {
+        let guard = reason.starts_with("guard max_alert_age");
+        if guard {
             shared.metrics.guard("max_alert_age");
         }
-        info!(
-            fingerprint = %alert.fingerprint,
-            alertname = %alert.alertname,
-            rule = alert.rule.as_deref().unwrap_or(""),
-            decision = *decision,
-            "{reason}"
-        );
+        // One line for what starts work or what a guard stopped; duplicates (Alertmanager
+        // re-sends every group) and unmatched alerts only at debug level.
+        if *decision == "queued" || guard {
+            info!(
+                fingerprint = %alert.fingerprint,
+                alertname = %alert.alertname,
+                rule = alert.rule.as_deref().unwrap_or(""),
+                decision = *decision,
+                "{reason}"
+            );
+        } else {
+            debug!(
+                fingerprint = %alert.fingerprint,
+                alertname = %alert.alertname,
+                rule = alert.rule.as_deref().unwrap_or(""),
+                decision = *decision,
+                "{reason}"
+            );
+        }
     }
     if recorded.new_jobs > 0 {
         shared.wake.notify_waiters();

@@ -99,9 +99,12 @@ pub async fn serve(
         running: Mutex::new(HashSet::new()),
     });
 
-    for repo in &shared.config.repos {
-        tokio::spawn(prepare(shared.clone(), repo.name.clone()));
-    }
+    let preparing: Vec<_> = shared
+        .config
+        .repos
+        .iter()
+        .map(|repo| tokio::spawn(prepare(shared.clone(), repo.name.clone())))
+        .collect();
     let workers: Vec<_> = (0..shared.config.workers)
         .map(|n| tokio::spawn(worker::run(shared.clone(), n)))
         .collect();
@@ -134,6 +137,9 @@ pub async fn serve(
     info!("shutting down: no new deliveries; finishing the jobs in flight");
     shared.stopping.store(true, Ordering::SeqCst);
     shared.wake.notify_waiters();
+    for task in preparing {
+        task.abort();
+    }
 
     let timeout = shared.config.shutdown_timeout;
     if tokio::time::timeout(timeout, join_all(workers))

@@ -1,15 +1,14 @@
 //! `revertbot serve` as a process of its own, as it runs in production.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct Service {
     child: Child,
     pub port: u16,
-    log: Arc<Mutex<String>>,
+    log: PathBuf,
+    _log_dir: tempfile::TempDir,
 }
 
 impl Service {
@@ -25,27 +24,20 @@ impl Service {
             .env("HOME", std::env::var_os("HOME").unwrap_or_default())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .stdout(Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
         }
+        // The log goes to a file, read when asked: no pipe to keep drained.
+        let log_dir = tempfile::tempdir().expect("a directory for the log");
+        let log = log_dir.path().join("serve.log");
+        let file = std::fs::File::create(&log).expect("create the log file");
+        cmd.stderr(file);
         let mut child = cmd.spawn().expect("start revertbot serve");
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    let mut log = log.lock().unwrap();
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            });
-        }
+        let read = || std::fs::read_to_string(&log).unwrap_or_default();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let text = log.lock().unwrap().clone();
+            let text = read();
             let at = [
                 "listening on http://127.0.0.1:",
                 "listening on https://127.0.0.1:",
@@ -60,7 +52,12 @@ impl Service {
                     .collect::<String>()
                     .parse()
                     .unwrap();
-                return Service { child, port, log };
+                return Service {
+                    child,
+                    port,
+                    log,
+                    _log_dir: log_dir,
+                };
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("revertbot serve exited with {status}:\n{text}");
@@ -77,8 +74,9 @@ impl Service {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// What it has logged so far.
     pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Posts a webhook body with a bearer token: `(status, body)`.

@@ -1,0 +1,233 @@
+//! The culprit for a workload, on real repositories: the commit that changed the image the
+//! workload is deployed with as kustomize renders it — including changes where no value
+//! changed in place (an overlay adding an `images:` override, a second entry, a patch) — and
+//! past changes that do not change it (a move to another file).
+
+mod common;
+
+use common::repo;
+use revertbot::alert::workload::Named;
+use revertbot::error::{kind_of, Error, Kind};
+use revertbot::gitstore::RepoWriter;
+use revertbot::locate::{locate_workload, WorkloadLocated, WorkloadQuery, WORKLOAD_AMBIGUOUS};
+use revertbot::manifest::kustomize::WorkloadKind;
+use revertbot::manifest::PathFilter;
+
+const BASE_DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: ghcr.io/acme/web:1.0.0
+";
+
+const BASE_KUSTOMIZATION: &str = "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - deployment.yaml
+";
+
+fn prod_kustomization(images: &str) -> String {
+    format!(
+        "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: prod
+namePrefix: prod-
+resources:
+  - ../base
+{images}"
+    )
+}
+
+fn named(namespace: Option<&str>, name: &str) -> Named {
+    Named {
+        namespace: namespace.map(str::to_string),
+        kind: Some(WorkloadKind::Deployment),
+        name: name.into(),
+        container: None,
+    }
+}
+
+fn find(w: &RepoWriter, candidate: Named) -> anyhow::Result<WorkloadLocated> {
+    locate_workload(
+        &w.repo,
+        &WorkloadQuery {
+            candidates: vec![candidate],
+            rev: "HEAD".into(),
+            paths: PathFilter::default(),
+        },
+    )
+}
+
+/// Base and prod overlay; the base bumped in place by a person.
+fn base_and_overlay(w: &mut RepoWriter) -> git2::Oid {
+    w.write("apps/web/base/deployment.yaml", BASE_DEPLOYMENT)
+        .write("apps/web/base/kustomization.yaml", BASE_KUSTOMIZATION)
+        .write("apps/web/prod/kustomization.yaml", &prod_kustomization(""));
+    w.commit("web").unwrap();
+    w.edit("apps/web/base/deployment.yaml", "web:1.0.0", "web:1.1.0");
+    w.commit("bump web").unwrap()
+}
+
+#[test]
+fn a_bump_in_the_base_is_the_culprit_of_the_overlays_workload() {
+    let (_d, mut w) = repo();
+    let bump = base_and_overlay(&mut w);
+    w.write("README.md", "docs\n");
+    w.commit("docs").unwrap();
+    let found = find(&w, named(Some("prod"), "prod-web")).unwrap();
+    assert_eq!(found.workload, "prod/Deployment/prod-web");
+    assert_eq!(
+        (found.container.as_str(), found.image.as_str()),
+        ("web", "ghcr.io/acme/web:1.1.0")
+    );
+    assert_eq!(found.located.commit.sha, bump.to_string());
+    let change = &found.located.changes[0];
+    assert_eq!(change.at.file, "apps/web/base/deployment.yaml");
+    assert_eq!(
+        (change.from.as_deref(), change.to.as_deref()),
+        (Some("1.0.0"), Some("1.1.0"))
+    );
+}
+
+#[test]
+fn an_overlay_that_adds_an_images_override_changed_what_is_deployed() {
+    let (_d, mut w) = repo();
+    base_and_overlay(&mut w);
+    // Flux writes the tag into the overlay: a new `images:` entry, no value changed in place.
+    w.write(
+        "apps/web/prod/kustomization.yaml",
+        &prod_kustomization("images:\n  - name: ghcr.io/acme/web\n    newTag: 1.2.0 # {\"$imagepolicy\": \"flux-system:web:tag\"}\n"),
+    );
+    let added = w.commit("Update from image update automation").unwrap();
+    // A later edit that keeps the rendered tag is walked past.
+    w.edit(
+        "apps/web/prod/kustomization.yaml",
+        "namePrefix: prod-",
+        "namePrefix: prod-\ncommonAnnotations: {team: web}",
+    );
+    w.commit("annotate").unwrap();
+    let found = find(&w, named(Some("prod"), "prod-web")).unwrap();
+    assert_eq!(found.image, "ghcr.io/acme/web:1.2.0");
+    assert_eq!(found.located.commit.sha, added.to_string());
+    let change = &found.located.changes[0];
+    assert_eq!(change.at.file, "apps/web/prod/kustomization.yaml");
+    assert_eq!(
+        (change.from.as_deref(), change.to.as_deref()),
+        (None, Some("1.2.0"))
+    );
+    // The base's own workload (not deployed alone: the overlay includes it) is not a candidate.
+    let err = find(&w, named(None, "web")).unwrap_err();
+    assert_eq!(kind_of(&err), Kind::NotFound, "{err:#}");
+}
+
+#[test]
+fn with_two_images_entries_the_later_one_decides() {
+    let (_d, mut w) = repo();
+    base_and_overlay(&mut w);
+    w.write(
+        "apps/web/prod/kustomization.yaml",
+        &prod_kustomization("images:\n  - name: ghcr.io/acme/web\n    newTag: 2.0.0\n  - name: ghcr.io/acme/web\n    newTag: 2.1.0\n"),
+    );
+    let both = w.commit("two entries").unwrap();
+    // Changing the first entry changes nothing deployed: the second still wins.
+    w.edit(
+        "apps/web/prod/kustomization.yaml",
+        "newTag: 2.0.0",
+        "newTag: 9.9.9",
+    );
+    w.commit("edit the first entry").unwrap();
+    let found = find(&w, named(Some("prod"), "prod-web")).unwrap();
+    assert_eq!(found.image, "ghcr.io/acme/web:2.1.0");
+    assert_eq!(found.located.commit.sha, both.to_string());
+}
+
+#[test]
+fn a_workload_moved_to_another_file_keeps_its_culprit() {
+    let (_d, mut w) = repo();
+    let bump = base_and_overlay(&mut w);
+    w.rename("apps/web/base/deployment.yaml", "apps/web/base/web.yaml")
+        .edit(
+            "apps/web/base/kustomization.yaml",
+            "deployment.yaml",
+            "web.yaml",
+        );
+    w.commit("rename").unwrap();
+    let found = find(&w, named(Some("prod"), "prod-web")).unwrap();
+    assert_eq!(found.image, "ghcr.io/acme/web:1.1.0");
+    assert_eq!(found.located.commit.sha, bump.to_string());
+    assert_eq!(found.file, "apps/web/base/web.yaml");
+}
+
+#[test]
+fn a_name_in_two_namespaces_is_an_ambiguity_never_a_guess() {
+    let (_d, mut w) = repo();
+    for env in ["staging", "prod"] {
+        w.write(
+            &format!("apps/{env}/api.yaml"),
+            &format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: {env}\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: ghcr.io/acme/api:1.0.0\n"
+            ),
+        );
+    }
+    w.commit("api").unwrap();
+    w.edit("apps/prod/api.yaml", "api:1.0.0", "api:1.1.0");
+    let bump = w.commit("bump prod").unwrap();
+    let err = find(&w, named(None, "api")).unwrap_err();
+    let e = err.downcast_ref::<Error>().expect("an engine error");
+    assert_eq!(e.code(), Some(WORKLOAD_AMBIGUOUS));
+    assert!(
+        e.to_string().contains("prod/Deployment/api")
+            && e.to_string().contains("staging/Deployment/api"),
+        "{e}"
+    );
+    let found = find(&w, named(Some("prod"), "api")).unwrap();
+    assert_eq!(found.located.commit.sha, bump.to_string());
+}
+
+#[test]
+fn the_command_line_locates_a_workload() {
+    let (dir, mut w) = repo();
+    base_and_overlay(&mut w);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args([
+            "locate",
+            "--repo",
+            dir.path().to_str().unwrap(),
+            "--workload",
+            "prod/deployment/prod-web",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with(
+            "workload prod/Deployment/prod-web\ncontainer web\nrendered ghcr.io/acme/web:1.1.0"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("culprit  "), "{stdout}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args([
+            "locate",
+            "--repo",
+            dir.path().to_str().unwrap(),
+            "--workload",
+            "prod/pod/x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .starts_with("error: --workload \"prod/pod/x\": give NAMESPACE/KIND/NAME"));
+}
