@@ -231,3 +231,34 @@ fn the_command_line_locates_a_workload() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .starts_with("error: --workload \"prod/pod/x\": give NAMESPACE/KIND/NAME"));
 }
+
+#[test]
+fn the_namespace_comes_from_what_deploys_the_path_when_the_manifests_set_none() {
+    let (_d, mut w) = repo();
+    let deployment = BASE_DEPLOYMENT.replace("web", "api");
+    w.write("apps/api/deployment.yaml", &deployment)
+        .write(
+            "argocd/api.yaml",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: api\nspec:\n  source:\n    repoURL: https://github.com/acme/gitops\n    path: apps/api\n  destination:\n    namespace: payments\n",
+        )
+        .write("apps/web/base/deployment.yaml", BASE_DEPLOYMENT)
+        .write("apps/web/base/kustomization.yaml", BASE_KUSTOMIZATION)
+        .write(
+            "clusters/prod/web.yaml",
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: web\nspec:\n  path: ./apps/web/base\n  targetNamespace: storefront\n",
+        );
+    w.commit("apps").unwrap();
+    w.edit("apps/api/deployment.yaml", "api:1.0.0", "api:1.0.1");
+    let api_bump = w.commit("bump api").unwrap();
+    w.edit("apps/web/base/deployment.yaml", "web:1.0.0", "web:1.0.1");
+    let web_bump = w.commit("bump web").unwrap();
+
+    let api = find(&w, named(Some("payments"), "api")).unwrap();
+    assert_eq!(api.workload, "payments/Deployment/api");
+    assert_eq!(api.located.commit.sha, api_bump.to_string());
+    let web = find(&w, named(Some("storefront"), "web")).unwrap();
+    assert_eq!(web.workload, "storefront/Deployment/web");
+    assert_eq!(web.located.commit.sha, web_bump.to_string());
+    // Another namespace is not a match: the deployer says where it runs.
+    assert!(find(&w, named(Some("prod"), "web")).is_err());
+}

@@ -557,3 +557,91 @@ fn tls_serves_the_webhook_over_https_only() {
         "{plain:?}"
     );
 }
+
+#[test]
+fn an_alert_naming_a_pod_rolls_back_what_kustomize_deploys_for_it() {
+    // prod overlays the base and Flux adds the bad tag to the overlay: no value changed in
+    // place, yet what runs changed.
+    let gitops = tempfile::tempdir().unwrap();
+    let mut w = revertbot::gitstore::RepoWriter::init(gitops.path()).unwrap();
+    w.write(
+        "apps/web/base/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: ghcr.io/acme/web:1.0.0\n",
+    )
+    .write("apps/web/base/kustomization.yaml", "resources:\n  - deployment.yaml\n")
+    .write(
+        "apps/web/prod/kustomization.yaml",
+        "namespace: prod\nnamePrefix: prod-\nresources:\n  - ../base\n",
+    );
+    w.commit("web").unwrap();
+    w.author("fluxcdbot", "flux@example.com").write(
+        "apps/web/prod/kustomization.yaml",
+        "namespace: prod\nnamePrefix: prod-\nresources:\n  - ../base\nimages:\n  - name: ghcr.io/acme/web\n    newTag: 1.1.0\n",
+    );
+    let bump = w.commit("Update from image update automation").unwrap();
+
+    let server = GitServer::start();
+    server.publish("gitops", gitops.path());
+    let github = FakeGitHub::start();
+    github.add_repo(OWNER, "gitops");
+    github.allow_token(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let config = service::config(dir.path(), &server.url("gitops"), &github.base_url(), "");
+    let svc = Service::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_revertbot")),
+        &config,
+        &[("GITHUB_TOKEN", TOKEN.to_string())],
+    );
+    svc.wait_ready();
+    let labels = json!({
+        "alertname": "WebHighErrorRate",
+        "severity": "critical",
+        "namespace": "prod",
+        "pod": "prod-web-7d4b9c8f6d-x2k9p",
+        "container": "web",
+    });
+    let (status, body) = svc.post_alerts(WEBHOOK_TOKEN, &webhook_body(labels));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"alerts":["queued"],"delivery":1}"#)
+    );
+    assert!(
+        eventually(Duration::from_secs(30), || github
+            .pulls(OWNER, "gitops")
+            .len()
+            == 1),
+        "no pull request:\n{}",
+        svc.log()
+    );
+    let pull = github.pulls(OWNER, "gitops").remove(0);
+    assert_eq!(
+        pull.head,
+        format!("revertbot/ghcr.io-acme-web-{}", &bump.to_string()[..12])
+    );
+    assert_eq!(pull.title, "Revert ghcr.io/acme/web (WebHighErrorRate)");
+    // The rollback takes the override out again: prod runs the base's 1.0.0.
+    let clone = tempfile::tempdir().unwrap();
+    common::git_server::run_git(
+        None,
+        &[
+            "clone",
+            "-q",
+            "-b",
+            &pull.head,
+            server.repo_path("gitops").to_str().unwrap(),
+            clone.path().to_str().unwrap(),
+        ],
+    );
+    let prod =
+        std::fs::read_to_string(clone.path().join("apps/web/prod/kustomization.yaml")).unwrap();
+    assert_eq!(
+        prod,
+        "namespace: prod\nnamePrefix: prod-\nresources:\n  - ../base\n"
+    );
+    let h = history(&config);
+    assert_eq!(
+        h["jobs"][0]["target"],
+        "workload:prod/Deployment/prod-web:web"
+    );
+    assert_eq!(h["jobs"][0]["outcome"], "created");
+}

@@ -47,12 +47,9 @@ pub fn title(report: &RevertReport, alert: Option<AlertContext>) -> String {
         .as_deref()
         .map(|i| crate::image::ImageRef::parse(i).map_or(i.to_string(), |r| r.name))
         .unwrap_or_else(|| format!("commit {}", short_str(&report.reverted)));
-    let versions: Vec<&str> = unique(
-        report
-            .restored
-            .iter()
-            .map(|r| r.to.as_deref().unwrap_or("no version")),
-    );
+    // A place the culprit added (an `images:` override) goes back to no version there: what
+    // runs then is whatever else sets it, so the title names no version for it.
+    let versions: Vec<&str> = unique(report.restored.iter().filter_map(|r| r.to.as_deref()));
     let mut title = if versions.is_empty() {
         format!("Revert {image}")
     } else {

@@ -29,6 +29,15 @@ impl<'a, 'r> TreeFiles<'a, 'r> {
         TreeFiles { odb, root, texts }
     }
 
+    pub fn odb(&self) -> &'a Odb<'r> {
+        self.odb
+    }
+
+    /// The root tree's id.
+    pub fn root(&self) -> Oid {
+        self.root
+    }
+
     /// The id of the entry at `path` (a file or a directory), `""` being the root.
     pub fn entry(&self, path: &str) -> Option<(EntryKind, Oid)> {
         let mut kind = EntryKind::Tree;

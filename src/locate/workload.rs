@@ -72,7 +72,9 @@ pub fn locate_workload(repo: &Repository, query: &WorkloadQuery) -> Result<Workl
     })?;
     let container_name = workload.containers[container].name.clone();
 
-    // Walk back: the rendering changes only where a file of its closure changed.
+    // Walk back: the rendering changes only where a file of its closure changed. A root
+    // rendered again gets the namespace its deployer gave it at rev.
+    let inferred_namespace = workload.namespace.clone();
     let mut current = workload.clone();
     let mut current_image = image_text.clone();
     let mut closure = blob_ids(&files, &current.closure);
@@ -88,6 +90,12 @@ pub fn locate_workload(repo: &Repository, query: &WorkloadQuery) -> Result<Workl
         if changed {
             let parent_render = render_root(&parent_files, &current.root)
                 .into_iter()
+                .map(|mut w| {
+                    if w.namespace.is_none() {
+                        w.namespace = inferred_namespace.clone();
+                    }
+                    w
+                })
                 .find(|w| same_workload(w, &current))
                 .or_else(|| {
                     render_entry_points(&parent_files, &query.paths)
@@ -177,6 +185,81 @@ fn render_root(files: &dyn Files, root: &str) -> Vec<Workload> {
 /// Renders every entry point under `paths`: the kustomizations no other kustomization
 /// includes, and the directories of plain manifests no kustomization includes.
 fn render_entry_points(files: &TreeFiles, paths: &PathFilter) -> Vec<Workload> {
+    let mut out = render_entry_points_as_written(files, paths);
+    let deployers = deployers(files);
+    for w in &mut out {
+        fill_namespace(w, &deployers);
+    }
+    out
+}
+
+/// Where the rendered manifest sets no namespace, the one that what deploys its path applies
+/// it to, when that is in the repository: an Argo CD Application (`spec.source.path`,
+/// `spec.destination.namespace`) or a Flux Kustomization (`spec.path`, `spec.targetNamespace`).
+fn fill_namespace(w: &mut Workload, deployers: &[(String, String)]) {
+    if w.namespace.is_some() {
+        return;
+    }
+    let deployed_by = deployers
+        .iter()
+        .filter(|(path, _)| {
+            path.is_empty() || w.root == *path || w.root.starts_with(&format!("{path}/"))
+        })
+        // The most specific path wins.
+        .max_by_key(|(path, _)| path.len());
+    if let Some((_, namespace)) = deployed_by {
+        w.namespace = Some(namespace.clone());
+    }
+}
+
+/// `(path, namespace)` for each Argo CD Application and Flux Kustomization in the tree that
+/// deploys a path of this repository into a namespace.
+fn deployers(files: &TreeFiles) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Ok(yaml) =
+        crate::gitstore::tree::yaml_files(files.odb(), files.root(), &PathFilter::default())
+    else {
+        return out;
+    };
+    for (path, _) in yaml {
+        let Some(text) = files.read(&path) else {
+            continue;
+        };
+        // Most files are neither: skip them without parsing.
+        if !(text.contains("argoproj.io") || text.contains("kustomize.toolkit.fluxcd.io")) {
+            continue;
+        }
+        let Ok(docs) = crate::manifest::yaml::parse_documents(&text) else {
+            continue;
+        };
+        for doc in docs {
+            let scalar = |node: Option<&crate::manifest::yaml::Node>, key: &str| {
+                node.and_then(|n| n.get_scalar(key))
+                    .map(|s| s.value.clone())
+            };
+            let api = scalar(Some(&doc), "apiVersion").unwrap_or_default();
+            let kind = scalar(Some(&doc), "kind").unwrap_or_default();
+            let spec = doc.get("spec");
+            let found = if api.starts_with("argoproj.io/") && kind == "Application" {
+                let source = spec.and_then(|s| s.get("source"));
+                scalar(source, "path")
+                    .zip(scalar(spec.and_then(|s| s.get("destination")), "namespace"))
+            } else if api.starts_with("kustomize.toolkit.fluxcd.io/") && kind == "Kustomization" {
+                scalar(spec, "path").zip(scalar(spec, "targetNamespace"))
+            } else {
+                None
+            };
+            if let Some((deployed, namespace)) = found {
+                if let Some(deployed) = crate::manifest::kustomize::normalize_path(&deployed) {
+                    out.push((deployed, namespace));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn render_entry_points_as_written(files: &TreeFiles, paths: &PathFilter) -> Vec<Workload> {
     let mut kustomization_dirs = Vec::new();
     let mut plain_dirs = BTreeSet::new();
     list_dirs(files, "", &mut |dir, names| {

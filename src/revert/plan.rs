@@ -449,7 +449,9 @@ fn only_target_changes(
                 update.upsert(parent_path, repo.blob(text.as_bytes())?, FileMode::Blob);
             }
             None => {
-                if let Some(parent_path) = parent_path {
+                // Renamed: the old path goes. (A remove and an upsert of one path in one
+                // update is refused by libgit2.)
+                if let Some(parent_path) = parent_path.filter(|p| *p != path) {
                     update.remove(parent_path);
                 }
                 update.upsert(path, culprit_blob, FileMode::Blob);

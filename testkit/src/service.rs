@@ -181,6 +181,7 @@ rules:
     matchers: ['severity = "critical"']
     repo: gitops
     image_label: image
+    workload: true
 "#,
         data = dir.join("data").display(),
         tokens = tokens.display(),

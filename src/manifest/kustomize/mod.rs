@@ -20,6 +20,6 @@ mod selector;
 mod strategic;
 mod workload;
 
-pub use files::{Files, KUSTOMIZATION_NAMES};
+pub use files::{normalize as normalize_path, Files, KUSTOMIZATION_NAMES};
 pub use render::{render, render_with_notes};
 pub use workload::{Container, Note, Rendering, Workload, WorkloadKind};
