@@ -65,18 +65,18 @@ impl Journal {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut out = Vec::with_capacity(deliveries.len());
         for d in deliveries {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO deliveries (received_at, receiver, group_key, status, alerts, payload)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    d.received_at,
-                    d.receiver,
-                    d.group_key,
-                    d.status,
-                    d.alerts.len() as i64,
-                    d.payload
-                ],
-            )?;
+            )?
+            .execute(params![
+                d.received_at,
+                d.receiver,
+                d.group_key,
+                d.status,
+                d.alerts.len() as i64,
+                d.payload
+            ])?;
             let delivery = tx.last_insert_rowid();
             let mut decisions = Vec::with_capacity(d.alerts.len());
             let mut new_jobs = 0;
@@ -88,14 +88,13 @@ impl Journal {
                     }
                     Decision::Job(j) => {
                         let existing: Option<i64> = tx
-                            .query_row(
+                            .prepare_cached(
                                 "SELECT id FROM jobs
                                  WHERE kind = ?1 AND repo = ?2 AND target = ?3
                                    AND state IN ('queued', 'running')
                                  ORDER BY id LIMIT 1",
-                                params![j.kind.as_str(), j.repo, j.target],
-                                |row| row.get(0),
-                            )
+                            )?
+                            .query_row(params![j.kind.as_str(), j.repo, j.target], |row| row.get(0))
                             .optional()?;
                         match existing {
                             Some(id) => (
@@ -106,9 +105,11 @@ impl Journal {
                                 Some(id),
                             ),
                             None => {
-                                tx.execute(
+                                tx.prepare_cached(
                                     "INSERT INTO jobs (kind, repo, target, alert, alert_start, state, not_before, created_at, updated_at)
                                      VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6)",
+                                )?
+                                .execute(
                                     params![j.kind.as_str(), j.repo, j.target, j.alert, j.alert_start, now],
                                 )?;
                                 new_jobs += 1;
@@ -123,9 +124,11 @@ impl Journal {
                         }
                     }
                 };
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO alerts (delivery_id, fingerprint, alertname, status, starts_at, rule, repo, target, decision, reason, job_id)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )?
+                .execute(
                     params![delivery, a.fingerprint, a.alertname, a.status, a.starts_at, a.rule, repo, target, decision, reason, job],
                 )?;
                 decisions.push(decision);

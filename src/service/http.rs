@@ -101,8 +101,25 @@ async fn alerts(
 async fn record(shared: &Arc<Shared>, payload: &Payload, body: &[u8]) -> Response {
     let now = shared.engine.clock().now();
     let delivery = intake::delivery(payload, &String::from_utf8_lossy(body), &shared.config, now);
+    // What the log lines need, kept before the delivery goes to the writer.
+    let seen: Vec<(String, String, Option<String>, String)> = delivery
+        .alerts
+        .iter()
+        .map(|a| {
+            let reason = match &a.decision {
+                crate::journal::Decision::Skipped { reason, .. } => reason.clone(),
+                _ => String::new(),
+            };
+            (
+                a.fingerprint.clone(),
+                a.alertname.clone(),
+                a.rule.clone(),
+                reason,
+            )
+        })
+        .collect();
     let (tx, rx) = oneshot::channel();
-    if shared.writer.send((delivery.clone(), tx)).await.is_err() {
+    if shared.writer.send((delivery, tx)).await.is_err() {
         shared.metrics.delivery("unavailable");
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -128,7 +145,7 @@ async fn record(shared: &Arc<Shared>, payload: &Payload, body: &[u8]) -> Respons
         }
     };
     shared.metrics.delivery("recorded");
-    for (alert, decision) in delivery.alerts.iter().zip(&recorded.decisions) {
+    for ((fingerprint, alertname, rule, reason), decision) in seen.iter().zip(&recorded.decisions) {
         shared
             .metrics
             .alerts
@@ -136,10 +153,6 @@ async fn record(shared: &Arc<Shared>, payload: &Payload, body: &[u8]) -> Respons
                 decision: (*decision).into(),
             })
             .inc();
-        let reason = match &alert.decision {
-            crate::journal::Decision::Skipped { reason, .. } => reason.as_str(),
-            _ => "",
-        };
         let guard = reason.starts_with("guard max_alert_age");
         if guard {
             shared.metrics.guard("max_alert_age");
@@ -148,17 +161,17 @@ async fn record(shared: &Arc<Shared>, payload: &Payload, body: &[u8]) -> Respons
         // re-sends every group) and unmatched alerts only at debug level.
         if *decision == "queued" || guard {
             info!(
-                fingerprint = %alert.fingerprint,
-                alertname = %alert.alertname,
-                rule = alert.rule.as_deref().unwrap_or(""),
+                fingerprint = %fingerprint,
+                alertname = %alertname,
+                rule = rule.as_deref().unwrap_or(""),
                 decision = *decision,
                 "{reason}"
             );
         } else {
             debug!(
-                fingerprint = %alert.fingerprint,
-                alertname = %alert.alertname,
-                rule = alert.rule.as_deref().unwrap_or(""),
+                fingerprint = %fingerprint,
+                alertname = %alertname,
+                rule = rule.as_deref().unwrap_or(""),
                 decision = *decision,
                 "{reason}"
             );

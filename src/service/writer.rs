@@ -32,17 +32,16 @@ pub fn start(
                         Err(_) => break,
                     }
                 }
-                let deliveries: Vec<_> = batch.iter().map(|(d, _)| d.clone()).collect();
-                let result = journal.record(&deliveries, clock.now().timestamp_millis());
-                match result {
+                let (deliveries, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+                match journal.record(&deliveries, clock.now().timestamp_millis()) {
                     Ok(recorded) => {
-                        for ((_, reply), r) in batch.drain(..).zip(recorded) {
+                        for (reply, r) in replies.into_iter().zip(recorded) {
                             let _ = reply.send(Ok(r));
                         }
                     }
                     Err(e) => {
                         let message = format!("{e:#}");
-                        for (_, reply) in batch.drain(..) {
+                        for reply in replies {
                             let _ = reply.send(Err(message.clone()));
                         }
                     }
