@@ -24,12 +24,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use revertbot_testkit::fake_github::FakeGitHub;
-use revertbot_testkit::git_server::{GitServer, PASSWORD, USER};
+use revertbot_testkit::git_server::GitServer;
 use revertbot_testkit::service::Service;
 use support::{check_exit, load_average, verdict};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_revertbot");
-const WEBHOOK_TOKEN: &str = "bench-token";
+/// The token the test kit's configuration accepts.
+const WEBHOOK_TOKEN: &str = "webhook-token";
 const GITHUB_TOKEN: &str = "ghp_bench";
 /// wrk's connections.
 const CONNECTIONS: u64 = 32;
@@ -200,38 +201,13 @@ fn bare_server() -> Result<String> {
     Ok(url)
 }
 
+/// The test kit's service configuration, with the benchmark's guards: no limit on rollbacks
+/// per hour (each latency run makes one), and the intake's dry run.
 fn write_config(dir: &Path, repo_url: &str, github_api: &str, dry_run: bool) -> Result<PathBuf> {
-    std::fs::write(dir.join("tokens"), format!("{WEBHOOK_TOKEN}\n"))?;
-    std::fs::write(dir.join("git-password"), PASSWORD)?;
-    let config = format!(
-        r#"listen: 127.0.0.1:0
-data_dir: {data}
-webhook: {{ bearer_tokens_file: {tokens} }}
-github: {{ api_url: "{github_api}" }}
-git:
-  username: {USER}
-  password_file: {password}
-pull_request: {{ labels: [rollback], comment_interval: 1h }}
-guards:
-  dry_run: {dry_run}
-  max_rollbacks_per_repo_per_hour: 100000
-repos:
-  - name: gitops
-    url: {repo_url}
-    github: acme/gitops
-rules:
-  - name: bad-image
-    matchers: ['severity = "critical"']
-    repo: gitops
-    image_label: image
-"#,
-        data = dir.join("data").display(),
-        tokens = dir.join("tokens").display(),
-        password = dir.join("git-password").display(),
-    );
-    let path = dir.join("revertbot.yaml");
-    std::fs::write(&path, config)?;
-    Ok(path)
+    let guards = format!("  dry_run: {dry_run}\n  max_rollbacks_per_repo_per_hour: 100000");
+    Ok(revertbot_testkit::service::config(
+        dir, repo_url, github_api, &guards,
+    ))
 }
 
 fn rss_mib(pid: u32) -> Result<f64> {
