@@ -3,7 +3,8 @@
 //! The library is the engine, in layers, each using only those below it (`tests/layers.rs`
 //! keeps this true):
 //!
-//! 1. pure, no I/O: [`error`], [`clock`], [`image`], [`manifest`], [`alert`], [`config`];
+//! 1. pure, no I/O: [`error`], [`clock`], [`image`], [`manifest`], [`matcher`], [`alert`],
+//!    [`config`];
 //! 2. git access: [`gitstore`] (objects, history, the remote);
 //! 3. the engine: [`locate`], [`revert`], [`forge`], the [`journal`], and the [`demo`]
 //!    repository;
@@ -22,6 +23,7 @@ pub mod image;
 pub mod journal;
 pub mod locate;
 pub mod manifest;
+pub mod matcher;
 pub mod pipeline;
 pub mod revert;
 pub mod service;

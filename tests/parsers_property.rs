@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
-use revertbot::alert::matcher::{self, Matcher, Op};
 use revertbot::alert::rules::{route, Routed, Subject};
 use revertbot::alert::{Alert, Payload, Status};
 use revertbot::config::{Config, Guards, RevertOfRevert, Rule};
 use revertbot::image::ImageRef;
+use revertbot::matcher::{self, Matcher, Op};
 
 /// Text that looks like what it fuzzes: mostly its own alphabet, now and then anything.
 fn text(alphabet: &'static str, max: usize) -> impl Strategy<Value = String> {

@@ -2,7 +2,6 @@
 //! matchers; the rules that map an alert to what to roll back; and the workload its labels
 //! name when they name no image.
 
-pub mod matcher;
 pub mod rules;
 pub mod workload;
 

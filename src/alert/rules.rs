@@ -125,8 +125,8 @@ pub fn started_at(alert: &Alert) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::matcher;
     use crate::config::RevertOfRevert;
+    use crate::matcher;
 
     fn rule(name: &str, matchers: &[&str], image_label: Option<&str>) -> Rule {
         Rule {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::duration;
-use crate::alert::matcher::Matcher;
+use crate::matcher::Matcher;
 
 /// A validated configuration.
 #[derive(Debug, Clone, Serialize)]

@@ -12,8 +12,8 @@ use super::model::{
     Author, BasicAuth, Config, Git, GitHub, GitHubAuth, Guards, LogFormat, PullRequest, Repo,
     RevertOfRevert, Rule, Secret, Tls, Webhook,
 };
-use crate::alert::matcher;
 use crate::manifest::PathFilter;
+use crate::matcher;
 
 /// Environment variables that may hold secrets instead of a file.
 pub const GITHUB_TOKEN_ENV: &str = "GITHUB_TOKEN";

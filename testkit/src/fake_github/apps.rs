@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::model::{fake_sha, ts, App, Identity, IssuedToken};
 use super::reply::{error, not_found, ok, Fail, Reply};
-use super::routing::{Req, Route};
+use super::route::{Req, Route};
 use super::{Caller, State, DOCS};
 
 pub(super) const ROUTES: &[Route] = &[

@@ -9,7 +9,7 @@ use super::reply::{
     author_association, encode_path_segment, merge, ok, paginated, reactions, validation_failed,
     Fail, Reply,
 };
-use super::routing::{Req, Route};
+use super::route::{Req, Route};
 use super::{State, DOCS, MAX_BODY_CHARS};
 
 pub(super) const ROUTES: &[Route] = &[

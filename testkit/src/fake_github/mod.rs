@@ -33,6 +33,7 @@ mod model;
 mod pulls;
 mod reply;
 mod repos;
+mod route;
 mod routing;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};

@@ -7,7 +7,7 @@ use super::model::{fake_sha, node_id, ts, user_id, Identity, PullState, Repo, Re
 use super::reply::{
     author_association, error, merge, not_found, ok, paginated, validation_failed, Fail, Reply,
 };
-use super::routing::{Req, Route};
+use super::route::{Req, Route};
 use super::{State, DOCS, MAX_BODY_CHARS, USER_LOGIN};
 
 pub(super) const ROUTES: &[Route] = &[

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::model::{node_id, ts, Identity, Repo};
 use super::reply::{merge, ok, Fail, Reply};
-use super::routing::{Req, Route};
+use super::route::{Req, Route};
 use super::State;
 
 pub(super) const ROUTES: &[Route] = &[Route::get("/repos/{owner}/{repo}", State::get_repo)];

@@ -3,108 +3,22 @@
 //! table (`ROUTES`); a request is matched against them after it is logged and after the queued
 //! faults, so a fault answers even a route the fake does not serve.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::State as AxumState;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::model::Fault;
-use super::reply::{add_github_headers, error, not_found, parse_query, Fail, Reply};
+use super::reply::{add_github_headers, not_found, parse_query, Reply};
+use super::route::{Req, Route};
 use super::{apps, issues, pulls, repos, State, DOCS};
 
 /// Every route the fake serves, one table per resource. Paths do not overlap, so the order does not
 /// matter; a request that matches none (wrong method included) gets GitHub's 404.
 const ROUTES: [&[Route]; 4] = [repos::ROUTES, pulls::ROUTES, issues::ROUTES, apps::ROUTES];
-
-/// A route's handler: the state, and the request with the pattern's parameters.
-pub(super) type Handler = fn(&mut State, &Req) -> Result<Reply, Fail>;
-
-pub(super) struct Route {
-    method: Method,
-    /// Literal segments and `{name}` parameters, each parameter matching exactly one segment.
-    path: &'static str,
-    handler: Handler,
-}
-
-impl Route {
-    pub(super) const fn get(path: &'static str, handler: Handler) -> Route {
-        Route {
-            method: Method::GET,
-            path,
-            handler,
-        }
-    }
-
-    pub(super) const fn post(path: &'static str, handler: Handler) -> Route {
-        Route {
-            method: Method::POST,
-            path,
-            handler,
-        }
-    }
-
-    /// The parameters, if `segs` (the request path, split on `/`) matches the pattern.
-    fn matches<'a>(&self, segs: &[&'a str]) -> Option<Params<'a>> {
-        let pattern: Vec<&'static str> = self.path.trim_matches('/').split('/').collect();
-        if pattern.len() != segs.len() {
-            return None;
-        }
-        let mut params = Vec::new();
-        for (p, &s) in pattern.into_iter().zip(segs) {
-            match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                Some(name) => params.push((name, s)),
-                None if p == s => {}
-                None => return None,
-            }
-        }
-        Some(Params(params))
-    }
-}
-
-/// A route's `{name}` parameters, as they appear in the path (not percent-decoded).
-pub(super) struct Params<'a>(Vec<(&'static str, &'a str)>);
-
-impl<'a> Params<'a> {
-    /// The parameter `name`; panics if the route's pattern has none (a mistake in a table).
-    pub(super) fn get(&self, name: &str) -> &'a str {
-        self.0
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-            .unwrap_or_else(|| panic!("fake GitHub: the route has no {{{name}}} parameter"))
-    }
-}
-
-/// A matched request, as a handler sees it.
-pub(super) struct Req<'a> {
-    pub(super) params: Params<'a>,
-    pub(super) query: HashMap<String, String>,
-    pub(super) headers: &'a HeaderMap,
-    /// For the pagination links.
-    pub(super) uri: &'a Uri,
-    body: &'a [u8],
-}
-
-impl Req<'_> {
-    /// The JSON body (`{}` when empty), or GitHub's 400. Handlers that take a body call this first,
-    /// before checking the caller, so a malformed body is a 400 whatever the credentials.
-    pub(super) fn json(&self) -> Result<Value, Fail> {
-        if self.body.is_empty() {
-            return Ok(json!({}));
-        }
-        serde_json::from_slice(self.body).map_err(|_| {
-            error(
-                StatusCode::BAD_REQUEST,
-                "Problems parsing JSON",
-                &format!("{DOCS}/guides/getting-started-with-the-rest-api"),
-            )
-        })
-    }
-}
 
 impl State {
     pub(super) fn dispatch(
