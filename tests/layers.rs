@@ -15,7 +15,9 @@ use std::path::Path;
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "pure",
-        &["error", "clock", "image", "manifest", "alert", "config"],
+        &[
+            "error", "clock", "image", "manifest", "matcher", "alert", "config",
+        ],
     ),
     ("git", &["gitstore"]),
     ("engine", &["locate", "revert", "forge", "journal", "demo"]),
