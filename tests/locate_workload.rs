@@ -86,6 +86,10 @@ fn a_bump_in_the_base_is_the_culprit_of_the_overlays_workload() {
         ("web", "ghcr.io/acme/web:1.1.0")
     );
     assert_eq!(found.located.commit.sha, bump.to_string());
+    assert_eq!(
+        found.image_before.as_deref(),
+        Some("ghcr.io/acme/web:1.0.0")
+    );
     let change = &found.located.changes[0];
     assert_eq!(change.at.file, "apps/web/base/deployment.yaml");
     assert_eq!(
@@ -113,6 +117,10 @@ fn an_overlay_that_adds_an_images_override_changed_what_is_deployed() {
     w.commit("annotate").unwrap();
     let found = find(&w, named(Some("prod"), "prod-web")).unwrap();
     assert_eq!(found.image, "ghcr.io/acme/web:1.2.0");
+    assert_eq!(
+        found.image_before.as_deref(),
+        Some("ghcr.io/acme/web:1.1.0")
+    );
     assert_eq!(found.located.commit.sha, added.to_string());
     let change = &found.located.changes[0];
     assert_eq!(change.at.file, "apps/web/prod/kustomization.yaml");

@@ -618,7 +618,15 @@ fn an_alert_naming_a_pod_rolls_back_what_kustomize_deploys_for_it() {
         pull.head,
         format!("revertbot/ghcr.io-acme-web-{}", &bump.to_string()[..12])
     );
-    assert_eq!(pull.title, "Revert ghcr.io/acme/web (WebHighErrorRate)");
+    assert_eq!(
+        pull.title,
+        "Revert ghcr.io/acme/web to 1.0.0 (WebHighErrorRate)"
+    );
+    assert!(
+        pull.body.contains("- Workload: `prod/Deployment/prod-web (web)`, deployed with `ghcr.io/acme/web:1.1.0` as kustomize renders it; the rollback deploys `ghcr.io/acme/web:1.0.0` again"),
+        "{}",
+        pull.body
+    );
     // The rollback takes the override out again: prod runs the base's 1.0.0.
     let clone = tempfile::tempdir().unwrap();
     common::git_server::run_git(

@@ -49,7 +49,16 @@ pub fn title(report: &RevertReport, alert: Option<AlertContext>) -> String {
         .unwrap_or_else(|| format!("commit {}", short_str(&report.reverted)));
     // A place the culprit added (an `images:` override) goes back to no version there: what
     // runs then is whatever else sets it, so the title names no version for it.
-    let versions: Vec<&str> = unique(report.restored.iter().filter_map(|r| r.to.as_deref()));
+    let rendered_before = report
+        .rendered_before
+        .as_deref()
+        .and_then(|i| crate::image::ImageRef::parse(i).ok())
+        .and_then(|i| i.tag.or(i.digest));
+    let mut versions: Vec<&str> = unique(report.restored.iter().filter_map(|r| r.to.as_deref()));
+    // A workload's rollback deploys again what was rendered before the culprit.
+    if versions.is_empty() {
+        versions.extend(rendered_before.as_deref());
+    }
     let mut title = if versions.is_empty() {
         format!("Revert {image}")
     } else {
@@ -112,6 +121,20 @@ pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -
         inline(&c.time, SHORT)
     )
     .ok();
+    if let Some(workload) = &report.workload {
+        let deployed = report.image.as_deref().unwrap_or("");
+        let again = match &report.rendered_before {
+            Some(before) => format!("; the rollback deploys {} again", code(before, SHORT)),
+            None => String::new(),
+        };
+        writeln!(
+            b,
+            "- Workload: {}, deployed with {} as kustomize renders it{again}",
+            code(workload, SHORT),
+            code(deployed, SHORT)
+        )
+        .ok();
+    }
     for r in &report.restored {
         writeln!(
             b,

@@ -44,6 +44,8 @@ pub struct WorkloadLocated {
     pub container: String,
     /// The image as rendered at rev.
     pub image: String,
+    /// The image as rendered before the culprit (`None`: the container had none).
+    pub image_before: Option<String>,
     /// Where the workload's resource is written at rev.
     pub file: String,
     #[serde(flatten)]
@@ -129,6 +131,7 @@ pub fn locate_workload(repo: &Repository, query: &WorkloadQuery) -> Result<Workl
                     workload: describe(workload),
                     container: container_name,
                     image: image_text,
+                    image_before: before_image.filter(|i| !i.is_empty()),
                     file: workload.file.clone(),
                     located: Located {
                         image: image.to_string(),

@@ -50,6 +50,7 @@ pub fn rollback_in(
     // The image rolled back: named, or the one a workload is rendered with.
     let mut image = target.image.clone();
     let mut workload = None;
+    let mut rendered_before = None;
     let culprit = match (&target.commit, &target.image, &target.workload) {
         (Some(commit), _, _) => resolve_commit(repo, commit, Some(Input::Commit))?,
         (None, Some(image), _) => {
@@ -75,6 +76,7 @@ pub fn rollback_in(
                     .map_err(|e| Error::new(Kind::NotFound).text(e.to_string()))?,
             );
             workload = Some(format!("{} ({})", found.workload, found.container));
+            rendered_before = found.image_before.clone();
             Oid::from_str(&found.located.commit.sha)?
         }
         (None, None, None) => {
@@ -113,6 +115,7 @@ pub fn rollback_in(
         culprit: CommitInfo::of(&repo.find_commit(culprit)?),
         image: image.as_ref().map(ToString::to_string),
         workload,
+        rendered_before,
         base: base_name.clone(),
         base_sha: base.to_string(),
         strategy: None,

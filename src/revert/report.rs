@@ -19,6 +19,10 @@ pub struct RevertReport {
     /// When the image was found from a workload: `NAMESPACE/KIND/NAME (CONTAINER)`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workload: Option<String>,
+    /// With a workload: the image it was deployed with before the culprit, as rendered (what the
+    /// rollback deploys again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rendered_before: Option<String>,
     pub base: String,
     pub base_sha: String,
     pub strategy: Option<Strategy>,
