@@ -270,3 +270,19 @@ fn the_namespace_comes_from_what_deploys_the_path_when_the_manifests_set_none() 
     // Another namespace is not a match: the deployer says where it runs.
     assert!(find(&w, named(Some("prod"), "web")).is_err());
 }
+
+#[test]
+fn only_entry_points_are_rendered_alone_even_when_nested() {
+    let (_d, mut w) = repo();
+    base_and_overlay(&mut w);
+    // A kustomization at the top that includes the overlay below it: the overlay is not an
+    // entry point of its own any more, and neither is the base.
+    w.write("apps/kustomization.yaml", "resources:\n  - web/prod\n");
+    w.commit("one entry point").unwrap();
+    let found = find(&w, named(Some("prod"), "prod-web")).unwrap();
+    assert_eq!(found.workload, "prod/Deployment/prod-web");
+    assert!(
+        find(&w, named(None, "web")).is_err(),
+        "the base is not deployed alone"
+    );
+}

@@ -19,9 +19,8 @@ use super::failure;
 use super::query::Located;
 use crate::alert::workload::Named;
 use crate::error::{Error, Kind};
-use crate::gitstore::objects::RawTree;
 use crate::gitstore::tree_files::TreeFiles;
-use crate::gitstore::{resolve_commit, short, Blobs, CommitInfo, FirstParents};
+use crate::gitstore::{resolve_commit, Blobs, CommitInfo, FirstParents};
 use crate::image::ImageRef;
 use crate::manifest::kustomize::{self, Files, Workload, KUSTOMIZATION_NAMES};
 use crate::manifest::{changed_pairs, is_yaml_name, Change, Location, PathFilter};
@@ -295,9 +294,10 @@ fn render_entry_points_as_written(files: &TreeFiles, paths: &PathFilter) -> Vec<
         .flat_map(|(root, ws)| {
             ws.iter()
                 .flat_map(|w| w.closure.iter())
+                // Any kustomization file but the root's own.
                 .filter(move |f| {
-                    !f.starts_with(&format!("{root}/"))
-                        && f.rsplit_once('/').map_or("", |(d, _)| d) != root
+                    let (dir, name) = f.rsplit_once('/').unwrap_or(("", f.as_str()));
+                    dir != root && KUSTOMIZATION_NAMES.contains(&name)
                 })
                 .map(String::as_str)
         })
@@ -504,7 +504,6 @@ fn changes(
     from: Option<&str>,
     to: &str,
 ) -> Result<Vec<Change>> {
-    let _ = RawTree::read(odb, tree)?;
     let new_files = TreeFiles::new(odb, tree, texts);
     let old_files = TreeFiles::new(odb, parent_tree, texts);
     let mut blobs = Blobs::new(repo)?;
@@ -547,6 +546,5 @@ fn changes(
             to: split(to),
         });
     }
-    let _ = short;
     Ok(out)
 }
