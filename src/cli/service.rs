@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use revertbot::alert::Payload;
 use revertbot::clock::{Clock, SystemClock};
-use revertbot::config::{Config, LogFormat};
+use revertbot::config::{Config, LogFormat, Purpose};
 use revertbot::error::Error;
 use revertbot::gitstore::process::ProcessOptions;
 use revertbot::journal::Journal;
@@ -19,9 +19,14 @@ use super::engine::configure_git;
 
 /// Reads and validates the configuration; every problem is one line of the error.
 pub fn load(args: &ConfigArgs, env: &BTreeMap<String, String>) -> Result<Config> {
+    load_for(args, env, Purpose::Serve)
+}
+
+fn load_for(args: &ConfigArgs, env: &BTreeMap<String, String>, purpose: Purpose) -> Result<Config> {
     let text = std::fs::read_to_string(&args.config)
         .map_err(|e| Error::usage(format!("--config {}: {e}", args.config.display())))?;
-    Config::load(&text, env).map_err(|problems| Error::usage(problems.to_string()).into())
+    Config::load_for(&text, env, purpose)
+        .map_err(|problems| Error::usage(problems.to_string()).into())
 }
 
 /// How the service logs: its configuration's `log_format`.
@@ -83,7 +88,7 @@ pub fn explain(
     env: &BTreeMap<String, String>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let config = load(&args.config, env)?;
+    let config = load_for(&args.config, env, Purpose::Inspect)?;
     configure_git(ProcessOptions {
         stall_timeout: config.git.timeout,
     })?;
@@ -170,7 +175,7 @@ pub fn history(
     env: &BTreeMap<String, String>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let config = load(&args.config, env)?;
+    let config = load_for(&args.config, env, Purpose::Inspect)?;
     let Some(journal) = open_existing_journal(&config.data_dir)? else {
         return Err(Error::usage(format!(
             "no journal in data_dir {}: the service has not run there yet",

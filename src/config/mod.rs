@@ -16,18 +16,28 @@ use std::collections::BTreeMap;
 
 pub use env::ENV_PREFIX;
 pub use model::{
-    Author, BasicAuth, Config, Git, GitHub, GitHubAuth, Guards, LogFormat, PullRequest, Repo,
-    RevertOfRevert, Rule, Secret, Tls, Webhook,
+    Author, BasicAuth, Config, Git, GitHub, GitHubAuth, Guards, LogFormat, PullRequest, Purpose,
+    Repo, RevertOfRevert, Rule, Secret, Tls, Webhook,
 };
 
 impl Config {
     /// Reads and validates a configuration: `text` is the file's content, `env` the process's
     /// environment (only `REVERTBOT_*` settings and the secrets' variables are read from it).
     pub fn load(text: &str, env: &BTreeMap<String, String>) -> Result<Config, Problems> {
+        Config::load_for(text, env, Purpose::Serve)
+    }
+
+    /// [`Config::load`] for a purpose: commands that only read (`explain`, `history`) need no
+    /// credentials to open pull requests.
+    pub fn load_for(
+        text: &str,
+        env: &BTreeMap<String, String>,
+        purpose: Purpose,
+    ) -> Result<Config, Problems> {
         let mut problems = Vec::new();
         let tree = env::tree_with_overrides(text, env, &mut problems);
         let file = file::sections(tree, &mut problems);
-        let config = validate::validate(file, env, &mut problems);
+        let config = validate::validate(file, env, purpose, &mut problems);
         match config {
             Some(config) if problems.is_empty() => Ok(config),
             _ => Err(Problems(problems)),

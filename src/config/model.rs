@@ -198,3 +198,12 @@ impl Serialize for Secret {
 fn ser_matchers<S: serde::Serializer>(m: &[Matcher], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(m.iter().map(ToString::to_string))
 }
+
+/// What a configuration is loaded for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Running the service: everything it needs must be there.
+    Serve,
+    /// Reading what it did or would do: no credentials needed.
+    Inspect,
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::duration;
 use super::file::{File, PullRequestFile, Scalar};
+use super::model::Purpose;
 use super::model::{
     Author, BasicAuth, Config, Git, GitHub, GitHubAuth, Guards, LogFormat, PullRequest, Repo,
     RevertOfRevert, Rule, Secret, Tls, Webhook,
@@ -25,6 +26,7 @@ pub const WEBHOOK_PASSWORD_ENV: &str = "REVERTBOT_WEBHOOK_PASSWORD";
 pub fn validate(
     file: File,
     env: &BTreeMap<String, String>,
+    purpose: Purpose,
     problems: &mut Vec<String>,
 ) -> Option<Config> {
     let mut p = Problems(problems);
@@ -245,7 +247,7 @@ pub fn validate(
             "0 would allow none; give at least 1 (or set guards.dry_run: true)".into(),
         );
     }
-    if auth.is_none() && !guards.dry_run {
+    if auth.is_none() && !guards.dry_run && purpose == Purpose::Serve {
         p.push(
             "github",
             format!(
