@@ -187,20 +187,9 @@ fn an_alert_through_alertmanager_becomes_one_pull_request_then_comments() {
     assert!(pull.body.contains("Silence this alert"), "{}", pull.body);
     // The branch on the git server rolls the prod tag back, and only it.
     assert_eq!(w.rollback_branches(), std::slice::from_ref(&pull.head));
-    let clone = tempfile::tempdir().unwrap();
-    common::git_server::run_git(
-        None,
-        &[
-            "clone",
-            "-q",
-            "-b",
-            &pull.head,
-            w.server.repo_path("gitops").to_str().unwrap(),
-            clone.path().to_str().unwrap(),
-        ],
-    );
-    let prod = std::fs::read_to_string(clone.path().join("apps/frontend/prod/kustomization.yaml"))
-        .unwrap();
+    let served = git2::Repository::open_bare(w.server.repo_path("gitops")).unwrap();
+    let prod =
+        common::file_at(&served, &pull.head, "apps/frontend/prod/kustomization.yaml").unwrap();
     assert!(
         prod.contains("newTag: 1.4.0 # {\"$imagepolicy\": \"flux-system:frontend:tag\"}"),
         "{prod}"
@@ -629,20 +618,8 @@ fn an_alert_naming_a_pod_rolls_back_what_kustomize_deploys_for_it() {
         pull.body
     );
     // The rollback takes the override out again: prod runs the base's 1.0.0.
-    let clone = tempfile::tempdir().unwrap();
-    common::git_server::run_git(
-        None,
-        &[
-            "clone",
-            "-q",
-            "-b",
-            &pull.head,
-            server.repo_path("gitops").to_str().unwrap(),
-            clone.path().to_str().unwrap(),
-        ],
-    );
-    let prod =
-        std::fs::read_to_string(clone.path().join("apps/web/prod/kustomization.yaml")).unwrap();
+    let served = git2::Repository::open_bare(server.repo_path("gitops")).unwrap();
+    let prod = common::file_at(&served, &pull.head, "apps/web/prod/kustomization.yaml").unwrap();
     assert_eq!(
         prod,
         "namespace: prod\nnamePrefix: prod-\nresources:\n  - ../base\n"
