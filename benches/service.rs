@@ -243,7 +243,10 @@ fn intake(rounds: usize, seconds: u64) -> Result<()> {
     service.wait_ready();
     let bare = bare_server()?;
     let script = wrk_script(dir.path())?;
-    let journal = || revertbot::journal::Journal::open(&dir.path().join("data"));
+    let location = revertbot::journal::Location::Sqlite {
+        data_dir: dir.path().join("data"),
+    };
+    let journal = || revertbot::journal::open(&location);
 
     println!(
         "\nintake: wrk -t2 -c32, {seconds} s a round, {rounds} rounds, warming up 2 s each ..."

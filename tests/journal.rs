@@ -1,13 +1,80 @@
-//! The journal on a real SQLite file: what it records, how jobs coalesce, how they are claimed
-//! (one per repository, leases that run out), and several handles — as several processes on
-//! one data_dir would hold — never taking one job twice.
+//! The journal, one suite run against both backends — a real SQLite file and a real
+//! PostgreSQL (a throwaway cluster per test): what it records, how jobs coalesce, how they are
+//! claimed (one per repository, leases that run out), and several handles — as several
+//! processes or replicas would hold — never taking one job twice. Then what only one backend
+//! has: SQLite's upgrade from an earlier schema; PostgreSQL's migrations under a lock, its
+//! password and TLS, and a database that goes away and comes back.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use revertbot::journal::{
-    Decision, Failure, Finished, JobKind, Journal, NewAlert, NewDelivery, NewJob,
+    self, Decision, Failure, Finished, JobKind, Journal, Location, NewAlert, NewDelivery, NewJob,
+    PostgresSettings, SslMode,
 };
+use revertbot_testkit::postgres::Postgres;
+
+/// Where a test's journal lives; it lasts as long as this.
+enum Store {
+    Sqlite(tempfile::TempDir),
+    Postgres(Postgres),
+}
+
+impl Store {
+    fn sqlite() -> Store {
+        Store::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    fn postgres() -> Store {
+        Store::Postgres(Postgres::start())
+    }
+
+    fn location(&self) -> Location {
+        match self {
+            Store::Sqlite(dir) => Location::Sqlite {
+                data_dir: dir.path().to_path_buf(),
+            },
+            Store::Postgres(pg) => Location::Postgres(settings(pg.url())),
+        }
+    }
+
+    /// A handle of its own, as another process (or replica) would hold.
+    fn open(&self) -> Arc<dyn Journal> {
+        journal::open(&self.location()).unwrap()
+    }
+}
+
+fn settings(url: String) -> PostgresSettings {
+    PostgresSettings {
+        url,
+        password: None,
+        ssl_mode: SslMode::Disable,
+        root_cert: None,
+        pool_size: 4,
+        application_name: "revertbot-test".into(),
+    }
+}
+
+/// Each scenario, as a test on each backend.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(super::Store::sqlite()) } )*
+        }
+        mod postgresql {
+            $( #[test] fn $name() { super::$name(super::Store::postgres()) } )*
+        }
+    };
+}
+
+on_both_backends!(
+    records_deliveries_and_coalesces_alerts_for_one_target,
+    one_job_per_repository_at_a_time_and_leases_run_out,
+    a_transient_failure_waits_for_its_retry_time_and_a_permanent_one_ends_the_job,
+    handles_never_take_a_job_twice_nor_run_two_of_one_repository,
+    handles_recording_alerts_for_one_target_at_once_make_one_job,
+    a_worker_whose_lease_ran_out_cannot_record_an_outcome_over_the_new_one,
+);
 
 fn alert(fingerprint: &str, decision: Decision) -> NewAlert {
     NewAlert {
@@ -41,10 +108,8 @@ fn delivery(alerts: Vec<NewAlert>) -> NewDelivery {
     }
 }
 
-#[test]
-fn records_deliveries_and_coalesces_alerts_for_one_target() {
-    let dir = tempfile::tempdir().unwrap();
-    let j = Journal::open(dir.path()).unwrap();
+fn records_deliveries_and_coalesces_alerts_for_one_target(store: Store) {
+    let j = store.open();
     let recorded = j
         .record(
             &[
@@ -79,7 +144,7 @@ fn records_deliveries_and_coalesces_alerts_for_one_target() {
 
     // Durable: another handle (a restart) sees it all; migrations run again harmlessly.
     drop(j);
-    let again = Journal::open(dir.path()).unwrap();
+    let again = store.open();
     let deliveries = again.deliveries(10).unwrap();
     assert_eq!(deliveries.len(), 2);
     assert_eq!(
@@ -89,10 +154,8 @@ fn records_deliveries_and_coalesces_alerts_for_one_target() {
     assert_eq!(again.pending().unwrap(), 1);
 }
 
-#[test]
-fn one_job_per_repository_at_a_time_and_leases_run_out() {
-    let dir = tempfile::tempdir().unwrap();
-    let j = Journal::open(dir.path()).unwrap();
+fn one_job_per_repository_at_a_time_and_leases_run_out(store: Store) {
+    let j = store.open();
     j.record(
         &[delivery(vec![
             alert("a", job("gitops", "app:2")),
@@ -120,17 +183,29 @@ fn one_job_per_repository_at_a_time_and_leases_run_out() {
     );
     assert!(j.renew(first.id, "w3", 5_000).unwrap());
 
-    j.finish(
-        first.id,
-        1_500,
-        &Finished {
-            outcome: "created".into(),
-            pr_number: Some(7),
-            branch: Some("revertbot/app-abc".into()),
-            ..Finished::default()
-        },
-    )
-    .unwrap();
+    assert!(j
+        .finish(
+            first.id,
+            "w3",
+            1_500,
+            &Finished {
+                outcome: "created".into(),
+                pr_number: Some(7),
+                branch: Some("revertbot/app-abc".into()),
+                ..Finished::default()
+            },
+        )
+        .unwrap());
+    assert_eq!(
+        j.jobs(10)
+            .unwrap()
+            .iter()
+            .find(|r| r.id == first.id)
+            .unwrap()
+            .ran_by
+            .as_deref(),
+        Some("w3")
+    );
     let next = j.claim("w3", 1_600, 2_000).unwrap().unwrap();
     assert_eq!(next.target, "worker:2");
     assert_eq!(j.rollbacks_since("gitops", 0).unwrap(), 1);
@@ -140,15 +215,14 @@ fn one_job_per_repository_at_a_time_and_leases_run_out() {
     );
 }
 
-#[test]
-fn a_transient_failure_waits_for_its_retry_time_and_a_permanent_one_ends_the_job() {
-    let dir = tempfile::tempdir().unwrap();
-    let j = Journal::open(dir.path()).unwrap();
+fn a_transient_failure_waits_for_its_retry_time_and_a_permanent_one_ends_the_job(store: Store) {
+    let j = store.open();
     j.record(&[delivery(vec![alert("a", job("gitops", "app:2"))])], 0)
         .unwrap();
     let claimed = j.claim("w", 0, 1_000).unwrap().unwrap();
     j.fail(
         claimed.id,
+        "w",
         10,
         &Failure {
             kind: "transient".into(),
@@ -163,6 +237,7 @@ fn a_transient_failure_waits_for_its_retry_time_and_a_permanent_one_ends_the_job
     assert_eq!(again.attempt, 2);
     j.fail(
         again.id,
+        "w",
         5_010,
         &Failure {
             kind: "cannot_revert".into(),
@@ -184,10 +259,8 @@ fn a_transient_failure_waits_for_its_retry_time_and_a_permanent_one_ends_the_job
     assert_eq!(r[0].decisions, ["queued"]);
 }
 
-#[test]
-fn handles_on_one_data_dir_never_take_a_job_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let setup = Journal::open(dir.path()).unwrap();
+fn handles_never_take_a_job_twice_nor_run_two_of_one_repository(store: Store) {
+    let setup = store.open();
     let alerts: Vec<NewAlert> = (0..40)
         .map(|i| {
             alert(
@@ -204,10 +277,10 @@ fn handles_on_one_data_dir_never_take_a_job_twice() {
     std::thread::scope(|s| {
         for w in 0..4 {
             let (taken, running) = (taken.clone(), running.clone());
-            let dir = dir.path().to_path_buf();
+            let store = &store;
             s.spawn(move || {
-                // Each thread its own connection, as a process of its own would have.
-                let j = Journal::open(&dir).unwrap();
+                // Each thread its own handle, as a process of its own would have.
+                let j = store.open();
                 let me = format!("w{w}");
                 while let Some(job) = j.claim(&me, 10, 1_000_000).unwrap() {
                     {
@@ -221,6 +294,7 @@ fn handles_on_one_data_dir_never_take_a_job_twice() {
                     *running.lock().unwrap().get_mut(&job.repo).unwrap() -= 1;
                     j.finish(
                         job.id,
+                        &me,
                         20,
                         &Finished {
                             outcome: "created".into(),
@@ -241,7 +315,7 @@ fn handles_on_one_data_dir_never_take_a_job_twice() {
 }
 
 #[test]
-fn a_journal_of_an_earlier_version_is_brought_up_to_date_keeping_its_jobs() {
+fn sqlite_a_journal_of_an_earlier_version_is_brought_up_to_date_keeping_its_jobs() {
     let dir = tempfile::tempdir().unwrap();
     {
         // The journal as the first release wrote it.
@@ -252,8 +326,10 @@ fn a_journal_of_an_earlier_version_is_brought_up_to_date_keeping_its_jobs() {
              INSERT INTO schema_migrations VALUES (1, 0);",
         )
         .unwrap();
-        conn.execute_batch(include_str!("../src/journal/migrations/0001_journal.sql"))
-            .unwrap();
+        conn.execute_batch(include_str!(
+            "../src/journal/sqlite/migrations/0001_journal.sql"
+        ))
+        .unwrap();
         conn.execute(
             "INSERT INTO jobs (kind, repo, image, alert, state, not_before, created_at, updated_at)
              VALUES ('rollback', 'gitops', 'app:2', '{}', 'queued', 0, 0, 0)",
@@ -261,7 +337,10 @@ fn a_journal_of_an_earlier_version_is_brought_up_to_date_keeping_its_jobs() {
         )
         .unwrap();
     }
-    let j = Journal::open(dir.path()).unwrap();
+    let j = journal::open(&Location::Sqlite {
+        data_dir: dir.path().to_path_buf(),
+    })
+    .unwrap();
     let jobs = j.jobs(10).unwrap();
     assert_eq!(jobs.len(), 1);
     assert_eq!(
@@ -270,4 +349,174 @@ fn a_journal_of_an_earlier_version_is_brought_up_to_date_keeping_its_jobs() {
     );
     let claimed = j.claim("w", 1, 1_000).unwrap().unwrap();
     assert_eq!(claimed.target, "app:2");
+}
+
+fn handles_recording_alerts_for_one_target_at_once_make_one_job(store: Store) {
+    let targets: Vec<String> = (0..5).map(|i| format!("app:{i}")).collect();
+    let recorded: Arc<Mutex<Vec<&'static str>>> = Arc::default();
+    std::thread::scope(|s| {
+        for h in 0..4usize {
+            let (store, targets, recorded) = (&store, &targets, recorded.clone());
+            s.spawn(move || {
+                let j = store.open();
+                for round in 0..10usize {
+                    // Each handle names the targets in another order, so that their
+                    // transactions meet in every order.
+                    let alerts = (0..targets.len())
+                        .map(|k| {
+                            let t = &targets[(k * (h + 1) + round) % targets.len()];
+                            alert(&format!("{h}-{round}-{k}"), job("gitops", t))
+                        })
+                        .collect();
+                    let r = j.record(&[delivery(alerts)], 100).unwrap();
+                    recorded.lock().unwrap().extend(r[0].decisions.iter());
+                }
+            });
+        }
+    });
+    let decisions = recorded.lock().unwrap();
+    assert_eq!(decisions.len(), 4 * 10 * 5);
+    assert_eq!(
+        decisions.iter().filter(|d| **d == "queued").count(),
+        5,
+        "one new job per target, whichever handle recorded first"
+    );
+    let j = store.open();
+    let jobs = j.jobs(100).unwrap();
+    assert_eq!(jobs.len(), 5);
+    assert_eq!(jobs.iter().map(|r| r.alerts).sum::<u32>(), 200);
+    assert_eq!(j.delivery_count().unwrap(), 40);
+}
+
+fn a_worker_whose_lease_ran_out_cannot_record_an_outcome_over_the_new_one(store: Store) {
+    let j = store.open();
+    j.record(&[delivery(vec![alert("a", job("gitops", "app:2"))])], 0)
+        .unwrap();
+    let first = j.claim("w1", 0, 100).unwrap().unwrap();
+    let second = j.claim("w2", 101, 1_000).unwrap().unwrap();
+    assert_eq!(first.id, second.id, "taken over once the lease ran out");
+    let created = |outcome: &str| Finished {
+        outcome: outcome.into(),
+        ..Finished::default()
+    };
+    assert!(!j.finish(first.id, "w1", 200, &created("late")).unwrap());
+    assert!(!j.release(first.id, "w1", 200).unwrap());
+    assert!(j.finish(first.id, "w2", 300, &created("created")).unwrap());
+    let record = &j.jobs(1).unwrap()[0];
+    assert_eq!(
+        (record.state.as_str(), record.outcome.as_deref()),
+        ("done", Some("created"))
+    );
+    assert_eq!(record.ran_by.as_deref(), Some("w2"));
+}
+
+#[test]
+fn postgresql_replicas_starting_together_migrate_once() {
+    let pg = Postgres::start();
+    let url = pg.create_database("together");
+    std::thread::scope(|s| {
+        for _ in 0..6 {
+            let url = url.clone();
+            s.spawn(move || journal::open(&Location::Postgres(settings(url))).unwrap());
+        }
+    });
+    assert_eq!(
+        pg.psql(
+            "together",
+            "SELECT count(*), max(version) FROM schema_migrations"
+        ),
+        "1|1"
+    );
+}
+
+#[test]
+fn postgresql_journal_waits_out_a_database_restart_without_losing_anything() {
+    let pg = Postgres::start();
+    let j = journal::open(&Location::Postgres(settings(pg.url()))).unwrap();
+    j.record(&[delivery(vec![alert("a", job("gitops", "app:1"))])], 0)
+        .unwrap();
+    assert!(j.writable());
+
+    pg.stop();
+    assert!(!j.writable());
+    let down = j
+        .record(&[delivery(vec![alert("b", job("gitops", "app:2"))])], 10)
+        .unwrap_err();
+    assert!(format!("{down:#}").contains(&pg.url()), "{down:#}");
+    assert!(j.claim("w", 10, 1_000).is_err());
+
+    pg.start_again();
+    // The same handle, with no restart of its own: connections are made again.
+    assert!(j.writable());
+    j.record(&[delivery(vec![alert("b", job("gitops", "app:2"))])], 20)
+        .unwrap();
+    assert_eq!(j.delivery_count().unwrap(), 2);
+    assert_eq!(j.pending().unwrap(), 2);
+}
+
+#[test]
+fn postgresql_journal_logs_in_with_a_password_and_says_when_it_is_wrong() {
+    let pg = Postgres::start();
+    let url = pg.create_user_with_password("revertbot", "s3cret-p4ss");
+    let mut good = settings(url.clone());
+    good.password = Some("s3cret-p4ss".into());
+    let j = journal::open(&Location::Postgres(good)).unwrap();
+    assert!(j.writable());
+
+    let mut wrong = settings(url.clone());
+    wrong.password = Some("nope".into());
+    let err = journal::open(&Location::Postgres(wrong)).err().unwrap();
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("password authentication failed") && text.contains(&url),
+        "{text}"
+    );
+    assert!(
+        !text.contains("nope"),
+        "the password is never shown: {text}"
+    );
+}
+
+#[test]
+fn postgresql_journal_checks_the_server_certificate_as_sslmode_says() {
+    let pg = Postgres::start_with_tls();
+    let with = |mode: SslMode, root: Option<std::path::PathBuf>, host: &str| {
+        let mut s = settings(format!("postgres://postgres@{host}:{}/postgres", pg.port()));
+        s.ssl_mode = mode;
+        s.root_cert = root;
+        journal::open(&Location::Postgres(s))
+    };
+    let ca = pg.ca_file();
+    // Verified in full against the authority that signed it, by name and by address.
+    for host in ["localhost", "127.0.0.1"] {
+        let j = with(SslMode::VerifyFull, ca.clone(), host).unwrap();
+        assert!(j.writable());
+        assert_eq!(
+            pg.psql(
+                "postgres",
+                "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                 WHERE a.application_name = 'revertbot-test'"
+            ),
+            "t",
+            "the journal's connections are encrypted"
+        );
+    }
+    // Not signed by an authority the system trusts: verify-full refuses it.
+    let err = with(SslMode::VerifyFull, None, "localhost").err().unwrap();
+    assert!(format!("{err:#}").contains("certificate"), "{err:#}");
+    // require without a root certificate encrypts without checking, as libpq does.
+    assert!(with(SslMode::Require, None, "127.0.0.1")
+        .unwrap()
+        .writable());
+}
+
+#[test]
+fn postgresql_journal_that_cannot_be_reached_says_where_it_looked() {
+    let port = revertbot_testkit::http::free_port();
+    let url = format!("postgres://revertbot@127.0.0.1:{port}/revertbot");
+    let err = journal::open(&Location::Postgres(settings(url.clone())))
+        .err()
+        .unwrap();
+    let text = format!("{err:#}");
+    assert!(text.contains(&url) && text.contains("refused"), "{text}");
 }

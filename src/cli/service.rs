@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -11,7 +10,7 @@ use revertbot::clock::{Clock, SystemClock};
 use revertbot::config::{Config, LogFormat, Purpose};
 use revertbot::error::Error;
 use revertbot::gitstore::process::ProcessOptions;
-use revertbot::journal::Journal;
+use revertbot::journal::{self, Journal};
 use revertbot::service;
 
 use super::args::{ConfigArgs, ExplainArgs, HistoryArgs, Output};
@@ -96,7 +95,7 @@ pub fn explain(
         .map_err(|e| Error::usage(format!("--alert {}: {e}", args.alert.display())))?;
     let payload = Payload::from_json(&bytes)
         .map_err(|e| Error::usage(format!("--alert {}: {e}", args.alert.display())))?;
-    let journal = open_existing_journal(&config.data_dir)?;
+    let journal = open_existing_journal(&config, env)?;
     let explained = runtime()?.block_on(async {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let engine = service::engine(&config, env, clock.clone())?;
@@ -104,7 +103,7 @@ pub fn explain(
             service::explain::explain(
                 &config,
                 &engine,
-                journal.as_ref(),
+                journal.as_deref(),
                 &payload,
                 args.fetch,
                 clock.now(),
@@ -161,13 +160,13 @@ pub fn explain(
     Ok(())
 }
 
-/// The journal, when the service has made one; `explain` and `history` never create it.
-fn open_existing_journal(data_dir: &Path) -> Result<Option<Journal>> {
-    if data_dir.join(revertbot::journal::FILE_NAME).exists() {
-        Ok(Some(Journal::open(data_dir)?))
-    } else {
-        Ok(None)
-    }
+/// The journal, when the service has made one; `explain` and `history` never create a
+/// SQLite one.
+fn open_existing_journal(
+    config: &Config,
+    env: &BTreeMap<String, String>,
+) -> Result<Option<Arc<dyn Journal>>> {
+    journal::open_existing(&service::secrets::journal(config, env)?)
 }
 
 pub fn history(
@@ -176,7 +175,7 @@ pub fn history(
     out: &mut dyn Write,
 ) -> Result<()> {
     let config = load_for(&args.config, env, Purpose::Inspect)?;
-    let Some(journal) = open_existing_journal(&config.data_dir)? else {
+    let Some(journal) = open_existing_journal(&config, env)? else {
         return Err(Error::usage(format!(
             "no journal in data_dir {}: the service has not run there yet",
             config.data_dir.display()

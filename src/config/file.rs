@@ -16,6 +16,7 @@ pub struct File {
     pub workers: Option<usize>,
     pub webhook: WebhookFile,
     pub tls: Option<TlsFile>,
+    pub journal: Option<JournalFile>,
     pub github: GitHubFile,
     pub git: GitFile,
     pub pull_request: PullRequestFile,
@@ -60,6 +61,15 @@ pub struct BasicAuthFile {
 pub struct TlsFile {
     pub cert_file: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalFile {
+    pub url: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub sslmode: Option<String>,
+    pub sslrootcert: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -148,6 +158,7 @@ const SECTIONS: &[&str] = &[
     "workers",
     "webhook",
     "tls",
+    "journal",
     "github",
     "git",
     "pull_request",
@@ -175,6 +186,7 @@ pub fn sections(tree: Value, problems: &mut Vec<String>) -> File {
             "workers" => file.workers = read(key, value, problems),
             "webhook" => file.webhook = read(key, value, problems).unwrap_or_default(),
             "tls" => file.tls = read(key, value, problems),
+            "journal" => file.journal = read(key, value, problems),
             "github" => file.github = read(key, value, problems).unwrap_or_default(),
             "git" => file.git = read(key, value, problems).unwrap_or_default(),
             "pull_request" => file.pull_request = read(key, value, problems).unwrap_or_default(),

@@ -10,15 +10,17 @@ pub mod duration;
 mod env;
 mod file;
 mod model;
+mod postgres_url;
 mod validate;
 
 use std::collections::BTreeMap;
 
 pub use env::ENV_PREFIX;
 pub use model::{
-    Author, BasicAuth, Config, Git, GitHub, GitHubAuth, Guards, LogFormat, PullRequest, Purpose,
-    Repo, RevertOfRevert, Rule, Secret, Tls, Webhook,
+    Author, BasicAuth, Config, Git, GitHub, GitHubAuth, Guards, LogFormat, PostgresJournal,
+    PullRequest, Purpose, Repo, RevertOfRevert, Rule, Secret, SslMode, Tls, Webhook,
 };
+pub use validate::JOURNAL_PASSWORD_ENV;
 
 impl Config {
     /// Reads and validates a configuration: `text` is the file's content, `env` the process's

@@ -21,6 +21,8 @@ pub struct Config {
     pub workers: usize,
     pub webhook: Webhook,
     pub tls: Option<Tls>,
+    /// The shared PostgreSQL journal; `None`: SQLite in `data_dir`.
+    pub journal: Option<PostgresJournal>,
     pub github: GitHub,
     pub git: Git,
     pub pull_request: PullRequest,
@@ -65,6 +67,41 @@ pub struct BasicAuth {
 pub struct Tls {
     pub cert_file: PathBuf,
     pub key_file: PathBuf,
+}
+
+/// Where replicas keep their one journal.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostgresJournal {
+    /// `postgres://USER@HOST[:PORT]/DATABASE[?OPTIONS]`, without password or TLS options.
+    pub url: String,
+    #[serde(rename = "password_file")]
+    pub password: Option<Secret>,
+    pub sslmode: SslMode,
+    pub sslrootcert: Option<PathBuf>,
+}
+
+/// TLS to PostgreSQL, as libpq's `sslmode` means it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    pub fn parse(text: &str) -> Option<SslMode> {
+        Some(match text {
+            "disable" => SslMode::Disable,
+            "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

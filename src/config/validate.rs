@@ -7,12 +7,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::duration;
-use super::file::{File, PullRequestFile, Scalar};
+use super::file::{File, JournalFile, PullRequestFile, Scalar};
 use super::model::Purpose;
 use super::model::{
-    Author, BasicAuth, Config, Git, GitHub, GitHubAuth, Guards, LogFormat, PullRequest, Repo,
-    RevertOfRevert, Rule, Secret, Tls, Webhook,
+    Author, BasicAuth, Config, Git, GitHub, GitHubAuth, Guards, LogFormat, PostgresJournal,
+    PullRequest, Repo, RevertOfRevert, Rule, Secret, SslMode, Tls, Webhook,
 };
+use super::postgres_url;
 use crate::manifest::PathFilter;
 use crate::matcher;
 
@@ -22,6 +23,7 @@ pub const GIT_TOKEN_ENV: &str = "REVERTBOT_GIT_TOKEN";
 pub const GIT_PASSWORD_ENV: &str = "REVERTBOT_GIT_PASSWORD";
 pub const WEBHOOK_TOKEN_ENV: &str = "REVERTBOT_WEBHOOK_TOKEN";
 pub const WEBHOOK_PASSWORD_ENV: &str = "REVERTBOT_WEBHOOK_PASSWORD";
+pub const JOURNAL_PASSWORD_ENV: &str = "REVERTBOT_JOURNAL_PASSWORD";
 
 pub fn validate(
     file: File,
@@ -385,6 +387,10 @@ pub fn validate(
         });
     }
 
+    let journal = file
+        .journal
+        .and_then(|j| journal(j, |name| has_env(name), &mut p));
+
     Some(Config {
         listen: listen?,
         data_dir: file
@@ -399,6 +405,7 @@ pub fn validate(
             max_body_bytes,
         },
         tls,
+        journal,
         github: GitHub { api_url, auth },
         git: Git {
             author,
@@ -411,6 +418,52 @@ pub fn validate(
         guards,
         repos,
         rules,
+    })
+}
+
+/// The PostgreSQL journal's settings; libpq's `sslmode` and `sslrootcert` may be written in
+/// the URL, as libpq users do.
+fn journal(
+    j: JournalFile,
+    has_env: impl Fn(&str) -> bool,
+    p: &mut Problems<'_>,
+) -> Option<PostgresJournal> {
+    let Some(url) = j.url.filter(|u| !u.trim().is_empty()) else {
+        p.push(
+            "journal.url",
+            "give the PostgreSQL database, like postgres://revertbot@db.example:5432/revertbot (without journal, the journal is SQLite in data_dir)".into(),
+        );
+        return None;
+    };
+    let parsed = match postgres_url::parse(&url) {
+        Ok(parsed) => parsed,
+        Err(what) => {
+            p.push("journal.url", what);
+            return None;
+        }
+    };
+    let sslmode_text = j.sslmode.or(parsed.sslmode);
+    let sslmode = match sslmode_text.as_deref() {
+        None => SslMode::Prefer,
+        Some(text) => match SslMode::parse(text) {
+            Some(mode) => mode,
+            None => {
+                p.push(
+                    "journal.sslmode",
+                    format!("{text:?}: give disable, prefer, require, verify-ca or verify-full"),
+                );
+                return None;
+            }
+        },
+    };
+    let password = j.password_file.map(Secret::File).or_else(|| {
+        has_env(JOURNAL_PASSWORD_ENV).then(|| Secret::Env(JOURNAL_PASSWORD_ENV.into()))
+    });
+    Some(PostgresJournal {
+        url: parsed.url,
+        password,
+        sslmode,
+        sslrootcert: j.sslrootcert.or(parsed.sslrootcert.map(PathBuf::from)),
     })
 }
 

@@ -145,6 +145,8 @@ pub struct JobRecord {
     pub pr_number: Option<u64>,
     pub pr_url: Option<String>,
     pub alerts: u32,
+    /// The worker (`host-pid/n`) that last took the job.
+    pub ran_by: Option<String>,
 }
 
 /// One delivery, for `history`.

@@ -36,7 +36,7 @@ pub struct Explained {
 pub async fn explain(
     config: &Config,
     engine: &Engine,
-    journal: Option<&Journal>,
+    journal: Option<&dyn Journal>,
     payload: &Payload,
     fetch: bool,
     now: DateTime<Utc>,

@@ -16,7 +16,7 @@ mod tls;
 mod worker;
 mod writer;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::IntoFuture;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +31,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Error;
 use crate::gitstore::remote::Source;
-use crate::journal::Journal;
+use crate::journal::{self, Journal};
 use crate::manifest::PathFilter;
 use crate::pipeline::{Engine, EngineSettings};
 use crate::revert::{Author, GitSettings, Target};
@@ -72,8 +72,11 @@ pub async fn serve(
     clock: Arc<dyn Clock>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let journal = Arc::new(Journal::open(&config.data_dir)?);
-    release_orphans(&journal, clock.now().timestamp_millis())?;
+    let worker_id = format!("{}-{}", hostname(), std::process::id());
+    let location = secrets::journal(&config, &env)?;
+    let journal = journal::open(&location)?;
+    info!(backend = journal.backend(), "journal open");
+    release_orphans(journal.as_ref(), clock.now().timestamp_millis())?;
     let engine = engine(&config, &env, clock.clone())?;
     let auth = auth::Auth::load(&config.webhook, &env)?;
     let acceptor = match &config.tls {
@@ -86,7 +89,7 @@ pub async fn serve(
     let address = listener.local_addr()?;
     let (writer, writer_thread) = writer::start(journal.clone(), clock.clone(), 4096);
     let shared = Arc::new(state::Shared {
-        worker_id: format!("{}-{}", hostname(), std::process::id()),
+        worker_id,
         config,
         engine,
         journal: journal.clone(),
@@ -96,7 +99,7 @@ pub async fn serve(
         wake: Notify::new(),
         stopping: AtomicBool::new(false),
         prepared: Mutex::new(HashSet::new()),
-        running: Mutex::new(HashSet::new()),
+        running: Mutex::new(HashMap::new()),
     });
 
     let preparing: Vec<_> = shared
@@ -146,21 +149,21 @@ pub async fn serve(
         .await
         .is_err()
     {
-        let running: Vec<i64> = shared
+        let running: Vec<(i64, String)> = shared
             .running
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .copied()
+            .map(|(id, worker)| (*id, worker.clone()))
             .collect();
         warn!(
             "jobs still running after shutdown_timeout ({}); putting them back in the queue: {running:?}",
             crate::config::duration::format(timeout)
         );
         let now = clock.now().timestamp_millis();
-        for id in running {
+        for (id, worker) in running {
             let journal = journal.clone();
-            let _ = tokio::task::spawn_blocking(move || journal.release(id, now)).await;
+            let _ = tokio::task::spawn_blocking(move || journal.release(id, &worker, now)).await;
         }
     }
     let _ = stop_http.send(true);
@@ -218,8 +221,10 @@ async fn prepare(shared: Arc<state::Shared>, name: String) {
 }
 
 /// Puts back in the queue the jobs that a process of this host claimed and that died with it
-/// (killed, or the host restarted): they need not wait for their lease to run out.
-fn release_orphans(journal: &Journal, now: i64) -> Result<()> {
+/// (killed, or the container restarted): they need not wait for their lease to run out. Run
+/// before the workers start, so a claim in this process's own name (a restarted container's
+/// process has the same pid) is an orphan too.
+fn release_orphans(journal: &dyn Journal, now: i64) -> Result<()> {
     let prefix = format!("{}-", hostname());
     for (id, claimed_by) in journal.running()? {
         let Some(pid) = claimed_by
@@ -229,10 +234,10 @@ fn release_orphans(journal: &Journal, now: i64) -> Result<()> {
         else {
             continue;
         };
-        let alive = pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
+        let alive = pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists();
         if !alive {
             warn!("job {id} was running in process {pid}, which is gone; queued again");
-            journal.release(id, now)?;
+            journal.release(id, &claimed_by, now)?;
         }
     }
     Ok(())

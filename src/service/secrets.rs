@@ -10,6 +10,7 @@ use crate::config::{Config, GitHubAuth, Secret};
 use crate::error::Error;
 use crate::forge::github::{GitHubAuth as ClientAuth, GitHubSettings, RetryPolicy};
 use crate::gitstore::remote::{GitAuth, Network};
+use crate::journal::{Location, PostgresSettings};
 
 /// A secret's value: from its file (trailing white space trimmed) or its environment variable.
 pub fn read(secret: &Secret, key_path: &str, env: &BTreeMap<String, String>) -> Result<String> {
@@ -86,4 +87,27 @@ pub fn network(config: &Config, env: &BTreeMap<String, String>) -> Result<Networ
         },
         timeout: config.git.timeout,
     })
+}
+
+/// Where the journal is: PostgreSQL when configured (password read), else SQLite in
+/// `data_dir`.
+pub fn journal(config: &Config, env: &BTreeMap<String, String>) -> Result<Location> {
+    let Some(pg) = &config.journal else {
+        return Ok(Location::Sqlite {
+            data_dir: config.data_dir.clone(),
+        });
+    };
+    let password = match &pg.password {
+        Some(secret) => Some(read(secret, "journal.password_file", env)?),
+        None => None,
+    };
+    Ok(Location::Postgres(PostgresSettings {
+        url: pg.url.clone(),
+        password,
+        ssl_mode: pg.sslmode,
+        root_cert: pg.sslrootcert.clone(),
+        // The workers, the journal writer, and the probes and status page beside them.
+        pool_size: config.workers + 4,
+        application_name: "revertbot".into(),
+    }))
 }

@@ -1,6 +1,6 @@
 //! What the HTTP handlers, the journal writer and the workers share.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -19,7 +19,7 @@ pub type Write = (NewDelivery, oneshot::Sender<Result<Recorded, String>>);
 pub struct Shared {
     pub config: Config,
     pub engine: Engine,
-    pub journal: Arc<Journal>,
+    pub journal: Arc<dyn Journal>,
     pub auth: Auth,
     pub metrics: Metrics,
     pub writer: mpsc::Sender<Write>,
@@ -29,8 +29,9 @@ pub struct Shared {
     pub stopping: AtomicBool,
     /// Repositories whose mirror has been fetched at least once, by name.
     pub prepared: Mutex<HashSet<String>>,
-    /// Jobs running in this process, to put back in the queue if shutdown cannot wait for them.
-    pub running: Mutex<HashSet<i64>>,
+    /// Jobs running in this process, with the worker holding each, to put back in the queue if
+    /// shutdown cannot wait for them.
+    pub running: Mutex<HashMap<i64, String>>,
     /// This process, in the journal's claims.
     pub worker_id: String,
 }

@@ -17,7 +17,7 @@ use crate::forge::github::RepoName;
 use crate::forge::pulls::{PullDress, PullState};
 use crate::gitstore::remote::Source;
 use crate::image::ImageRef;
-use crate::journal::{Claimed, Failure, Finished, JobKind};
+use crate::journal::{Claimed, Failure, Finished, JobKind, Journal};
 use crate::manifest::PathFilter;
 use crate::pipeline::{github_repo, Job, PullOptions};
 use crate::revert::{Effects, Target};
@@ -36,6 +36,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(600);
 /// One worker: takes jobs until the service stops.
 pub async fn run(shared: Arc<Shared>, n: usize) {
     let me = format!("{}/{n}", shared.worker_id);
+    // While the journal is away (the database restarts, the network drops) the worker pauses,
+    // trying again every second; said once when it goes and once when it comes back.
+    let mut journal_away = false;
     while !shared.stopping() {
         let claimed = {
             let (journal, me, now) = (shared.journal.clone(), me.clone(), now_ms(&shared));
@@ -44,6 +47,10 @@ pub async fn run(shared: Arc<Shared>, n: usize) {
             })
             .await
         };
+        if journal_away && matches!(claimed, Ok(Ok(_))) {
+            journal_away = false;
+            info!("the journal is back; taking jobs again");
+        }
         let job = match claimed {
             Ok(Ok(Some(job))) => job,
             Ok(Ok(None)) => {
@@ -52,7 +59,10 @@ pub async fn run(shared: Arc<Shared>, n: usize) {
                 continue;
             }
             Ok(Err(e)) => {
-                warn!("cannot take a job from the journal: {e:#}");
+                if !journal_away {
+                    warn!("cannot take a job from the journal; pausing until it answers: {e:#}");
+                    journal_away = true;
+                }
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
@@ -65,7 +75,7 @@ pub async fn run(shared: Arc<Shared>, n: usize) {
             .running
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(job.id);
+            .insert(job.id, me.clone());
         let span = tracing::info_span!(
             "job",
             id = job.id,
@@ -107,9 +117,8 @@ async fn run_one(shared: &Arc<Shared>, me: &str, job: Claimed) {
     };
     renewer.abort();
     let now = now_ms(shared);
-    let journal = shared.journal.clone();
     let kind = job.kind.as_str();
-    let recorded = match result {
+    match result {
         Ok(finished) => {
             info!(outcome = %finished.outcome, "job done");
             shared
@@ -120,7 +129,11 @@ async fn run_one(shared: &Arc<Shared>, me: &str, job: Claimed) {
                     outcome: finished.outcome.clone(),
                 })
                 .inc();
-            tokio::task::spawn_blocking(move || journal.finish(job.id, now, &finished)).await
+            let me = me.to_string();
+            record_end(shared, job.id, move |j| {
+                j.finish(job.id, &me, now, &finished)
+            })
+            .await;
         }
         Err(err) => {
             let failure = failure(shared, &job, &err, now);
@@ -147,11 +160,43 @@ async fn run_one(shared: &Arc<Shared>, me: &str, job: Claimed) {
             if let Some(code) = failure.code.as_deref().filter(|c| is_guard(c)) {
                 shared.metrics.guard(code);
             }
-            tokio::task::spawn_blocking(move || journal.fail(job.id, now, &failure)).await
+            let me = me.to_string();
+            record_end(shared, job.id, move |j| j.fail(job.id, &me, now, &failure)).await;
         }
-    };
-    if !matches!(recorded, Ok(Ok(()))) {
-        warn!("could not record how job {} ended: {recorded:?}", job.id);
+    }
+}
+
+/// Records how a job ended; while the journal is away, tries again until it is back (or the
+/// service stops): the work is done, and a job left running would be run again once its
+/// lease ran out.
+async fn record_end<F>(shared: &Arc<Shared>, id: i64, write: F)
+where
+    F: Fn(&dyn Journal) -> Result<bool> + Send + Sync + 'static,
+{
+    let write = Arc::new(write);
+    let mut wait = Duration::from_millis(250);
+    loop {
+        let (journal, write) = (shared.journal.clone(), write.clone());
+        match tokio::task::spawn_blocking(move || write(journal.as_ref())).await {
+            Ok(Ok(true)) => return,
+            Ok(Ok(false)) => {
+                warn!("job {id} was taken over by another worker after its lease ran out; this run's outcome is not recorded");
+                return;
+            }
+            Ok(Err(e)) if !shared.stopping() => {
+                warn!("cannot record how job {id} ended; trying again: {e:#}");
+            }
+            Ok(Err(e)) => {
+                warn!("cannot record how job {id} ended; stopping, so it will run again once its lease runs out: {e:#}");
+                return;
+            }
+            Err(e) => {
+                warn!("the journal call stopped: {e}");
+                return;
+            }
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(5));
     }
 }
 

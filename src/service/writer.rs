@@ -15,7 +15,7 @@ const BATCH: usize = 256;
 
 /// Starts the writer; it stops when every sender is gone.
 pub fn start(
-    journal: Arc<Journal>,
+    journal: Arc<dyn Journal>,
     clock: Arc<dyn Clock>,
     queue: usize,
 ) -> (mpsc::Sender<Write>, std::thread::JoinHandle<()>) {

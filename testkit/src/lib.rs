@@ -1,8 +1,9 @@
 //! Servers that revertbot's tests and benchmarks both start on loopback: a real git server,
-//! `revertbot serve` as a process, and the stateful fake GitHub (GitHub cannot be reached from the tests; the fake speaks its
+//! `revertbot serve` as a process, a throwaway PostgreSQL cluster, and the stateful fake GitHub (GitHub cannot be reached from the tests; the fake speaks its
 //! real routes and JSON shapes, and Prism checks it against GitHub's OpenAPI description).
 
 pub mod fake_github;
 pub mod git_server;
 pub mod http;
+pub mod postgres;
 pub mod service;

@@ -8,6 +8,7 @@ use rusqlite::Connection;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_journal.sql")),
     (2, include_str!("migrations/0002_target.sql")),
+    (3, include_str!("migrations/0003_ran_by.sql")),
 ];
 
 /// Brings the schema up to date; returns the version it is at.

@@ -1,4 +1,5 @@
-//! The SQLite journal.
+//! The SQLite journal: a file in the data directory, in WAL mode with synchronous commits,
+//! shared safely by several processes on one host (each claim is one immediate transaction).
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -7,23 +8,25 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+mod schema;
+
 use super::records::{
     AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobKind, JobRecord,
     NewDelivery, Recorded,
 };
-use super::schema;
+use super::Journal;
 use crate::error::Error;
 
 /// The journal file in the data directory.
 pub const FILE_NAME: &str = "journal.sqlite";
 
-pub struct Journal {
+pub struct SqliteJournal {
     conn: Mutex<Connection>,
 }
 
-impl Journal {
+impl SqliteJournal {
     /// Opens (or creates) the journal in `data_dir` and brings its schema up to date.
-    pub fn open(data_dir: &Path) -> Result<Journal> {
+    pub fn open(data_dir: &Path) -> Result<SqliteJournal> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             Error::usage(format!(
                 "data_dir {}: cannot create it: {e}",
@@ -41,7 +44,7 @@ impl Journal {
         // Another process on the same data_dir may hold the write lock for a moment.
         conn.busy_timeout(Duration::from_secs(10))?;
         schema::migrate(&mut conn)?;
-        Ok(Journal {
+        Ok(SqliteJournal {
             conn: Mutex::new(conn),
         })
     }
@@ -51,16 +54,19 @@ impl Journal {
         // an unfinished transaction when it is dropped.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
 
-    /// Whether the journal can be written now.
-    pub fn writable(&self) -> bool {
+impl Journal for SqliteJournal {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn writable(&self) -> bool {
         let conn = self.conn();
         conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;").is_ok()
     }
 
-    /// Records deliveries in one transaction (one commit, one fsync), with their alerts and
-    /// jobs. An alert whose target has a job queued or running joins it.
-    pub fn record(&self, deliveries: &[NewDelivery], now: i64) -> Result<Vec<Recorded>> {
+    fn record(&self, deliveries: &[NewDelivery], now: i64) -> Result<Vec<Recorded>> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut out = Vec::with_capacity(deliveries.len());
@@ -143,10 +149,7 @@ impl Journal {
         Ok(out)
     }
 
-    /// Takes the oldest job that is due, of a repository with no job running, for `worker`
-    /// until `lease_until` (renewed while it runs). A job whose lease ran out (its worker died)
-    /// is due again.
-    pub fn claim(&self, worker: &str, now: i64, lease_until: i64) -> Result<Option<Claimed>> {
+    fn claim(&self, worker: &str, now: i64, lease_until: i64) -> Result<Option<Claimed>> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
@@ -178,7 +181,7 @@ impl Journal {
         if let Some(job) = &job {
             tx.execute(
                 "UPDATE jobs SET state = 'running', attempts = attempts + 1, claimed_by = ?2,
-                        lease_until = ?3, updated_at = ?4
+                        ran_by = ?2, lease_until = ?3, updated_at = ?4
                  WHERE id = ?1",
                 params![job.id, worker, lease_until, now],
             )?;
@@ -187,8 +190,7 @@ impl Journal {
         Ok(job)
     }
 
-    /// Extends a running job's lease; false when the job is no longer this worker's.
-    pub fn renew(&self, job: i64, worker: &str, lease_until: i64) -> Result<bool> {
+    fn renew(&self, job: i64, worker: &str, lease_until: i64) -> Result<bool> {
         let n = self.conn().execute(
             "UPDATE jobs SET lease_until = ?3 WHERE id = ?1 AND claimed_by = ?2 AND state = 'running'",
             params![job, worker, lease_until],
@@ -196,12 +198,12 @@ impl Journal {
         Ok(n == 1)
     }
 
-    pub fn finish(&self, job: i64, now: i64, f: &Finished) -> Result<()> {
-        self.conn().execute(
+    fn finish(&self, job: i64, worker: &str, now: i64, f: &Finished) -> Result<bool> {
+        let n = self.conn().execute(
             "UPDATE jobs SET state = 'done', outcome = ?2, culprit = ?3, branch = ?4, strategy = ?5,
                     pr_number = ?6, pr_url = ?7, pr_state = ?8, diff = ?9, updated_at = ?10,
                     claimed_by = NULL, lease_until = NULL, error_kind = NULL, error_code = NULL, error = NULL
-             WHERE id = ?1",
+             WHERE id = ?1 AND claimed_by = ?11 AND state = 'running'",
             params![
                 job,
                 f.outcome,
@@ -212,40 +214,38 @@ impl Journal {
                 f.pr_url,
                 f.pr_state,
                 f.diff,
-                now
+                now,
+                worker
             ],
         )?;
-        Ok(())
+        Ok(n == 1)
     }
 
-    /// Records a failure: queued again for `retry_at`, or failed for good.
-    pub fn fail(&self, job: i64, now: i64, f: &Failure) -> Result<()> {
+    fn fail(&self, job: i64, worker: &str, now: i64, f: &Failure) -> Result<bool> {
         let (state, not_before) = match f.retry_at {
             Some(at) => ("queued", at),
             None => ("failed", now),
         };
-        self.conn().execute(
+        let n = self.conn().execute(
             "UPDATE jobs SET state = ?2, not_before = ?3, outcome = ?4, error_kind = ?4, error_code = ?5,
                     error = ?6, updated_at = ?7, claimed_by = NULL, lease_until = NULL
-             WHERE id = ?1",
-            params![job, state, not_before, f.kind, f.code, f.message, now],
+             WHERE id = ?1 AND claimed_by = ?8 AND state = 'running'",
+            params![job, state, not_before, f.kind, f.code, f.message, now, worker],
         )?;
-        Ok(())
+        Ok(n == 1)
     }
 
-    /// Puts a job back in the queue at once (its worker is stopping).
-    pub fn release(&self, job: i64, now: i64) -> Result<()> {
-        self.conn().execute(
+    fn release(&self, job: i64, worker: &str, now: i64) -> Result<bool> {
+        let n = self.conn().execute(
             "UPDATE jobs SET state = 'queued', claimed_by = NULL, lease_until = NULL, updated_at = ?2,
                     attempts = MAX(attempts - 1, 0)
-             WHERE id = ?1 AND state = 'running'",
-            params![job, now],
+             WHERE id = ?1 AND claimed_by = ?3 AND state = 'running'",
+            params![job, now, worker],
         )?;
-        Ok(())
+        Ok(n == 1)
     }
 
-    /// Jobs running, with who claimed them.
-    pub fn running(&self) -> Result<Vec<(i64, String)>> {
+    fn running(&self) -> Result<Vec<(i64, String)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT id, COALESCE(claimed_by, '') FROM jobs WHERE state = 'running' ORDER BY id",
@@ -254,8 +254,7 @@ impl Journal {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Rollback branches created in `repo` since `since`: what the rate guard counts.
-    pub fn rollbacks_since(&self, repo: &str, since: i64) -> Result<u32> {
+    fn rollbacks_since(&self, repo: &str, since: i64) -> Result<u32> {
         Ok(self.conn().query_row(
             "SELECT COUNT(*) FROM jobs WHERE repo = ?1 AND kind = 'rollback'
                AND outcome IN ('created', 'dry-run') AND updated_at >= ?2",
@@ -264,8 +263,7 @@ impl Journal {
         )?)
     }
 
-    /// The latest rollback of `target` in `repo` that has a pull request: `(number, branch)`.
-    pub fn last_pull(&self, repo: &str, target: &str) -> Result<Option<(u64, String)>> {
+    fn last_pull(&self, repo: &str, target: &str) -> Result<Option<(u64, String)>> {
         Ok(self
             .conn()
             .query_row(
@@ -278,8 +276,7 @@ impl Journal {
             .optional()?)
     }
 
-    /// Jobs queued or running.
-    pub fn pending(&self) -> Result<u32> {
+    fn pending(&self) -> Result<u32> {
         Ok(self.conn().query_row(
             "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')",
             [],
@@ -287,13 +284,12 @@ impl Journal {
         )?)
     }
 
-    /// The newest jobs, newest first.
-    pub fn jobs(&self, limit: u32) -> Result<Vec<JobRecord>> {
+    fn jobs(&self, limit: u32) -> Result<Vec<JobRecord>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT j.id, j.kind, j.repo, j.target, j.state, j.attempts, j.created_at, j.updated_at,
                     j.outcome, j.error_kind, j.error, j.culprit, j.branch, j.strategy, j.pr_number, j.pr_url,
-                    (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id)
+                    (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by
              FROM jobs j ORDER BY j.id DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit], |row| {
@@ -315,13 +311,13 @@ impl Journal {
                 pr_number: row.get::<_, Option<i64>>(14)?.map(|n| n as u64),
                 pr_url: row.get(15)?,
                 alerts: row.get(16)?,
+                ran_by: row.get(17)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The newest deliveries with their alerts, newest first.
-    pub fn deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
+    fn deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT id, received_at, receiver, status FROM deliveries ORDER BY id DESC LIMIT ?1",
@@ -361,8 +357,7 @@ impl Journal {
         Ok(out)
     }
 
-    /// How many deliveries are recorded.
-    pub fn delivery_count(&self) -> Result<u64> {
+    fn delivery_count(&self) -> Result<u64> {
         Ok(self
             .conn()
             .query_row("SELECT COUNT(*) FROM deliveries", [], |row| {

@@ -1,0 +1,61 @@
+//! Schema migrations, embedded, applied at start-up under a session advisory lock: replicas
+//! starting together take turns, and each migration runs once, in one transaction with its
+//! record.
+
+use anyhow::{Context, Result};
+use postgres::Client;
+
+/// `(version, SQL)`, in order. A migration, once released, never changes: add a new one.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_journal.sql"))];
+
+/// The advisory lock's key: `hashtextextended('revertbot.migrations', 0)`, spelled in SQL so
+/// that any tool can see who holds it.
+const LOCK: &str = "hashtextextended('revertbot.migrations', 0)";
+
+/// Brings the schema up to date; returns the version it is at.
+pub fn migrate(client: &mut Client) -> Result<i64> {
+    client.batch_execute(&format!("SELECT pg_advisory_lock({LOCK})"))?;
+    let result = apply(client);
+    // Closing the session would release it too; unlocking lets the connection be reused.
+    let _ = client.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK})"));
+    result
+}
+
+fn apply(client: &mut Client) -> Result<i64> {
+    client.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    BIGINT PRIMARY KEY,
+             applied_at BIGINT NOT NULL
+         )",
+    )?;
+    let mut version = 0;
+    for (v, sql) in MIGRATIONS {
+        let mut tx = client.transaction()?;
+        let applied = tx
+            .query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[v])?
+            .is_some();
+        if !applied {
+            tx.batch_execute(sql)
+                .with_context(|| format!("journal migration {v} failed"))?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at)
+                 VALUES ($1, (extract(epoch FROM now()) * 1000)::BIGINT)",
+                &[v],
+            )?;
+        }
+        tx.commit()?;
+        version = *v;
+    }
+    let newest: i64 = client
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )?
+        .get(0);
+    if newest > version {
+        anyhow::bail!(
+            "the journal's schema is version {newest}, newer than this revertbot knows ({version}); run a newer revertbot"
+        );
+    }
+    Ok(version)
+}
