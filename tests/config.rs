@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
-use revertbot::config::{Config, GitHubAuth, LogFormat, Secret};
+use revertbot::config::{Config, GitHubAuth, LogFormat, Secret, SslMode};
 
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
@@ -84,7 +84,7 @@ rules:
         "guards.max_alert_age: \"2 hours\" is not a duration; write it like 90s, 10m, 2h or 1h30m",
         "guards.revert_of_revert: \"maybe\": give refuse or allow",
         "listen: \"localhost\" is not address:port; write it like 127.0.0.1:9095 or 0.0.0.0:9095",
-        "log_fromat: not a setting; the settings are listen, data_dir, log_format, shutdown_timeout, workers, webhook, tls, github, git, pull_request, guards, repos, rules",
+        "log_fromat: not a setting; the settings are listen, data_dir, log_format, shutdown_timeout, workers, webhook, tls, journal, github, git, pull_request, guards, repos, rules",
         "repos[0].github: \"acme\": give OWNER/NAME",
         "repos[0].paths: \"[[\" is not a valid glob: unclosed character class; missing ']'",
         "repos[1].name: \"gitops\" is the name of an earlier repository too",
@@ -192,4 +192,69 @@ fn check_config_prints_the_resolved_file_without_secrets_or_every_problem() {
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn the_journal_is_sqlite_unless_a_postgresql_url_is_given() {
+    let base = "webhook: {bearer_tokens_file: /t}\nguards: {dry_run: true}\nrepos: [{name: g, url: /srv/git/g}]\nrules: [{repo: g, image_label: image}]\n";
+    let c = Config::load(base, &BTreeMap::new()).unwrap_or_else(|p| panic!("{p}"));
+    assert!(c.journal.is_none(), "SQLite in data_dir by default");
+
+    // libpq's TLS options may be written in the URL; the settings win over them.
+    let text = format!(
+        "{base}journal:\n  url: postgres://revertbot@db.acme.example:5432/revertbot?sslmode=verify-full&sslrootcert=/etc/ca.pem&connect_timeout=3\n  password_file: /run/secrets/pg\n"
+    );
+    let c = Config::load(&text, &BTreeMap::new()).unwrap_or_else(|p| panic!("{p}"));
+    let j = c.journal.unwrap();
+    assert_eq!(
+        j.url,
+        "postgres://revertbot@db.acme.example:5432/revertbot?connect_timeout=3"
+    );
+    assert_eq!(j.sslmode, SslMode::VerifyFull);
+    assert_eq!(j.sslrootcert.unwrap().to_str(), Some("/etc/ca.pem"));
+    assert_eq!(j.password, Some(Secret::File("/run/secrets/pg".into())));
+
+    // Or from the environment alone, the password too.
+    let c = Config::load(
+        base,
+        &env(&[
+            ("REVERTBOT_JOURNAL_URL", "postgresql://rb@10.0.0.5/journal"),
+            ("REVERTBOT_JOURNAL_SSLMODE", "require"),
+            ("REVERTBOT_JOURNAL_PASSWORD", "pw"),
+        ]),
+    )
+    .unwrap_or_else(|p| panic!("{p}"));
+    let j = c.journal.unwrap();
+    assert_eq!(j.sslmode, SslMode::Require);
+    assert_eq!(
+        j.password,
+        Some(Secret::Env("REVERTBOT_JOURNAL_PASSWORD".into()))
+    );
+
+    for (journal, problem) in [
+        (
+            "{url: 'postgres://rb:hunter2@db/journal'}",
+            "journal.url: holds a password; take it out of the URL and put it in journal.password_file (or REVERTBOT_JOURNAL_PASSWORD)",
+        ),
+        (
+            "{url: 'mysql://rb@db/journal'}",
+            "journal.url: \"mysql://rb@db/journal\" is not a PostgreSQL URL",
+        ),
+        (
+            "{url: 'postgres://rb@db/journal', sslmode: verify}",
+            "journal.sslmode: \"verify\": give disable, prefer, require, verify-ca or verify-full",
+        ),
+        ("{sslmode: require}", "journal.url: give the PostgreSQL database"),
+        (
+            "{url: 'postgres://rb@db/j', pool: 3}",
+            "journal.pool: unknown field `pool`",
+        ),
+    ] {
+        let problems = Config::load(&format!("{base}journal: {journal}\n"), &BTreeMap::new())
+            .unwrap_err()
+            .0;
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with(problem), "got:  {}\nwant: {problem}", problems[0]);
+        assert!(!problems[0].contains("hunter2"), "{}", problems[0]);
+    }
 }

@@ -74,9 +74,17 @@ pub async fn serve(
 ) -> Result<()> {
     let worker_id = format!("{}-{}", hostname(), std::process::id());
     let location = secrets::journal(&config, &env)?;
-    let journal = journal::open(&location)?;
+    // The journal's calls block (PostgreSQL's client runs a runtime of its own): off the
+    // async threads, as every later call is.
+    let now = clock.now().timestamp_millis();
+    let journal = tokio::task::spawn_blocking(move || -> Result<Arc<dyn Journal>> {
+        let journal = journal::open(&location)?;
+        release_orphans(journal.as_ref(), now)?;
+        Ok(journal)
+    })
+    .await
+    .context("opening the journal stopped")??;
     info!(backend = journal.backend(), "journal open");
-    release_orphans(journal.as_ref(), clock.now().timestamp_millis())?;
     let engine = engine(&config, &env, clock.clone())?;
     let auth = auth::Auth::load(&config.webhook, &env)?;
     let acceptor = match &config.tls {

@@ -15,11 +15,12 @@ use postgres::error::SqlState;
 use postgres::Row;
 
 use self::pool::Pool;
+use super::backend::{Journal, PostgresSettings};
 use super::records::{
     AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobKind, JobRecord,
     NewDelivery, NewJob, Recorded,
 };
-use super::{Journal, PostgresSettings};
+use crate::config::SslMode;
 use crate::error::Error;
 
 /// Candidates looked at per claim: jobs of repositories another replica is claiming in are
@@ -43,8 +44,8 @@ impl PostgresJournal {
         config
             .application_name(&settings.application_name)
             .ssl_mode(match settings.ssl_mode {
-                super::SslMode::Disable => postgres::config::SslMode::Disable,
-                super::SslMode::Prefer => postgres::config::SslMode::Prefer,
+                SslMode::Disable => postgres::config::SslMode::Disable,
+                SslMode::Prefer => postgres::config::SslMode::Prefer,
                 _ => postgres::config::SslMode::Require,
             });
         let tls = tls::connector(settings.ssl_mode, settings.root_cert.as_deref())?;
@@ -62,9 +63,24 @@ impl PostgresJournal {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut pool::Conn) -> Result<T, postgres::Error>) -> Result<T> {
-        self.pool
-            .with(f)
-            .map_err(|e| anyhow::anyhow!("journal {}: {}", self.pool.target, describe(&e)))
+        self.pool.with(f).map_err(|e| self.error(&e))
+    }
+
+    /// The error as the service sees it: the database away (restarting, unreachable, out of
+    /// connections) is transient, so a job that met it is tried again later.
+    fn error(&self, e: &postgres::Error) -> anyhow::Error {
+        let message = format!("journal {}: {}", self.pool.target, describe(e));
+        let away = match e.code() {
+            None => true,
+            Some(code) => ["08", "40", "53", "57", "58"]
+                .iter()
+                .any(|class| code.code().starts_with(class)),
+        };
+        if away {
+            Error::transient(message).into()
+        } else {
+            anyhow::anyhow!(message)
+        }
     }
 
     /// `with`, again when the transaction lost a race that trying again wins.
@@ -77,11 +93,7 @@ impl PostgresJournal {
             tries += 1;
             match self.pool.with(&mut f) {
                 Err(e) if tries < TRIES && is_race(&e) => continue,
-                other => {
-                    return other.map_err(|e| {
-                        anyhow::anyhow!("journal {}: {}", self.pool.target, describe(&e))
-                    })
-                }
+                other => return other.map_err(|e| self.error(&e)),
             }
         }
     }
@@ -376,8 +388,9 @@ impl Journal for PostgresJournal {
     fn rollbacks_since(&self, repo: &str, since: i64) -> Result<u32> {
         self.with(|c| {
             c.client.query_one(
-                "SELECT COUNT(*) FROM jobs WHERE repo = $1 AND kind = 'rollback'
-                   AND outcome IN ('created', 'dry-run') AND updated_at >= $2",
+                "SELECT COUNT(DISTINCT COALESCE(branch, target)) FROM jobs
+                 WHERE repo = $1 AND kind = 'rollback'
+                   AND outcome IN ('created', 'reused', 'dry-run') AND updated_at >= $2",
                 &[&repo, &since],
             )
         })

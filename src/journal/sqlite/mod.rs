@@ -10,11 +10,11 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 mod schema;
 
+use super::backend::Journal;
 use super::records::{
     AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobKind, JobRecord,
     NewDelivery, Recorded,
 };
-use super::Journal;
 use crate::error::Error;
 
 /// The journal file in the data directory.
@@ -256,8 +256,9 @@ impl Journal for SqliteJournal {
 
     fn rollbacks_since(&self, repo: &str, since: i64) -> Result<u32> {
         Ok(self.conn().query_row(
-            "SELECT COUNT(*) FROM jobs WHERE repo = ?1 AND kind = 'rollback'
-               AND outcome IN ('created', 'dry-run') AND updated_at >= ?2",
+            "SELECT COUNT(DISTINCT COALESCE(branch, target)) FROM jobs
+                 WHERE repo = ?1 AND kind = 'rollback'
+                   AND outcome IN ('created', 'reused', 'dry-run') AND updated_at >= ?2",
             params![repo, since],
             |row| row.get(0),
         )?)

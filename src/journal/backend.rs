@@ -1,0 +1,104 @@
+//! The journal's interface, and where a journal lives.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use super::records::{
+    Claimed, DeliveryRecord, Failure, Finished, JobRecord, NewDelivery, Recorded,
+};
+use crate::config::SslMode;
+
+/// Where the journal lives.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// `journal.sqlite` in this directory.
+    Sqlite {
+        data_dir: PathBuf,
+    },
+    Postgres(PostgresSettings),
+}
+
+/// How to reach the PostgreSQL journal, secrets read.
+#[derive(Clone)]
+pub struct PostgresSettings {
+    /// A `postgres://` URL without password or TLS options.
+    pub url: String,
+    pub password: Option<String>,
+    pub ssl_mode: SslMode,
+    /// PEM file of the certificate authorities to trust; `None`: the system's.
+    pub root_cert: Option<PathBuf>,
+    /// Connections kept open at most.
+    pub pool_size: usize,
+    /// Shown in `pg_stat_activity`: which replica holds a connection.
+    pub application_name: String,
+}
+
+impl std::fmt::Debug for PostgresSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresSettings")
+            .field("url", &self.url)
+            .field("password", &self.password.as_ref().map(|_| "(set)"))
+            .field("ssl_mode", &self.ssl_mode)
+            .field("root_cert", &self.root_cert)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+/// What every backend does. Times are milliseconds since the Unix epoch, given by the caller
+/// (the service's clock), so that replicas agree on leases as far as their clocks do.
+pub trait Journal: Send + Sync {
+    /// `sqlite` or `postgresql`.
+    fn backend(&self) -> &'static str;
+
+    /// Whether the journal can be written now.
+    fn writable(&self) -> bool;
+
+    /// Records deliveries in one transaction, with their alerts and jobs. An alert whose
+    /// target has a job queued or running (recorded by any replica) joins it.
+    fn record(&self, deliveries: &[NewDelivery], now: i64) -> Result<Vec<Recorded>>;
+
+    /// Takes the oldest job that is due, of a repository with no job running anywhere, for
+    /// `worker` until `lease_until` (renewed while it runs). A job whose lease ran out (its
+    /// worker died) is due again.
+    fn claim(&self, worker: &str, now: i64, lease_until: i64) -> Result<Option<Claimed>>;
+
+    /// Extends a running job's lease; false when the job is no longer `worker`'s.
+    fn renew(&self, job: i64, worker: &str, lease_until: i64) -> Result<bool>;
+
+    /// Records how `worker`'s job ended; false (nothing written) when the job is no longer
+    /// its own — its lease ran out and another worker took it over.
+    fn finish(&self, job: i64, worker: &str, now: i64, f: &Finished) -> Result<bool>;
+
+    /// Records a failure: queued again for `retry_at`, or failed for good; false as for
+    /// [`Journal::finish`].
+    fn fail(&self, job: i64, worker: &str, now: i64, f: &Failure) -> Result<bool>;
+
+    /// Puts `worker`'s running job back in the queue at once (its worker is stopping, or died),
+    /// without counting the try.
+    fn release(&self, job: i64, worker: &str, now: i64) -> Result<bool>;
+
+    /// Jobs running, with who claimed them.
+    fn running(&self) -> Result<Vec<(i64, String)>>;
+
+    /// Rollbacks made or found in `repo` since `since`, by any replica, each branch once: what
+    /// the rate guard counts. A rollback whose job died after opening the pull request is
+    /// counted when its takeover finds it.
+    fn rollbacks_since(&self, repo: &str, since: i64) -> Result<u32>;
+
+    /// The latest rollback of `target` in `repo` that has a pull request: `(number, branch)`.
+    fn last_pull(&self, repo: &str, target: &str) -> Result<Option<(u64, String)>>;
+
+    /// Jobs queued or running.
+    fn pending(&self) -> Result<u32>;
+
+    /// The newest jobs, newest first.
+    fn jobs(&self, limit: u32) -> Result<Vec<JobRecord>>;
+
+    /// The newest deliveries with their alerts, newest first.
+    fn deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>>;
+
+    /// How many deliveries are recorded.
+    fn delivery_count(&self) -> Result<u64>;
+}
