@@ -10,12 +10,19 @@
 //!    pull request existing. Each round deletes the branch and the pull request first, so that
 //!    every delivery takes the whole path: fetch, locate, revert, push, pull request.
 //!
+//! 3. **Replicas.** With the journal in PostgreSQL: the time one replica, then three, take to
+//!    finish 100 queued rollbacks (see `replicas/`).
+//!
+//! The intake is measured with each journal in the same run: SQLite in `data_dir`, and a
+//! throwaway PostgreSQL (Debian's, fsync on) on loopback.
+//!
 //! Settings: `REVERTBOT_BENCH_RUNS` (rounds, default 3), `REVERTBOT_BENCH_SECONDS` (seconds
 //! per intake round, default 10), `REVERTBOT_BENCH_COMMITS` (size of the repository),
-//! `REVERTBOT_BENCH_ONLY` (`intake` or `latency`: one part only).
+//! `REVERTBOT_BENCH_ONLY` (`intake`, `latency` or `replicas`: one part only).
 
 #[allow(dead_code)]
 mod gen;
+mod replicas;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +62,9 @@ fn main() -> Result<()> {
     }
     if only.is_empty() || only == "latency" {
         latency(&generated, rounds)?;
+    }
+    if only.is_empty() || only == "replicas" {
+        replicas::run(Path::new(BINARY), rounds, GITHUB_TOKEN, WEBHOOK_TOKEN)?;
     }
     println!("load         {} (1, 5, 15 min) at end", load_average());
     Ok(())
@@ -241,35 +251,71 @@ fn intake(rounds: usize, seconds: u64) -> Result<()> {
     // Logging as in production (`info`).
     let service = Service::start(Path::new(BINARY), &config, &[]);
     service.wait_ready();
-    let bare = bare_server()?;
-    let script = wrk_script(dir.path())?;
     let location = revertbot::journal::Location::Sqlite {
         data_dir: dir.path().join("data"),
     };
     let journal = || revertbot::journal::open(&location);
+    // The same service with the journal in PostgreSQL.
+    let pg = replicas::durable_postgres();
+    let pg_dir = tempfile::tempdir()?;
+    let pg_config = write_config(
+        pg_dir.path(),
+        demo.to_str().context("utf-8 path")?,
+        "http://127.0.0.1:9",
+        true,
+    )?;
+    let mut text = std::fs::read_to_string(&pg_config)?;
+    text.push_str(&format!(
+        "journal:\n  url: {}\n  sslmode: disable\n",
+        pg.url()
+    ));
+    std::fs::write(&pg_config, text)?;
+    let pg_service = Service::start(Path::new(BINARY), &pg_config, &[]);
+    pg_service.wait_ready();
+    let pg_location =
+        revertbot::journal::Location::Postgres(revertbot::journal::PostgresSettings {
+            url: pg.url(),
+            password: None,
+            ssl_mode: revertbot::journal::SslMode::Disable,
+            root_cert: None,
+            pool_size: 1,
+            application_name: "revertbot-bench".into(),
+        });
+    let pg_journal = revertbot::journal::open(&pg_location)?;
+    let bare = bare_server()?;
+    let script = wrk_script(dir.path())?;
 
     println!(
         "\nintake: wrk -t2 -c32, {seconds} s a round, {rounds} rounds, warming up 2 s each ..."
     );
     wrk(&script, &bare, 2)?;
     wrk(&script, &service.url("/alerts"), 2)?;
+    wrk(&script, &pg_service.url("/alerts"), 2)?;
     let mut ours = Vec::new();
     let mut bares = Vec::new();
-    for _ in 0..rounds {
-        bares.push(wrk(&script, &bare, seconds)?);
-        let before = journal()?.delivery_count()?;
-        let run = wrk(&script, &service.url("/alerts"), seconds)?;
-        let recorded = journal()?.delivery_count()? - before;
-        // Every 200 wrk counted is in the journal; requests still in flight when wrk stopped
-        // counting (at most one per connection) are recorded too.
+    let mut pgs = Vec::new();
+    // Every 200 wrk counted is in the journal; requests still in flight when wrk stopped
+    // counting (at most one per connection) are recorded too.
+    let counted = |run: WrkRun, before: u64, after: u64| -> Result<WrkRun> {
+        let recorded = after - before;
         if recorded < run.requests || recorded > run.requests + CONNECTIONS {
             bail!(
                 "wrk saw {} answers but the journal recorded {recorded} deliveries",
                 run.requests
             );
         }
-        ours.push(run);
+        Ok(run)
+    };
+    for _ in 0..rounds {
+        bares.push(wrk(&script, &bare, seconds)?);
+        let before = journal()?.delivery_count()?;
+        let run = wrk(&script, &service.url("/alerts"), seconds)?;
+        ours.push(counted(run, before, journal()?.delivery_count()?)?);
+        let before = pg_journal.delivery_count()?;
+        let run = wrk(&script, &pg_service.url("/alerts"), seconds)?;
+        pgs.push(counted(run, before, pg_journal.delivery_count()?)?);
     }
+    drop(pg_service);
     println!(
         "\n{:<42}{:>8}{:>12}{:>12}{:>12}",
         "measurement", "rounds", "min", "median", "max"
@@ -291,6 +337,16 @@ fn intake(rounds: usize, seconds: u64) -> Result<()> {
     let rps = row(
         "revertbot /alerts, deliveries/s",
         ours.iter().map(|r| r.per_second).collect(),
+        "",
+    );
+    let pg_rps = row(
+        "revertbot /alerts, PostgreSQL, deliveries/s",
+        pgs.iter().map(|r| r.per_second).collect(),
+        "",
+    );
+    row(
+        "revertbot /alerts, PostgreSQL, p99 (ms)",
+        pgs.iter().map(|r| r.p99_ms).collect(),
         "",
     );
     let bare_rps = row(
@@ -340,6 +396,10 @@ fn intake(rounds: usize, seconds: u64) -> Result<()> {
     println!(
         "  under 100 MiB after 100,000        {rss:>10.1} MiB          {}",
         verdict(rss < 100.0)
+    );
+    println!(
+        "  PostgreSQL / SQLite journal        {pg_rps:.0} / {rps:.0} = {:.2}   (no target; same run)",
+        pg_rps / rps
     );
     drop(service);
     Ok(())
