@@ -214,9 +214,15 @@ pub fn history(
                     .map(|u| format!("  {u}"))
                     .unwrap_or_default();
                 let outcome = j.outcome.as_deref().unwrap_or("-");
+                // Which replica (HOST-PID/WORKER) ran it last.
+                let ran_by = j
+                    .ran_by
+                    .as_deref()
+                    .map(|r| format!("  on {r}"))
+                    .unwrap_or_default();
                 writeln!(
                     out,
-                    "  #{:<5} {}  {:<8} {:<7} {}  {}  {outcome}{pr}",
+                    "  #{:<5} {}  {:<8} {:<7} {}  {}  {outcome}{pr}{ran_by}",
                     j.id,
                     at(j.updated_at),
                     j.kind.as_str(),
