@@ -36,13 +36,14 @@ impl SqliteJournal {
         let path = data_dir.join(FILE_NAME);
         let mut conn = Connection::open(&path)
             .with_context(|| format!("cannot open the journal {}", path.display()))?;
+        // Another process on the same data_dir may hold the write lock for a moment — even
+        // now, while both start and switch the file to WAL.
+        conn.busy_timeout(Duration::from_secs(10))?;
         // WAL: readers do not block the writer; FULL: a commit is on disk when it returns,
         // which is what the 200 to Alertmanager promises.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        set_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Another process on the same data_dir may hold the write lock for a moment.
-        conn.busy_timeout(Duration::from_secs(10))?;
         schema::migrate(&mut conn)?;
         Ok(SqliteJournal {
             conn: Mutex::new(conn),
@@ -53,6 +54,24 @@ impl SqliteJournal {
         // A panic while holding the lock cannot leave a transaction open: rusqlite rolls back
         // an unfinished transaction when it is dropped.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Switches the file to WAL. The switch takes the file's exclusive lock, and SQLite answers
+/// "database is locked" at once, without waiting, when another process holds it (several
+/// starting together on a new data_dir): wait and try again.
+fn set_wal(conn: &Connection) -> Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
     }
 }
 
