@@ -107,6 +107,50 @@ spec:
       tag: 6.5.0
 "#;
 
+/// Flux image automation for frontend and worker: where the rollback's hold goes.
+const IMAGE_AUTOMATION: &str = r#"apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata:
+  name: frontend
+  namespace: flux-system
+spec:
+  image: ghcr.io/acme/frontend
+  interval: 5m
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata:
+  name: frontend
+  namespace: flux-system
+spec:
+  imageRepositoryRef:
+    name: frontend
+  policy:
+    semver:
+      range: 1.x
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata:
+  name: worker
+  namespace: flux-system
+spec:
+  image: ghcr.io/acme/worker
+  interval: 5m
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata:
+  name: worker
+  namespace: flux-system
+spec:
+  imageRepositoryRef:
+    name: worker
+  policy:
+    semver:
+      range: 2.x
+"#;
+
 const ARGO_SOURCE: &str = r#"kustomize:
   images:
   - ghcr.io/acme/api:3.1.0
@@ -123,7 +167,8 @@ pub fn build(dir: &Path) -> Result<RepoWriter> {
             STAGING_KUSTOMIZATION,
         )
         .write("infra/podinfo/helmrelease.yaml", HELMRELEASE)
-        .write("apps/api/.argocd-source-api.yaml", ARGO_SOURCE);
+        .write("apps/api/.argocd-source-api.yaml", ARGO_SOURCE)
+        .write("flux-system/image-automation.yaml", IMAGE_AUTOMATION);
     w.commit("Add frontend, podinfo and api")?;
 
     w.author(

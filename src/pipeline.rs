@@ -134,38 +134,9 @@ impl Engine {
             blocking(move || Workspace::open(&cache_dir, &open_target, effects)).await?;
         let push_url = workspace.push_url().map(str::to_string);
 
-        let opens_pull = pull.is_some() && !effects.dry_run && self.github.is_some();
-        let repo_name = match &pull {
-            Some(options) => match github_repo(options.repo.as_ref(), push_url.as_deref()) {
-                Ok(name) => Some(name),
-                // A preview still shows the text, with placeholders for the links.
-                Err(_) if !opens_pull => Some(RepoName {
-                    owner: "OWNER".into(),
-                    name: "REPO".into(),
-                }),
-                Err(e) => return Err(e),
-            },
-            None => None,
-        };
-        // Connect to GitHub before anything is pushed: bad credentials stop the job here.
-        let github = match (&self.github, &repo_name) {
-            (Some(gh), Some(name)) if opens_pull => Some(gh.repo(name).await?),
-            _ => None,
-        };
-        let mut git = self.git.clone();
-        if let Some(gh) = &github {
-            // The push to a remote on the same GitHub uses the GitHub credentials.
-            let same_host = push_url
-                .as_deref()
-                .and_then(|u| repo_of_remote(u).map(|(host, _, _)| host))
-                .zip(host_of(&web_url(&self.github_api_url)))
-                .is_some_and(|(a, b)| a == b);
-            if same_host && git.network.auth.password.is_none() {
-                git.network.auth.username = Some("x-access-token".into());
-                git.network.auth.password = Some(gh.git_token().await?);
-            }
-        }
-
+        let (repo_name, github, git) = self
+            .connect(pull.as_ref(), push_url.as_deref(), effects)
+            .await?;
         let revert_target = target.clone();
         let report =
             blocking(move || revert::rollback_in(workspace, &git, &revert_target, effects)).await?;
@@ -217,6 +188,144 @@ impl Engine {
             pull,
         })
     }
+
+    /// The GitHub repository a job's pull request goes to, a client for it when one is to be
+    /// opened (connected before anything is pushed: bad credentials stop the job there), and
+    /// the git settings, with GitHub's credentials for a push to the same host.
+    async fn connect(
+        &self,
+        pull: Option<&PullOptions>,
+        push_url: Option<&str>,
+        effects: Effects,
+    ) -> Result<(
+        Option<RepoName>,
+        Option<crate::forge::github::Repo>,
+        GitSettings,
+    )> {
+        let opens_pull = pull.is_some() && !effects.dry_run && self.github.is_some();
+        let repo_name = match pull {
+            Some(options) => match github_repo(options.repo.as_ref(), push_url) {
+                Ok(name) => Some(name),
+                // A preview still shows the text, with placeholders for the links.
+                Err(_) if !opens_pull => Some(RepoName {
+                    owner: "OWNER".into(),
+                    name: "REPO".into(),
+                }),
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        // Connect to GitHub before anything is pushed: bad credentials stop the job here.
+        let github = match (&self.github, &repo_name) {
+            (Some(gh), Some(name)) if opens_pull => Some(gh.repo(name).await?),
+            _ => None,
+        };
+        let mut git = self.git.clone();
+        if let Some(gh) = &github {
+            // The push to a remote on the same GitHub uses the GitHub credentials.
+            let same_host = push_url
+                .and_then(|u| repo_of_remote(u).map(|(host, _, _)| host))
+                .zip(host_of(&web_url(&self.github_api_url)))
+                .is_some_and(|(a, b)| a == b);
+            if same_host && git.network.auth.password.is_none() {
+                git.network.auth.username = Some("x-access-token".into());
+                git.network.auth.password = Some(gh.git_token().await?);
+            }
+        }
+
+        Ok((repo_name, github, git))
+    }
+
+    /// Lifts the holds of one tag of one image: the branch, and the pull request beside it.
+    pub async fn unhold(&self, job: UnholdJob) -> Result<UnholdOutcome> {
+        let span = tracing::info_span!(
+            "unhold",
+            repo = %remote::redact(&source_text(&job.target.source)),
+            image = %job.image,
+            tag = %job.tag,
+        );
+        async move {
+            let UnholdJob {
+                target,
+                image,
+                tag,
+                effects,
+                pull,
+            } = job;
+            let (cache_dir, open_target) = (self.git.cache_dir.clone(), target.clone());
+            let push_url = blocking(move || {
+                Workspace::open(&cache_dir, &open_target, effects)
+                    .map(|ws| ws.push_url().map(str::to_string))
+            })
+            .await?;
+            let (repo_name, github, git) = self
+                .connect(pull.as_ref(), push_url.as_deref(), effects)
+                .await?;
+            let (t, i, g) = (target.clone(), image.clone(), tag.clone());
+            let report = blocking(move || revert::unhold(&git, &t, &i, &g, effects)).await?;
+            let (Some(options), Some(_)) = (pull, repo_name) else {
+                return Ok(UnholdOutcome {
+                    unhold: report,
+                    pull_text: None,
+                    pull: None,
+                });
+            };
+            let text = PullText {
+                title: format!("Lift the hold on {image}:{tag}"),
+                body: body::unhold_body(&report),
+            };
+            let ready = report.pushed
+                && matches!(
+                    report.outcome,
+                    RevertOutcome::Created | RevertOutcome::Reused
+                );
+            let pull = match github {
+                Some(gh) if ready => {
+                    let spec = PullRequestSpec {
+                        head: report
+                            .branch
+                            .clone()
+                            .context("a pushed unhold has a branch")?,
+                        base: report.base.clone(),
+                        title: text.title.clone(),
+                        body: text.body.clone(),
+                        dress: options.dress,
+                        occurrence_comment: String::new(),
+                        // Lifting a hold again says nothing new on its pull request.
+                        comment_interval: Duration::MAX,
+                    };
+                    Some(gh.ensure_pull(&spec, self.clock.now()).await?)
+                }
+                _ => None,
+            };
+            Ok(UnholdOutcome {
+                unhold: report,
+                pull_text: Some(text),
+                pull,
+            })
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// Lifting one hold.
+#[derive(Debug, Clone)]
+pub struct UnholdJob {
+    pub target: Target,
+    /// The image, without tag.
+    pub image: String,
+    pub tag: String,
+    pub effects: Effects,
+    pub pull: Option<PullOptions>,
+}
+
+/// What lifting a hold did.
+#[derive(Debug, Clone)]
+pub struct UnholdOutcome {
+    pub unhold: revert::UnholdReport,
+    pub pull_text: Option<PullText>,
+    pub pull: Option<PullOutcome>,
 }
 
 impl Engine {

@@ -90,7 +90,7 @@ fn exit_codes_for_no_culprit() {
     let dir = demo_repo();
     let repo = repo_arg(dir.path());
     let out = revertbot(&["locate", "--repo", repo, "--image", "ghcr.io/acme/absent"]);
-    assert_one_line_error(&out, 3, "searched 5 YAML files");
+    assert_one_line_error(&out, 3, "searched 6 YAML files");
     let out = revertbot(&["locate", "--repo", repo, "--image", "nginx"]);
     assert_one_line_error(&out, 3, "no commit changed its value");
     let out = revertbot(&[
@@ -290,4 +290,74 @@ fn a_huge_historical_file_is_skipped_with_a_warning() {
         stderr.contains("skipping web.yaml at") && stderr.contains("larger than"),
         "{stderr}"
     );
+}
+
+#[test]
+fn revert_holds_by_default_and_unhold_lifts_it() {
+    let dir = demo_repo();
+    let repo = repo_arg(dir.path());
+    let cache = tempfile::tempdir().unwrap();
+    let cache = cache.path().to_str().unwrap();
+    let dry = |hold: &str| {
+        let out = revertbot(&[
+            "revert",
+            "--repo",
+            repo,
+            "--image",
+            "ghcr.io/acme/frontend:1.5.0",
+            "--dry-run",
+            "--output",
+            "json",
+            "--hold",
+            hold,
+            "--cache-dir",
+            cache,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let held = dry("auto");
+    assert_eq!(held["hold"]["held"][0]["tool"], "flux");
+    assert_eq!(held["hold"]["held"][0]["pattern"], r"^1\.5\.0$");
+    assert!(held["files"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("flux-system/image-automation.yaml")));
+    let none = dry("none");
+    assert_eq!(none["hold"]["held"], serde_json::json!([]));
+
+    // Nothing holds it yet on main: nothing to do.
+    let out = revertbot(&[
+        "unhold",
+        "--repo",
+        repo,
+        "--image",
+        "ghcr.io/acme/frontend",
+        "--tag",
+        "1.5.0",
+        "--dry-run",
+        "--cache-dir",
+        cache,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("nothing to do: nothing in"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The tag goes in --tag.
+    let out = revertbot(&[
+        "unhold",
+        "--repo",
+        repo,
+        "--image",
+        "ghcr.io/acme/frontend:1.5.0",
+        "--tag",
+        "1.5.0",
+    ]);
+    assert_one_line_error(&out, 2, "give the image without its tag");
+    let out = revertbot(&[
+        "revert", "--repo", repo, "--image", "x:1", "--hold", "maybe",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -258,3 +258,15 @@ fn the_journal_is_sqlite_unless_a_postgresql_url_is_given() {
         assert!(!problems[0].contains("hunter2"), "{}", problems[0]);
     }
 }
+
+#[test]
+fn each_repository_holds_by_default_or_says_none() {
+    let text = "webhook: {bearer_tokens_file: /t}\nguards: {dry_run: true}\nrepos:\n  - {name: a, url: /srv/a}\n  - {name: b, url: /srv/b, hold: none}\nrules: [{repo: a, image_label: image}]\n";
+    let c = Config::load(text, &BTreeMap::new()).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.repo("a").unwrap().hold, revertbot::config::Hold::Auto);
+    assert_eq!(c.repo("b").unwrap().hold, revertbot::config::Hold::None);
+    let problems = Config::load(&text.replace("hold: none", "hold: always"), &BTreeMap::new())
+        .unwrap_err()
+        .0;
+    assert_eq!(problems, ["repos[1].hold: \"always\": give auto or none"]);
+}

@@ -198,6 +198,27 @@ fn an_alert_through_alertmanager_becomes_one_pull_request_then_comments() {
         prod.contains("newTag: 2.1.0"),
         "the worker bump stays: {prod}"
     );
+    // The same commit holds the bad version, so Flux does not bump straight back.
+    let automation =
+        common::file_at(&served, &pull.head, "flux-system/image-automation.yaml").unwrap();
+    assert!(
+        automation.contains(
+            "  interval: 5m\n  exclusionList: # revertbot: a hold; ^.*\\.sig$ is Flux's default, kept\n    - '^.*\\.sig$'\n    - '^1\\.5\\.0$'\n---\n"
+        ),
+        "{automation}"
+    );
+    assert_eq!(
+        automation.matches("exclusionList").count(),
+        1,
+        "only the frontend's ImageRepository holds it"
+    );
+    assert!(pull.body.contains("### Hold"), "{}", pull.body);
+    assert!(
+        pull.body
+            .contains("revertbot unhold --repo REPO --image ghcr.io/acme/frontend --tag 1.5.0"),
+        "{}",
+        pull.body
+    );
 
     // The same alert again, as Alertmanager re-sends it: a comment, no second pull request.
     let (status, _) = svc.post_alerts(WEBHOOK_TOKEN, &webhook_body(demo_labels()));

@@ -37,6 +37,9 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Recent deliveries and jobs from the service's journal, with their outcomes.
     History(HistoryArgs),
+    /// Lift the hold a rollback put on a bad version (once a fixed one exists): a branch
+    /// (revertbot/unhold-<image>-<tag>) that removes exactly that hold, and its pull request.
+    Unhold(Box<UnholdArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -129,6 +132,11 @@ pub struct TargetArgs {
     /// Allow reverting a commit that is itself a revert.
     #[arg(long)]
     pub allow_revert_of_revert: bool,
+    /// Also hold the bad version in the rollback commit, where the repository configures image
+    /// automation (Flux ImageRepository exclusionList, Argo CD Image Updater ignore list,
+    /// Renovate allowedVersions), so that it is not bumped straight back.
+    #[arg(long, value_enum, default_value = "auto", value_name = "auto|none")]
+    pub hold: HoldArg,
     /// Where URL repositories are mirrored [default: $XDG_CACHE_HOME/revertbot or
     /// ~/.cache/revertbot].
     #[arg(long, env = "REVERTBOT_CACHE_DIR", value_name = "DIR")]
@@ -265,4 +273,48 @@ pub struct DemoArgs {
 pub enum Output {
     Text,
     Json,
+}
+
+/// `--hold`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HoldArg {
+    Auto,
+    None,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UnholdArgs {
+    /// The GitOps repository: a URL, kept as a bare mirror in the cache, or a local path.
+    #[arg(long, value_name = "PATH|URL")]
+    pub repo: String,
+    /// Branch the change goes on top of [default: the remote's default branch].
+    #[arg(long, value_name = "BRANCH|REV")]
+    pub base: Option<String>,
+    /// The image, without tag: `ghcr.io/acme/app`.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// The tag held.
+    #[arg(long, value_name = "TAG")]
+    pub tag: String,
+    /// Where URL repositories are mirrored [default: $XDG_CACHE_HOME/revertbot or
+    /// ~/.cache/revertbot].
+    #[arg(long, env = "REVERTBOT_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Push the branch (for a local path: to its `origin` remote).
+    #[arg(long)]
+    pub push: bool,
+    /// Open a pull request from the pushed branch into base (needs --push).
+    #[arg(long, requires = "push")]
+    pub pr: bool,
+    /// Do everything except writing refs and pushing; print the diff.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    #[command(flatten)]
+    pub git: GitArgs,
+    #[command(flatten)]
+    pub github: GitHubArgs,
+    #[command(flatten)]
+    pub pull: PullArgs,
 }

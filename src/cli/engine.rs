@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use revertbot::clock::SystemClock;
 use revertbot::forge::pulls::PullOutcome;
 use revertbot::gitstore::process::{self, ProcessOptions};
-use revertbot::pipeline::{Engine, EngineSettings, Job, Outcome};
+use revertbot::pipeline::{Engine, EngineSettings, Job, Outcome, UnholdJob, UnholdOutcome};
 use revertbot::revert::RevertReport;
 use serde::Serialize;
 
@@ -26,6 +26,17 @@ pub struct RevertJson<'a> {
 }
 
 /// Builds the engine and runs one job on a runtime of its own.
+pub fn block_on_unhold(settings: EngineSettings, job: UnholdJob) -> Result<UnholdOutcome> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let engine = Engine::new(settings, Arc::new(SystemClock))?;
+        engine.unhold(job).await
+    })
+}
+
 pub fn block_on(settings: EngineSettings, job: Job) -> Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -6,7 +6,7 @@ use revertbot::forge::pulls::{PullOutcome, PullState};
 use revertbot::locate::Located;
 use revertbot::manifest::place::NO_VERSION;
 use revertbot::manifest::{Location, Place};
-use revertbot::revert::{Outcome, RevertReport};
+use revertbot::revert::{HoldReport, Outcome, RevertReport, UnholdReport};
 
 /// `locate`'s answer.
 pub fn located(l: &Located) -> String {
@@ -93,13 +93,7 @@ pub fn reverted(r: &RevertReport, pull: Option<&PullOutcome>) -> String {
         let _ = writeln!(out, "strategy  {}", strategy.as_str());
     }
     if let Some(branch) = &r.branch {
-        let state = match r.outcome {
-            Outcome::Created => "created",
-            Outcome::Reused => "already there, reused",
-            Outcome::DryRun => "dry run, not written",
-            Outcome::NothingToDo => "",
-        };
-        let _ = writeln!(out, "branch    {branch} ({state})");
+        let _ = writeln!(out, "branch    {branch} ({})", state(r.outcome));
     }
     if let Some(commit) = &r.commit {
         let _ = writeln!(out, "commit    {commit}");
@@ -121,6 +115,77 @@ pub fn reverted(r: &RevertReport, pull: Option<&PullOutcome>) -> String {
             p.versions()
         );
     }
+    holds(&mut out, &r.hold, "held");
+    pull_line(&mut out, pull);
+    if !r.diff.is_empty() {
+        let _ = writeln!(out, "\n{}", r.diff.trim_end());
+    }
+    out
+}
+
+/// What `unhold` did.
+pub fn unheld(r: &UnholdReport, pull: Option<&PullOutcome>) -> String {
+    let mut out = String::new();
+    let base_sha = revertbot::gitstore::commit::short_str(&r.base_sha);
+    let _ = writeln!(out, "unhold    {}:{}", r.image, r.tag);
+    let _ = writeln!(out, "base      {} ({base_sha})", r.base);
+    if r.outcome == Outcome::NothingToDo {
+        let _ = writeln!(
+            out,
+            "\nnothing to do: nothing in {} holds {}:{}",
+            r.base, r.image, r.tag
+        );
+        return out;
+    }
+    if let Some(branch) = &r.branch {
+        let _ = writeln!(out, "branch    {branch} ({})", state(r.outcome));
+    }
+    if let Some(commit) = &r.commit {
+        let _ = writeln!(out, "commit    {commit}");
+    }
+    match (&r.remote, r.pushed) {
+        (Some(remote), true) => {
+            let _ = writeln!(out, "pushed    {remote}");
+        }
+        _ => {
+            let _ = writeln!(out, "pushed    no");
+        }
+    }
+    holds(&mut out, &r.lifted, "lifted");
+    pull_line(&mut out, pull);
+    if !r.diff.is_empty() {
+        let _ = writeln!(out, "\n{}", r.diff.trim_end());
+    }
+    out
+}
+
+fn state(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Created => "created",
+        Outcome::Reused => "already there, reused",
+        Outcome::DryRun => "dry run, not written",
+        Outcome::NothingToDo => "",
+    }
+}
+
+fn holds(out: &mut String, h: &HoldReport, verb: &str) {
+    for held in &h.held {
+        let note = if held.added { "" } else { " (already)" };
+        let _ = writeln!(
+            out,
+            "{verb:<9} {}  {}  {}  {}{note}",
+            held.tool, held.file, held.object, held.pattern
+        );
+    }
+    for by_hand in &h.by_hand {
+        let _ = writeln!(out, "by hand   {}: {}", by_hand.tool, by_hand.why);
+        for line in by_hand.how.lines() {
+            let _ = writeln!(out, "            {line}");
+        }
+    }
+}
+
+fn pull_line(out: &mut String, pull: Option<&PullOutcome>) {
     if let Some(pr) = pull {
         let state = match pr.state {
             PullState::Created => "opened",
@@ -134,8 +199,4 @@ pub fn reverted(r: &RevertReport, pull: Option<&PullOutcome>) -> String {
             let _ = writeln!(out, "warning   {w}");
         }
     }
-    if !r.diff.is_empty() {
-        let _ = writeln!(out, "\n{}", r.diff.trim_end());
-    }
-    out
 }

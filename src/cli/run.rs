@@ -7,10 +7,10 @@ use anyhow::{Context, Result};
 use revertbot::gitstore::process::ProcessOptions;
 use revertbot::locate::{self, Query, WorkloadQuery};
 use revertbot::manifest::PathFilter;
-use revertbot::pipeline::{EngineSettings, Job};
-use revertbot::revert::Effects;
+use revertbot::pipeline::{EngineSettings, Job, UnholdJob};
+use revertbot::revert::{Effects, Target};
 
-use super::args::{Command, LocateArgs, Output, PrPreviewArgs, RevertArgs};
+use super::args::{Command, LocateArgs, Output, PrPreviewArgs, RevertArgs, UnholdArgs};
 use super::engine::{block_on, configure_git, RevertJson};
 use super::{demo, render, service, settings};
 
@@ -24,6 +24,7 @@ pub fn run(command: &Command, env: &BTreeMap<String, String>, out: &mut dyn Writ
         Command::CheckConfig(args) => service::check_config(args, env, out),
         Command::Explain(args) => service::explain(args, env, out),
         Command::History(args) => service::history(args, env, out),
+        Command::Unhold(args) => run_unhold(args, out),
     }
 }
 
@@ -69,7 +70,10 @@ fn run_locate(args: &LocateArgs, out: &mut dyn Write) -> Result<()> {
 
 fn run_revert(args: &RevertArgs, out: &mut dyn Write) -> Result<()> {
     let target = settings::target(&args.target)?;
-    let git = settings::git_settings(&args.target, &args.git)?;
+    let git = settings::git_settings(
+        settings::cache_dir(args.target.cache_dir.as_ref()),
+        &args.git,
+    )?;
     configure_git(ProcessOptions {
         stall_timeout: git.network.timeout,
     })?;
@@ -139,7 +143,7 @@ fn run_pr_preview(args: &PrPreviewArgs, out: &mut dyn Write) -> Result<()> {
         pull: Some(settings::pull_options_default(repo)),
     };
     let engine_settings = EngineSettings {
-        git: settings::offline_git_settings(settings::cache_dir(&args.target)),
+        git: settings::offline_git_settings(settings::cache_dir(args.target.cache_dir.as_ref())),
         github_api_url: args.github_api_url.clone(),
         github: None,
     };
@@ -149,5 +153,68 @@ fn run_pr_preview(args: &PrPreviewArgs, out: &mut dyn Write) -> Result<()> {
         .context("a preview has the pull request's text")?;
     writeln!(out, "{}\n", text.title)?;
     out.write_all(text.body.as_bytes())?;
+    Ok(())
+}
+
+fn run_unhold(args: &UnholdArgs, out: &mut dyn Write) -> Result<()> {
+    let git = settings::git_settings(settings::cache_dir(args.cache_dir.as_ref()), &args.git)?;
+    configure_git(ProcessOptions {
+        stall_timeout: git.network.timeout,
+    })?;
+    let image = settings::parse_image(&args.image)?;
+    if image.tag.is_some() || image.digest.is_some() {
+        return Err(revertbot::error::Error::usage(format!(
+            "--image {}: give the image without its tag; the tag goes in --tag",
+            args.image
+        ))
+        .into());
+    }
+    let pull = if args.pr {
+        let repo = settings::github_repo(args.github.github_repo.as_deref())?;
+        Some(settings::pull_options(&args.pull, repo))
+    } else {
+        None
+    };
+    let github = if args.pr {
+        Some(settings::github_settings(
+            &args.github,
+            git.network.timeout,
+        )?)
+    } else {
+        None
+    };
+    let job = UnholdJob {
+        target: Target {
+            base: args.base.clone(),
+            ..Target::new(revertbot::gitstore::remote::Source::parse(&args.repo))
+        },
+        image: image.name.clone(),
+        tag: args.tag.clone(),
+        effects: Effects {
+            push: args.push,
+            dry_run: args.dry_run,
+            offline: false,
+        },
+        pull,
+    };
+    let engine_settings = EngineSettings {
+        git,
+        github_api_url: args.github.github_api_url.clone(),
+        github,
+    };
+    let outcome = super::engine::block_on_unhold(engine_settings, job)?;
+    match args.output {
+        Output::Text => {
+            out.write_all(render::unheld(&outcome.unhold, outcome.pull.as_ref()).as_bytes())?
+        }
+        Output::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "unhold": outcome.unhold,
+                "pull_request": outcome.pull,
+            }))?
+        )?,
+    }
     Ok(())
 }

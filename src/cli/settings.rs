@@ -15,9 +15,9 @@ use revertbot::image::ImageRef;
 use revertbot::manifest::kustomize::WorkloadKind;
 use revertbot::manifest::PathFilter;
 use revertbot::pipeline::PullOptions;
-use revertbot::revert::{Author, GitSettings, Target};
+use revertbot::revert::{Author, GitSettings, HoldPolicy, Target};
 
-use super::args::{GitArgs, GitHubArgs, PullArgs, TargetArgs};
+use super::args::{GitArgs, GitHubArgs, HoldArg, PullArgs, TargetArgs};
 
 /// The time limit for talking to remotes when no command sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -37,6 +37,10 @@ pub fn target(args: &TargetArgs) -> Result<Target> {
         whole_commit: args.whole_commit,
         allow_revert_of_revert: args.allow_revert_of_revert,
         committed_by: None,
+        hold: match args.hold {
+            HoldArg::Auto => HoldPolicy::Auto,
+            HoldArg::None => HoldPolicy::None,
+        },
     })
 }
 
@@ -86,7 +90,7 @@ pub fn timeout(git: &GitArgs) -> Result<Duration> {
     Ok(Duration::from_secs_f64(git.timeout))
 }
 
-pub fn git_settings(target: &TargetArgs, git: &GitArgs) -> Result<GitSettings> {
+pub fn git_settings(cache_dir: PathBuf, git: &GitArgs) -> Result<GitSettings> {
     let timeout = timeout(git)?;
     if let Some(key) = &git.ssh_key {
         if !key.is_file() {
@@ -105,7 +109,7 @@ pub fn git_settings(target: &TargetArgs, git: &GitArgs) -> Result<GitSettings> {
         (None, password) => (git.git_username.clone(), password.clone()),
     };
     Ok(GitSettings {
-        cache_dir: cache_dir(target),
+        cache_dir,
         author: Author {
             name: git.author_name.clone(),
             email: git.author_email.clone(),
@@ -136,8 +140,8 @@ pub fn offline_git_settings(cache_dir: PathBuf) -> GitSettings {
     }
 }
 
-pub fn cache_dir(target: &TargetArgs) -> PathBuf {
-    target.cache_dir.clone().unwrap_or_else(default_cache_dir)
+pub fn cache_dir(given: Option<&PathBuf>) -> PathBuf {
+    given.cloned().unwrap_or_else(default_cache_dir)
 }
 
 /// `$XDG_CACHE_HOME/revertbot`, else `~/.cache/revertbot`, else a directory under /tmp.

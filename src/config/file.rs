@@ -137,6 +137,7 @@ pub struct RepoFile {
     pub paths: Vec<String>,
     pub github: Option<String>,
     pub pull_request: Option<PullRequestFile>,
+    pub hold: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

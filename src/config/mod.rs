@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 pub use env::ENV_PREFIX;
 pub use model::{
-    Author, BasicAuth, Config, Git, GitHub, GitHubAuth, Guards, LogFormat, PostgresJournal,
+    Author, BasicAuth, Config, Git, GitHub, GitHubAuth, Guards, Hold, LogFormat, PostgresJournal,
     PullRequest, Purpose, Repo, RevertOfRevert, Rule, Secret, SslMode, Tls, Webhook,
 };
 pub use validate::JOURNAL_PASSWORD_ENV;

@@ -189,6 +189,17 @@ pub struct Repo {
     pub github: Option<(String, String)>,
     /// The service's pull request settings with this repository's overrides applied.
     pub pull_request: PullRequest,
+    /// Whether rollbacks also hold the bad version.
+    pub hold: Hold,
+}
+
+/// `repos[].hold`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Hold {
+    /// Where the repository configures image automation.
+    Auto,
+    None,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -10,7 +10,7 @@ use super::duration;
 use super::file::{File, JournalFile, PullRequestFile, Scalar};
 use super::model::Purpose;
 use super::model::{
-    Author, BasicAuth, Config, Git, GitHub, GitHubAuth, Guards, LogFormat, PostgresJournal,
+    Author, BasicAuth, Config, Git, GitHub, GitHubAuth, Guards, Hold, LogFormat, PostgresJournal,
     PullRequest, Repo, RevertOfRevert, Rule, Secret, SslMode, Tls, Webhook,
 };
 use super::postgres_url;
@@ -311,6 +311,14 @@ pub fn validate(
             Some(over) => p.pull_request(&at("pull_request"), over, &pull_request),
             None => pull_request.clone(),
         };
+        let hold = match r.hold.as_deref() {
+            None | Some("auto") => Hold::Auto,
+            Some("none") => Hold::None,
+            Some(other) => {
+                p.push(&at("hold"), format!("{other:?}: give auto or none"));
+                Hold::Auto
+            }
+        };
         repos.push(Repo {
             name,
             url,
@@ -318,6 +326,7 @@ pub fn validate(
             paths: r.paths,
             github,
             pull_request: pr,
+            hold,
         });
     }
 

@@ -187,11 +187,9 @@ pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -
         }
     }
 
+    hold(&mut b, report);
     b.push_str(
         "\n### After merging\n\n\
-         Image automation may bump straight back to the newest tag on its next run unless something holds it: \
-         for Flux, add the bad tag to the ImageRepository's `spec.exclusionList` (setting it drops the default `^.*\\.sig$`, keep that one); \
-         for Argo CD Image Updater, add it to the `ignore-tags` annotation.\n\n\
          To undo this rollback, revert its merge commit (GitHub's **Revert** button on this pull request).\n\n\
          ### Wrong culprit?\n\n\
          Close this pull request without merging: revertbot will not open it again for this commit.\n",
@@ -199,6 +197,101 @@ pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -
     if b.chars().count() > GITHUB_BODY_LIMIT {
         b = markdown::truncate(&b, GITHUB_BODY_LIMIT - 100).into_owned();
     }
+    b
+}
+
+/// The Hold section: what this pull request holds where, what must be held by hand, and how to
+/// lift it; without holds, what image automation will do.
+fn hold(b: &mut String, report: &RevertReport) {
+    let h = &report.hold;
+    b.push_str("\n### Hold\n\n");
+    if h.is_empty() {
+        b.push_str(
+            "Nothing in this repository holds the bad version: image automation may bump straight back to the newest tag on its next run. \
+             For Flux, add the bad tag to the ImageRepository's `spec.exclusionList` (setting it drops the default `^.*\\.sig$`, keep that one); \
+             for Argo CD Image Updater, to the image's ignore list; for Renovate, to `allowedVersions` as a negated regex.\n",
+        );
+        return;
+    }
+    if !h.held.is_empty() {
+        b.push_str(
+            "Merging this also holds the bad version, so that image automation does not bump straight back to it:\n\n",
+        );
+        for held in &h.held {
+            writeln!(
+                b,
+                "- {}: {} in {} ({}), as {}{}",
+                held.tool,
+                code(&held.tag, SHORT),
+                code(&held.file, SHORT),
+                inline(&held.object, SHORT),
+                code(&held.pattern, SHORT),
+                if held.added { "" } else { " (held already)" }
+            )
+            .ok();
+        }
+    }
+    if !h.by_hand.is_empty() {
+        b.push_str("\nNot held by this pull request — hold it where it is configured:\n\n");
+        for by_hand in &h.by_hand {
+            writeln!(b, "- {}: {}", by_hand.tool, inline(&by_hand.why, SHORT)).ok();
+            b.push_str(&fenced(&by_hand.how));
+        }
+    }
+    let image = report
+        .image
+        .as_deref()
+        .map(|i| i.rsplit_once(':').map_or(i, |(name, _)| name))
+        .unwrap_or("IMAGE");
+    let tags: std::collections::BTreeSet<&str> = h.held.iter().map(|x| x.tag.as_str()).collect();
+    for tag in tags {
+        let command =
+            format!("revertbot unhold --repo REPO --image {image} --tag {tag} --push --pr");
+        writeln!(
+            b,
+            "\nOnce a fixed version exists, lift the hold: {} opens the pull request that removes it, and only it.",
+            code(&command, SHORT * 2)
+        )
+        .ok();
+    }
+}
+
+/// A fenced block inside a list item, its fence longer than any run of backticks in it.
+fn fenced(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let body: Vec<String> = text.lines().map(|l| format!("  {l}")).collect();
+    format!("\n  {fence}\n{}\n  {fence}\n", body.join("\n"))
+}
+
+/// The body of the pull request that lifts a hold.
+pub fn unhold_body(report: &crate::revert::UnholdReport) -> String {
+    let mut b = String::new();
+    writeln!(
+        b,
+        "Lifts the hold on {} so that image automation may propose it again: a fixed version exists.\n",
+        code(&format!("{}:{}", report.image, report.tag), SHORT)
+    )
+    .ok();
+    b.push_str("### What\n\n");
+    for h in &report.lifted.held {
+        writeln!(
+            b,
+            "- {}: removes {} from {} ({})",
+            h.tool,
+            code(&h.pattern, SHORT),
+            code(&h.file, SHORT),
+            inline(&h.object, SHORT)
+        )
+        .ok();
+    }
+    writeln!(
+        b,
+        "\nBased on {} at {}. Nothing else changes.",
+        code(&report.base, SHORT),
+        short_str(&report.base_sha)
+    )
+    .ok();
     b
 }
 

@@ -4,6 +4,7 @@
 //! nothing reads git or the disk.
 
 pub mod edit;
+pub mod hold;
 pub mod kustomize;
 pub mod paths;
 pub mod place;

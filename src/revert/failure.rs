@@ -47,6 +47,14 @@ pub fn branch_conflict(branch: &str, on: &str, culprit: &str) -> Error {
         .with_code(BRANCH_CONFLICT)
 }
 
+pub fn unhold_branch_conflict(branch: &str, on: &str, image: &str, tag: &str) -> Error {
+    Error::new(Kind::BranchConflict)
+        .text(format!(
+            "branch {branch} already exists{on} and does not lift the hold on {image}:{tag}; delete or rename it, then run again"
+        ))
+        .with_code(BRANCH_CONFLICT)
+}
+
 pub fn culprit_too_late(sha: &str, committed: &str, limit: &str) -> Error {
     Error::new(Kind::CannotRevert)
         .text(format!(

@@ -58,6 +58,31 @@ pub fn commit_message(subject: &str, culprit_sha: &str, image: Option<&ImageRoll
     msg
 }
 
+/// The message with the holds said: a line each in the body, a trailer each at the end.
+pub fn with_holds(message: &str, holds: &super::hold::HoldReport) -> String {
+    let (lines, trailers) = super::hold::message_lines(holds);
+    if lines.is_empty() {
+        return message.to_string();
+    }
+    let (body, tail) = match message.trim_end().rsplit_once("\n\n") {
+        Some((body, tail)) => (body.to_string(), tail.to_string()),
+        None => (message.trim_end().to_string(), String::new()),
+    };
+    let mut out = body;
+    for line in lines {
+        out.push('\n');
+        out.push_str(&line);
+    }
+    out.push_str("\n\n");
+    out.push_str(&tail);
+    for t in trailers {
+        out.push('\n');
+        out.push_str(&t);
+    }
+    out.push('\n');
+    out
+}
+
 /// Whether a commit message says it is itself a revert (by a person or by revertbot).
 pub fn is_a_revert(message: &str) -> bool {
     message.contains("This reverts commit")
@@ -80,14 +105,31 @@ pub fn reverted_sha(message: &str) -> Option<&str> {
 /// or a second replica lands on the same branch; always a valid ref name.
 pub fn branch_name(image: Option<&str>, culprit_sha: &str) -> String {
     let short = &culprit_sha[..culprit_sha.len().min(12)];
-    let Some(image) = image else {
-        return format!("revertbot/revert-{short}");
-    };
-    let name = normalize_name(image);
+    match image {
+        None => format!("revertbot/revert-{short}"),
+        Some(image) => format!(
+            "revertbot/{}-{short}",
+            slug(&normalize_name(image), "image")
+        ),
+    }
+}
+
+/// `revertbot/unhold-<image-slug>-<tag-slug>`: the branch that lifts a hold, the same for every
+/// run.
+pub fn unhold_branch_name(image: &str, tag: &str) -> String {
+    format!(
+        "revertbot/unhold-{}-{}",
+        slug(&normalize_name(image), "image"),
+        slug(tag, "tag")
+    )
+}
+
+/// A name as a piece of a ref: lower case, `[a-z0-9._-]`, no runs of separators, at most 80.
+fn slug(name: &str, fallback: &'static str) -> String {
     let name = name
         .strip_prefix("docker.io/library/")
         .or_else(|| name.strip_prefix("docker.io/"))
-        .unwrap_or(&name);
+        .unwrap_or(name);
     let mut slug = String::new();
     for c in name.chars() {
         let c = c.to_ascii_lowercase();
@@ -103,8 +145,27 @@ pub fn branch_name(image: Option<&str>, culprit_sha: &str) -> String {
     }
     let slug: String = slug.chars().take(80).collect();
     let slug = slug.trim_matches(['-', '.']);
-    let slug = if slug.is_empty() { "image" } else { slug };
-    format!("revertbot/{slug}-{short}")
+    if slug.is_empty() {
+        fallback.to_string()
+    } else {
+        slug.to_string()
+    }
+}
+
+/// The message of the commit that lifts the holds of `tag` of `image`.
+pub fn unhold_message(image: &str, tag: &str, holds: &super::hold::HoldReport) -> String {
+    let mut msg = format!("Lift the hold on {image}:{tag}\n\n");
+    for h in &holds.held {
+        msg.push_str(&format!(
+            "No longer holds {} in {} ({}): {} may propose it again.\n",
+            h.tag, h.file, h.object, h.tool
+        ));
+    }
+    msg.push_str(&format!(
+        "\n{}: {image} {tag}\n",
+        super::hold::UNHOLD_TRAILER
+    ));
+    msg
 }
 
 #[cfg(test)]

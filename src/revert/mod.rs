@@ -5,10 +5,12 @@
 mod branch;
 mod diff;
 mod failure;
+pub mod hold;
 pub mod message;
 pub mod plan;
 mod report;
 mod request;
+mod unhold;
 mod workspace;
 
 use anyhow::Result;
@@ -22,9 +24,11 @@ use crate::locate::{self, Query};
 pub use failure::{
     BRANCH_CONFLICT, CANNOT_REVERT, CULPRIT_TOO_LATE, IMAGE_NOT_CHANGED, REVERT_OF_REVERT,
 };
+pub use hold::{HoldPolicy, HoldReport};
 pub use plan::{LeftBumped, Strategy};
 pub use report::{Outcome, RevertReport};
 pub use request::{Author, Effects, GitSettings, Target};
+pub use unhold::{unhold, UnholdReport};
 pub use workspace::Workspace;
 
 /// Opens the workspace and makes the rollback: the common case in one call.
@@ -129,6 +133,7 @@ pub fn rollback_in(
         pushed: false,
         remote: ws.push_url().filter(|_| effects.push).map(remote::redact),
         already_reverted_by: None,
+        hold: HoldReport::default(),
     };
 
     // A branch from an earlier run (or another replica) that reverts the same commit is reused.
@@ -170,9 +175,20 @@ pub fn rollback_in(
             e.message()
         ))
     })?;
-    let tree = repo.find_tree(rollback.tree)?;
     let base_commit = repo.find_commit(base)?;
-    let commit = repo.commit(None, &sig, &sig, &rollback.message, &tree, &[&base_commit])?;
+    let mut tree = repo.find_tree(rollback.tree)?;
+    let mut message = rollback.message.clone();
+    // The hold goes in the same commit: merging the pull request rolls back and stops the
+    // image automation from bumping straight back.
+    if let (HoldPolicy::Auto, Some(image)) = (target.hold, &image) {
+        let wanted = hold::Wanted::from_changes(&image.name, &rollback.restored);
+        let (held_tree, held) =
+            hold::hold(repo, &tree, &base_commit.tree()?, &wanted, &report.culprit)?;
+        tree = repo.find_tree(held_tree)?;
+        message = message::with_holds(&message, &held);
+        report.hold = held;
+    }
+    let commit = repo.commit(None, &sig, &sig, &message, &tree, &[&base_commit])?;
     report.strategy = Some(rollback.strategy);
     report.branch = Some(branch.clone());
     report.commit = Some(commit.to_string());

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::hold::HoldReport;
 use super::plan::{LeftBumped, Strategy};
 use crate::gitstore::CommitInfo;
 use crate::manifest::{Change, Place};
@@ -43,6 +44,8 @@ pub struct RevertReport {
     pub remote: Option<String>,
     /// With `nothing-to-do`: the commit that already put the old version back, if known.
     pub already_reverted_by: Option<CommitInfo>,
+    /// What the rollback commit holds, so that image automation does not bump back.
+    pub hold: HoldReport,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::hold::HoldPolicy;
 use crate::alert::workload::Named;
 use crate::gitstore::remote::{Network, Source};
 use crate::image::ImageRef;
@@ -43,6 +44,8 @@ pub struct Target {
     /// Refuse a culprit committed after this time (seconds since the epoch): a bump that
     /// landed after an alert began did not cause it.
     pub committed_by: Option<i64>,
+    /// Whether the rollback commit also holds the bad version.
+    pub hold: HoldPolicy,
 }
 
 impl Target {
@@ -57,6 +60,7 @@ impl Target {
             whole_commit: false,
             allow_revert_of_revert: false,
             committed_by: None,
+            hold: HoldPolicy::Auto,
         }
     }
 }

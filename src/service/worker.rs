@@ -287,6 +287,10 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
         paths: PathFilter::new(&repo.paths)?,
         whole_commit: false,
         allow_revert_of_revert: guards.revert_of_revert == RevertOfRevert::Allow,
+        hold: match repo.hold {
+            crate::config::Hold::Auto => crate::revert::HoldPolicy::Auto,
+            crate::config::Hold::None => crate::revert::HoldPolicy::None,
+        },
         committed_by: job
             .alert_start
             .map(|start| start + guards.culprit_grace.as_secs() as i64),

@@ -111,6 +111,7 @@ impl RevertRequest {
             whole_commit: self.whole_commit,
             allow_revert_of_revert: self.allow_revert_of_revert,
             committed_by: None,
+            hold: revertbot::revert::HoldPolicy::Auto,
         }
     }
 

@@ -1,0 +1,164 @@
+//! Lifting a hold once a fixed version exists: a commit on a branch of its own that removes
+//! what a rollback's hold added for one tag of one image, and nothing else. Idempotent like a
+//! rollback: the same branch for every run, reused when it lifts the same hold.
+
+use anyhow::{Context, Result};
+use git2::Signature;
+use serde::Serialize;
+use tracing::info;
+
+use super::hold::{self, HoldReport, UNHOLD_TRAILER};
+use super::report::Outcome;
+use super::{diff, failure, message, Effects, GitSettings, Target, Workspace};
+use crate::error::{Error, Input};
+use crate::gitstore::remote;
+use crate::gitstore::resolve_commit;
+
+/// What lifting a hold did.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnholdReport {
+    /// `created`, `reused`, `nothing-to-do` (nothing holds the tag) or `dry-run`.
+    pub outcome: Outcome,
+    pub image: String,
+    pub tag: String,
+    pub base: String,
+    pub base_sha: String,
+    pub branch: Option<String>,
+    pub commit: Option<String>,
+    /// The holds removed (`held` lists them; `by_hand` is empty).
+    pub lifted: HoldReport,
+    pub files: Vec<String>,
+    pub diff: String,
+    pub pushed: bool,
+    pub remote: Option<String>,
+}
+
+/// Lifts the holds of `tag` of `image` (a name without tag) in `target`'s repository.
+pub fn unhold(
+    git: &GitSettings,
+    target: &Target,
+    image: &str,
+    tag: &str,
+    effects: Effects,
+) -> Result<UnholdReport> {
+    let mut ws = Workspace::open(&git.cache_dir, target, effects)?;
+    ws.sync(target, &git.network)?;
+    let repo = ws.repo();
+    let base_name = target
+        .base
+        .clone()
+        .unwrap_or_else(|| ws.default_base().to_string());
+    let base = resolve_commit(repo, &base_name, Some(Input::Base))?;
+    let base_commit = repo.find_commit(base)?;
+    let branch = message::unhold_branch_name(image, tag);
+    let mut report = UnholdReport {
+        outcome: Outcome::DryRun,
+        image: image.to_string(),
+        tag: tag.to_string(),
+        base: base_name,
+        base_sha: base.to_string(),
+        branch: None,
+        commit: None,
+        lifted: HoldReport::default(),
+        files: Vec::new(),
+        diff: String::new(),
+        pushed: false,
+        remote: ws.push_url().filter(|_| effects.push).map(remote::redact),
+    };
+    let trailer = format!("{UNHOLD_TRAILER}: {image} {tag}");
+    let lifts_it = |id: git2::Oid| {
+        repo.find_commit(id)
+            .ok()
+            .and_then(|c| {
+                c.message()
+                    .ok()
+                    .map(|m| m.lines().any(|l| l.trim() == trailer))
+            })
+            .unwrap_or(false)
+    };
+    if let Some(existing) = super::branch::existing(repo, &branch)? {
+        if !lifts_it(existing) {
+            return Err(failure::unhold_branch_conflict(&branch, "", image, tag).into());
+        }
+        report.outcome = Outcome::Reused;
+        report.branch = Some(branch.clone());
+        report.commit = Some(existing.to_string());
+        if effects.push && !effects.dry_run {
+            push(&ws, &branch, existing, &git.network, &mut report, &lifts_it)?;
+        }
+        return Ok(report);
+    }
+
+    let base_tree = base_commit.tree()?;
+    let (tree, lifted) = hold::unhold(repo, &base_tree, image, tag)?;
+    report.lifted = lifted;
+    if tree == base_tree.id() {
+        report.outcome = Outcome::NothingToDo;
+        info!("nothing in {} holds {image}:{tag}", report.base);
+        return Ok(report);
+    }
+    let sig = Signature::now(&git.author.name, &git.author.email)
+        .map_err(|e| Error::usage(format!("author is not valid: {}", e.message())))?;
+    let tree = repo.find_tree(tree)?;
+    let msg = message::unhold_message(image, tag, &report.lifted);
+    let commit = repo.commit(None, &sig, &sig, &msg, &tree, &[&base_commit])?;
+    (report.files, report.diff) = diff::between(repo, &base_tree, &tree)?;
+    report.branch = Some(branch.clone());
+    report.commit = Some(commit.to_string());
+    if effects.dry_run {
+        return Ok(report);
+    }
+    repo.reference(
+        &format!("refs/heads/{branch}"),
+        commit,
+        false,
+        "revertbot: unhold branch",
+    )
+    .context("cannot create the unhold branch")?;
+    report.outcome = Outcome::Created;
+    if effects.push {
+        push(&ws, &branch, commit, &git.network, &mut report, &lifts_it)?;
+    }
+    Ok(report)
+}
+
+/// Pushes the branch; one already on the remote is reused when it lifts the same hold.
+fn push(
+    ws: &Workspace,
+    branch: &str,
+    commit: git2::Oid,
+    net: &remote::Network,
+    report: &mut UnholdReport,
+    lifts_it: &dyn Fn(git2::Oid) -> bool,
+) -> Result<()> {
+    let url = ws.push_url().context("no remote to push to")?;
+    match remote::remote_branch(ws.repo(), url, branch, net)? {
+        Some(tip) if tip == commit => {}
+        Some(tip) => {
+            if ws.repo().find_commit(tip).is_err() {
+                let spec = format!("+refs/heads/{branch}:refs/revertbot/remote/{branch}");
+                remote::fetch(ws.repo(), url, &[spec.as_str()], false, net)?;
+            }
+            if !lifts_it(tip) {
+                return Err(failure::unhold_branch_conflict(
+                    branch,
+                    &format!(" on {}", remote::redact(url)),
+                    &report.image,
+                    &report.tag,
+                )
+                .into());
+            }
+            ws.repo().reference(
+                &format!("refs/heads/{branch}"),
+                tip,
+                true,
+                "revertbot: reuse the remote's unhold branch",
+            )?;
+            report.outcome = Outcome::Reused;
+            report.commit = Some(tip.to_string());
+        }
+        None => remote::push(ws.repo(), url, branch, net)?,
+    }
+    report.pushed = true;
+    Ok(())
+}
