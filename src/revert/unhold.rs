@@ -9,7 +9,9 @@ use tracing::info;
 
 use super::hold::{self, HoldReport, UNHOLD_TRAILER};
 use super::report::Outcome;
-use super::{diff, failure, message, Effects, GitSettings, Target, Workspace};
+use super::request::{Effects, GitSettings, Target};
+use super::workspace::Workspace;
+use super::{diff, failure, message};
 use crate::error::{Error, Input};
 use crate::gitstore::remote;
 use crate::gitstore::resolve_commit;
