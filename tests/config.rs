@@ -265,8 +265,11 @@ fn each_repository_holds_by_default_or_says_none() {
     let c = Config::load(text, &BTreeMap::new()).unwrap_or_else(|p| panic!("{p}"));
     assert_eq!(c.repo("a").unwrap().hold, revertbot::config::Hold::Auto);
     assert_eq!(c.repo("b").unwrap().hold, revertbot::config::Hold::None);
-    let problems = Config::load(&text.replace("hold: none", "hold: always"), &BTreeMap::new())
-        .unwrap_err()
-        .0;
+    let problems = Config::load(
+        &text.replace("hold: none", "hold: always"),
+        &BTreeMap::new(),
+    )
+    .unwrap_err()
+    .0;
     assert_eq!(problems, ["repos[1].hold: \"always\": give auto or none"]);
 }

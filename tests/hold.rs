@@ -492,3 +492,69 @@ spec:
         "{held}"
     );
 }
+
+#[test]
+fn reverting_a_rollback_puts_the_image_back_but_never_the_hold() {
+    let (dir, mut w) = flux_repo(&[(
+        "clusters/prod/flux-system/podinfo-automation.yaml",
+        AUTOMATION,
+    )]);
+    let r = rollback(
+        dir.path(),
+        "ghcr.io/stefanprodan/podinfo:6.5.1",
+        HoldPolicy::Auto,
+    );
+    let merged: git2::Oid = r.commit.as_deref().unwrap().parse().unwrap();
+    w.repo
+        .reference("refs/heads/main", merged, true, "merge")
+        .unwrap();
+    w.checkout(merged).unwrap();
+    let held = file_at(
+        &w.repo,
+        &merged.to_string(),
+        "clusters/prod/flux-system/podinfo-automation.yaml",
+    )
+    .unwrap();
+
+    // Someone reverts the rollback itself, whole, as `git revert` would.
+    let cache = tempfile::tempdir().unwrap();
+    let t = Target {
+        commit: Some(merged.to_string()),
+        whole_commit: true,
+        allow_revert_of_revert: true,
+        ..Target::new(Source::Path(dir.path().to_path_buf()))
+    };
+    let again = revert::rollback(&git_settings(cache.path()), &t, Effects::default())
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let commit = again.commit.as_deref().unwrap();
+    assert!(file_at(&w.repo, commit, "apps/podinfo/deployment.yaml")
+        .unwrap()
+        .contains("podinfo:6.5.1"));
+    assert_eq!(
+        file_at(
+            &w.repo,
+            commit,
+            "clusters/prod/flux-system/podinfo-automation.yaml"
+        )
+        .unwrap(),
+        held,
+        "the hold stays"
+    );
+    assert_eq!(again.files, ["apps/podinfo/deployment.yaml"]);
+
+    // And locate takes neither the hold nor the unhold for a bump.
+    let located = revertbot::locate::locate(
+        &w.repo,
+        &revertbot::locate::Query {
+            image: ImageRef::parse("ghcr.io/stefanprodan/podinfo:6.5.0").unwrap(),
+            rev: merged.to_string(),
+            paths: Default::default(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        located.commit.sha,
+        merged.to_string(),
+        "the rollback put 6.5.0 there"
+    );
+}

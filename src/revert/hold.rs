@@ -538,6 +538,46 @@ fn renovate_package(image: &str) -> String {
     name.to_string()
 }
 
+/// The files a commit's holds wrote, from its `Revertbot-Hold` trailers.
+pub fn held_files(message: &str) -> BTreeSet<String> {
+    message
+        .lines()
+        .filter_map(|l| l.strip_prefix(HOLD_TRAILER)?.strip_prefix(": "))
+        .filter_map(|rest| rest.split_whitespace().nth(1).map(str::to_string))
+        .collect()
+}
+
+/// `tree` with the files the culprit's holds wrote as they are in `base`: reverting a rollback
+/// (whole) puts the image back, not the automation loose again.
+pub fn keep_holds(repo: &Repository, tree: Oid, base: &Tree, culprit_message: &str) -> Result<Oid> {
+    let files = held_files(culprit_message);
+    if files.is_empty() {
+        return Ok(tree);
+    }
+    let tree = repo.find_tree(tree)?;
+    let mut update = TreeUpdateBuilder::new();
+    let mut changed = false;
+    for file in &files {
+        let path = std::path::Path::new(file);
+        let ours = tree.get_path(path).ok().map(|e| e.id());
+        match base.get_path(path) {
+            Ok(entry) if ours != Some(entry.id()) => {
+                update.upsert(file, entry.id(), FileMode::Blob);
+                changed = true;
+            }
+            Err(_) if ours.is_some() => {
+                update.remove(file);
+                changed = true;
+            }
+            _ => {}
+        }
+    }
+    if !changed {
+        return Ok(tree.id());
+    }
+    Ok(update.create_updated(repo, &tree)?)
+}
+
 /// The commit message lines and trailers for the holds.
 pub fn message_lines(report: &HoldReport) -> (Vec<String>, Vec<String>) {
     let mut lines = Vec::new();

@@ -176,7 +176,18 @@ pub fn rollback_in(
         ))
     })?;
     let base_commit = repo.find_commit(base)?;
-    let mut tree = repo.find_tree(rollback.tree)?;
+    // A revert never reverts a hold: the files a culprit's hold wrote keep base's version.
+    let culprit_message = repo
+        .find_commit(culprit)?
+        .message()
+        .unwrap_or("")
+        .to_string();
+    let mut tree = repo.find_tree(hold::keep_holds(
+        repo,
+        rollback.tree,
+        &base_commit.tree()?,
+        &culprit_message,
+    )?)?;
     let mut message = rollback.message.clone();
     // The hold goes in the same commit: merging the pull request rolls back and stops the
     // image automation from bumping straight back.
