@@ -8,6 +8,10 @@
 //! each run (the mirror is fetched with prune, so it drops the branch too). Every run is checked
 //! (exit code, outcome, the branch on the server, its parent) before it counts.
 //!
+//! revertbot runs with `--hold none`: `git revert` holds nothing, and the trees are compared.
+//! Three more runs a round with `--hold auto` (the default: the rollback commit also holds the
+//! bad tag in the synthetic repository's Flux ImageRepository) show what the hold costs.
+//!
 //! For information, not a target: the manual procedure by someone who already has an
 //! up-to-date clone (`git fetch`, `git checkout -b rollback-<sha> origin/main`, `git revert`,
 //! `git push`): the fair counterpart of revertbot's warm mirror.
@@ -36,6 +40,8 @@ const BINARY: &str = env!("CARGO_BIN_EXE_revertbot");
 
 /// `revertbot revert` runs per round.
 const REVERTBOT_PER_ROUND: usize = 5;
+/// Runs with the hold (the default), per round, for information.
+const HELD_PER_ROUND: usize = 3;
 
 fn main() -> Result<()> {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not, and must not spend
@@ -102,7 +108,7 @@ fn main() -> Result<()> {
 
     // Cold: the first run clones the mirror over HTTP. For information.
     let start = Instant::now();
-    let out = bench.revertbot(cache.path())?;
+    let out = bench.revertbot(cache.path(), "none")?;
     let cold = start.elapsed();
     let first = bench.check_revertbot(&out, "cold run")?;
     println!(
@@ -117,7 +123,7 @@ fn main() -> Result<()> {
 
     // One untimed warm-up run of each.
     println!("\nwarming up, then {rounds} rounds ...");
-    let out = bench.revertbot(cache.path())?;
+    let out = bench.revertbot(cache.path(), "none")?;
     let warm = bench.check_revertbot(&out, "warm-up run")?;
     bench.delete_branch(&warm.branch)?;
     let manual_tree = bench.manual(None)?;
@@ -127,6 +133,7 @@ fn main() -> Result<()> {
     bench.manual_in_clone(&clone)?;
 
     let mut revertbot_warm = Vec::new();
+    let mut revertbot_held = Vec::new();
     let mut manual = Steps::default();
     let mut manual_in_clone = Vec::new();
     for _ in 0..rounds {
@@ -134,11 +141,22 @@ fn main() -> Result<()> {
         manual_in_clone.push(bench.manual_in_clone(&clone)?);
         for _ in 0..REVERTBOT_PER_ROUND {
             let start = Instant::now();
-            let out = bench.revertbot(cache.path())?;
+            let out = bench.revertbot(cache.path(), "none")?;
             let elapsed = start.elapsed();
             let run = bench.check_revertbot(&out, "timed run")?;
             bench.delete_branch(&run.branch)?;
             revertbot_warm.push(elapsed);
+        }
+        for _ in 0..HELD_PER_ROUND {
+            let start = Instant::now();
+            let out = bench.revertbot(cache.path(), "auto")?;
+            let elapsed = start.elapsed();
+            let run = bench.check_revertbot(&out, "timed run with the hold")?;
+            if run.files.len() < 2 {
+                bail!("the run with --hold auto held nothing: {:?}", run.files);
+            }
+            bench.delete_branch(&run.branch)?;
+            revertbot_held.push(elapsed);
         }
         eprint!(".");
     }
@@ -150,6 +168,11 @@ fn main() -> Result<()> {
         (
             "revertbot revert --push, warm mirror cache",
             &revertbot_warm,
+            Round::Up,
+        ),
+        (
+            "(info) the same with --hold auto (the default)",
+            &revertbot_held,
             Round::Up,
         ),
         (
@@ -271,9 +294,12 @@ struct Steps {
 }
 
 impl Bench<'_> {
-    fn revertbot(&self, cache: &Path) -> Result<Output> {
+    /// `hold`: `none` to compare with `git revert` (which holds nothing), `auto` (the default)
+    /// for what a rollback costs with its hold.
+    fn revertbot(&self, cache: &Path, hold: &str) -> Result<Output> {
         Command::new(BINARY)
             .args(["revert", "--repo", &self.url, "--image", &self.image])
+            .args(["--hold", hold])
             .arg("--push")
             .arg("--cache-dir")
             .arg(cache)

@@ -155,6 +155,8 @@ struct Files<'r> {
     repo: &'r Repository,
     blobs: BTreeMap<String, Oid>,
     edited: BTreeMap<String, String>,
+    /// Texts read so far: each kind of object is looked for across every YAML file.
+    read: std::cell::RefCell<BTreeMap<String, Option<std::rc::Rc<str>>>>,
 }
 
 impl<'r> Files<'r> {
@@ -172,6 +174,7 @@ impl<'r> Files<'r> {
             repo,
             blobs,
             edited: BTreeMap::new(),
+            read: Default::default(),
         })
     }
 
@@ -179,8 +182,21 @@ impl<'r> Files<'r> {
         if let Some(t) = self.edited.get(path) {
             return Some(t.clone());
         }
-        let blob = self.repo.find_blob(*self.blobs.get(path)?).ok()?;
-        String::from_utf8(blob.content().to_vec()).ok()
+        self.original(path).map(|t| t.to_string())
+    }
+
+    /// The file as the tree has it, read once.
+    fn original(&self, path: &str) -> Option<std::rc::Rc<str>> {
+        if let Some(read) = self.read.borrow().get(path) {
+            return read.clone();
+        }
+        let text = self
+            .blobs
+            .get(path)
+            .and_then(|id| self.repo.find_blob(*id).ok())
+            .and_then(|blob| std::str::from_utf8(blob.content()).ok().map(std::rc::Rc::from));
+        self.read.borrow_mut().insert(path.to_string(), text.clone());
+        text
     }
 
     /// YAML files whose text contains `needle`.
@@ -188,8 +204,11 @@ impl<'r> Files<'r> {
         self.blobs
             .keys()
             .filter(|p| crate::manifest::is_yaml_name(p.rsplit('/').next().unwrap_or(p)))
+            .filter(|p| match self.edited.get(*p) {
+                Some(t) => t.contains(needle),
+                None => self.original(p).is_some_and(|t| t.contains(needle)),
+            })
             .filter_map(|p| Some((p.clone(), self.text(p)?)))
-            .filter(|(_, t)| t.contains(needle))
             .collect()
     }
 
