@@ -513,3 +513,104 @@ fn the_cli_opens_the_pull_request_with_flags_and_environment() {
     assert_eq!(json["pull_request"]["state"], "found");
     assert_eq!(fake.pulls(OWNER, "cli").len(), 1);
 }
+
+#[test]
+fn the_cli_lifts_a_hold_with_a_pull_request_of_its_own() {
+    let fake = fake_with_repo("held");
+    let g = gitops();
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
+            .args(args)
+            .args(["--repo", g.dir.path().to_str().unwrap()])
+            .args([
+                "--push",
+                "--pr",
+                "--output",
+                "json",
+                "--github-repo",
+                "acme/held",
+            ])
+            .args(["--github-api-url", &fake.base_url()])
+            .arg("--cache-dir")
+            .arg(g.cache.path())
+            .env("GITHUB_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let rolled = cli(&["revert", "--image", revertbot::demo::DEMO_IMAGE]);
+    assert_eq!(rolled["hold"]["held"][0]["tool"], "flux");
+    // The rollback (and its hold) merges.
+    let repo = git2::Repository::open(g.dir.path()).unwrap();
+    let merged: git2::Oid = rolled["commit"].as_str().unwrap().parse().unwrap();
+    repo.reference("refs/heads/main", merged, true, "merge the rollback")
+        .unwrap();
+
+    let lifted = cli(&[
+        "unhold",
+        "--image",
+        "ghcr.io/acme/frontend",
+        "--tag",
+        "1.5.0",
+    ]);
+    assert_eq!(lifted["unhold"]["outcome"], "created");
+    assert_eq!(lifted["pull_request"]["state"], "created");
+    let pulls = fake.pulls(OWNER, "held");
+    assert_eq!(pulls.len(), 2);
+    let pull = pulls.iter().find(|p| p.head.contains("unhold")).unwrap();
+    assert_eq!(pull.title, "Lift the hold on ghcr.io/acme/frontend:1.5.0");
+    assert_eq!(pull.head, "revertbot/unhold-ghcr.io-acme-frontend-1.5.0");
+    assert_eq!(pull.base, "main");
+    assert!(
+        pull.body
+            .contains(r"removes `^1\.5\.0$` from `flux-system/image-automation.yaml`"),
+        "{}",
+        pull.body
+    );
+    let origin = repo
+        .find_remote("origin")
+        .unwrap()
+        .url()
+        .unwrap()
+        .to_string();
+    let served = git2::Repository::open_bare(&origin).unwrap();
+    let tip = served
+        .refname_to_id("refs/heads/revertbot/unhold-ghcr.io-acme-frontend-1.5.0")
+        .unwrap();
+    assert_eq!(
+        tip.to_string(),
+        lifted["unhold"]["commit"].as_str().unwrap()
+    );
+    let before = common::file_at(
+        &repo,
+        &format!("{merged}^"),
+        "flux-system/image-automation.yaml",
+    );
+    assert_eq!(
+        common::file_at(
+            &served,
+            &tip.to_string(),
+            "flux-system/image-automation.yaml"
+        ),
+        before,
+        "the automation file as it was before the hold"
+    );
+
+    // Again: the same branch and pull request.
+    let again = cli(&[
+        "unhold",
+        "--image",
+        "ghcr.io/acme/frontend",
+        "--tag",
+        "1.5.0",
+    ]);
+    assert_eq!(again["unhold"]["outcome"], "reused");
+    assert_eq!(again["pull_request"]["state"], "found");
+    assert_eq!(fake.pulls(OWNER, "held").len(), 2);
+}

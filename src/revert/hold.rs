@@ -194,8 +194,14 @@ impl<'r> Files<'r> {
             .blobs
             .get(path)
             .and_then(|id| self.repo.find_blob(*id).ok())
-            .and_then(|blob| std::str::from_utf8(blob.content()).ok().map(std::rc::Rc::from));
-        self.read.borrow_mut().insert(path.to_string(), text.clone());
+            .and_then(|blob| {
+                std::str::from_utf8(blob.content())
+                    .ok()
+                    .map(std::rc::Rc::from)
+            });
+        self.read
+            .borrow_mut()
+            .insert(path.to_string(), text.clone());
         text
     }
 
