@@ -558,3 +558,29 @@ fn reverting_a_rollback_puts_the_image_back_but_never_the_hold() {
         "the rollback put 6.5.0 there"
     );
 }
+
+#[test]
+fn a_tag_held_already_is_not_written_twice() {
+    let held_already = AUTOMATION.replace(
+        "  interval: 5m\n---\n",
+        "  interval: 5m\n  exclusionList:\n    - '^.*\\.sig$'\n    - '^6\\.5\\.1$'\n---\n",
+    );
+    let (dir, w) = flux_repo(&[("flux/automation.yaml", &held_already)]);
+    let r = rollback(
+        dir.path(),
+        "ghcr.io/stefanprodan/podinfo:6.5.1",
+        HoldPolicy::Auto,
+    );
+    assert_eq!(r.hold.held.len(), 1);
+    assert!(!r.hold.held[0].added, "held already");
+    assert_eq!(r.files, ["apps/podinfo/deployment.yaml"]);
+    assert_eq!(at(&w, &r, "flux/automation.yaml"), held_already);
+    let message = w
+        .repo
+        .find_commit(r.commit.as_deref().unwrap().parse().unwrap())
+        .unwrap();
+    assert!(
+        !message.message().unwrap().contains("Revertbot-Hold"),
+        "nothing added, nothing to lift"
+    );
+}
