@@ -286,3 +286,79 @@ fn only_entry_points_are_rendered_alone_even_when_nested() {
         "the base is not deployed alone"
     );
 }
+
+const DEPLOYMENT_IN_PROD: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: prod
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: ghcr.io/acme/web:1.0.0
+";
+
+fn of_kind(kind: WorkloadKind, name: &str) -> Named {
+    Named {
+        namespace: Some("prod".into()),
+        kind: Some(kind),
+        name: name.into(),
+        container: None,
+    }
+}
+
+#[test]
+fn a_rollout_with_a_workload_ref_and_a_flagger_canary_follow_their_deployment() {
+    let (_d, mut w) = repo();
+    w.write("apps/web/deployment.yaml", DEPLOYMENT_IN_PROD)
+        .write(
+            "apps/web/rollout.yaml",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: web\n  namespace: prod\nspec:\n  workloadRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: web\n  strategy:\n    canary:\n      steps:\n        - setWeight: 20\n",
+        )
+        .write(
+            "delivery/canaries/web.yaml",
+            "apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata:\n  name: web\n  namespace: prod\nspec:\n  targetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: web\n  analysis:\n    interval: 1m\n",
+        );
+    w.commit("web with a rollout and a canary").unwrap();
+    w.edit("apps/web/deployment.yaml", "web:1.0.0", "web:1.1.0");
+    let bump = w.commit("bump web").unwrap();
+
+    for kind in [WorkloadKind::Rollout, WorkloadKind::Canary] {
+        let found = find(&w, of_kind(kind, "web")).unwrap_or_else(|e| panic!("{kind}: {e:#}"));
+        assert_eq!(found.located.commit.sha, bump.to_string(), "{kind}");
+        assert_eq!(found.image, "ghcr.io/acme/web:1.1.0");
+        assert_eq!(
+            found.image_before.as_deref(),
+            Some("ghcr.io/acme/web:1.0.0")
+        );
+    }
+
+    // A canary whose target is not in the repository says so.
+    w.write(
+        "delivery/canaries/api.yaml",
+        "apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata:\n  name: api\n  namespace: prod\nspec:\n  targetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: api\n",
+    );
+    w.commit("api canary").unwrap();
+    let err = find(&w, of_kind(WorkloadKind::Canary, "api")).unwrap_err();
+    assert!(
+        format!("{err:#}")
+            .contains("runs Deployment api, which is not rendered from the repository"),
+        "{err:#}"
+    );
+}
+
+#[test]
+fn a_rollout_with_its_own_template_is_a_workload_like_a_deployment() {
+    let (_d, mut w) = repo();
+    w.write(
+        "apps/web/rollout.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: web\n  namespace: prod\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: ghcr.io/acme/web:1.0.0\n",
+    );
+    w.commit("web rollout").unwrap();
+    w.edit("apps/web/rollout.yaml", "web:1.0.0", "web:1.1.0");
+    let bump = w.commit("bump web").unwrap();
+    let found = find(&w, of_kind(WorkloadKind::Rollout, "web")).unwrap();
+    assert_eq!(found.located.commit.sha, bump.to_string());
+}

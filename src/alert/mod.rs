@@ -1,7 +1,9 @@
-//! Alertmanager webhook payloads (version 4), as Alertmanager 0.25 sends them; label
+//! Alertmanager webhook payloads (version 4), as Alertmanager 0.25 sends them, and the Argo
+//! Rollouts and Flagger webhooks made into such payloads (canary); label
 //! matchers; the rules that map an alert to what to roll back; and the workload its labels
 //! name when they name no image.
 
+pub mod canary;
 pub mod rules;
 pub mod workload;
 

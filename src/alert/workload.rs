@@ -24,9 +24,10 @@ pub struct Named {
 }
 
 /// The labels that name a workload directly, in the order their candidates are offered.
-const WORKLOAD_LABELS: [(&str, WorkloadKind); 5] = [
+const WORKLOAD_LABELS: [(&str, WorkloadKind); 6] = [
     ("deployment", WorkloadKind::Deployment),
     ("rollout", WorkloadKind::Rollout),
+    ("canary", WorkloadKind::Canary),
     ("statefulset", WorkloadKind::StatefulSet),
     ("daemonset", WorkloadKind::DaemonSet),
     ("cronjob", WorkloadKind::CronJob),

@@ -339,6 +339,7 @@ fn why(b: &mut String, ctx: AlertContext) {
         }
         b.push('\n');
     }
+    canary_note(b, a);
     let mut links = Vec::new();
     if let Some(url) = markdown::url(&a.generator_url) {
         links.push(format!("[Alert source](<{url}>)"));
@@ -349,6 +350,43 @@ fn why(b: &mut String, ctx: AlertContext) {
     if !links.is_empty() {
         writeln!(b, "{}", links.join(" · ")).ok();
     }
+}
+
+/// For an abort by a progressive delivery tool: what it did in the cluster, and what merging
+/// this does in git.
+fn canary_note(b: &mut String, a: &Alert) {
+    let source = a.labels.get("source").map(String::as_str);
+    let note = match source {
+        Some(crate::alert::canary::ARGO_ROLLOUTS) => {
+            let mut details = Vec::new();
+            for (key, what) in [
+                ("stable_replicaset", "stable ReplicaSet"),
+                ("canary_pod_hash", "canary pod hash"),
+                ("phase", "phase"),
+                ("images", "images rolled out"),
+                ("workload_ref", "pod template from"),
+            ] {
+                if let Some(v) = a.annotations.get(key) {
+                    details.push(format!("{what} {}", code(v, SHORT)));
+                }
+            }
+            let details = if details.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", details.join(", "))
+            };
+            format!(
+                "Argo Rollouts aborted the canary{details} and sent traffic back to the stable ReplicaSet, in the cluster only: git still says the bad version. \
+                 Merging this puts the Rollout's desired template back to the stable one, so Argo Rollouts returns to Healthy without running the canary steps again, \
+                 and the next sync or a rebuilt cluster does not roll the bad version out again."
+            )
+        }
+        Some(crate::alert::canary::FLAGGER) => "Flagger failed the canary analysis and routed traffic back to the primary, in the cluster only: git still says the bad version. \
+             Merging this makes git say the primary's version again, so the next sync or a rebuilt cluster does not roll the failed version out again."
+            .to_string(),
+        _ => return,
+    };
+    writeln!(b, "{note}\n").ok();
 }
 
 /// Alertmanager's "new silence" page, pre-filled with the alert's labels.

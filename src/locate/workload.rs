@@ -399,7 +399,7 @@ fn pick<'w>(
         match distinct.len() {
             0 => continue,
             1 => {
-                let w = matches[0];
+                let w = follow(workloads, matches[0], rev)?;
                 return Ok((w, container(w, candidate)?));
             }
             _ => {
@@ -428,6 +428,39 @@ fn pick<'w>(
         ))
         .with_code(WORKLOAD_NOT_FOUND)
         .into())
+}
+
+/// The workload whose pod template a Rollout (`workloadRef`) or a Canary (`targetRef`) runs:
+/// its image is the one rolled out, and its history the one to walk.
+fn follow<'w>(workloads: &'w [Workload], w: &'w Workload, rev: &str) -> Result<&'w Workload> {
+    let Some(reference) = &w.reference else {
+        return Ok(w);
+    };
+    let targets: Vec<&Workload> = workloads
+        .iter()
+        .filter(|t| {
+            t.kind == reference.kind
+                && t.name == reference.name
+                && (t.namespace == w.namespace || t.namespace.is_none() || w.namespace.is_none())
+        })
+        .collect();
+    // Rendered from the same root first (an overlay's copy, not the base's).
+    targets
+        .iter()
+        .find(|t| t.root == w.root)
+        .or_else(|| targets.first())
+        .copied()
+        .ok_or_else(|| {
+            Error::new(Kind::NotFound)
+                .text(format!(
+                    "{} runs {} {}, which is not rendered from the repository at {rev} beside it",
+                    describe(w),
+                    reference.kind,
+                    reference.name
+                ))
+                .with_code(WORKLOAD_NOT_FOUND)
+                .into()
+        })
 }
 
 fn named(n: &Named) -> String {

@@ -1,5 +1,6 @@
-//! The HTTP front: `POST /alerts` (the Alertmanager webhook), `/healthz`, `/readyz`,
-//! `/metrics`.
+//! The HTTP front: `POST /alerts` (the Alertmanager webhook), `POST /webhooks/argo-rollouts`
+//! and `POST /webhooks/flagger` (the canary tools' own webhooks, made into alerts), `/healthz`,
+//! `/readyz`, `/metrics`.
 
 use std::sync::Arc;
 
@@ -18,11 +19,13 @@ use tracing::{debug, info, warn, Instrument};
 use super::intake;
 use super::metrics::DecisionLabel;
 use super::state::Shared;
-use crate::alert::Payload;
+use crate::alert::{canary, Payload};
 
 pub fn router(shared: Arc<Shared>) -> Router {
     let webhook = Router::new()
         .route("/alerts", post(alerts))
+        .route("/webhooks/argo-rollouts", post(argo_rollouts))
+        .route("/webhooks/flagger", post(flagger))
         .layer(DefaultBodyLimit::max(shared.config.webhook.max_body_bytes))
         .route_layer(middleware::from_fn_with_state(shared.clone(), authorize));
     Router::new()
@@ -56,27 +59,90 @@ async fn authorize(State(shared): State<Arc<Shared>>, request: Request, next: Ne
     next.run(request).await
 }
 
+/// The body, or the answer to a body that could not be read (too large, cut off).
+fn body_or_answer(shared: &Shared, body: Result<Bytes, BytesRejection>) -> Result<Bytes, Response> {
+    body.map_err(|rejection| {
+        let status = rejection.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            shared.metrics.delivery("too_large");
+            return error(
+                status,
+                &format!(
+                    "the body is larger than webhook.max_body_bytes ({} bytes)",
+                    shared.config.webhook.max_body_bytes
+                ),
+            );
+        }
+        shared.metrics.delivery("invalid");
+        error(status, &rejection.body_text())
+    })
+}
+
+async fn argo_rollouts(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_or_answer(&shared, body) {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
+    let now = shared.engine.clock().now();
+    event(&shared, canary::argo_rollouts(&body, now), &body).await
+}
+
+async fn flagger(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_or_answer(&shared, body) {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
+    let now = shared.engine.clock().now();
+    event(&shared, canary::flagger(&body, now), &body).await
+}
+
+/// A canary tool's event: recorded and answered as an Alertmanager delivery of one alert; an
+/// event that asks for nothing is answered 200 and not recorded; a body that is not the
+/// tool's event is answered 400 with the field at fault.
+async fn event(
+    shared: &Arc<Shared>,
+    parsed: Result<canary::Event, canary::EventError>,
+    body: &[u8],
+) -> Response {
+    match parsed {
+        Err(e) => {
+            shared.metrics.delivery("invalid");
+            (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": e.to_string(), "field": e.field })),
+            )
+                .into_response()
+        }
+        Ok(canary::Event::Ignored(why)) => {
+            shared.metrics.delivery("ignored");
+            debug!("event ignored: {why}");
+            (StatusCode::OK, Json(json!({ "ignored": why }))).into_response()
+        }
+        Ok(canary::Event::Alert(payload)) => {
+            let span = tracing::info_span!(
+                "delivery",
+                receiver = %payload.receiver,
+                group = %payload.group_key,
+                alerts = payload.alerts.len()
+            );
+            record(shared, &payload, body).instrument(span).await
+        }
+    }
+}
+
 async fn alerts(
     State(shared): State<Arc<Shared>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
+    let body = match body_or_answer(&shared, body) {
         Ok(body) => body,
-        Err(rejection) => {
-            let status = rejection.status();
-            if status == StatusCode::PAYLOAD_TOO_LARGE {
-                shared.metrics.delivery("too_large");
-                return error(
-                    status,
-                    &format!(
-                        "the body is larger than webhook.max_body_bytes ({} bytes)",
-                        shared.config.webhook.max_body_bytes
-                    ),
-                );
-            }
-            shared.metrics.delivery("invalid");
-            return error(status, &rejection.body_text());
-        }
+        Err(answer) => return answer,
     };
     let payload = match Payload::from_json(&body) {
         Ok(payload) => payload,

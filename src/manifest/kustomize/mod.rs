@@ -22,4 +22,4 @@ mod workload;
 
 pub use files::{normalize as normalize_path, Files, KUSTOMIZATION_NAMES};
 pub use render::{render, render_with_notes};
-pub use workload::{Container, Note, Rendering, Workload, WorkloadKind};
+pub use workload::{Container, Note, Reference, Rendering, Workload, WorkloadKind};

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use yaml_rust2::scanner::TScalarStyle;
 
-use super::workload::{Container, Workload, WorkloadKind};
+use super::workload::{Container, Reference, Workload, WorkloadKind};
 use crate::manifest::yaml::Node;
 
 /// A name and namespace a resource had.
@@ -58,8 +58,9 @@ pub struct Resource {
     pub annotations: BTreeMap<String, String>,
     pub containers: Vec<Slot>,
     pub init_containers: Vec<Slot>,
-    /// An Argo Rollout whose pod template lives in another object (`spec.workloadRef`).
-    pub workload_ref: bool,
+    /// The object whose pod template this one runs: an Argo Rollout's `spec.workloadRef`, a
+    /// Flagger Canary's `spec.targetRef`.
+    pub reference: Option<Reference>,
     pub file: String,
     pub document: usize,
     pub closure: BTreeSet<String>,
@@ -83,11 +84,7 @@ impl Resource {
             Some(Node::Seq(items)) => items.iter().map(Slot::from_node).collect(),
             _ => Vec::new(),
         };
-        let workload_ref = kind == WorkloadKind::Rollout
-            && doc
-                .get("spec")
-                .and_then(|s| s.get("workloadRef"))
-                .is_some_and(|r| matches!(r, Node::Map(_)));
+        let reference = reference_of(kind, doc.get("spec"));
         Some(Resource {
             kind,
             api_version: doc.get("apiVersion").and_then(text)?.to_string(),
@@ -99,7 +96,7 @@ impl Resource {
             annotations: string_map(metadata.and_then(|m| m.get("annotations"))),
             containers: slots("containers"),
             init_containers: slots("initContainers"),
-            workload_ref,
+            reference,
             file: file.to_string(),
             document,
             closure: BTreeSet::from([file.to_string()]),
@@ -131,7 +128,7 @@ impl Resource {
 
     pub fn into_workload(self, root: &str) -> Workload {
         let id = self.current().clone();
-        let containers = if self.workload_ref {
+        let containers = if self.reference.is_some() {
             Vec::new()
         } else {
             let of = |slots: Vec<Slot>, init: bool| {
@@ -146,6 +143,7 @@ impl Resource {
                 .collect()
         };
         Workload {
+            reference: self.reference,
             kind: self.kind,
             name: id.name,
             namespace: id.namespace,
@@ -156,6 +154,24 @@ impl Resource {
             root: root.to_string(),
         }
     }
+}
+
+/// Where a Rollout (`workloadRef`) or a Canary (`targetRef`) takes its pod template from.
+pub fn reference_of(kind: WorkloadKind, spec: Option<&Node>) -> Option<Reference> {
+    let key = match kind {
+        WorkloadKind::Rollout => "workloadRef",
+        WorkloadKind::Canary => "targetRef",
+        _ => return None,
+    };
+    let r = spec?.get(key)?;
+    let target = WorkloadKind::from_type(
+        r.get("apiVersion").and_then(text).unwrap_or("apps/v1"),
+        r.get("kind").and_then(text)?,
+    )?;
+    Some(Reference {
+        kind: target,
+        name: r.get("name").and_then(text)?.to_string(),
+    })
 }
 
 /// The node at a path of mapping keys.

@@ -48,8 +48,8 @@ pub fn apply(patch: &Node, r: &mut Resource) -> Outcome {
             }
         }
     }
-    if let Some(reference) = patch.get("spec").and_then(|s| s.get("workloadRef")) {
-        r.workload_ref = matches!(reference, Node::Map(_));
+    if let Some(reference) = super::resource::reference_of(r.kind, patch.get("spec")) {
+        r.reference = Some(reference);
     }
     Outcome::Patched
 }

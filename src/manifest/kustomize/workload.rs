@@ -13,6 +13,9 @@ pub enum WorkloadKind {
     Job,
     /// An Argo Rollouts `Rollout` (`argoproj.io`).
     Rollout,
+    /// A Flagger `Canary` (`flagger.app`): no pod template of its own; it points at the
+    /// workload it rolls out (`spec.targetRef`).
+    Canary,
 }
 
 impl WorkloadKind {
@@ -27,6 +30,7 @@ impl WorkloadKind {
             ("batch", "CronJob") => Some(WorkloadKind::CronJob),
             ("batch", "Job") => Some(WorkloadKind::Job),
             ("argoproj.io", "Rollout") => Some(WorkloadKind::Rollout),
+            ("flagger.app", "Canary") => Some(WorkloadKind::Canary),
             _ => None,
         }
     }
@@ -40,6 +44,7 @@ impl WorkloadKind {
             WorkloadKind::CronJob => "CronJob",
             WorkloadKind::Job => "Job",
             WorkloadKind::Rollout => "Rollout",
+            WorkloadKind::Canary => "Canary",
         }
     }
 
@@ -56,6 +61,13 @@ impl fmt::Display for WorkloadKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// A workload named by another (`workloadRef`, `targetRef`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Reference {
+    pub kind: WorkloadKind,
+    pub name: String,
 }
 
 /// One container of a rendered workload.
@@ -79,8 +91,12 @@ pub struct Workload {
     /// (the namespace the tool applies to decides).
     pub namespace: Option<String>,
     /// Containers in order, then init containers in order. Empty for a Rollout with a
-    /// `workloadRef` (its pod template is in the referenced object; the caller follows it).
+    /// `workloadRef` and a Canary (the pod template is in the referenced object; the caller
+    /// follows [`Workload::reference`]).
     pub containers: Vec<Container>,
+    /// The workload whose pod template this one runs: a Rollout's `spec.workloadRef`, a
+    /// Canary's `spec.targetRef`; in the same namespace.
+    pub reference: Option<Reference>,
     /// The file the resource is written in (repo path) ...
     pub file: String,
     /// ... and the 0-based index of its YAML document there.

@@ -1,0 +1,256 @@
+//! Canary aborts become git reverts, end to end: `revertbot serve` takes an Argo Rollouts
+//! notification (the body of revertbot's template) and a Flagger event webhook (as Flagger
+//! sends it) on their own routes; the repository is on the real git server, pull requests go
+//! to the fake GitHub. One pull request per abort; duplicates join it; an event that asks for
+//! nothing, or an abort of an image git no longer holds, opens nothing.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::eventually;
+use revertbot::gitstore::RepoWriter;
+use revertbot_testkit::fake_github::FakeGitHub;
+use revertbot_testkit::git_server::GitServer;
+use revertbot_testkit::http::http_post;
+use revertbot_testkit::service::{self, Service};
+
+const OWNER: &str = "acme";
+const TOKEN: &str = "ghp_revertbot_canary";
+const WEBHOOK_TOKEN: &str = "webhook-token";
+
+/// A Rollout `web` with its own template, and a Flagger Canary `api` whose Deployment is in
+/// another directory; each bumped by image automation.
+fn gitops(dir: &Path) {
+    let mut w = RepoWriter::init(dir).unwrap();
+    w.write(
+        "apps/web/rollout.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: web\n  namespace: prod\nspec:\n  strategy:\n    canary:\n      steps:\n        - setWeight: 20\n        - pause: {duration: 5m}\n  template:\n    spec:\n      containers:\n        - name: web\n          image: ghcr.io/acme/web:1.4.0\n",
+    )
+    .write(
+        "apps/api/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: prod\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: ghcr.io/acme/api:2.0.0\n",
+    )
+    .write(
+        "delivery/canaries/api.yaml",
+        "apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata:\n  name: api\n  namespace: prod\nspec:\n  targetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: api\n  analysis:\n    interval: 1m\n    threshold: 5\n",
+    );
+    w.commit("web and api").unwrap();
+    w.author("fluxcdbot", "fluxcdbot@users.noreply.github.com")
+        .edit("apps/web/rollout.yaml", "web:1.4.0", "web:1.5.0");
+    w.commit("Update from image update automation").unwrap();
+    w.edit("apps/api/deployment.yaml", "api:2.0.0", "api:2.1.0");
+    w.commit("Update from image update automation").unwrap();
+}
+
+struct World {
+    server: GitServer,
+    github: FakeGitHub,
+    _repo: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+fn world() -> World {
+    let repo = tempfile::tempdir().unwrap();
+    gitops(repo.path());
+    let server = GitServer::start();
+    server.publish("gitops", repo.path());
+    let github = FakeGitHub::start();
+    github.add_repo(OWNER, "gitops");
+    github.allow_token(TOKEN);
+    World {
+        server,
+        github,
+        _repo: repo,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl World {
+    fn serve(&self) -> Service {
+        let config = service::config(
+            self.dir.path(),
+            &self.server.url("gitops"),
+            &self.github.base_url(),
+            "",
+        );
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(
+            "  - name: canary-aborts\n    matchers: ['source =~ \"argo-rollouts|flagger\"']\n    repo: gitops\n    image_label: image\n    workload: true\n",
+        );
+        std::fs::write(&config, text).unwrap();
+        let svc = Service::start(
+            Path::new(env!("CARGO_BIN_EXE_revertbot")),
+            &config,
+            &[("GITHUB_TOKEN", TOKEN.to_string())],
+        );
+        svc.wait_ready();
+        svc
+    }
+}
+
+fn post(svc: &Service, route: &str, body: &str) -> (u16, String) {
+    let auth = format!("Bearer {WEBHOOK_TOKEN}");
+    let (status, body) = http_post(
+        &svc.url(route),
+        &[
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/json"),
+        ],
+        body.as_bytes(),
+    );
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn argo_abort(image: &str, pod_hash: &str) -> String {
+    serde_json::json!({
+        "event": "RolloutAborted",
+        "rollout": { "name": "web", "namespace": "prod", "uid": "3f6d2c1e" },
+        "containers": [{ "name": "web", "image": image }],
+        "workloadRef": null,
+        "abortedAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "stableRS": "web-6b7d9f8c5",
+        "currentPodHash": pod_hash,
+        "phase": "Degraded",
+        "message": "RolloutAborted: Rollout aborted update to revision 7: Metric \"error-rate\" assessed Failed due to failed (3) > failureLimit (2)",
+        "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
+    .to_string()
+}
+
+fn flagger_event(phase: &str) -> String {
+    serde_json::json!({
+        "name": "api",
+        "namespace": "prod",
+        "phase": phase,
+        "checksum": "7d9f8c5b6",
+        "metadata": {
+            "eventMessage": format!("Canary {}! Scaling down api.prod", if phase == "Failed" { "failed" } else { "promoted" }),
+            "eventType": if phase == "Failed" { "Warning" } else { "Normal" },
+            "timestamp": chrono::Utc::now().timestamp_millis().to_string(),
+        }
+    })
+    .to_string()
+}
+
+#[test]
+fn an_argo_rollouts_abort_and_a_flagger_failure_each_open_one_pull_request() {
+    let w = world();
+    let svc = w.serve();
+
+    let (status, body) = post(
+        &svc,
+        "/webhooks/argo-rollouts",
+        &argo_abort("ghcr.io/acme/web:1.5.0", "5f6c7b9d8"),
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"alerts":["queued"],"delivery":1}"#)
+    );
+    // Sent again (the controller retries): it joins the job.
+    let (status, _) = post(
+        &svc,
+        "/webhooks/argo-rollouts",
+        &argo_abort("ghcr.io/acme/web:1.5.0", "5f6c7b9d8"),
+    );
+    assert_eq!(status, 200);
+
+    let (status, body) = post(&svc, "/webhooks/flagger", &flagger_event("Failed"));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(&svc, "/webhooks/flagger", &flagger_event("Succeeded"));
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            200,
+            r#"{"ignored":"phase \"Succeeded\": only Failed rolls back"}"#
+        )
+    );
+
+    assert!(
+        eventually(Duration::from_secs(60), || w
+            .github
+            .pulls(OWNER, "gitops")
+            .len()
+            == 2),
+        "{}",
+        svc.log()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let pulls = w.github.pulls(OWNER, "gitops");
+    assert_eq!(
+        pulls.len(),
+        2,
+        "one per abort: {:?}",
+        pulls.iter().map(|p| &p.title).collect::<Vec<_>>()
+    );
+    let web = pulls.iter().find(|p| p.head.contains("acme-web")).unwrap();
+    assert_eq!(
+        web.title,
+        "Revert ghcr.io/acme/web to 1.4.0 (ArgoRolloutAborted)"
+    );
+    assert!(
+        web.body.contains("Argo Rollouts aborted the canary"),
+        "{}",
+        web.body
+    );
+    assert!(
+        web.body
+            .contains("returns to Healthy without running the canary steps again"),
+        "{}",
+        web.body
+    );
+    assert!(web.body.contains("error-rate"), "{}", web.body);
+    let api = pulls.iter().find(|p| p.head.contains("acme-api")).unwrap();
+    assert_eq!(
+        api.title,
+        "Revert ghcr.io/acme/api to 2.0.0 (FlaggerCanaryFailed)"
+    );
+    assert!(
+        api.body.contains("Flagger failed the canary analysis"),
+        "{}",
+        api.body
+    );
+    let served = git2::Repository::open_bare(w.server.repo_path("gitops")).unwrap();
+    let deployment = common::file_at(&served, &api.head, "apps/api/deployment.yaml").unwrap();
+    assert!(
+        deployment.contains("image: ghcr.io/acme/api:2.0.0"),
+        "{deployment}"
+    );
+}
+
+#[test]
+fn an_abort_of_an_image_git_no_longer_holds_opens_nothing_and_bad_bodies_are_refused() {
+    let w = world();
+    let svc = w.serve();
+    // Someone moved on already: git holds 1.5.0, the canary was rolling out 1.3.0.
+    let (status, _) = post(
+        &svc,
+        "/webhooks/argo-rollouts",
+        &argo_abort("ghcr.io/acme/web:1.3.0", "aaaa"),
+    );
+    assert_eq!(status, 200);
+    assert!(
+        eventually(Duration::from_secs(30), || svc.log().contains("job failed: ") && svc.log().contains("kind=stale")),
+        "{}",
+        svc.log()
+    );
+    assert!(w.github.pulls(OWNER, "gitops").is_empty());
+
+    let (status, body) = post(
+        &svc,
+        "/webhooks/flagger",
+        r#"{"name":"api","phase":"Failed"}"#,
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains(r#""field":"namespace""#), "{body}");
+    let (status, _) = post(&svc, "/webhooks/argo-rollouts", "<html>hello</html>");
+    assert_eq!(status, 400);
+    let (status, _) = http_post(
+        &svc.url("/webhooks/flagger"),
+        &[],
+        flagger_event("Failed").as_bytes(),
+    );
+    assert_eq!(status, 401, "behind the same auth as /alerts");
+    assert!(w.github.pulls(OWNER, "gitops").is_empty());
+}
