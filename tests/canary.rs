@@ -69,6 +69,16 @@ fn world() -> World {
 
 impl World {
     fn serve(&self) -> Service {
+        let svc = Service::start(
+            Path::new(env!("CARGO_BIN_EXE_revertbot")),
+            &self.config(),
+            &[("GITHUB_TOKEN", TOKEN.to_string())],
+        );
+        svc.wait_ready();
+        svc
+    }
+
+    fn config(&self) -> std::path::PathBuf {
         let config = service::config(
             self.dir.path(),
             &self.server.url("gitops"),
@@ -80,13 +90,7 @@ impl World {
             "  - name: canary-aborts\n    matchers: ['source =~ \"argo-rollouts|flagger\"']\n    repo: gitops\n    image_label: image\n    workload: true\n",
         );
         std::fs::write(&config, text).unwrap();
-        let svc = Service::start(
-            Path::new(env!("CARGO_BIN_EXE_revertbot")),
-            &config,
-            &[("GITHUB_TOKEN", TOKEN.to_string())],
-        );
-        svc.wait_ready();
-        svc
+        config
     }
 }
 
@@ -231,7 +235,10 @@ fn an_abort_of_an_image_git_no_longer_holds_opens_nothing_and_bad_bodies_are_ref
     );
     assert_eq!(status, 200);
     assert!(
-        eventually(Duration::from_secs(30), || svc.log().contains("job failed: ") && svc.log().contains("kind=stale")),
+        eventually(Duration::from_secs(30), || svc
+            .log()
+            .contains("job failed: ")
+            && svc.log().contains("kind=stale")),
         "{}",
         svc.log()
     );
@@ -253,4 +260,89 @@ fn an_abort_of_an_image_git_no_longer_holds_opens_nothing_and_bad_bodies_are_ref
     );
     assert_eq!(status, 401, "behind the same auth as /alerts");
     assert!(w.github.pulls(OWNER, "gitops").is_empty());
+}
+
+#[test]
+fn a_prometheus_rule_on_rollout_metrics_routes_through_alertmanager_the_same_way() {
+    let w = world();
+    let svc = w.serve();
+    // What deploy/examples' ArgoRolloutDegraded rule sends: the rollout's labels, no image.
+    let alert = serde_json::json!({
+        "receiver": "revertbot", "status": "firing", "version": "4",
+        "groupKey": "{}:{alertname=\"ArgoRolloutDegraded\"}",
+        "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
+        "externalURL": "http://alertmanager.acme.example:9093", "truncatedAlerts": 0,
+        "alerts": [{
+            "status": "firing",
+            "labels": { "alertname": "ArgoRolloutDegraded", "source": "argo-rollouts",
+                        "namespace": "prod", "rollout": "web", "phase": "Degraded" },
+            "annotations": { "summary": "Rollout prod/web is Degraded" },
+            "startsAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "", "fingerprint": "a1b2c3d4e5f60718"
+        }]
+    });
+    let (status, body) = post(&svc, "/alerts", &alert.to_string());
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        eventually(Duration::from_secs(60), || w
+            .github
+            .pulls(OWNER, "gitops")
+            .len()
+            == 1),
+        "{}",
+        svc.log()
+    );
+    let pull = &w.github.pulls(OWNER, "gitops")[0];
+    assert_eq!(
+        pull.title,
+        "Revert ghcr.io/acme/web to 1.4.0 (ArgoRolloutDegraded)"
+    );
+}
+
+#[test]
+fn explain_says_what_a_webhook_event_would_do() {
+    let w = world();
+    let config = w.config();
+    let dir = tempfile::tempdir().unwrap();
+    let explain = |source: &str, body: &str| {
+        let file = dir.path().join(format!("{source}.json"));
+        std::fs::write(&file, body).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
+            .args(["explain", "--source", source, "--alert"])
+            .arg(&file)
+            .arg("--config")
+            .arg(&config)
+            .env_remove("GITHUB_TOKEN")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = explain(
+        "argo-rollouts",
+        &argo_abort("ghcr.io/acme/web:1.5.0", "5f6c7b9d8"),
+    );
+    assert!(
+        text.contains("canary-aborts") && text.contains("would open"),
+        "{text}"
+    );
+    let text = explain("flagger", &flagger_event("Failed"));
+    assert!(
+        text.contains("ghcr.io/acme/api:2.1.0") && text.contains("would open"),
+        "{text}"
+    );
+    let text = explain("flagger", &flagger_event("Succeeded"));
+    assert_eq!(
+        text,
+        "ignored: phase \"Succeeded\": only Failed rolls back\n"
+    );
+    assert!(
+        w.github.pulls(OWNER, "gitops").is_empty(),
+        "explain writes nothing"
+    );
 }

@@ -53,9 +53,13 @@ pub struct ConfigArgs {
 pub struct ExplainArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// An Alertmanager webhook payload (JSON).
+    /// An Alertmanager webhook payload (JSON); or, with --source, that tool's webhook body.
     #[arg(long, value_name = "FILE")]
     pub alert: PathBuf,
+    /// What sent the body: `alertmanager` (POST /alerts), `argo-rollouts` (POST
+    /// /webhooks/argo-rollouts) or `flagger` (POST /webhooks/flagger).
+    #[arg(long, value_enum, default_value = "alertmanager")]
+    pub source: SourceArg,
     /// Fetch each repository first (default: use the service's mirror as it is, or fetch it if
     /// there is none yet).
     #[arg(long)]
@@ -317,4 +321,12 @@ pub struct UnholdArgs {
     pub github: GitHubArgs,
     #[command(flatten)]
     pub pull: PullArgs,
+}
+
+/// `explain --source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceArg {
+    Alertmanager,
+    ArgoRollouts,
+    Flagger,
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use revertbot::alert::Payload;
+use revertbot::alert::{canary, Payload};
 use revertbot::clock::{Clock, SystemClock};
 use revertbot::config::{Config, LogFormat, Purpose};
 use revertbot::error::Error;
@@ -13,7 +13,7 @@ use revertbot::gitstore::process::ProcessOptions;
 use revertbot::journal::{self, Journal};
 use revertbot::service;
 
-use super::args::{ConfigArgs, ExplainArgs, HistoryArgs, Output};
+use super::args::{ConfigArgs, ExplainArgs, HistoryArgs, Output, SourceArg};
 use super::engine::configure_git;
 
 /// Reads and validates the configuration; every problem is one line of the error.
@@ -93,8 +93,24 @@ pub fn explain(
     })?;
     let bytes = std::fs::read(&args.alert)
         .map_err(|e| Error::usage(format!("--alert {}: {e}", args.alert.display())))?;
-    let payload = Payload::from_json(&bytes)
-        .map_err(|e| Error::usage(format!("--alert {}: {e}", args.alert.display())))?;
+    let bad =
+        |e: &dyn std::fmt::Display| Error::usage(format!("--alert {}: {e}", args.alert.display()));
+    let now = chrono::Utc::now();
+    let parsed = match args.source {
+        SourceArg::Alertmanager => {
+            canary::Event::Alert(Payload::from_json(&bytes).map_err(|e| bad(&e))?)
+        }
+        SourceArg::ArgoRollouts => canary::argo_rollouts(&bytes, now).map_err(|e| bad(&e))?,
+        SourceArg::Flagger => canary::flagger(&bytes, now).map_err(|e| bad(&e))?,
+    };
+    let payload = match parsed {
+        canary::Event::Alert(payload) => payload,
+        // Nothing to explain: the service answers it 200 and records nothing.
+        canary::Event::Ignored(why) => {
+            writeln!(out, "ignored: {why}")?;
+            return Ok(());
+        }
+    };
     let journal = open_existing_journal(&config, env)?;
     let explained = runtime()?.block_on(async {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);

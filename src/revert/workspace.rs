@@ -111,6 +111,14 @@ impl Workspace {
             None => remote::default_branch(&self.repo, url, net)?,
         };
         remote::fetch(&self.repo, url, &["+refs/heads/*:refs/heads/*"], true, net)?;
+        // The mirror's HEAD names the remote's default branch, as `git clone --mirror` leaves
+        // it: what an offline use of the mirror (previews, explain) takes as base.
+        if target.base.is_none() {
+            let head = format!("refs/heads/{}", self.default_base);
+            if self.repo.find_reference(&head).is_ok() {
+                let _ = self.repo.set_head(&head);
+            }
+        }
         let dir = self.repo.path().display().to_string();
         info!(mirror = %dir, "fetched {}", remote::redact(url));
         // Full history walks on the mirror read the commit-graph, not every commit. A graph
