@@ -59,32 +59,30 @@ async fn authorize(State(shared): State<Arc<Shared>>, request: Request, next: Ne
     next.run(request).await
 }
 
-/// The body, or the answer to a body that could not be read (too large, cut off).
-fn body_or_answer(shared: &Shared, body: Result<Bytes, BytesRejection>) -> Result<Bytes, Response> {
-    body.map_err(|rejection| {
-        let status = rejection.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            shared.metrics.delivery("too_large");
-            return error(
-                status,
-                &format!(
-                    "the body is larger than webhook.max_body_bytes ({} bytes)",
-                    shared.config.webhook.max_body_bytes
-                ),
-            );
-        }
-        shared.metrics.delivery("invalid");
-        error(status, &rejection.body_text())
-    })
+/// The answer to a body that could not be read (too large, cut off).
+fn rejected(shared: &Shared, rejection: BytesRejection) -> Response {
+    let status = rejection.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        shared.metrics.delivery("too_large");
+        return error(
+            status,
+            &format!(
+                "the body is larger than webhook.max_body_bytes ({} bytes)",
+                shared.config.webhook.max_body_bytes
+            ),
+        );
+    }
+    shared.metrics.delivery("invalid");
+    error(status, &rejection.body_text())
 }
 
 async fn argo_rollouts(
     State(shared): State<Arc<Shared>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body_or_answer(&shared, body) {
+    let body = match body {
         Ok(body) => body,
-        Err(answer) => return answer,
+        Err(rejection) => return rejected(&shared, rejection),
     };
     let now = shared.engine.clock().now();
     event(&shared, canary::argo_rollouts(&body, now), &body).await
@@ -94,9 +92,9 @@ async fn flagger(
     State(shared): State<Arc<Shared>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body_or_answer(&shared, body) {
+    let body = match body {
         Ok(body) => body,
-        Err(answer) => return answer,
+        Err(rejection) => return rejected(&shared, rejection),
     };
     let now = shared.engine.clock().now();
     event(&shared, canary::flagger(&body, now), &body).await
@@ -140,9 +138,9 @@ async fn alerts(
     State(shared): State<Arc<Shared>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body_or_answer(&shared, body) {
+    let body = match body {
         Ok(body) => body,
-        Err(answer) => return answer,
+        Err(rejection) => return rejected(&shared, rejection),
     };
     let payload = match Payload::from_json(&body) {
         Ok(payload) => payload,
