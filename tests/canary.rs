@@ -346,3 +346,59 @@ fn explain_says_what_a_webhook_event_would_do() {
         "explain writes nothing"
     );
 }
+
+/// The fixtures are the bodies the tools really send (see tests/fixtures/webhooks/README.md):
+/// Argo Rollouts' rendered from revertbot's template with Go's text/template, Flagger's as its
+/// source writes them.
+#[test]
+fn the_real_bodies_become_the_alerts_the_rules_expect() {
+    use revertbot::alert::canary::{argo_rollouts, flagger, Event};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/webhooks");
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let now = chrono::Utc::now();
+    let alert = |e: Event| match e {
+        Event::Alert(p) => p.alerts[0].clone(),
+        Event::Ignored(why) => panic!("ignored: {why}"),
+    };
+
+    let two = alert(argo_rollouts(&read("argo-rollouts-aborted.json"), now).unwrap());
+    assert_eq!(two.labels["rollout"], "web");
+    assert_eq!(two.labels["namespace"], "prod");
+    assert!(
+        !two.labels.contains_key("image"),
+        "two containers: the workload decides"
+    );
+    assert_eq!(two.starts_at, "2026-05-12T14:03:51Z");
+    assert!(
+        two.annotations["description"].contains("failureLimit (2)"),
+        "{:?}",
+        two.annotations
+    );
+    assert_eq!(two.annotations["stable_replicaset"], "6b8f7c9d54");
+
+    let resolved = alert(
+        argo_rollouts(
+            &read("argo-rollouts-aborted-workloadref-resolved.json"),
+            now,
+        )
+        .unwrap(),
+    );
+    assert_eq!(resolved.labels["image"], "ghcr.io/acme/api:2.3.0");
+    for name in [
+        "argo-rollouts-aborted-workloadref.json",
+        "argo-rollouts-aborted-at-event-time.json",
+    ] {
+        let a = alert(argo_rollouts(&read(name), now).unwrap());
+        assert_eq!(a.labels["alertname"], "ArgoRolloutAborted", "{name}");
+    }
+
+    let failed = alert(flagger(&read("flagger-failed.json"), now).unwrap());
+    assert_eq!(failed.labels["canary"], "web");
+    assert!(failed.annotations["description"].starts_with("Canary failed! Scaling down"));
+    for name in ["flagger-succeeded.json", "flagger-rolling-back.json"] {
+        assert!(
+            matches!(flagger(&read(name), now).unwrap(), Event::Ignored(_)),
+            "{name}"
+        );
+    }
+}

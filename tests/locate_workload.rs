@@ -362,3 +362,36 @@ fn a_rollout_with_its_own_template_is_a_workload_like_a_deployment() {
     let found = find(&w, of_kind(WorkloadKind::Rollout, "web")).unwrap();
     assert_eq!(found.located.commit.sha, bump.to_string());
 }
+
+#[test]
+fn with_several_containers_and_none_named_the_one_whose_image_changed_last_is_taken() {
+    let (_d, mut w) = repo();
+    w.write(
+        "apps/web/rollout.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: web\n  namespace: prod\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: ghcr.io/acme/web:1.0.0\n        - name: envoy\n          image: envoyproxy/envoy:v1.28.0\n",
+    );
+    w.commit("web").unwrap();
+    w.edit("apps/web/rollout.yaml", "envoy:v1.28.0", "envoy:v1.29.1");
+    w.commit("envoy 1.29.1").unwrap();
+    w.edit("apps/web/rollout.yaml", "web:1.0.0", "web:1.1.0");
+    let web_bump = w.commit("web 1.1.0").unwrap();
+    let found = find(&w, of_kind(WorkloadKind::Rollout, "web")).unwrap();
+    assert_eq!(
+        (found.container.as_str(), found.image.as_str()),
+        ("web", "ghcr.io/acme/web:1.1.0")
+    );
+    assert_eq!(found.located.commit.sha, web_bump.to_string());
+
+    // The envoy bump is newest now.
+    w.edit("apps/web/rollout.yaml", "envoy:v1.29.1", "envoy:v1.30.0");
+    let envoy_bump = w.commit("envoy 1.30.0").unwrap();
+    let found = find(&w, of_kind(WorkloadKind::Rollout, "web")).unwrap();
+    assert_eq!(found.container, "envoy");
+    assert_eq!(found.located.commit.sha, envoy_bump.to_string());
+    // A container label still decides.
+    let named = Named {
+        container: Some("web".into()),
+        ..of_kind(WorkloadKind::Rollout, "web")
+    };
+    assert_eq!(find(&w, named).unwrap().container, "web");
+}

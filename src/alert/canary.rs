@@ -64,7 +64,9 @@ struct RolloutId {
 #[derive(Debug, Deserialize)]
 struct ContainerImage {
     name: String,
-    image: String,
+    /// `null` for a container the template gives no image (a patch sets it elsewhere).
+    #[serde(default)]
+    image: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,16 +95,17 @@ pub fn argo_rollouts(body: &[u8], now: DateTime<Utc>) -> Result<Event, EventErro
         ("namespace".to_string(), ns.to_string()),
         ("rollout".to_string(), name.to_string()),
     ]);
-    let images: Vec<&ContainerImage> = e
+    let images: Vec<(&str, &str)> = e
         .containers
         .iter()
-        .filter(|c| !c.image.trim().is_empty())
+        .filter_map(|c| Some((c.name.as_str(), c.image.as_deref()?.trim())))
+        .filter(|(_, image)| !image.is_empty())
         .collect();
-    // With one container the image rolled out is known; with several (or a workloadRef) the
-    // rules find it from the workload in the repository.
-    if let [one] = images.as_slice() {
-        labels.insert("image".into(), one.image.trim().to_string());
-        labels.insert("container".into(), one.name.clone());
+    // With one container the image rolled out is known; with several, the workload in the
+    // repository decides (the container whose image changed last).
+    if let [(container, image)] = images.as_slice() {
+        labels.insert("image".into(), image.to_string());
+        labels.insert("container".into(), container.to_string());
     }
     let message = e.message.clone().unwrap_or_default();
     let mut annotations = BTreeMap::from([(
@@ -123,7 +126,7 @@ pub fn argo_rollouts(body: &[u8], now: DateTime<Utc>) -> Result<Event, EventErro
         Some(
             images
                 .iter()
-                .map(|c| format!("{}={}", c.name, c.image))
+                .map(|(name, image)| format!("{name}={image}"))
                 .collect::<Vec<_>>()
                 .join(", "),
         ),

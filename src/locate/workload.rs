@@ -55,7 +55,53 @@ pub struct WorkloadLocated {
 pub const WORKLOAD_NOT_FOUND: &str = "workload_not_found";
 pub const WORKLOAD_AMBIGUOUS: &str = "workload_ambiguous";
 
+/// A workload with several containers and no container named: the one whose image changed
+/// last — a rollout is started by the newest change of the pod template (an alert's `container`
+/// label, when there is one, decides instead).
 pub fn locate_workload(repo: &Repository, query: &WorkloadQuery) -> Result<WorkloadLocated> {
+    let err = match locate_named(repo, query) {
+        Ok(found) => return Ok(found),
+        Err(err) => err,
+    };
+    let Some(names) = err
+        .downcast_ref::<Error>()
+        .and_then(|e| e.fact(CONTAINERS_FACT))
+        .map(str::to_string)
+    else {
+        return Err(err);
+    };
+    let mut newest: Option<(i64, WorkloadLocated)> = None;
+    for name in names.split(", ") {
+        let one = WorkloadQuery {
+            candidates: query
+                .candidates
+                .iter()
+                .map(|c| Named {
+                    container: Some(name.to_string()),
+                    ..c.clone()
+                })
+                .collect(),
+            rev: query.rev.clone(),
+            paths: query.paths.clone(),
+        };
+        let Ok(found) = locate_named(repo, &one) else {
+            continue;
+        };
+        let at = Oid::from_str(&found.located.commit.sha)
+            .and_then(|id| repo.find_commit(id))
+            .map(|c| c.committer().when().seconds())
+            .unwrap_or(i64::MIN);
+        if newest.as_ref().is_none_or(|(t, _)| at > *t) {
+            newest = Some((at, found));
+        }
+    }
+    newest.map(|(_, found)| found).ok_or(err)
+}
+
+/// The error fact that lists a workload's containers when none was named.
+const CONTAINERS_FACT: &str = "containers";
+
+fn locate_named(repo: &Repository, query: &WorkloadQuery) -> Result<WorkloadLocated> {
     let rev = resolve_commit(repo, &query.rev, None)?;
     let rev_commit = repo.find_commit(rev)?;
     let odb = repo.odb()?;
@@ -504,12 +550,19 @@ fn container(w: &Workload, candidate: &Named) -> Result<usize> {
             .into()),
         _ => Err(Error::new(Kind::NotFound)
             .text(format!(
-                "{} has {} containers ({}); the alert needs a container label to say which",
+                "{} has {} containers ({}), and no culprit was found for any of their images; the alert needs a container label to say which",
                 describe(w),
                 main.len(),
                 names(w)
             ))
             .with_code(WORKLOAD_AMBIGUOUS)
+            .with_fact(
+                CONTAINERS_FACT,
+                main.iter()
+                    .map(|i| w.containers[*i].name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
             .into()),
     }
 }
