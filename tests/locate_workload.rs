@@ -395,3 +395,30 @@ fn with_several_containers_and_none_named_the_one_whose_image_changed_last_is_ta
     };
     assert_eq!(find(&w, named).unwrap().container, "web");
 }
+
+#[test]
+fn a_rollout_in_a_base_is_rendered_with_its_overlays_images() {
+    let (_d, mut w) = repo();
+    w.write(
+        "apps/web/base/rollout.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: ghcr.io/acme/web:1.0.0\n",
+    )
+    .write(
+        "apps/web/base/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - rollout.yaml\n",
+    )
+    .write(
+        "apps/web/prod/kustomization.yaml",
+        &prod_kustomization("images:\n  - name: ghcr.io/acme/web\n    newTag: 1.0.0\n"),
+    );
+    w.commit("web").unwrap();
+    w.edit(
+        "apps/web/prod/kustomization.yaml",
+        "newTag: 1.0.0",
+        "newTag: 1.1.0",
+    );
+    let bump = w.commit("prod web 1.1.0").unwrap();
+    let found = find(&w, of_kind(WorkloadKind::Rollout, "prod-web")).unwrap();
+    assert_eq!(found.image, "ghcr.io/acme/web:1.1.0");
+    assert_eq!(found.located.commit.sha, bump.to_string());
+}
