@@ -253,6 +253,22 @@ fn an_abort_of_an_image_git_no_longer_holds_opens_nothing_and_bad_bodies_are_ref
     assert!(body.contains(r#""field":"namespace""#), "{body}");
     let (status, _) = post(&svc, "/webhooks/argo-rollouts", "<html>hello</html>");
     assert_eq!(status, 400);
+    let (status, body) = post(
+        &svc,
+        "/webhooks/argo-rollouts",
+        r#"{"rollout":{"name":"web","namespace":"prod"},"containers":"web"}"#,
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains(r#""field":"containers""#), "{body}");
+    let huge = format!(
+        r#"{{"name":"{}","namespace":"prod","phase":"Failed"}}"#,
+        "x".repeat(2 << 20)
+    );
+    let (status, _) = post(&svc, "/webhooks/flagger", &huge);
+    assert_eq!(status, 413);
+    // And the service keeps serving.
+    let (status, _) = post(&svc, "/webhooks/flagger", &flagger_event("Succeeded"));
+    assert_eq!(status, 200);
     let (status, _) = http_post(
         &svc.url("/webhooks/flagger"),
         &[],
