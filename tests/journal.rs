@@ -206,6 +206,11 @@ fn one_job_per_repository_at_a_time_and_leases_run_out(store: Store) {
             .as_deref(),
         Some("w3")
     );
+    let detail = j.job(first.id).unwrap().unwrap();
+    assert_eq!(detail.job.outcome.as_deref(), Some("created"));
+    assert_eq!(detail.received_at, Some(1_000), "its delivery's time");
+    assert_eq!(detail.alert, "{}");
+    assert!(j.job(9_999).unwrap().is_none());
     let next = j.claim("w3", 1_600, 2_000).unwrap().unwrap();
     assert_eq!(next.target, "worker:2");
     assert_eq!(j.rollbacks_since("gitops", 0).unwrap(), 1);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::records::{
-    Claimed, DeliveryRecord, Failure, Finished, JobRecord, NewDelivery, Recorded,
+    Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, NewDelivery, Recorded,
 };
 use crate::config::SslMode;
 
@@ -95,6 +95,9 @@ pub trait Journal: Send + Sync {
 
     /// The newest jobs, newest first.
     fn jobs(&self, limit: u32) -> Result<Vec<JobRecord>>;
+
+    /// One job, with what the list leaves out: its diff, its alert, when its first delivery came.
+    fn job(&self, id: i64) -> Result<Option<JobDetail>>;
 
     /// The newest deliveries with their alerts, newest first.
     fn deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>>;

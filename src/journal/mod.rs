@@ -21,8 +21,8 @@ pub use crate::config::SslMode;
 pub use backend::{Journal, Location, PostgresSettings};
 pub use postgres::PostgresJournal;
 pub use records::{
-    AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobKind, JobRecord,
-    NewAlert, NewDelivery, NewJob, Recorded,
+    AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
+    JobRecord, NewAlert, NewDelivery, NewJob, Recorded,
 };
 pub use sqlite::{SqliteJournal, FILE_NAME};
 

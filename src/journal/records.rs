@@ -149,6 +149,20 @@ pub struct JobRecord {
     pub ran_by: Option<String>,
 }
 
+/// One job in full, for the status page.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobDetail {
+    #[serde(flatten)]
+    pub job: JobRecord,
+    pub error_code: Option<String>,
+    pub pr_state: Option<String>,
+    pub diff: Option<String>,
+    /// The v4 payload with the one alert the job answers.
+    pub alert: String,
+    /// When the first delivery that asked for it was received.
+    pub received_at: Option<i64>,
+}
+
 /// One delivery, for `history`.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeliveryRecord {

@@ -68,6 +68,11 @@ impl Auth {
     }
 
     /// Whether an `Authorization` header value lets the request in.
+    /// Whether basic authentication is accepted: a browser asked for credentials can give them.
+    pub fn takes_basic(&self) -> bool {
+        self.basic.is_some()
+    }
+
     pub fn allows(&self, header: Option<&[u8]>) -> bool {
         let Some(header) = header else {
             return false;

@@ -19,6 +19,7 @@ use tracing::{debug, info, warn, Instrument};
 use super::intake;
 use super::metrics::DecisionLabel;
 use super::state::Shared;
+use super::status;
 use crate::alert::{canary, Payload};
 
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -26,6 +27,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/alerts", post(alerts))
         .route("/webhooks/argo-rollouts", post(argo_rollouts))
         .route("/webhooks/flagger", post(flagger))
+        .route("/", get(status_index))
+        .route("/jobs/{id}", get(status_job))
         .layer(DefaultBodyLimit::max(shared.config.webhook.max_body_bytes))
         .route_layer(middleware::from_fn_with_state(shared.clone(), authorize));
     Router::new()
@@ -54,6 +57,14 @@ async fn authorize(State(shared): State<Arc<Shared>>, request: Request, next: Ne
         .map(|v| v.as_bytes());
     if !shared.auth.allows(header) {
         shared.metrics.delivery("unauthorized");
+        if request.method() == axum::http::Method::GET && shared.auth.takes_basic() {
+            // The status page in a browser: ask for the credentials.
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Basic realm=\"revertbot\"")],
+            )
+                .into_response();
+        }
         return StatusCode::UNAUTHORIZED.into_response();
     }
     next.run(request).await
@@ -247,6 +258,60 @@ async fn record(shared: &Arc<Shared>, payload: &Payload, body: &[u8]) -> Respons
     (
         StatusCode::OK,
         Json(json!({ "delivery": recorded.delivery, "alerts": recorded.decisions })),
+    )
+        .into_response()
+}
+
+/// How many jobs and deliveries the status page lists.
+const STATUS_LIMIT: u32 = 50;
+
+async fn status_index(State(shared): State<Arc<Shared>>) -> Response {
+    let journal = shared.journal.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        anyhow::Ok((
+            journal.jobs(STATUS_LIMIT)?,
+            journal.deliveries(STATUS_LIMIT)?,
+        ))
+    })
+    .await;
+    match read {
+        Ok(Ok((jobs, deliveries))) => html(status::index(&jobs, &deliveries)),
+        _ => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the journal cannot be read",
+        ),
+    }
+}
+
+async fn status_job(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return error(StatusCode::NOT_FOUND, "no such job");
+    };
+    let journal = shared.journal.clone();
+    match tokio::task::spawn_blocking(move || journal.job(id)).await {
+        Ok(Ok(Some(detail))) => html(status::job(&detail)),
+        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, "no such job"),
+        _ => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the journal cannot be read",
+        ),
+    }
+}
+
+fn html(page: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            // Nothing on the page runs or loads anything.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; form-action 'none'",
+            ),
+        ],
+        page,
     )
         .into_response()
 }

@@ -12,6 +12,7 @@ mod intake;
 mod metrics;
 pub mod secrets;
 mod state;
+mod status;
 mod tls;
 mod worker;
 mod writer;

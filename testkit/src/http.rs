@@ -33,8 +33,29 @@ pub fn http(
     stream.write_all(request.as_bytes()).ok()?;
     // A server may answer (413, 401) before reading a large body, and close.
     let _ = stream.write_all(body);
+    // Read until the body is complete: by its Content-Length, its last chunk, or the server
+    // closing (some servers, chromedriver among them, keep the connection despite `close`).
     let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        if let Some(head_end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
+            let length = head.lines().find_map(|l| {
+                l.strip_prefix("content-length:")
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+            });
+            let body = raw.len() - (head_end + 4);
+            if length.is_some_and(|n| body >= n)
+                || (head.contains("transfer-encoding: chunked") && raw.ends_with(b"0\r\n\r\n"))
+            {
+                break;
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+    }
     let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&raw[..head_end]).to_string();
     let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;

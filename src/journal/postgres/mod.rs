@@ -17,8 +17,8 @@ use postgres::Row;
 use self::pool::Pool;
 use super::backend::{Journal, PostgresSettings};
 use super::records::{
-    AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobKind, JobRecord,
-    NewDelivery, NewJob, Recorded,
+    AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
+    JobRecord, NewDelivery, NewJob, Recorded,
 };
 use crate::config::SslMode;
 use crate::error::Error;
@@ -429,36 +429,33 @@ impl Journal for PostgresJournal {
     fn jobs(&self, limit: u32) -> Result<Vec<JobRecord>> {
         let rows = self.with(|c| {
             c.client.query(
-                "SELECT j.id, j.kind, j.repo, j.target, j.state, j.attempts, j.created_at, j.updated_at,
-                        j.outcome, j.error_kind, j.error, j.culprit, j.branch, j.strategy, j.pr_number, j.pr_url,
-                        (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by
-                 FROM jobs j ORDER BY j.id DESC LIMIT $1",
+                &format!("SELECT {JOB_COLUMNS} FROM jobs j ORDER BY j.id DESC LIMIT $1"),
                 &[&i64::from(limit)],
             )
         })?;
-        Ok(rows
-            .iter()
-            .map(|row| JobRecord {
-                id: row.get(0),
-                kind: JobKind::parse(row.get(1)),
-                repo: row.get(2),
-                target: row.get(3),
-                state: row.get(4),
-                attempts: row.get::<_, i64>(5) as u32,
-                created_at: row.get(6),
-                updated_at: row.get(7),
-                outcome: row.get(8),
-                error_kind: row.get(9),
-                error: row.get(10),
-                culprit: row.get(11),
-                branch: row.get(12),
-                strategy: row.get(13),
-                pr_number: row.get::<_, Option<i64>>(14).map(|n| n as u64),
-                pr_url: row.get(15),
-                alerts: row.get::<_, i64>(16) as u32,
-                ran_by: row.get(17),
-            })
-            .collect())
+        Ok(rows.iter().map(job_record).collect())
+    }
+
+    fn job(&self, id: i64) -> Result<Option<JobDetail>> {
+        let row = self.with(|c| {
+            c.client.query_opt(
+                &format!(
+                    "SELECT {JOB_COLUMNS}, j.error_code, j.pr_state, j.diff, j.alert,
+                            (SELECT MIN(d.received_at) FROM alerts a JOIN deliveries d ON d.id = a.delivery_id
+                             WHERE a.job_id = j.id)
+                     FROM jobs j WHERE j.id = $1"
+                ),
+                &[&id],
+            )
+        })?;
+        Ok(row.map(|row| JobDetail {
+            job: job_record(&row),
+            error_code: row.get(18),
+            pr_state: row.get(19),
+            diff: row.get(20),
+            alert: row.get(21),
+            received_at: row.get(22),
+        }))
     }
 
     fn deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
@@ -508,6 +505,35 @@ impl Journal for PostgresJournal {
     fn delivery_count(&self) -> Result<u64> {
         self.with(|c| c.client.query_one("SELECT COUNT(*) FROM deliveries", &[]))
             .map(|row| row.get::<_, i64>(0) as u64)
+    }
+}
+
+/// The columns of a job as `jobs` and `job` read them (`job_record` maps them).
+const JOB_COLUMNS: &str =
+    "j.id, j.kind, j.repo, j.target, j.state, j.attempts, j.created_at, j.updated_at,
+    j.outcome, j.error_kind, j.error, j.culprit, j.branch, j.strategy, j.pr_number, j.pr_url,
+    (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by";
+
+fn job_record(row: &Row) -> JobRecord {
+    JobRecord {
+        id: row.get(0),
+        kind: JobKind::parse(row.get(1)),
+        repo: row.get(2),
+        target: row.get(3),
+        state: row.get(4),
+        attempts: row.get::<_, i64>(5) as u32,
+        created_at: row.get(6),
+        updated_at: row.get(7),
+        outcome: row.get(8),
+        error_kind: row.get(9),
+        error: row.get(10),
+        culprit: row.get(11),
+        branch: row.get(12),
+        strategy: row.get(13),
+        pr_number: row.get::<_, Option<i64>>(14).map(|n| n as u64),
+        pr_url: row.get(15),
+        alerts: row.get::<_, i64>(16) as u32,
+        ran_by: row.get(17),
     }
 }
 

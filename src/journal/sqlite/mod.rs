@@ -12,8 +12,8 @@ mod schema;
 
 use super::backend::Journal;
 use super::records::{
-    AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobKind, JobRecord,
-    NewDelivery, Recorded,
+    AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
+    JobRecord, NewDelivery, Recorded,
 };
 use crate::error::Error;
 
@@ -55,6 +55,35 @@ impl SqliteJournal {
         // an unfinished transaction when it is dropped.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// The columns of a job as `jobs` and `job` read them (`job_record` maps them).
+const JOB_COLUMNS: &str =
+    "j.id, j.kind, j.repo, j.target, j.state, j.attempts, j.created_at, j.updated_at,
+    j.outcome, j.error_kind, j.error, j.culprit, j.branch, j.strategy, j.pr_number, j.pr_url,
+    (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by";
+
+fn job_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
+    Ok(JobRecord {
+        id: row.get(0)?,
+        kind: JobKind::parse(&row.get::<_, String>(1)?),
+        repo: row.get(2)?,
+        target: row.get(3)?,
+        state: row.get(4)?,
+        attempts: row.get(5)?,
+        created_at: row.get(6)?,
+        updated_at: row.get(7)?,
+        outcome: row.get(8)?,
+        error_kind: row.get(9)?,
+        error: row.get(10)?,
+        culprit: row.get(11)?,
+        branch: row.get(12)?,
+        strategy: row.get(13)?,
+        pr_number: row.get::<_, Option<i64>>(14)?.map(|n| n as u64),
+        pr_url: row.get(15)?,
+        alerts: row.get(16)?,
+        ran_by: row.get(17)?,
+    })
 }
 
 /// Switches the file to WAL. The switch takes the file's exclusive lock, and SQLite answers
@@ -306,35 +335,33 @@ impl Journal for SqliteJournal {
 
     fn jobs(&self, limit: u32) -> Result<Vec<JobRecord>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT j.id, j.kind, j.repo, j.target, j.state, j.attempts, j.created_at, j.updated_at,
-                    j.outcome, j.error_kind, j.error, j.culprit, j.branch, j.strategy, j.pr_number, j.pr_url,
-                    (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by
-             FROM jobs j ORDER BY j.id DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit], |row| {
-            Ok(JobRecord {
-                id: row.get(0)?,
-                kind: JobKind::parse(&row.get::<_, String>(1)?),
-                repo: row.get(2)?,
-                target: row.get(3)?,
-                state: row.get(4)?,
-                attempts: row.get(5)?,
-                created_at: row.get(6)?,
-                updated_at: row.get(7)?,
-                outcome: row.get(8)?,
-                error_kind: row.get(9)?,
-                error: row.get(10)?,
-                culprit: row.get(11)?,
-                branch: row.get(12)?,
-                strategy: row.get(13)?,
-                pr_number: row.get::<_, Option<i64>>(14)?.map(|n| n as u64),
-                pr_url: row.get(15)?,
-                alerts: row.get(16)?,
-                ran_by: row.get(17)?,
-            })
-        })?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs j ORDER BY j.id DESC LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit], job_record)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn job(&self, id: i64) -> Result<Option<JobDetail>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {JOB_COLUMNS}, j.error_code, j.pr_state, j.diff, j.alert,
+                    (SELECT MIN(d.received_at) FROM alerts a JOIN deliveries d ON d.id = a.delivery_id
+                     WHERE a.job_id = j.id)
+             FROM jobs j WHERE j.id = ?1"
+        ))?;
+        Ok(stmt
+            .query_row([id], |row| {
+                Ok(JobDetail {
+                    job: job_record(row)?,
+                    error_code: row.get(18)?,
+                    pr_state: row.get(19)?,
+                    diff: row.get(20)?,
+                    alert: row.get(21)?,
+                    received_at: row.get(22)?,
+                })
+            })
+            .optional()?)
     }
 
     fn deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {

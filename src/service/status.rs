@@ -1,0 +1,235 @@
+//! The status page: recent jobs and deliveries from the journal, newest first, and a page per
+//! job with its diff and timeline. Server-rendered HTML with no script and no external asset,
+//! readable on a phone. Alert text is untrusted: everything shown is escaped.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, SecondsFormat};
+
+use crate::alert::Payload;
+use crate::journal::{DeliveryRecord, JobDetail, JobRecord};
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:0.75rem;color:#1b1f23}\
+h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:1.5rem}\
+.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:0.9rem}\
+th,td{border-bottom:1px solid #ddd;padding:0.3rem 0.4rem;text-align:left;vertical-align:top}\
+code,pre{font-family:ui-monospace,monospace;font-size:0.85rem}pre{background:#f6f8fa;padding:0.6rem;overflow-x:auto}\
+.done{color:#1a7f37}.failed{color:#cf222e}.running,.queued{color:#9a6700}\
+dl{display:grid;grid-template-columns:max-content 1fr;gap:0.2rem 0.8rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}";
+
+/// `&`, `<`, `>`, `"` and `'` as entities: text and attribute values both.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
+        escape(title)
+    )
+}
+
+fn at(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+/// A link to the pull request, when its URL is an http(s) one; else nothing.
+fn pull_link(job: &JobRecord) -> String {
+    match (&job.pr_url, job.pr_number) {
+        (Some(url), Some(n)) if url.starts_with("https://") || url.starts_with("http://") => {
+            format!("<a href=\"{}\">#{n}</a>", escape(url))
+        }
+        (_, Some(n)) => format!("#{n}"),
+        _ => String::new(),
+    }
+}
+
+/// The list: jobs, then deliveries.
+pub fn index(jobs: &[JobRecord], deliveries: &[DeliveryRecord]) -> String {
+    let mut b = String::from("<h1>revertbot</h1>");
+    let _ = write!(
+        b,
+        "<h2>Jobs ({})</h2><div class=\"scroll\"><table><tr>",
+        jobs.len()
+    );
+    for h in [
+        "job",
+        "state",
+        "repository",
+        "target",
+        "culprit",
+        "outcome",
+        "strategy",
+        "pull request",
+        "error",
+        "updated",
+    ] {
+        let _ = write!(b, "<th>{h}</th>");
+    }
+    b.push_str("</tr>");
+    for j in jobs {
+        let error = match (&j.error_kind, &j.error) {
+            (Some(kind), Some(e)) => format!("{}: {}", escape(kind), escape(e)),
+            _ => String::new(),
+        };
+        let _ = write!(
+            b,
+            "<tr><td><a href=\"/jobs/{id}\">{id}</a> {kind}</td><td class=\"{state}\">{state}</td><td>{repo}</td>\
+             <td><code>{target}</code></td><td><code>{culprit}</code></td><td>{outcome}</td><td>{strategy}</td>\
+             <td>{pull}</td><td>{error}</td><td>{updated}</td></tr>",
+            id = j.id,
+            kind = escape(j.kind.as_str()),
+            state = escape(&j.state),
+            repo = escape(&j.repo),
+            target = escape(&j.target),
+            culprit = escape(short(j.culprit.as_deref().unwrap_or(""))),
+            outcome = escape(j.outcome.as_deref().unwrap_or("")),
+            strategy = escape(j.strategy.as_deref().unwrap_or("")),
+            pull = pull_link(j),
+            updated = at(j.updated_at),
+        );
+    }
+    b.push_str("</table></div>");
+    let _ = write!(b, "<h2>Deliveries ({})</h2><div class=\"scroll\"><table><tr><th>received</th><th>receiver</th><th>status</th><th>alerts</th></tr>", deliveries.len());
+    for d in deliveries {
+        let mut alerts = String::new();
+        for a in &d.alerts {
+            let job = a
+                .job
+                .map(|id| format!(" → <a href=\"/jobs/{id}\">job {id}</a>"))
+                .unwrap_or_default();
+            let reason = a
+                .reason
+                .as_deref()
+                .map(|r| format!(": {}", escape(r)))
+                .unwrap_or_default();
+            let _ = write!(
+                alerts,
+                "<div>{} <em>{}</em> {}{reason}{job}</div>",
+                escape(&a.alertname),
+                escape(&a.status),
+                escape(&a.decision)
+            );
+        }
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{alerts}</td></tr>",
+            at(d.received_at),
+            escape(&d.receiver),
+            escape(&d.status)
+        );
+    }
+    b.push_str("</table></div>");
+    page("revertbot", &b)
+}
+
+/// One job: what it is, its timeline, its alert, its diff.
+pub fn job(detail: &JobDetail) -> String {
+    let j = &detail.job;
+    let mut b = format!(
+        "<p><a href=\"/\">← all jobs</a></p><h1>Job {} <span class=\"{}\">{}</span></h1><dl>",
+        j.id,
+        escape(&j.state),
+        escape(&j.state)
+    );
+    let mut row = |k: &str, v: String| {
+        if !v.is_empty() {
+            let _ = write!(b, "<dt>{k}</dt><dd>{v}</dd>");
+        }
+    };
+    row("kind", escape(j.kind.as_str()));
+    row("repository", escape(&j.repo));
+    row("target", format!("<code>{}</code>", escape(&j.target)));
+    row(
+        "culprit",
+        format!(
+            "<code>{}</code>",
+            escape(j.culprit.as_deref().unwrap_or(""))
+        ),
+    );
+    row("outcome", escape(j.outcome.as_deref().unwrap_or("")));
+    row("strategy", escape(j.strategy.as_deref().unwrap_or("")));
+    row(
+        "branch",
+        format!("<code>{}</code>", escape(j.branch.as_deref().unwrap_or(""))),
+    );
+    row("pull request", pull_link(j));
+    row(
+        "pull request state",
+        escape(detail.pr_state.as_deref().unwrap_or("")),
+    );
+    row(
+        "error",
+        match (&j.error_kind, &j.error) {
+            (Some(kind), Some(e)) => format!(
+                "{}{}: {}",
+                escape(kind),
+                detail
+                    .error_code
+                    .as_deref()
+                    .map(|c| format!(" ({})", escape(c)))
+                    .unwrap_or_default(),
+                escape(e)
+            ),
+            _ => String::new(),
+        },
+    );
+    row("attempts", j.attempts.to_string());
+    row("ran by", escape(j.ran_by.as_deref().unwrap_or("")));
+    b.push_str("</dl><h2>Timeline</h2><dl>");
+    if let Some(received) = detail.received_at {
+        let _ = write!(b, "<dt>received</dt><dd>{}</dd>", at(received));
+    }
+    let _ = write!(b, "<dt>queued</dt><dd>{}</dd>", at(j.created_at));
+    let last = match j.state.as_str() {
+        "done" | "failed" => "ended",
+        _ => "last update",
+    };
+    let _ = write!(b, "<dt>{last}</dt><dd>{}</dd>", at(j.updated_at));
+    b.push_str("</dl>");
+    if let Ok(payload) = Payload::from_json(detail.alert.as_bytes()) {
+        if let Some(alert) = payload.primary() {
+            let _ = write!(b, "<h2>Alert {}</h2><dl>", escape(alert.name()));
+            for (k, v) in alert.labels.iter().chain(alert.annotations.iter()) {
+                let _ = write!(b, "<dt>{}</dt><dd>{}</dd>", escape(k), escape(v));
+            }
+            b.push_str("</dl>");
+        }
+    }
+    if let Some(diff) = detail.diff.as_deref().filter(|d| !d.is_empty()) {
+        let _ = write!(b, "<h2>Diff</h2><pre class=\"diff\">{}</pre>", escape(diff));
+    }
+    page(&format!("revertbot job {}", j.id), &b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn everything_shown_is_escaped() {
+        assert_eq!(
+            escape(r#"<script>alert("x")</script> & 'y'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
+        );
+    }
+}

@@ -1,0 +1,312 @@
+//! The status page in a real browser: headless Chromium from Debian, driven over WebDriver
+//! (chromedriver), against `revertbot serve` after a real rollback. The job is listed, its page
+//! shows the diff, a hostile alert's HTML is shown as text, and a screenshot is saved.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::eventually;
+use revertbot_testkit::fake_github::FakeGitHub;
+use revertbot_testkit::git_server::GitServer;
+use revertbot_testkit::http::{free_port, http, http_get, http_post};
+use revertbot_testkit::service::{self, Service};
+use serde_json::{json, Value};
+
+const OWNER: &str = "acme";
+const TOKEN: &str = "ghp_revertbot_status";
+const VIEWER: &str = "viewer";
+const PASSWORD: &str = "s3e-the-page";
+
+/// chromedriver on a free port, and one headless Chromium session through it.
+struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn start() -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian chromium-driver) is installed");
+        let base = format!("http://127.0.0.1:{port}");
+        assert!(
+            eventually(Duration::from_secs(20), || http_get(&format!(
+                "{base}/status"
+            ))
+            .is_some()),
+            "chromedriver did not start"
+        );
+        let profile = tempfile::tempdir().unwrap();
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--window-size=412,915",
+            &format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let created = call(
+            "POST",
+            &format!("{base}/session"),
+            &json!({ "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args }
+            }}}),
+        );
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {created}"))
+            .to_string();
+        Browser {
+            driver,
+            base,
+            session,
+            _profile: profile,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/session/{}{path}", self.base, self.session)
+    }
+
+    fn open(&self, url: &str) {
+        call("POST", &self.url("/url"), &json!({ "url": url }));
+    }
+
+    /// The elements matching a CSS selector.
+    fn all(&self, css: &str) -> Vec<String> {
+        let found = call(
+            "POST",
+            &self.url("/elements"),
+            &json!({ "using": "css selector", "value": css }),
+        );
+        found["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e.as_object()
+                    .unwrap()
+                    .values()
+                    .next()
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    fn text(&self, css: &str) -> String {
+        let element = self
+            .all(css)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no {css}"));
+        call(
+            "GET",
+            &self.url(&format!("/element/{element}/text")),
+            &Value::Null,
+        )["value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn click(&self, css: &str) {
+        let element = self
+            .all(css)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no {css}"));
+        call(
+            "POST",
+            &self.url(&format!("/element/{element}/click")),
+            &json!({}),
+        );
+    }
+
+    fn screenshot(&self, to: &Path) {
+        let png = call("GET", &self.url("/screenshot"), &Value::Null)["value"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png)
+            .unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"));
+        std::fs::write(to, bytes).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = http("DELETE", &self.url(""), &[], b"");
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn call(method: &str, url: &str, body: &Value) -> Value {
+    let body = if body.is_null() {
+        Vec::new()
+    } else {
+        body.to_string().into_bytes()
+    };
+    let (status, answer) = http(method, url, &[("Content-Type", "application/json")], &body)
+        .unwrap_or_else(|| panic!("nothing answers at {url}"));
+    let value: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
+    assert_eq!(status, 200, "{method} {url}: {value}");
+    value
+}
+
+fn alert(alertname: &str, labels: Value) -> String {
+    let starts = (chrono::Utc::now() - chrono::Duration::seconds(60))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut all = labels;
+    all["alertname"] = json!(alertname);
+    json!({
+        "receiver": "revertbot", "status": "firing", "version": "4", "groupKey": "{}",
+        "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "",
+        "truncatedAlerts": 0,
+        "alerts": [{ "status": "firing", "labels": all,
+            "annotations": { "summary": "<b>bold</b> & <script>document.title='owned'</script>" },
+            "startsAt": starts, "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "",
+            "fingerprint": "0123456789abcdef" }]
+    })
+    .to_string()
+}
+
+#[test]
+fn the_status_page_lists_the_job_shows_its_diff_and_escapes_alert_text() {
+    let demo = tempfile::tempdir().unwrap();
+    revertbot::demo::build(demo.path()).unwrap();
+    let server = GitServer::start();
+    server.publish("gitops", demo.path());
+    let github = FakeGitHub::start();
+    github.add_repo(OWNER, "gitops");
+    github.allow_token(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let config = service::config(dir.path(), &server.url("gitops"), &github.base_url(), "");
+    let password = dir.path().join("viewer-password");
+    std::fs::write(&password, PASSWORD).unwrap();
+    let text = std::fs::read_to_string(&config).unwrap().replacen(
+        "webhook:\n",
+        &format!(
+            "webhook:\n  basic_auth: {{ username: {VIEWER}, password_file: {} }}\n",
+            password.display()
+        ),
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    let svc = Service::start(
+        Path::new(env!("CARGO_BIN_EXE_revertbot")),
+        &config,
+        &[("GITHUB_TOKEN", TOKEN.to_string())],
+    );
+    svc.wait_ready();
+    let post = |body: &str| {
+        http_post(
+            &svc.url("/alerts"),
+            &[("Authorization", "Bearer webhook-token")],
+            body.as_bytes(),
+        )
+        .0
+    };
+    // The demo's alert: a rollback. A hostile one: markup in every field, no rule matches.
+    assert_eq!(
+        post(&alert(
+            "FrontendHighErrorRate",
+            json!({ "severity": "critical", "namespace": "prod", "image": revertbot::demo::DEMO_IMAGE })
+        )),
+        200
+    );
+    assert_eq!(
+        post(&alert(
+            "<img src=x onerror=alert(1)>",
+            json!({ "team": "<i>x</i>" })
+        )),
+        200
+    );
+    assert!(
+        eventually(Duration::from_secs(60), || github
+            .pulls(OWNER, "gitops")
+            .len()
+            == 1),
+        "{}",
+        svc.log()
+    );
+    // Not without credentials; a browser is asked for them.
+    let (status, _) = http("GET", &svc.url("/"), &[], b"").unwrap();
+    assert_eq!(status, 401);
+
+    let browser = Browser::start();
+    let root = svc
+        .url("/")
+        .replace("http://", &format!("http://{VIEWER}:{PASSWORD}@"));
+    browser.open(&root);
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            browser.open(&root);
+            browser.text("table").contains("done")
+        }),
+        "the job did not show as done"
+    );
+    let jobs = browser.text("table");
+    assert!(jobs.contains("ghcr.io/acme/frontend:1.5.0"), "{jobs}");
+    assert!(jobs.contains("created"), "{jobs}");
+    // The hostile alert's markup is text, not elements.
+    let page = browser.text("body");
+    assert!(page.contains("<img src=x onerror=alert(1)>"), "{page}");
+    assert!(
+        browser.all("img").is_empty(),
+        "no element came from alert text"
+    );
+    assert!(browser.all("i").is_empty());
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    browser.screenshot(&shots.join("status-page.png"));
+
+    // The job's own page: the diff and the timeline.
+    browser.click("a[href='/jobs/1']");
+    assert!(
+        eventually(Duration::from_secs(10), || !browser
+            .all("pre.diff")
+            .is_empty()),
+        "no diff on the job's page"
+    );
+    let diff = browser.text("pre.diff");
+    assert!(diff.contains("-    newTag: 1.5.0"), "{diff}");
+    assert!(diff.contains("+    newTag: 1.4.0"), "{diff}");
+    let details = browser.text("body");
+    assert!(
+        details.contains("received") && details.contains("queued"),
+        "{details}"
+    );
+    assert!(
+        details.contains("<b>bold</b> & <script>"),
+        "the summary as text: {details}"
+    );
+    assert!(browser.all("script").is_empty() && browser.all("b").is_empty());
+    browser.screenshot(&shots.join("status-job.png"));
+    let (status, _) = http(
+        "GET",
+        &svc.url("/jobs/999"),
+        &[("Authorization", "Bearer webhook-token")],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(status, 404);
+}
