@@ -203,11 +203,14 @@ fn the_status_page_lists_the_job_shows_its_diff_and_escapes_alert_text() {
     let config = service::config(dir.path(), &server.url("gitops"), &github.base_url(), "");
     let password = dir.path().join("viewer-password");
     std::fs::write(&password, PASSWORD).unwrap();
+    let read_tokens = dir.path().join("read-tokens");
+    std::fs::write(&read_tokens, "read-only-token\n").unwrap();
     let text = std::fs::read_to_string(&config).unwrap().replacen(
         "webhook:\n",
         &format!(
-            "webhook:\n  basic_auth: {{ username: {VIEWER}, password_file: {} }}\n",
-            password.display()
+            "webhook:\n  basic_auth: {{ username: {VIEWER}, password_file: {} }}\n  read_tokens_file: {}\n",
+            password.display(),
+            read_tokens.display()
         ),
         1,
     );
@@ -252,6 +255,12 @@ fn the_status_page_lists_the_job_shows_its_diff_and_escapes_alert_text() {
     // Not without credentials; a browser is asked for them.
     let (status, _) = http("GET", &svc.url("/"), &[], b"").unwrap();
     assert_eq!(status, 401);
+    // A read token reads, and only reads.
+    let read = [("Authorization", "Bearer read-only-token")];
+    let (status, page) = http("GET", &svc.url("/"), &read, b"").unwrap();
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&page).contains("FrontendHighErrorRate"));
+    assert_eq!(http_post(&svc.url("/alerts"), &read, b"{}").0, 401);
 
     let browser = Browser::start();
     let root = svc

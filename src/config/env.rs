@@ -25,6 +25,7 @@ const SETTINGS: &[(&str, Ty)] = &[
     ("shutdown_timeout", Ty::Text),
     ("workers", Ty::Integer),
     ("webhook.bearer_tokens_file", Ty::Text),
+    ("webhook.read_tokens_file", Ty::Text),
     ("webhook.basic_auth.username", Ty::Text),
     ("webhook.basic_auth.password_file", Ty::Text),
     ("webhook.max_body_bytes", Ty::Integer),

@@ -45,6 +45,7 @@ impl<'de> Deserialize<'de> for Scalar {
 #[serde(deny_unknown_fields)]
 pub struct WebhookFile {
     pub bearer_tokens_file: Option<PathBuf>,
+    pub read_tokens_file: Option<PathBuf>,
     pub basic_auth: Option<BasicAuthFile>,
     pub max_body_bytes: Option<usize>,
 }

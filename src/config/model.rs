@@ -53,6 +53,9 @@ pub struct Webhook {
     #[serde(rename = "bearer_tokens_file")]
     pub bearer_tokens: Option<Secret>,
     pub basic_auth: Option<BasicAuth>,
+    /// Tokens that may only read the status page, one a line; re-read when the file changes.
+    #[serde(rename = "read_tokens_file")]
+    pub read_tokens: Option<Secret>,
     pub max_body_bytes: usize,
 }
 

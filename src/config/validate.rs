@@ -59,6 +59,7 @@ pub fn validate(
     // The webhook: authentication is required, so that nobody who can reach the service can
     // make it open rollbacks.
     let w = file.webhook;
+    let w_read_tokens = w.read_tokens_file.clone().map(Secret::File);
     let bearer_tokens = w
         .bearer_tokens_file
         .map(Secret::File)
@@ -410,6 +411,7 @@ pub fn validate(
         workers,
         webhook: Webhook {
             bearer_tokens,
+            read_tokens: w_read_tokens,
             basic_auth,
             max_body_bytes,
         },

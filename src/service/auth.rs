@@ -20,6 +20,8 @@ pub struct Auth {
     bearer: Option<Bearer>,
     /// `Basic <base64(user:password)>`, as the header carries it.
     basic: Option<String>,
+    /// Tokens that may read the status page, and nothing else.
+    read: Option<Bearer>,
 }
 
 enum Bearer {
@@ -37,21 +39,11 @@ impl Auth {
     pub fn load(webhook: &Webhook, env: &BTreeMap<String, String>) -> Result<Auth> {
         let bearer = match &webhook.bearer_tokens {
             None => None,
-            Some(Secret::Env(_)) => {
-                let secret = webhook.bearer_tokens.as_ref().expect("matched Some");
-                Some(Bearer::Fixed(tokens(&secrets::read(
-                    secret,
-                    "webhook.bearer_tokens_file",
-                    env,
-                )?)))
-            }
-            Some(Secret::File(path)) => {
-                let text = secrets::read_file(path, "webhook.bearer_tokens_file")?;
-                Some(Bearer::File {
-                    path: path.clone(),
-                    read: Mutex::new((stamp(path), tokens(&text))),
-                })
-            }
+            Some(secret) => Some(Bearer::load(secret, "webhook.bearer_tokens_file", env)?),
+        };
+        let read = match &webhook.read_tokens {
+            None => None,
+            Some(secret) => Some(Bearer::load(secret, "webhook.read_tokens_file", env)?),
         };
         let basic = match &webhook.basic_auth {
             None => None,
@@ -64,48 +56,83 @@ impl Auth {
                 ))
             }
         };
-        Ok(Auth { bearer, basic })
+        Ok(Auth {
+            bearer,
+            basic,
+            read,
+        })
     }
 
-    /// Whether an `Authorization` header value lets the request in.
     /// Whether basic authentication is accepted: a browser asked for credentials can give them.
     pub fn takes_basic(&self) -> bool {
         self.basic.is_some()
     }
 
+    /// Whether an `Authorization` header value lets a request in: the webhook's credentials.
     pub fn allows(&self, header: Option<&[u8]>) -> bool {
         let Some(header) = header else {
             return false;
         };
         let mut ok = false;
         if let (Some(bearer), Some(token)) = (&self.bearer, header.strip_prefix(b"Bearer ")) {
-            let token = token.trim_ascii();
-            let check = |tokens: &[String]| {
-                // Every token is compared, so that timing says nothing about which matched.
-                tokens
-                    .iter()
-                    .fold(0u8, |acc, t| acc | t.as_bytes().ct_eq(token).unwrap_u8())
-                    == 1
-            };
-            ok |= match bearer {
-                Bearer::Fixed(tokens) => check(tokens),
-                Bearer::File { path, read } => {
-                    let mut read = read.lock().unwrap_or_else(|p| p.into_inner());
-                    let now = stamp(path);
-                    if now.is_some() && now != read.0 {
-                        match secrets::read_file(path, "webhook.bearer_tokens_file") {
-                            Ok(text) => *read = (now, tokens(&text)),
-                            Err(e) => warn!("keeping the webhook tokens read before: {e:#}"),
-                        }
-                    }
-                    check(&read.1)
-                }
-            };
+            ok |= bearer.matches(token.trim_ascii(), "webhook.bearer_tokens_file");
         }
         if let Some(basic) = &self.basic {
             ok |= basic.as_bytes().ct_eq(header.trim_ascii()).unwrap_u8() == 1;
         }
         ok
+    }
+
+    /// Whether a request may read (the status page): the webhook's credentials, or a read token.
+    pub fn allows_read(&self, header: Option<&[u8]>) -> bool {
+        let read = match (&self.read, header.and_then(|h| h.strip_prefix(b"Bearer "))) {
+            (Some(read), Some(token)) => {
+                read.matches(token.trim_ascii(), "webhook.read_tokens_file")
+            }
+            _ => false,
+        };
+        // Both are checked, so that timing says nothing about which matched.
+        self.allows(header) | read
+    }
+}
+
+impl Bearer {
+    fn load(secret: &Secret, key: &str, env: &BTreeMap<String, String>) -> Result<Bearer> {
+        Ok(match secret {
+            Secret::Env(_) => Bearer::Fixed(tokens(&secrets::read(secret, key, env)?)),
+            Secret::File(path) => {
+                let text = secrets::read_file(path, key)?;
+                Bearer::File {
+                    path: path.clone(),
+                    read: Mutex::new((stamp(path), tokens(&text))),
+                }
+            }
+        })
+    }
+
+    /// Whether `token` is one of the tokens; a file is read again when it changed.
+    fn matches(&self, token: &[u8], key: &str) -> bool {
+        let check = |tokens: &[String]| {
+            // Every token is compared, so that timing says nothing about which matched.
+            tokens
+                .iter()
+                .fold(0u8, |acc, t| acc | t.as_bytes().ct_eq(token).unwrap_u8())
+                == 1
+        };
+        match self {
+            Bearer::Fixed(tokens) => check(tokens),
+            Bearer::File { path, read } => {
+                let mut read = read.lock().unwrap_or_else(|p| p.into_inner());
+                let now = stamp(path);
+                if now.is_some() && now != read.0 {
+                    match secrets::read_file(path, key) {
+                        Ok(text) => *read = (now, tokens(&text)),
+                        Err(e) => warn!("keeping the tokens read before from {key}: {e:#}"),
+                    }
+                }
+                check(&read.1)
+            }
+        }
     }
 }
 

@@ -27,12 +27,18 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/alerts", post(alerts))
         .route("/webhooks/argo-rollouts", post(argo_rollouts))
         .route("/webhooks/flagger", post(flagger))
-        .route("/", get(status_index))
-        .route("/jobs/{id}", get(status_job))
         .layer(DefaultBodyLimit::max(shared.config.webhook.max_body_bytes))
         .route_layer(middleware::from_fn_with_state(shared.clone(), authorize));
+    let status = Router::new()
+        .route("/", get(status_index))
+        .route("/jobs/{id}", get(status_job))
+        .route_layer(middleware::from_fn_with_state(
+            shared.clone(),
+            authorize_read,
+        ));
     Router::new()
         .merge(webhook)
+        .merge(status)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -41,6 +47,30 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// The status page: the webhook's credentials, or a read token. A browser is asked for basic
+/// credentials when they are accepted.
+async fn authorize_read(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    if shared.auth.allows_read(header) {
+        return next.run(request).await;
+    }
+    if shared.auth.takes_basic() {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Basic realm=\"revertbot\"")],
+        )
+            .into_response();
+    }
+    StatusCode::UNAUTHORIZED.into_response()
 }
 
 /// Checks the `Authorization` header before the body is read. A refusal says nothing more.
@@ -57,14 +87,6 @@ async fn authorize(State(shared): State<Arc<Shared>>, request: Request, next: Ne
         .map(|v| v.as_bytes());
     if !shared.auth.allows(header) {
         shared.metrics.delivery("unauthorized");
-        if request.method() == axum::http::Method::GET && shared.auth.takes_basic() {
-            // The status page in a browser: ask for the credentials.
-            return (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Basic realm=\"revertbot\"")],
-            )
-                .into_response();
-        }
         return StatusCode::UNAUTHORIZED.into_response();
     }
     next.run(request).await
