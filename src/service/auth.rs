@@ -157,6 +157,7 @@ mod tests {
     fn webhook(bearer: Option<Secret>, basic: Option<BasicAuth>) -> Webhook {
         Webhook {
             bearer_tokens: bearer,
+            read_tokens: None,
             basic_auth: basic,
             max_body_bytes: 1 << 20,
         }
