@@ -430,7 +430,7 @@ fn postgresql_replicas_starting_together_migrate_once() {
             "together",
             "SELECT count(*), max(version) FROM schema_migrations"
         ),
-        "1|1"
+        "2|2"
     );
 }
 

@@ -277,6 +277,10 @@ fn the_status_page_lists_the_job_shows_its_diff_and_escapes_alert_text() {
     let jobs = browser.text("table");
     assert!(jobs.contains("ghcr.io/acme/frontend:1.5.0"), "{jobs}");
     assert!(jobs.contains("created"), "{jobs}");
+    assert!(
+        jobs.contains(r"flux: ^1\.5\.0$ in flux-system/image-automation.yaml"),
+        "the hold: {jobs}"
+    );
     // The hostile alert's markup is text, not elements.
     let page = browser.text("body");
     assert!(page.contains("<img src=x onerror=alert(1)>"), "{page}");

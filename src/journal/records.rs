@@ -113,6 +113,8 @@ pub struct Finished {
     pub pr_url: Option<String>,
     pub pr_state: Option<String>,
     pub diff: Option<String>,
+    /// What the rollback holds (and what must be held by hand), for people.
+    pub hold: Option<String>,
 }
 
 /// Why a job failed.
@@ -147,6 +149,8 @@ pub struct JobRecord {
     pub alerts: u32,
     /// The worker (`host-pid/n`) that last took the job.
     pub ran_by: Option<String>,
+    /// What the rollback holds, for people.
+    pub hold: Option<String>,
 }
 
 /// One job in full, for the status page.

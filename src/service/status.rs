@@ -79,6 +79,7 @@ pub fn index(jobs: &[JobRecord], deliveries: &[DeliveryRecord]) -> String {
         "culprit",
         "outcome",
         "strategy",
+        "hold",
         "pull request",
         "error",
         "updated",
@@ -95,7 +96,7 @@ pub fn index(jobs: &[JobRecord], deliveries: &[DeliveryRecord]) -> String {
             b,
             "<tr><td><a href=\"/jobs/{id}\">{id}</a> {kind}</td><td class=\"{state}\">{state}</td><td>{repo}</td>\
              <td><code>{target}</code></td><td><code>{culprit}</code></td><td>{outcome}</td><td>{strategy}</td>\
-             <td>{pull}</td><td>{error}</td><td>{updated}</td></tr>",
+             <td>{hold}</td><td>{pull}</td><td>{error}</td><td>{updated}</td></tr>",
             id = j.id,
             kind = escape(j.kind.as_str()),
             state = escape(&j.state),
@@ -104,6 +105,7 @@ pub fn index(jobs: &[JobRecord], deliveries: &[DeliveryRecord]) -> String {
             culprit = escape(short(j.culprit.as_deref().unwrap_or(""))),
             outcome = escape(j.outcome.as_deref().unwrap_or("")),
             strategy = escape(j.strategy.as_deref().unwrap_or("")),
+            hold = escape(j.hold.as_deref().unwrap_or("")),
             pull = pull_link(j),
             updated = at(j.updated_at),
         );
@@ -172,6 +174,7 @@ pub fn job(detail: &JobDetail) -> String {
         "branch",
         format!("<code>{}</code>", escape(j.branch.as_deref().unwrap_or(""))),
     );
+    row("hold", escape(j.hold.as_deref().unwrap_or("")));
     row("pull request", pull_link(j));
     row(
         "pull request state",

@@ -353,6 +353,7 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
                 .unwrap_or_default()
         }),
         diff: Some(r.diff.clone()).filter(|d| !d.is_empty()),
+        hold: hold_summary(&r.hold),
     })
 }
 
@@ -399,4 +400,19 @@ async fn resolved(shared: &Shared, job: &Claimed) -> Result<Finished> {
         pr_number: Some(number),
         ..Finished::default()
     })
+}
+
+/// What a rollback holds, in a line for the journal and the status page.
+fn hold_summary(h: &crate::revert::HoldReport) -> Option<String> {
+    let mut parts: Vec<String> = h
+        .held
+        .iter()
+        .map(|x| format!("{}: {} in {} ({})", x.tool, x.pattern, x.file, x.object))
+        .collect();
+    parts.extend(
+        h.by_hand
+            .iter()
+            .map(|x| format!("{}: by hand, {}", x.tool, x.why)),
+    );
+    (!parts.is_empty()).then(|| parts.join("; "))
 }

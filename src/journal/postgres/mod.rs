@@ -335,12 +335,12 @@ impl Journal for PostgresJournal {
         self.with(|c| {
             c.client.execute(
                 "UPDATE jobs SET state = 'done', outcome = $2, culprit = $3, branch = $4, strategy = $5,
-                        pr_number = $6, pr_url = $7, pr_state = $8, diff = $9, updated_at = $10,
+                        pr_number = $6, pr_url = $7, pr_state = $8, diff = $9, updated_at = $10, hold = $12,
                         claimed_by = NULL, lease_until = NULL, error_kind = NULL, error_code = NULL, error = NULL
                  WHERE id = $1 AND claimed_by = $11 AND state = 'running'",
                 &[
                     &job, &f.outcome, &f.culprit, &f.branch, &f.strategy, &pr_number, &f.pr_url,
-                    &f.pr_state, &f.diff, &now, &worker,
+                    &f.pr_state, &f.diff, &now, &worker, &f.hold,
                 ],
             )
         })
@@ -450,11 +450,11 @@ impl Journal for PostgresJournal {
         })?;
         Ok(row.map(|row| JobDetail {
             job: job_record(&row),
-            error_code: row.get(18),
-            pr_state: row.get(19),
-            diff: row.get(20),
-            alert: row.get(21),
-            received_at: row.get(22),
+            error_code: row.get(19),
+            pr_state: row.get(20),
+            diff: row.get(21),
+            alert: row.get(22),
+            received_at: row.get(23),
         }))
     }
 
@@ -512,7 +512,7 @@ impl Journal for PostgresJournal {
 const JOB_COLUMNS: &str =
     "j.id, j.kind, j.repo, j.target, j.state, j.attempts, j.created_at, j.updated_at,
     j.outcome, j.error_kind, j.error, j.culprit, j.branch, j.strategy, j.pr_number, j.pr_url,
-    (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by";
+    (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by, j.hold";
 
 fn job_record(row: &Row) -> JobRecord {
     JobRecord {
@@ -534,6 +534,7 @@ fn job_record(row: &Row) -> JobRecord {
         pr_url: row.get(15),
         alerts: row.get::<_, i64>(16) as u32,
         ran_by: row.get(17),
+        hold: row.get(18),
     }
 }
 

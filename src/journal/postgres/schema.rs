@@ -6,7 +6,10 @@ use anyhow::{Context, Result};
 use postgres::Client;
 
 /// `(version, SQL)`, in order. A migration, once released, never changes: add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_journal.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_journal.sql")),
+    (2, include_str!("migrations/0002_hold.sql")),
+];
 
 /// The advisory lock's key: `hashtextextended('revertbot.migrations', 0)`, spelled in SQL so
 /// that any tool can see who holds it.

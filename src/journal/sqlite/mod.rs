@@ -61,7 +61,7 @@ impl SqliteJournal {
 const JOB_COLUMNS: &str =
     "j.id, j.kind, j.repo, j.target, j.state, j.attempts, j.created_at, j.updated_at,
     j.outcome, j.error_kind, j.error, j.culprit, j.branch, j.strategy, j.pr_number, j.pr_url,
-    (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by";
+    (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by, j.hold";
 
 fn job_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
     Ok(JobRecord {
@@ -83,6 +83,7 @@ fn job_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
         pr_url: row.get(15)?,
         alerts: row.get(16)?,
         ran_by: row.get(17)?,
+        hold: row.get(18)?,
     })
 }
 
@@ -249,7 +250,7 @@ impl Journal for SqliteJournal {
     fn finish(&self, job: i64, worker: &str, now: i64, f: &Finished) -> Result<bool> {
         let n = self.conn().execute(
             "UPDATE jobs SET state = 'done', outcome = ?2, culprit = ?3, branch = ?4, strategy = ?5,
-                    pr_number = ?6, pr_url = ?7, pr_state = ?8, diff = ?9, updated_at = ?10,
+                    pr_number = ?6, pr_url = ?7, pr_state = ?8, diff = ?9, updated_at = ?10, hold = ?12,
                     claimed_by = NULL, lease_until = NULL, error_kind = NULL, error_code = NULL, error = NULL
              WHERE id = ?1 AND claimed_by = ?11 AND state = 'running'",
             params![
@@ -263,7 +264,8 @@ impl Journal for SqliteJournal {
                 f.pr_state,
                 f.diff,
                 now,
-                worker
+                worker,
+                f.hold
             ],
         )?;
         Ok(n == 1)
@@ -354,11 +356,11 @@ impl Journal for SqliteJournal {
             .query_row([id], |row| {
                 Ok(JobDetail {
                     job: job_record(row)?,
-                    error_code: row.get(18)?,
-                    pr_state: row.get(19)?,
-                    diff: row.get(20)?,
-                    alert: row.get(21)?,
-                    received_at: row.get(22)?,
+                    error_code: row.get(19)?,
+                    pr_state: row.get(20)?,
+                    diff: row.get(21)?,
+                    alert: row.get(22)?,
+                    received_at: row.get(23)?,
                 })
             })
             .optional()?)
