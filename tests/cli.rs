@@ -361,3 +361,58 @@ fn revert_holds_by_default_and_unhold_lifts_it() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_first_clone_shows_progress_on_a_terminal_and_nothing_elsewhere() {
+    let dir = demo_repo();
+    let origin = tempfile::tempdir().unwrap();
+    let bare = origin.path().join("origin.git");
+    let out = std::process::Command::new("git")
+        .args(["clone", "-q", "--bare"])
+        .arg(dir.path())
+        .arg(&bare)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let url = format!("file://{}", bare.display());
+    let run = |cache: &str| {
+        format!(
+            "{} revert --repo {url} --image ghcr.io/acme/frontend:1.5.0 --dry-run --cache-dir {cache}",
+            env!("CARGO_BIN_EXE_revertbot")
+        )
+    };
+    let cache = tempfile::tempdir().unwrap();
+    // Not a terminal: the output only, no progress.
+    let out = std::process::Command::new("sh")
+        .args(["-c", &run(&cache.path().join("a").display().to_string())])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "",
+        "nothing on stderr when it is not a terminal"
+    );
+    // A terminal (util-linux `script` gives the command one): the fetch's progress.
+    let out = std::process::Command::new("script")
+        .args([
+            "-qfec",
+            &run(&cache.path().join("b").display().to_string()),
+            "/dev/null",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("\rfetching: ") && shown.contains(" objects, "),
+        "{shown:?}"
+    );
+    assert_eq!(
+        shown.matches(" objects, 0.0 MiB\n").count()
+            + shown.matches(" objects, 0.0 MiB\r\n").count(),
+        1,
+        "the finished line once: {shown:?}"
+    );
+    assert!(shown.contains("reverted  "), "{shown:?}");
+}

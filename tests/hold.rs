@@ -63,6 +63,7 @@ fn git_settings(cache: &Path) -> GitSettings {
         network: Network {
             auth: GitAuth::default(),
             timeout: std::time::Duration::from_secs(20),
+            progress: None,
         },
     }
 }

@@ -4,6 +4,7 @@
 pub mod args;
 mod demo;
 mod engine;
+mod progress;
 mod render;
 mod run;
 mod service;

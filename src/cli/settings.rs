@@ -121,6 +121,7 @@ pub fn git_settings(cache_dir: PathBuf, git: &GitArgs) -> Result<GitSettings> {
                 ssh_key: git.ssh_key.clone(),
             },
             timeout,
+            progress: super::progress::fetch(),
         },
     })
 }
@@ -136,6 +137,7 @@ pub fn offline_git_settings(cache_dir: PathBuf) -> GitSettings {
         network: Network {
             auth: GitAuth::default(),
             timeout: DEFAULT_TIMEOUT,
+            progress: None,
         },
     }
 }

@@ -35,6 +35,26 @@ pub struct Network {
     pub auth: GitAuth,
     /// Limit for one whole operation: connecting, reading the remote's refs, a fetch or a push.
     pub timeout: Duration,
+    /// Told how a fetch is going (a person at a terminal waiting for a first clone).
+    pub progress: Option<Progress>,
+}
+
+/// How far a fetch has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transfer {
+    pub received_objects: usize,
+    pub total_objects: usize,
+    pub received_bytes: usize,
+}
+
+/// Where a fetch's progress goes; called often, from the thread doing the fetch.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(Transfer) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 /// Where the repository comes from.
@@ -181,7 +201,14 @@ fn callbacks<'a>(
         }
         Cred::default()
     });
-    cb.transfer_progress(move |_| {
+    cb.transfer_progress(move |stats| {
+        if let Some(progress) = &net.progress {
+            (progress.0)(Transfer {
+                received_objects: stats.received_objects(),
+                total_objects: stats.total_objects(),
+                received_bytes: stats.received_bytes(),
+            });
+        }
         let in_time = Instant::now() < deadline;
         if !in_time {
             exchange.borrow_mut().timed_out = true;

@@ -86,6 +86,7 @@ pub fn network(config: &Config, env: &BTreeMap<String, String>) -> Result<Networ
             ssh_key: config.git.ssh_key_file.clone(),
         },
         timeout: config.git.timeout,
+        progress: None,
     })
 }
 
