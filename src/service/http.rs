@@ -113,35 +113,32 @@ async fn argo_rollouts(
     State(shared): State<Arc<Shared>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return rejected(&shared, rejection),
-    };
-    let now = shared.engine.clock().now();
-    event(&shared, canary::argo_rollouts(&body, now), &body).await
+    event(&shared, body, canary::argo_rollouts).await
 }
 
 async fn flagger(
     State(shared): State<Arc<Shared>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return rejected(&shared, rejection),
-    };
-    let now = shared.engine.clock().now();
-    event(&shared, canary::flagger(&body, now), &body).await
+    event(&shared, body, canary::flagger).await
 }
+
+/// How a tool's webhook body becomes an event.
+type Parse = fn(&[u8], chrono::DateTime<chrono::Utc>) -> Result<canary::Event, canary::EventError>;
 
 /// A canary tool's event: recorded and answered as an Alertmanager delivery of one alert; an
 /// event that asks for nothing is answered 200 and not recorded; a body that is not the
 /// tool's event is answered 400 with the field at fault.
 async fn event(
     shared: &Arc<Shared>,
-    parsed: Result<canary::Event, canary::EventError>,
-    body: &[u8],
+    body: Result<Bytes, BytesRejection>,
+    parse: Parse,
 ) -> Response {
-    match parsed {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return rejected(shared, rejection),
+    };
+    match parse(&body, shared.engine.clock().now()) {
         Err(e) => {
             shared.metrics.delivery("invalid");
             (
@@ -162,7 +159,7 @@ async fn event(
                 group = %payload.group_key,
                 alerts = payload.alerts.len()
             );
-            record(shared, &payload, body).instrument(span).await
+            record(shared, &payload, &body).instrument(span).await
         }
     }
 }
