@@ -208,34 +208,12 @@ pub fn flagger(body: &[u8], now: DateTime<Utc>) -> Result<Event, EventError> {
     )))
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], what: &'static str) -> Result<T, EventError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        // serde_json ends with where in the body; the field path says it better.
-        let inner = match inner.rfind(" at line ") {
-            Some(at) => inner[..at].to_string(),
-            None => inner,
-        };
-        let missing = inner
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-            .map(str::to_string);
-        let field = match (path.as_str(), missing) {
-            (".", Some(name)) => Some(name),
-            (".", None) => None,
-            (parent, Some(name)) => Some(format!("{parent}.{name}")),
-            (parent, None) => Some(parent.to_string()),
-        };
-        EventError {
-            what,
-            message: match &field {
-                Some(f) => format!("{f}: {inner}"),
-                None => inner,
-            },
-            field,
-        }
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8], what: &'static str) -> Result<T, EventError> {
+    super::json::decode(body).map_err(|e| EventError {
+        what,
+        // The field path says where better than serde_json's line and column.
+        message: e.message(false),
+        field: e.field,
     })
 }
 

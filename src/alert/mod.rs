@@ -4,6 +4,7 @@
 //! name when they name no image.
 
 pub mod canary;
+mod json;
 pub mod rules;
 pub mod workload;
 
@@ -64,31 +65,9 @@ pub struct Alert {
 impl Payload {
     /// Parses a payload, with a one-line error naming what is wrong.
     pub fn from_json(bytes: &[u8]) -> Result<Payload, PayloadError> {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let payload: Payload = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            // serde names a missing field in its message, at the path of its parent.
-            let missing = inner
-                .to_string()
-                .strip_prefix("missing field `")
-                .and_then(|rest| rest.split('`').next())
-                .map(str::to_string);
-            let field = match (path.as_str(), missing) {
-                (".", Some(name)) => Some(name),
-                (".", None) => None,
-                (parent, Some(name)) => Some(format!("{parent}.{name}")),
-                (parent, None) => Some(parent.to_string()),
-            };
-            let message = match &field {
-                Some(f) => format!("{f}: {inner}"),
-                None => inner.to_string(),
-            };
-            PayloadError { message, field }
-        })?;
-        de.end().map_err(|e| PayloadError {
-            message: e.to_string(),
-            field: None,
+        let payload: Payload = json::decode(bytes).map_err(|e| PayloadError {
+            message: e.message(true),
+            field: e.field,
         })?;
         if payload.version != "4" {
             return Err(PayloadError {

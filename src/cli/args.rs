@@ -155,23 +155,8 @@ pub struct TargetArgs {
 pub struct RevertArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Push the branch (for a local path: to its `origin` remote).
-    #[arg(long)]
-    pub push: bool,
-    /// Open a pull request from the pushed branch into base (needs --push).
-    #[arg(long, requires = "push")]
-    pub pr: bool,
-    /// Do everything except writing refs, pushing and opening the pull request; print the diff.
-    #[arg(long)]
-    pub dry_run: bool,
-    #[arg(long, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
     #[command(flatten)]
-    pub git: GitArgs,
-    #[command(flatten)]
-    pub github: GitHubArgs,
-    #[command(flatten)]
-    pub pull: PullArgs,
+    pub write: WriteArgs,
 }
 
 /// The rollback commit's author, and access to the git remote.
@@ -304,13 +289,28 @@ pub struct UnholdArgs {
     /// ~/.cache/revertbot].
     #[arg(long, env = "REVERTBOT_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// `explain --source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceArg {
+    Alertmanager,
+    ArgoRollouts,
+    Flagger,
+}
+
+/// What `revert` and `unhold` write, and where: the branch, its push, its pull request.
+#[derive(Debug, clap::Args)]
+pub struct WriteArgs {
     /// Push the branch (for a local path: to its `origin` remote).
     #[arg(long)]
     pub push: bool,
     /// Open a pull request from the pushed branch into base (needs --push).
     #[arg(long, requires = "push")]
     pub pr: bool,
-    /// Do everything except writing refs and pushing; print the diff.
+    /// Do everything except writing refs, pushing and opening the pull request; print the diff.
     #[arg(long)]
     pub dry_run: bool,
     #[arg(long, value_enum, default_value_t = Output::Text)]
@@ -321,12 +321,4 @@ pub struct UnholdArgs {
     pub github: GitHubArgs,
     #[command(flatten)]
     pub pull: PullArgs,
-}
-
-/// `explain --source`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SourceArg {
-    Alertmanager,
-    ArgoRollouts,
-    Flagger,
 }

@@ -72,20 +72,20 @@ fn run_revert(args: &RevertArgs, out: &mut dyn Write) -> Result<()> {
     let target = settings::target(&args.target)?;
     let git = settings::git_settings(
         settings::cache_dir(args.target.cache_dir.as_ref()),
-        &args.git,
+        &args.write.git,
     )?;
     configure_git(ProcessOptions {
         stall_timeout: git.network.timeout,
     })?;
     let alert = settings::read_alert(&args.target)?;
-    let (github, pull) = if args.pr {
-        let repo = settings::github_repo(args.github.github_repo.as_deref())?;
+    let (github, pull) = if args.write.pr {
+        let repo = settings::github_repo(args.write.github.github_repo.as_deref())?;
         (
             Some(settings::github_settings(
-                &args.github,
+                &args.write.github,
                 git.network.timeout,
             )?),
-            Some(settings::pull_options(&args.pull, repo)),
+            Some(settings::pull_options(&args.write.pull, repo)),
         )
     } else {
         (None, None)
@@ -93,8 +93,8 @@ fn run_revert(args: &RevertArgs, out: &mut dyn Write) -> Result<()> {
     let job = Job {
         target,
         effects: Effects {
-            push: args.push,
-            dry_run: args.dry_run,
+            push: args.write.push,
+            dry_run: args.write.dry_run,
             offline: false,
         },
         alert,
@@ -102,11 +102,11 @@ fn run_revert(args: &RevertArgs, out: &mut dyn Write) -> Result<()> {
     };
     let engine_settings = EngineSettings {
         git,
-        github_api_url: args.github.github_api_url.clone(),
+        github_api_url: args.write.github.github_api_url.clone(),
         github,
     };
     let outcome = block_on(engine_settings, job)?;
-    match args.output {
+    match args.write.output {
         Output::Text => {
             out.write_all(render::reverted(&outcome.revert, outcome.pull.as_ref()).as_bytes())?
         }
@@ -157,7 +157,10 @@ fn run_pr_preview(args: &PrPreviewArgs, out: &mut dyn Write) -> Result<()> {
 }
 
 fn run_unhold(args: &UnholdArgs, out: &mut dyn Write) -> Result<()> {
-    let git = settings::git_settings(settings::cache_dir(args.cache_dir.as_ref()), &args.git)?;
+    let git = settings::git_settings(
+        settings::cache_dir(args.cache_dir.as_ref()),
+        &args.write.git,
+    )?;
     configure_git(ProcessOptions {
         stall_timeout: git.network.timeout,
     })?;
@@ -169,15 +172,15 @@ fn run_unhold(args: &UnholdArgs, out: &mut dyn Write) -> Result<()> {
         ))
         .into());
     }
-    let pull = if args.pr {
-        let repo = settings::github_repo(args.github.github_repo.as_deref())?;
-        Some(settings::pull_options(&args.pull, repo))
+    let pull = if args.write.pr {
+        let repo = settings::github_repo(args.write.github.github_repo.as_deref())?;
+        Some(settings::pull_options(&args.write.pull, repo))
     } else {
         None
     };
-    let github = if args.pr {
+    let github = if args.write.pr {
         Some(settings::github_settings(
-            &args.github,
+            &args.write.github,
             git.network.timeout,
         )?)
     } else {
@@ -191,19 +194,19 @@ fn run_unhold(args: &UnholdArgs, out: &mut dyn Write) -> Result<()> {
         image: image.name.clone(),
         tag: args.tag.clone(),
         effects: Effects {
-            push: args.push,
-            dry_run: args.dry_run,
+            push: args.write.push,
+            dry_run: args.write.dry_run,
             offline: false,
         },
         pull,
     };
     let engine_settings = EngineSettings {
         git,
-        github_api_url: args.github.github_api_url.clone(),
+        github_api_url: args.write.github.github_api_url.clone(),
         github,
     };
     let outcome = super::engine::block_on_unhold(engine_settings, job)?;
-    match args.output {
+    match args.write.output {
         Output::Text => {
             out.write_all(render::unheld(&outcome.unhold, outcome.pull.as_ref()).as_bytes())?
         }
