@@ -1,5 +1,6 @@
 //! The built-in demo: a small GitOps repository with a realistic history (a person's setup,
-//! a Renovate bump, Flux image-automation runs, a later no-op edit, an Argo CD Image Updater
+//! a Flux v1 `Auto-release`, a Renovate bump, Flux v2 image-automation runs — one bumping two
+//! images, one leaving a twin in staging — a later no-op edit, an Argo CD Image Updater
 //! write-back), in which a bad frontend image reached production.
 
 use std::path::Path;
@@ -81,7 +82,7 @@ images:
   - name: ghcr.io/acme/frontend
     newTag: 1.4.0 # {"$imagepolicy": "flux-system:frontend:tag"}
   - name: ghcr.io/acme/worker
-    newTag: 2.0.1 # {"$imagepolicy": "flux-system:worker:tag"}
+    newTag: 2.0.0 # {"$imagepolicy": "flux-system:worker:tag"}
 "#;
 
 const STAGING_KUSTOMIZATION: &str = r#"apiVersion: kustomize.config.k8s.io/v1beta1
@@ -170,6 +171,14 @@ pub fn build(dir: &Path) -> Result<RepoWriter> {
         .write("apps/api/.argocd-source-api.yaml", ARGO_SOURCE)
         .write("flux-system/image-automation.yaml", IMAGE_AUTOMATION);
     w.commit("Add frontend, podinfo and api")?;
+
+    // Flux v1's automation, before the move to Flux v2's image automation.
+    w.author("Weave Flux", "support@weave.works").edit(
+        "apps/frontend/prod/kustomization.yaml",
+        "newTag: 2.0.0",
+        "newTag: 2.0.1",
+    );
+    w.commit("Auto-release ghcr.io/acme/worker:2.0.1\n\n[ci skip]\n")?;
 
     w.author(
         "renovate[bot]",

@@ -1,8 +1,9 @@
 //! A rollback from end to end — culprit, revert, push, pull request — the one path the CLI
 //! (`revert`, `pr-preview`, `demo`) and the service take.
 //!
-//! An [`Engine`] holds what a deployment sets once: git settings, the GitHub client (built once,
-//! so App installations are looked up once), the clock. A [`Job`] is what one rollback asks.
+//! An [`Engine`] holds what a deployment sets once: git settings, the forge (the GitHub client,
+//! built once so that App installations are looked up once; or the local forge, which keeps
+//! pull requests in the journal), the clock. A [`Job`] is what one rollback asks.
 //! Git work runs on the blocking pool; GitHub calls are async. Each job runs in one span with
 //! the repository, image and culprit as fields.
 
@@ -18,9 +19,10 @@ use crate::clock::Clock;
 use crate::error::{Error, Input, Kind};
 use crate::forge::body::{self, AlertContext, Links};
 use crate::forge::github::{GitHub, GitHubSettings, RepoName};
-use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec};
+use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec, PullState};
 use crate::forge::{host_of, repo_of_remote, web_url};
 use crate::gitstore::remote::{self, Source};
+use crate::journal::{Journal, NewLocalPull};
 use crate::revert::{
     self, Effects, GitSettings, Outcome as RevertOutcome, RevertReport, Target, Workspace,
 };
@@ -39,8 +41,17 @@ pub struct EngineSettings {
 pub struct Engine {
     git: GitSettings,
     github_api_url: String,
-    github: Option<GitHub>,
+    forge: Forge,
     clock: Arc<dyn Clock>,
+}
+
+/// Where pull requests are opened.
+enum Forge {
+    /// Nowhere: their text only (previews, dry runs).
+    None,
+    GitHub(Box<GitHub>),
+    /// In the journal (`forge: local`), for the status page to show.
+    Local(Arc<dyn Journal>),
 }
 
 /// One rollback.
@@ -99,16 +110,23 @@ impl Engine {
     /// Builds the engine: the GitHub client once, when GitHub settings are given. Call within a
     /// tokio runtime.
     pub fn new(settings: EngineSettings, clock: Arc<dyn Clock>) -> Result<Engine> {
-        let github = match &settings.github {
-            Some(gh) => Some(GitHub::new(gh, clock.clone())?),
-            None => None,
+        let forge = match &settings.github {
+            Some(gh) => Forge::GitHub(Box::new(GitHub::new(gh, clock.clone())?)),
+            None => Forge::None,
         };
         Ok(Engine {
             git: settings.git,
             github_api_url: settings.github_api_url,
-            github,
+            forge,
             clock,
         })
+    }
+
+    /// The engine with the local forge: pull requests are kept in `journal` instead of being
+    /// opened on GitHub (GitHub settings, if any, are not used).
+    pub fn with_local_forge(mut self, journal: Arc<dyn Journal>) -> Engine {
+        self.forge = Forge::Local(journal);
+        self
     }
 
     /// Runs one job: reverts (and pushes) as asked, then opens or finds the pull request.
@@ -160,27 +178,27 @@ impl Engine {
                 report.outcome,
                 RevertOutcome::Created | RevertOutcome::Reused
             );
-        let pull = match github {
-            Some(gh) if ready => {
-                let now = self.clock.now();
-                let spec = PullRequestSpec {
-                    head: report
-                        .branch
-                        .clone()
-                        .context("a pushed rollback has a branch")?,
-                    base: report.base.clone(),
-                    title: text.title.clone(),
-                    body: text.body.clone(),
-                    dress: options.dress,
-                    occurrence_comment: body::occurrence_comment(
-                        ctx,
-                        &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    ),
-                    comment_interval: options.comment_interval,
-                };
-                Some(gh.ensure_pull(&spec, now).await?)
-            }
-            _ => None,
+        let pull = if ready && !effects.dry_run {
+            let label = repo_label(options.repo.as_ref(), push_url.as_deref(), &target);
+            let now = self.clock.now();
+            let spec = PullRequestSpec {
+                head: report
+                    .branch
+                    .clone()
+                    .context("a pushed rollback has a branch")?,
+                base: report.base.clone(),
+                title: text.title.clone(),
+                body: text.body.clone(),
+                dress: options.dress,
+                occurrence_comment: body::occurrence_comment(
+                    ctx,
+                    &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ),
+                comment_interval: options.comment_interval,
+            };
+            self.ensure_pull(github, &label, &spec).await?
+        } else {
+            None
         };
         Ok(Outcome {
             revert: report,
@@ -202,12 +220,14 @@ impl Engine {
         Option<crate::forge::github::Repo>,
         GitSettings,
     )> {
-        let opens_pull = pull.is_some() && !effects.dry_run && self.github.is_some();
+        let on_github =
+            pull.is_some() && !effects.dry_run && matches!(self.forge, Forge::GitHub(_));
         let repo_name = match pull {
             Some(options) => match github_repo(options.repo.as_ref(), push_url) {
                 Ok(name) => Some(name),
-                // A preview still shows the text, with placeholders for the links.
-                Err(_) if !opens_pull => Some(RepoName {
+                // A preview, or a pull request kept locally, still has the text, with
+                // placeholders for the links.
+                Err(_) if !on_github => Some(RepoName {
                     owner: "OWNER".into(),
                     name: "REPO".into(),
                 }),
@@ -216,8 +236,8 @@ impl Engine {
             None => None,
         };
         // Connect to GitHub before anything is pushed: bad credentials stop the job here.
-        let github = match (&self.github, &repo_name) {
-            (Some(gh), Some(name)) if opens_pull => Some(gh.repo(name).await?),
+        let github = match (&self.forge, &repo_name) {
+            (Forge::GitHub(gh), Some(name)) if on_github => Some(gh.repo(name).await?),
             _ => None,
         };
         let mut git = self.git.clone();
@@ -279,24 +299,24 @@ impl Engine {
                     report.outcome,
                     RevertOutcome::Created | RevertOutcome::Reused
                 );
-            let pull = match github {
-                Some(gh) if ready => {
-                    let spec = PullRequestSpec {
-                        head: report
-                            .branch
-                            .clone()
-                            .context("a pushed unhold has a branch")?,
-                        base: report.base.clone(),
-                        title: text.title.clone(),
-                        body: text.body.clone(),
-                        dress: options.dress,
-                        occurrence_comment: String::new(),
-                        // Lifting a hold again says nothing new on its pull request.
-                        comment_interval: Duration::MAX,
-                    };
-                    Some(gh.ensure_pull(&spec, self.clock.now()).await?)
-                }
-                _ => None,
+            let pull = if ready && !effects.dry_run {
+                let label = repo_label(options.repo.as_ref(), push_url.as_deref(), &target);
+                let spec = PullRequestSpec {
+                    head: report
+                        .branch
+                        .clone()
+                        .context("a pushed unhold has a branch")?,
+                    base: report.base.clone(),
+                    title: text.title.clone(),
+                    body: text.body.clone(),
+                    dress: options.dress,
+                    occurrence_comment: String::new(),
+                    // Lifting a hold again says nothing new on its pull request.
+                    comment_interval: Duration::MAX,
+                };
+                self.ensure_pull(github, &label, &spec).await?
+            } else {
+                None
             };
             Ok(UnholdOutcome {
                 unhold: report,
@@ -307,6 +327,66 @@ impl Engine {
         .instrument(span)
         .await
     }
+}
+
+impl Engine {
+    /// Opens the pull request, or finds the one there is, on the engine's forge: on GitHub
+    /// through `github` (connected for the job), or in the journal. `None` without a forge.
+    async fn ensure_pull(
+        &self,
+        github: Option<crate::forge::github::Repo>,
+        repo: &str,
+        spec: &PullRequestSpec,
+    ) -> Result<Option<PullOutcome>> {
+        let now = self.clock.now();
+        match (&self.forge, github) {
+            (Forge::GitHub(_), Some(gh)) => Ok(Some(gh.ensure_pull(spec, now).await?)),
+            (Forge::Local(journal), _) => {
+                let new = NewLocalPull {
+                    repo: repo.to_string(),
+                    head: spec.head.clone(),
+                    base: spec.base.clone(),
+                    title: spec.title.clone(),
+                    body: spec.body.clone(),
+                    occurrence_comment: spec.occurrence_comment.clone(),
+                    comment_interval_ms: i64::try_from(spec.comment_interval.as_millis())
+                        .unwrap_or(i64::MAX),
+                };
+                let journal = journal.clone();
+                let now = now.timestamp_millis();
+                let kept =
+                    tokio::task::spawn_blocking(move || journal.ensure_local_pull(&new, now))
+                        .await
+                        .context("the journal call stopped")??;
+                Ok(Some(PullOutcome {
+                    number: kept.number,
+                    url: local_pull_path(kept.number),
+                    state: if kept.created {
+                        PullState::Created
+                    } else {
+                        PullState::Found
+                    },
+                    commented: kept.commented,
+                    warnings: Vec::new(),
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The repository as a pull request the local forge keeps names it: `OWNER/NAME` when known,
+/// else its remote (credentials hidden).
+fn repo_label(given: Option<&RepoName>, push_url: Option<&str>, target: &Target) -> String {
+    match github_repo(given, push_url) {
+        Ok(name) => name.to_string(),
+        Err(_) => remote::redact(push_url.unwrap_or(&source_text(&target.source))),
+    }
+}
+
+/// Where the status page shows a pull request the local forge keeps.
+pub fn local_pull_path(number: u64) -> String {
+    format!("/pulls/{number}")
 }
 
 /// Lifting one hold.
@@ -413,31 +493,44 @@ impl Engine {
     }
 
     /// Says on a rollback's pull request that its alert resolved.
+    /// `repo` as [`PullOptions::repo`]: read from `remote_url` when not given.
     pub async fn note_resolved(
         &self,
-        repo: &RepoName,
+        repo: Option<&RepoName>,
+        remote_url: &str,
         number: u64,
         alert: Option<&Payload>,
     ) -> Result<()> {
-        let github = self
-            .github
-            .as_ref()
-            .ok_or_else(|| Error::usage("no GitHub credentials to comment with"))?;
         let ctx = alert.and_then(AlertContext::of);
-        let now = self
-            .clock
-            .now()
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        github
-            .repo(repo)
-            .await?
-            .comment(number, &body::resolved_comment(ctx, &now))
-            .await
+        let now = self.clock.now();
+        let text =
+            body::resolved_comment(ctx, &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        match &self.forge {
+            Forge::GitHub(github) => {
+                let name = github_repo(repo, Some(remote_url))?;
+                github.repo(&name).await?.comment(number, &text).await
+            }
+            Forge::Local(journal) => {
+                let (journal, now) = (journal.clone(), now.timestamp_millis());
+                let found = tokio::task::spawn_blocking(move || {
+                    journal.comment_local_pull(number, &text, now)
+                })
+                .await
+                .context("the journal call stopped")??;
+                if !found {
+                    return Err(Error::new(Kind::NotFound)
+                        .text(format!("no local pull request #{number} in the journal"))
+                        .into());
+                }
+                Ok(())
+            }
+            Forge::None => Err(Error::usage("no GitHub credentials to comment with").into()),
+        }
     }
 
-    /// Whether pull requests can be opened (GitHub credentials were given).
+    /// Whether pull requests are opened (on GitHub with credentials, or locally).
     pub fn opens_pulls(&self) -> bool {
-        self.github.is_some()
+        !matches!(self.forge, Forge::None)
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

@@ -187,22 +187,37 @@ fn the_work_tree_and_head_are_not_touched() {
 }
 
 #[test]
-fn demo_runs_without_arguments() {
+fn demo_once_runs_the_service_on_its_alert_and_tells_the_rollback() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("demo");
-    let out = revertbot(&["demo", "--dir", target.to_str().unwrap()]);
+    let out = revertbot(&["demo", "--once", "--dir", target.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("culprit"), "{stdout}");
+    // The service's answer to the alert it was sent over HTTP, and what its worker did.
     assert!(
-        stdout.contains("Update from image update automation"),
+        stdout.contains(r#"answer       {"alerts":["queued"],"delivery":1}"#),
         "{stdout}"
     );
-    // The whole job: the rollback (a dry run: the demo repository keeps only main) and the
-    // pull request it would open for the built-in alert.
-    assert!(stdout.contains("strategy  partial"), "{stdout}");
+    assert!(
+        stdout.contains("rule         critical-image (queued)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("job          1 done: created"), "{stdout}");
+    assert!(
+        stdout.contains("Update from image update automation (fluxcdbot, "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("strategy     partial"), "{stdout}");
+    assert!(
+        stdout.contains(r"hold         flux: ^1\.5\.0$ in flux-system/image-automation.yaml"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("+    newTag: 1.4.0 # {\"$imagepolicy\": \"flux-system:frontend:tag\"}"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("pull request #1 (kept by revertbot: forge: local)"),
         "{stdout}"
     );
     assert!(
@@ -210,20 +225,66 @@ fn demo_runs_without_arguments() {
         "{stdout}"
     );
     assert!(stdout.contains("### Wrong culprit?"), "{stdout}");
-    let repo = git2::Repository::open(&target).unwrap();
+    assert!(
+        stdout.contains("curl -H \"Authorization: Bearer $(cat "),
+        "{stdout}"
+    );
+
+    // The branch is on the remote the service pushed to; the repository keeps only main.
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("branch "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let branch = line["branch".len()..].trim().split(',').next().unwrap();
+    assert!(
+        branch.starts_with("revertbot/ghcr.io-acme-frontend-"),
+        "{line}"
+    );
+    assert!(line.contains(", pushed to file://"), "{line}");
+    let remote = git2::Repository::open_bare(target.join("gitops.git")).unwrap();
+    let tip = remote
+        .find_reference(&format!("refs/heads/{branch}"))
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    assert!(
+        tip.message().unwrap().contains("Revertbot-Hold:"),
+        "{:?}",
+        tip.message()
+    );
+    let repo = git2::Repository::open(target.join("gitops")).unwrap();
     let branches: Vec<String> = repo
         .branches(None)
         .unwrap()
         .map(|b| b.unwrap().0.name().unwrap().unwrap().to_string())
         .collect();
     assert_eq!(branches, ["main"]);
+    // The pull request is in the service's journal.
+    let journal = revertbot::journal::SqliteJournal::open(&target.join("data")).unwrap();
+    use revertbot::journal::Journal;
+    let pull = journal
+        .local_pull(1)
+        .unwrap()
+        .expect("local pull request #1");
+    assert_eq!(pull.head, branch);
+    assert_eq!(pull.base, "main");
+    assert!(journal.local_pull(2).unwrap().is_none());
+    // The configuration it ran is valid for `serve`.
+    let checked = revertbot(&[
+        "check-config",
+        "--config",
+        target.join("revertbot.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(checked.status.code(), Some(0), "{}", text(&checked.stderr));
+    assert!(text(&checked.stdout).contains("forge: local"));
 
-    let again = revertbot(&["demo", "--dir", target.to_str().unwrap()]);
+    let again = revertbot(&["demo", "--once", "--dir", target.to_str().unwrap()]);
     assert_one_line_error(&again, 2, "is not empty");
 
     let json_dir = dir.path().join("json");
     let out = revertbot(&[
         "demo",
+        "--once",
         "--dir",
         json_dir.to_str().unwrap(),
         "--output",
@@ -231,12 +292,15 @@ fn demo_runs_without_arguments() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["located"]["commit"]["sha"], json["revert"]["reverted"]);
-    assert_eq!(json["revert"]["outcome"], "dry-run");
+    assert_eq!(json["job"]["state"], "done");
+    assert_eq!(json["job"]["outcome"], "created");
+    assert_eq!(json["job"]["pr_url"], "/pulls/1");
+    assert_eq!(json["delivery"]["alerts"][0]["rule"], "critical-image");
     assert_eq!(
         json["pull_request"]["title"],
         "Revert ghcr.io/acme/frontend to 1.4.0 (FrontendHighErrorRate)"
     );
+    assert_eq!(json["pull_request"]["state"], "open");
 }
 
 #[test]
@@ -415,4 +479,43 @@ fn a_first_clone_shows_progress_on_a_terminal_and_nothing_elsewhere() {
         "the finished line once: {shown:?}"
     );
     assert!(shown.contains("reverted  "), "{shown:?}");
+}
+
+#[test]
+fn a_walk_shows_its_progress_on_a_terminal_and_erases_it() {
+    let dir = demo_repo();
+    let command = format!(
+        "{} locate --repo {} --image ghcr.io/acme/frontend:1.5.0",
+        env!("CARGO_BIN_EXE_revertbot"),
+        dir.path().display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &command])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "",
+        "nothing when stderr is not a terminal"
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let shown = text(&out.stdout);
+    let drawn = shown
+        .find("\rwalking: 1 commits")
+        .unwrap_or_else(|| panic!("{shown:?}"));
+    let erased = shown
+        .find("\r\x1b[K")
+        .unwrap_or_else(|| panic!("{shown:?}"));
+    let answer = shown
+        .find("culprit ")
+        .unwrap_or_else(|| panic!("{shown:?}"));
+    assert!(
+        drawn < erased && erased < answer,
+        "drawn, erased, then the answer: {shown:?}"
+    );
 }

@@ -51,6 +51,7 @@ fn every_problem_is_reported_with_its_key_path() {
 listen: localhost
 log_fromat: json
 workers: 0
+forge: sideways
 shutdown_timeout: soon
 webhook:
   max_body_bytes: 10
@@ -78,13 +79,14 @@ rules:
 "#;
     let problems = Config::load(text, &BTreeMap::new()).unwrap_err().0;
     let mut expected = [
+        "forge: \"sideways\": give github or local",
         "git.timeout_seconds: invalid type: string \"sixty\", expected u64",
-        "github: no credentials to open pull requests: set token_file, app, or GITHUB_TOKEN; or set guards.dry_run: true",
+        "github: no credentials to open pull requests: set token_file, app, or GITHUB_TOKEN; or set forge: local (pull requests kept in the journal) or guards.dry_run: true",
         "github.api_url: \"ftp://github\" is not an http(s) URL; GitHub Enterprise Server: https://HOST/api/v3",
         "guards.max_alert_age: \"2 hours\" is not a duration; write it like 90s, 10m, 2h or 1h30m",
         "guards.revert_of_revert: \"maybe\": give refuse or allow",
         "listen: \"localhost\" is not address:port; write it like 127.0.0.1:9095 or 0.0.0.0:9095",
-        "log_fromat: not a setting; the settings are listen, data_dir, log_format, shutdown_timeout, workers, webhook, tls, journal, github, git, pull_request, guards, repos, rules",
+        "log_fromat: not a setting; the settings are listen, data_dir, log_format, shutdown_timeout, workers, forge, webhook, tls, journal, github, git, pull_request, guards, repos, rules",
         "repos[0].github: \"acme\": give OWNER/NAME",
         "repos[0].paths: \"[[\" is not a valid glob: unclosed character class; missing ']'",
         "repos[1].name: \"gitops\" is the name of an earlier repository too",
@@ -272,4 +274,30 @@ fn each_repository_holds_by_default_or_says_none() {
     .unwrap_err()
     .0;
     assert_eq!(problems, ["repos[1].hold: \"always\": give auto or none"]);
+}
+
+#[test]
+fn a_local_forge_needs_no_github_credentials() {
+    let text = "forge: local\nwebhook: {bearer_tokens_file: /t}\nrepos: [{name: a, url: /srv/a}]\nrules: [{repo: a, image_label: image}]\n";
+    let c = Config::load(text, &BTreeMap::new()).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.forge, revertbot::config::Forge::Local);
+    assert!(c.github.auth.is_none());
+    // The same file on GitHub: it has no credentials to open pull requests with.
+    let problems = Config::load(
+        &text.replace("forge: local", "forge: github"),
+        &BTreeMap::new(),
+    )
+    .unwrap_err()
+    .0;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("github: no credentials"),
+        "{problems:?}"
+    );
+    let from_env = Config::load(
+        &text.replace("forge: local\n", ""),
+        &env(&[("REVERTBOT_FORGE", "local")]),
+    )
+    .unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(from_env.forge, revertbot::config::Forge::Local);
 }

@@ -6,11 +6,11 @@
 //! password and TLS, and a database that goes away and comes back.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Barrier, Mutex};
 
 use revertbot::journal::{
-    self, Decision, Failure, Finished, JobKind, Journal, Location, NewAlert, NewDelivery, NewJob,
-    PostgresSettings, SslMode,
+    self, Decision, Failure, Finished, JobKind, Journal, LocalPullOutcome, Location, NewAlert,
+    NewDelivery, NewJob, NewLocalPull, PostgresSettings, SslMode,
 };
 use revertbot_testkit::postgres::Postgres;
 
@@ -74,6 +74,10 @@ on_both_backends!(
     handles_never_take_a_job_twice_nor_run_two_of_one_repository,
     handles_recording_alerts_for_one_target_at_once_make_one_job,
     a_worker_whose_lease_ran_out_cannot_record_an_outcome_over_the_new_one,
+    a_local_pull_is_opened_once_per_head_and_numbered_across_repositories,
+    the_occurrence_comment_waits_for_its_interval_and_is_never_empty,
+    a_local_pull_reads_back_with_its_comments_oldest_first,
+    handles_ensuring_one_head_at_once_make_one_local_pull_and_one_comment,
 );
 
 fn alert(fingerprint: &str, decision: Decision) -> NewAlert {
@@ -354,6 +358,11 @@ fn sqlite_a_journal_of_an_earlier_version_is_brought_up_to_date_keeping_its_jobs
     );
     let claimed = j.claim("w", 1, 1_000).unwrap().unwrap();
     assert_eq!(claimed.target, "app:2");
+    // And what later versions added is there.
+    let opened = j
+        .ensure_local_pull(&local_pull("gitops", "revertbot/app-2"), 10)
+        .unwrap();
+    assert_eq!((opened.number, opened.created), (1, true));
 }
 
 fn handles_recording_alerts_for_one_target_at_once_make_one_job(store: Store) {
@@ -430,7 +439,7 @@ fn postgresql_replicas_starting_together_migrate_once() {
             "together",
             "SELECT count(*), max(version) FROM schema_migrations"
         ),
-        "2|2"
+        "3|3"
     );
 }
 
@@ -524,4 +533,205 @@ fn postgresql_journal_that_cannot_be_reached_says_where_it_looked() {
         .unwrap();
     let text = format!("{err:#}");
     assert!(text.contains(&url) && text.contains("refused"), "{text}");
+}
+
+fn local_pull(repo: &str, head: &str) -> NewLocalPull {
+    NewLocalPull {
+        repo: repo.into(),
+        head: head.into(),
+        base: "main".into(),
+        title: format!("Roll back {head}"),
+        body: format!("**{head}** bumped a bad image"),
+        ..NewLocalPull::default()
+    }
+}
+
+fn opened(number: u64) -> LocalPullOutcome {
+    LocalPullOutcome {
+        number,
+        created: true,
+        commented: false,
+    }
+}
+
+fn found(number: u64, commented: bool) -> LocalPullOutcome {
+    LocalPullOutcome {
+        number,
+        created: false,
+        commented,
+    }
+}
+
+fn a_local_pull_is_opened_once_per_head_and_numbered_across_repositories(store: Store) {
+    let j = store.open();
+    let app1 = local_pull("gitops", "revertbot/app-1");
+    assert_eq!(j.ensure_local_pull(&app1, 1_000).unwrap(), opened(1));
+    assert_eq!(j.ensure_local_pull(&app1, 2_000).unwrap(), found(1, false));
+    assert_eq!(
+        j.ensure_local_pull(&local_pull("gitops", "revertbot/app-2"), 3_000)
+            .unwrap(),
+        opened(2),
+        "another head"
+    );
+    assert_eq!(
+        j.ensure_local_pull(&local_pull("infra", "revertbot/app-1"), 4_000)
+            .unwrap(),
+        opened(3),
+        "the same head in another repository; numbers count across repositories"
+    );
+    // Another handle (a restart, another replica) finds it too, whatever it would say now.
+    let mut later = app1.clone();
+    later.title = "another title".into();
+    assert_eq!(
+        store.open().ensure_local_pull(&later, 5_000).unwrap(),
+        found(1, false)
+    );
+    assert_eq!(j.local_pull(1).unwrap().unwrap().title, app1.title);
+}
+
+fn the_occurrence_comment_waits_for_its_interval_and_is_never_empty(store: Store) {
+    let j = store.open();
+    let mut pull = local_pull("gitops", "revertbot/app-1");
+    pull.occurrence_comment = "The alert fired again.".into();
+    pull.comment_interval_ms = 1_000;
+    let n = j.ensure_local_pull(&pull, 10_000).unwrap().number;
+    let commented_at = |now: i64| j.ensure_local_pull(&pull, now).unwrap().commented;
+    assert!(!commented_at(10_999), "counted from the opening");
+    assert!(commented_at(11_000), "once the interval has passed");
+    assert!(!commented_at(11_999), "counted from the newest comment");
+    assert!(commented_at(12_000));
+    // Any comment counts, not only occurrences.
+    assert!(j
+        .comment_local_pull(n, "The alert resolved.", 12_500)
+        .unwrap());
+    assert!(!commented_at(13_499));
+    assert!(commented_at(13_500));
+
+    // No comment text: never a comment, however long since.
+    let mut quiet = pull.clone();
+    quiet.occurrence_comment = String::new();
+    assert_eq!(
+        j.ensure_local_pull(&quiet, 1_000_000).unwrap(),
+        found(n, false)
+    );
+    let times: Vec<i64> = j
+        .local_pull(n)
+        .unwrap()
+        .unwrap()
+        .comments
+        .iter()
+        .map(|c| c.created_at)
+        .collect();
+    assert_eq!(times, [11_000, 12_000, 12_500, 13_500]);
+}
+
+fn a_local_pull_reads_back_with_its_comments_oldest_first(store: Store) {
+    let j = store.open();
+    let mut new = local_pull("gitops", "revertbot/app-1");
+    new.occurrence_comment = "Fired again.".into();
+    let n = j.ensure_local_pull(&new, 1_000).unwrap().number;
+    assert!(j.comment_local_pull(n, "First *comment*", 2_000).unwrap());
+    assert!(j.ensure_local_pull(&new, 3_000).unwrap().commented);
+    assert!(j.comment_local_pull(n, "Resolved.", 4_000).unwrap());
+
+    let pull = j.local_pull(n).unwrap().unwrap();
+    assert_eq!(
+        (
+            pull.number,
+            pull.repo.as_str(),
+            pull.head.as_str(),
+            pull.base.as_str(),
+            pull.state.as_str(),
+            pull.created_at
+        ),
+        (n, "gitops", "revertbot/app-1", "main", "open", 1_000)
+    );
+    assert_eq!(pull.title, "Roll back revertbot/app-1");
+    assert_eq!(pull.body, "**revertbot/app-1** bumped a bad image");
+    let comments: Vec<(&str, i64)> = pull
+        .comments
+        .iter()
+        .map(|c| (c.body.as_str(), c.created_at))
+        .collect();
+    assert_eq!(
+        comments,
+        [
+            ("First *comment*", 2_000),
+            ("Fired again.", 3_000),
+            ("Resolved.", 4_000)
+        ]
+    );
+
+    // No such pull request: nothing to read, nothing written.
+    assert!(j.local_pull(n + 1).unwrap().is_none());
+    assert!(!j.comment_local_pull(n + 1, "lost", 5_000).unwrap());
+    assert!(!j.comment_local_pull(u64::MAX, "lost", 5_000).unwrap());
+    assert!(j.local_pull(u64::MAX).unwrap().is_none());
+    assert_eq!(j.local_pull(n).unwrap().unwrap().comments.len(), 3);
+    assert_eq!(
+        j.ensure_local_pull(&local_pull("gitops", "revertbot/app-2"), 6_000)
+            .unwrap(),
+        opened(n + 1),
+        "the next number is the next one opened"
+    );
+}
+
+fn handles_ensuring_one_head_at_once_make_one_local_pull_and_one_comment(store: Store) {
+    const HANDLES: usize = 6;
+    const HEADS: usize = 5;
+    let barrier = Barrier::new(HANDLES);
+    // (head, phase) -> what each handle got
+    let got: Mutex<BTreeMap<(usize, u8), Vec<LocalPullOutcome>>> = Mutex::default();
+    std::thread::scope(|s| {
+        for _ in 0..HANDLES {
+            let (store, barrier, got) = (&store, &barrier, &got);
+            s.spawn(move || {
+                let j = store.open();
+                for head in 0..HEADS {
+                    let mut pull = local_pull("gitops", &format!("revertbot/app-{head}"));
+                    pull.occurrence_comment = "The alert fired again.".into();
+                    pull.comment_interval_ms = 1_000;
+                    // All open it at once; then, past the interval, all find it at once.
+                    for (phase, now) in [(0, 100), (1, 5_000)] {
+                        barrier.wait();
+                        let outcome = j.ensure_local_pull(&pull, now).unwrap();
+                        got.lock()
+                            .unwrap()
+                            .entry((head, phase))
+                            .or_default()
+                            .push(outcome);
+                    }
+                }
+            });
+        }
+    });
+    let got = got.into_inner().unwrap();
+    let mut numbers = BTreeSet::new();
+    for head in 0..HEADS {
+        let opening = &got[&(head, 0)];
+        let again = &got[&(head, 1)];
+        let number = opening[0].number;
+        assert!(
+            opening.iter().chain(again).all(|o| o.number == number),
+            "one pull request for head {head}: {opening:?} {again:?}"
+        );
+        assert_eq!(
+            opening.iter().filter(|o| o.created).count(),
+            1,
+            "{opening:?}"
+        );
+        assert!(opening.iter().all(|o| !o.commented), "{opening:?}");
+        assert!(again.iter().all(|o| !o.created), "{again:?}");
+        assert_eq!(
+            again.iter().filter(|o| o.commented).count(),
+            1,
+            "one comment per occurrence: {again:?}"
+        );
+        numbers.insert(number);
+    }
+    assert_eq!(numbers.len(), HEADS);
+    let j = store.open();
+    for &n in &numbers {
+        assert_eq!(j.local_pull(n).unwrap().unwrap().comments.len(), 1);
+    }
 }

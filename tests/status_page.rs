@@ -323,3 +323,170 @@ fn the_status_page_lists_the_job_shows_its_diff_and_escapes_alert_text() {
     .unwrap();
     assert_eq!(status, 404);
 }
+
+/// `revertbot demo` as a newcomer runs it: the service keeps serving after its rollback; its
+/// local pull request reads in the browser as GitHub would show it; the printed `curl` line
+/// sends the alert again (the pull request is found, not opened twice); Ctrl-C stops it cleanly.
+#[test]
+fn the_demo_serves_its_local_pull_request_until_interrupted() {
+    use std::io::{BufRead, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("demo");
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args(["demo", "--dir", target.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = demo.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut told = Vec::new();
+    loop {
+        match lines.recv_timeout(Duration::from_secs(120)) {
+            Ok(line) if line == "Serving until Ctrl-C." => break,
+            Ok(line) => told.push(line),
+            Err(e) => {
+                let _ = demo.kill();
+                let out = demo.wait_with_output().unwrap();
+                panic!(
+                    "the demo did not start serving ({e}): {}\n{}",
+                    told.join("\n"),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+    let told = told.join("\n");
+    let login = told
+        .split("password: ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("no status page URL: {told}"))
+        .to_string();
+    assert!(login.starts_with("http://revertbot:"), "{login}");
+    let base = told
+        .lines()
+        .find_map(|l| l.strip_prefix("listening    "))
+        .unwrap_or_else(|| panic!("no address: {told}"))
+        .to_string();
+    let token = std::fs::read_to_string(target.join("webhook-token")).unwrap();
+    let bearer = format!("Bearer {}", token.trim());
+
+    let browser = Browser::start();
+    browser.open(&login);
+    let jobs = browser.text("table");
+    assert!(jobs.contains("done") && jobs.contains("created"), "{jobs}");
+    browser.click("a[href='/pulls/1']");
+    assert!(
+        eventually(Duration::from_secs(10), || !browser
+            .all("div.pull")
+            .is_empty()),
+        "no pull request page"
+    );
+    let title = browser.text("h1");
+    assert!(
+        title.contains("Revert ghcr.io/acme/frontend to 1.4.0 (FrontendHighErrorRate)"),
+        "{title}"
+    );
+    // The body rendered as Markdown: headings, a table, links; nothing from it runs.
+    let body = browser.text("div.pull");
+    assert!(body.contains("Wrong culprit?"), "{body}");
+    assert!(!body.contains("###"), "headings are rendered: {body}");
+    assert!(!body.contains("<!-- revertbot"), "{body}");
+    assert!(!browser.all("div.pull h3").is_empty());
+    assert!(!browser.all("div.pull a").is_empty());
+    assert!(browser.all("script").is_empty());
+    let page = browser.text("body");
+    assert!(page.contains("forge: local"), "{page}");
+    browser.screenshot(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("status-pull.png"));
+
+    // The curl line, as printed.
+    let curl = told
+        .lines()
+        .find_map(|l| l.trim_start().starts_with("curl ").then(|| l.trim()))
+        .unwrap_or_else(|| panic!("no curl line: {told}"))
+        .to_string();
+    let sent = Command::new("sh").args(["-c", &curl]).output().unwrap();
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let answer = String::from_utf8_lossy(&sent.stdout);
+    assert!(answer.contains("\"queued\""), "{answer}");
+    let auth = [("Authorization", bearer.as_str())];
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            http("GET", &format!("{base}/jobs/2"), &auth, b"")
+                .is_some_and(|(_, page)| String::from_utf8_lossy(&page).contains("reused"))
+        }),
+        "the second job did not reuse the rollback"
+    );
+    let (status, page) = http("GET", &format!("{base}/jobs/2"), &auth, b"").unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8_lossy(&page).contains("href=\"/pulls/1\""),
+        "the second job found pull request #1"
+    );
+    assert_eq!(
+        http("GET", &format!("{base}/pulls/2"), &auth, b"")
+            .unwrap()
+            .0,
+        404
+    );
+
+    // The alert resolves: said on the pull request, as a comment.
+    let mut resolved: Value =
+        serde_json::from_slice(&std::fs::read(target.join("alert.json")).unwrap()).unwrap();
+    resolved["status"] = json!("resolved");
+    resolved["alerts"][0]["status"] = json!("resolved");
+    resolved["alerts"][0]["endsAt"] =
+        json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let (status, _) = http_post(
+        &format!("{base}/alerts"),
+        &auth,
+        resolved.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200);
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            http("GET", &format!("{base}/pulls/1"), &auth, b"").is_some_and(|(_, page)| {
+                String::from_utf8_lossy(&page).contains("This pull request stays open")
+            })
+        }),
+        "no resolved comment on the local pull request"
+    );
+
+    // Ctrl-C: the service stops cleanly.
+    // The shell's own kill: a fresh Debian may have no kill(1).
+    let interrupted = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", demo.id())])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    assert!(
+        eventually(Duration::from_secs(30), || matches!(
+            demo.try_wait(),
+            Ok(Some(_))
+        )),
+        "the demo did not stop on SIGINT"
+    );
+    let status = demo.wait().unwrap();
+    let mut stderr = String::new();
+    use std::io::Read;
+    demo.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+}

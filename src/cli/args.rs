@@ -27,7 +27,8 @@ pub enum Command {
     Revert(Box<RevertArgs>),
     /// Show the pull request revertbot would open for a rollback, without the network.
     PrPreview(Box<PrPreviewArgs>),
-    /// Show the built-in demo: build a small GitOps repository with a bad bump and locate it.
+    /// The built-in demo: the service on loopback rolls back a bad image from an alert, on a
+    /// GitOps repository it builds, with pull requests kept locally (no GitHub account).
     Demo(DemoArgs),
     /// Run the service: Alertmanager's webhook in, rollback pull requests out.
     Serve(ConfigArgs),
@@ -251,9 +252,16 @@ pub struct PrPreviewArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// Where to build the demo repository (default: a new temporary directory).
+    /// Where to lay the demo out — the repository (gitops/), its remote (gitops.git/), the
+    /// service's configuration and data — default: a new temporary directory.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Stop once the rollback is told, instead of serving until Ctrl-C.
+    #[arg(long)]
+    pub once: bool,
+    /// Where the service listens (port 0: any free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
 }

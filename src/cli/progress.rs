@@ -40,3 +40,41 @@ pub fn fetch() -> Option<Progress> {
         let _ = err.flush();
     })))
 }
+
+/// A history walk's progress on stderr (`walking: N commits`), redrawn in place at most every
+/// [`EVERY`] and erased when the walk ends; nothing when stderr is not a terminal.
+pub struct Walk {
+    last: Option<Instant>,
+    drawn: bool,
+}
+
+impl Walk {
+    pub fn start() -> Option<Walk> {
+        std::io::stderr().is_terminal().then_some(Walk {
+            last: None,
+            drawn: false,
+        })
+    }
+
+    pub fn walked(&mut self, commits: usize) {
+        if self.last.is_some_and(|at| at.elapsed() < EVERY) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        self.drawn = true;
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\rwalking: {commits} commits");
+        let _ = err.flush();
+    }
+}
+
+impl Drop for Walk {
+    /// The line goes once the walk is over, so that the answer stands alone.
+    fn drop(&mut self) {
+        if self.drawn {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[K");
+            let _ = err.flush();
+        }
+    }
+}

@@ -60,7 +60,10 @@ fn run_locate(args: &LocateArgs, out: &mut dyn Write) -> Result<()> {
         paths: PathFilter::new(&args.paths)?,
     };
     let repo = revertbot::gitstore::open(&args.repo)?;
-    let located = locate::locate(&repo, &query)?;
+    let located = match super::progress::Walk::start() {
+        Some(mut shown) => locate::locate_watched(&repo, &query, &mut |n| shown.walked(n))?,
+        None => locate::locate(&repo, &query)?,
+    };
     match args.output {
         Output::Text => out.write_all(render::located(&located).as_bytes())?,
         Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&located)?)?,

@@ -33,7 +33,7 @@ pub fn log_format(args: &ConfigArgs, env: &BTreeMap<String, String>) -> LogForma
     load(args, env).map_or(LogFormat::Text, |c| c.log_format)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -50,11 +50,12 @@ pub fn serve(args: &ConfigArgs, env: &BTreeMap<String, String>) -> Result<()> {
         env.clone(),
         Arc::new(SystemClock),
         shutdown_signal(),
+        None,
     ))
 }
 
 /// SIGTERM or SIGINT.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),

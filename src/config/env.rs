@@ -24,6 +24,7 @@ const SETTINGS: &[(&str, Ty)] = &[
     ("log_format", Ty::Text),
     ("shutdown_timeout", Ty::Text),
     ("workers", Ty::Integer),
+    ("forge", Ty::Text),
     ("webhook.bearer_tokens_file", Ty::Text),
     ("webhook.read_tokens_file", Ty::Text),
     ("webhook.basic_auth.username", Ty::Text),

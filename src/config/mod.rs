@@ -17,8 +17,9 @@ use std::collections::BTreeMap;
 
 pub use env::ENV_PREFIX;
 pub use model::{
-    Author, BasicAuth, Config, Git, GitHub, GitHubAuth, Guards, Hold, LogFormat, PostgresJournal,
-    PullRequest, Purpose, Repo, RevertOfRevert, Rule, Secret, SslMode, Tls, Webhook,
+    Author, BasicAuth, Config, Forge, Git, GitHub, GitHubAuth, Guards, Hold, LogFormat,
+    PostgresJournal, PullRequest, Purpose, Repo, RevertOfRevert, Rule, Secret, SslMode, Tls,
+    Webhook,
 };
 pub use validate::JOURNAL_PASSWORD_ENV;
 

@@ -19,6 +19,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Jobs run at once (at most one per repository).
     pub workers: usize,
+    /// Where rollback pull requests are opened.
+    pub forge: Forge,
     pub webhook: Webhook,
     pub tls: Option<Tls>,
     /// The shared PostgreSQL journal; `None`: SQLite in `data_dir`.
@@ -36,6 +38,16 @@ pub struct Config {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// `forge`: where rollback pull requests are opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Forge {
+    /// On GitHub (`github.*` says how to reach it).
+    GitHub,
+    /// In the journal, shown on the status page: no GitHub needed (a trial, the demo).
+    Local,
 }
 
 /// Where a secret comes from; the value itself is read at start-up, and never shown.

@@ -10,8 +10,8 @@ use super::duration;
 use super::file::{File, JournalFile, PullRequestFile, Scalar};
 use super::model::Purpose;
 use super::model::{
-    Author, BasicAuth, Config, Git, GitHub, GitHubAuth, Guards, Hold, LogFormat, PostgresJournal,
-    PullRequest, Repo, RevertOfRevert, Rule, Secret, SslMode, Tls, Webhook,
+    Author, BasicAuth, Config, Forge, Git, GitHub, GitHubAuth, Guards, Hold, LogFormat,
+    PostgresJournal, PullRequest, Repo, RevertOfRevert, Rule, Secret, SslMode, Tls, Webhook,
 };
 use super::postgres_url;
 use crate::manifest::PathFilter;
@@ -55,6 +55,15 @@ pub fn validate(
     if !(1..=64).contains(&workers) {
         p.push("workers", format!("{workers}: give 1 to 64"));
     }
+
+    let forge = match file.forge.as_deref().unwrap_or("github") {
+        "github" => Forge::GitHub,
+        "local" => Forge::Local,
+        other => {
+            p.push("forge", format!("{other:?}: give github or local"));
+            Forge::GitHub
+        }
+    };
 
     // The webhook: authentication is required, so that nobody who can reach the service can
     // make it open rollbacks.
@@ -250,11 +259,11 @@ pub fn validate(
             "0 would allow none; give at least 1 (or set guards.dry_run: true)".into(),
         );
     }
-    if auth.is_none() && !guards.dry_run && purpose == Purpose::Serve {
+    if auth.is_none() && !guards.dry_run && forge == Forge::GitHub && purpose == Purpose::Serve {
         p.push(
             "github",
             format!(
-                "no credentials to open pull requests: set token_file, app, or {GITHUB_TOKEN_ENV}; or set guards.dry_run: true"
+                "no credentials to open pull requests: set token_file, app, or {GITHUB_TOKEN_ENV}; or set forge: local (pull requests kept in the journal) or guards.dry_run: true"
             ),
         );
     }
@@ -409,6 +418,7 @@ pub fn validate(
         log_format,
         shutdown_timeout,
         workers,
+        forge,
         webhook: Webhook {
             bearer_tokens,
             read_tokens: w_read_tokens,

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::records::{
-    Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, NewDelivery, Recorded,
+    Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LocalPull, LocalPullOutcome,
+    NewDelivery, NewLocalPull, Recorded,
 };
 use crate::config::SslMode;
 
@@ -104,4 +105,16 @@ pub trait Journal: Send + Sync {
 
     /// How many deliveries are recorded.
     fn delivery_count(&self) -> Result<u64>;
+
+    /// The local forge (`forge: local`): finds the pull request for `pull.head` in
+    /// `pull.repo` — adding its occurrence comment when the interval allows — or opens it, in
+    /// one transaction. Never two for one head, whatever the number of replicas asking at
+    /// once. Numbers count up from 1 across repositories.
+    fn ensure_local_pull(&self, pull: &NewLocalPull, now: i64) -> Result<LocalPullOutcome>;
+
+    /// Adds a comment to a local pull request; false when there is no such pull request.
+    fn comment_local_pull(&self, number: u64, body: &str, now: i64) -> Result<bool>;
+
+    /// One local pull request, with its comments.
+    fn local_pull(&self, number: u64) -> Result<Option<LocalPull>>;
 }

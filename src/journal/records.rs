@@ -189,3 +189,60 @@ pub struct AlertRecord {
     pub reason: Option<String>,
     pub job: Option<i64>,
 }
+
+/// A pull request for the local forge (`forge: local`) to open, or to find open already.
+#[derive(Debug, Clone, Default)]
+pub struct NewLocalPull {
+    /// The repository, as the pull request's page names it.
+    pub repo: String,
+    /// The branch to merge.
+    pub head: String,
+    /// The branch to merge into.
+    pub base: String,
+    pub title: String,
+    /// Markdown.
+    pub body: String,
+    /// Added to the pull request when it exists already, at most once per `comment_interval`
+    /// (counted from its newest comment, or its opening); empty: never.
+    pub occurrence_comment: String,
+    pub comment_interval_ms: i64,
+}
+
+impl NewLocalPull {
+    /// Whether the occurrence comment goes on the pull request found, whose last activity (its
+    /// opening, or its newest comment) was at `last`. One rule for both backends.
+    pub(super) fn comment_due(&self, last: i64, now: i64) -> bool {
+        !self.occurrence_comment.is_empty() && now.saturating_sub(last) >= self.comment_interval_ms
+    }
+}
+
+/// What [`NewLocalPull`] found or made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalPullOutcome {
+    pub number: u64,
+    /// Opened now, rather than found.
+    pub created: bool,
+    /// The occurrence comment was added.
+    pub commented: bool,
+}
+
+/// A pull request the local forge keeps, with its comments, oldest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocalPull {
+    pub number: u64,
+    pub repo: String,
+    pub head: String,
+    pub base: String,
+    pub title: String,
+    pub body: String,
+    /// `open`: the local forge neither merges nor closes.
+    pub state: String,
+    pub created_at: i64,
+    pub comments: Vec<LocalComment>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LocalComment {
+    pub body: String,
+    pub created_at: i64,
+}

@@ -23,6 +23,16 @@ use crate::manifest::{holds_version, moved_from, values_of, Field, Place, Refere
 
 /// Finds the commit that introduced the image's current value at `query.rev`.
 pub fn locate(repo: &Repository, query: &Query) -> Result<Located> {
+    locate_watched(repo, query, &mut |_| {})
+}
+
+/// [`locate`], telling `walked` the number of commits walked so far after each one: a deep walk
+/// can take seconds, and a person waiting should see it move.
+pub fn locate_watched(
+    repo: &Repository,
+    query: &Query,
+    walked_so_far: &mut dyn FnMut(usize),
+) -> Result<Located> {
     let rev_commit = repo.find_commit(resolve_commit(repo, &query.rev, None)?)?;
     let rev_sha = rev_commit.id().to_string();
     let rev_label = if query.rev == rev_sha {
@@ -80,6 +90,7 @@ pub fn locate(repo: &Repository, query: &Query) -> Result<Located> {
     let mut walked = 0;
     while let Some(parent) = chain.next_commit()? {
         walked += 1;
+        walked_so_far(walked);
         if parent.tree != tree.id() {
             let parent_tree = RawTree::read(&odb, parent.tree)?;
             let step = Step {

@@ -21,6 +21,7 @@ use super::metrics::DecisionLabel;
 use super::state::Shared;
 use super::status;
 use crate::alert::{canary, Payload};
+use crate::journal::Journal;
 
 pub fn router(shared: Arc<Shared>) -> Router {
     let webhook = Router::new()
@@ -32,6 +33,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     let status = Router::new()
         .route("/", get(status_index))
         .route("/jobs/{id}", get(status_job))
+        .route("/pulls/{number}", get(status_pull))
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             authorize_read,
@@ -306,13 +308,38 @@ async fn status_job(
     State(shared): State<Arc<Shared>>,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
-    let Ok(id) = id.parse::<i64>() else {
-        return error(StatusCode::NOT_FOUND, "no such job");
-    };
+    let id = id.parse::<i64>().ok();
+    one_page(&shared, "no such job", move |j| match id {
+        Some(id) => Ok(j.job(id)?.map(|detail| status::job(&detail))),
+        None => Ok(None),
+    })
+    .await
+}
+
+/// A pull request the local forge keeps.
+async fn status_pull(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(number): axum::extract::Path<String>,
+) -> Response {
+    let number = number.parse::<u64>().ok();
+    one_page(&shared, "no such pull request", move |j| match number {
+        Some(n) => Ok(j.local_pull(n)?.map(|pull| status::pull(&pull))),
+        None => Ok(None),
+    })
+    .await
+}
+
+/// A page of one thing read from the journal: 404 when there is no such thing, 503 when the
+/// journal cannot be read.
+async fn one_page(
+    shared: &Shared,
+    missing: &str,
+    read: impl FnOnce(&dyn Journal) -> anyhow::Result<Option<String>> + Send + 'static,
+) -> Response {
     let journal = shared.journal.clone();
-    match tokio::task::spawn_blocking(move || journal.job(id)).await {
-        Ok(Ok(Some(detail))) => html(status::job(&detail)),
-        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, "no such job"),
+    match tokio::task::spawn_blocking(move || read(journal.as_ref())).await {
+        Ok(Ok(Some(page))) => html(page),
+        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, missing),
         _ => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the journal cannot be read",

@@ -9,6 +9,7 @@ mod auth;
 pub mod explain;
 mod http;
 mod intake;
+mod markdown;
 mod metrics;
 pub mod secrets;
 mod state;
@@ -29,7 +30,7 @@ use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, Forge};
 use crate::error::Error;
 use crate::gitstore::remote::Source;
 use crate::journal::{self, Journal};
@@ -59,19 +60,25 @@ pub fn engine(
             network: secrets::network(config, env)?,
         },
         github_api_url: config.github.api_url.clone(),
-        github: secrets::github(config, env)?,
+        // The local forge opens nothing on GitHub: its credentials are not read.
+        github: match config.forge {
+            Forge::GitHub => secrets::github(config, env)?,
+            Forge::Local => None,
+        },
     };
     Engine::new(settings, clock)
 }
 
 /// Runs the service until `shutdown` completes (SIGTERM or SIGINT for the binary), then stops
 /// taking deliveries (503), lets the jobs in flight finish within `shutdown_timeout` (or puts
-/// them back in the queue), and closes the journal.
+/// them back in the queue), and closes the journal. The address it listens on (`listen` may
+/// give port 0) goes to `listening` once it takes requests.
 pub async fn serve(
     config: Config,
     env: BTreeMap<String, String>,
     clock: Arc<dyn Clock>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    listening: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
 ) -> Result<()> {
     let worker_id = format!("{}-{}", hostname(), std::process::id());
     let location = secrets::journal(&config, &env)?;
@@ -86,7 +93,13 @@ pub async fn serve(
     .await
     .context("opening the journal stopped")??;
     info!(backend = journal.backend(), "journal open");
-    let engine = engine(&config, &env, clock.clone())?;
+    let mut engine = engine(&config, &env, clock.clone())?;
+    if config.forge == Forge::Local {
+        if config.github.auth.is_some() {
+            warn!("forge: local: pull requests are kept in the journal; the GitHub credentials are not used");
+        }
+        engine = engine.with_local_forge(journal.clone());
+    }
     let auth = auth::Auth::load(&config.webhook, &env)?;
     let acceptor = match &config.tls {
         Some(t) => Some(tls::acceptor(t)?),
@@ -124,6 +137,7 @@ pub async fn serve(
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     info!(
         dry_run = shared.config.guards.dry_run,
+        forge = ?shared.config.forge,
         "listening on {scheme}://{address}"
     );
     // The server keeps listening while the jobs in flight finish, answering 503 to new
@@ -145,6 +159,9 @@ pub async fn serve(
                 .into_future(),
         ),
     };
+    if let Some(listening) = listening {
+        let _ = listening.send(address);
+    }
     shutdown.await;
     info!("shutting down: no new deliveries; finishing the jobs in flight");
     shared.stopping.store(true, Ordering::SeqCst);

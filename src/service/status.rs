@@ -6,8 +6,9 @@ use std::fmt::Write;
 
 use chrono::{DateTime, SecondsFormat};
 
+use super::markdown;
 use crate::alert::Payload;
-use crate::journal::{DeliveryRecord, JobDetail, JobRecord};
+use crate::journal::{DeliveryRecord, JobDetail, JobRecord, LocalPull};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:0.75rem;color:#1b1f23}\
 h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:1.5rem}\
@@ -15,6 +16,7 @@ h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:1.5rem}\
 th,td{border-bottom:1px solid #ddd;padding:0.3rem 0.4rem;text-align:left;vertical-align:top}\
 code,pre{font-family:ui-monospace,monospace;font-size:0.85rem}pre{background:#f6f8fa;padding:0.6rem;overflow-x:auto}\
 .done{color:#1a7f37}.failed{color:#cf222e}.running,.queued{color:#9a6700}\
+.pull,.comment{border:1px solid #ddd;border-radius:6px;padding:0 0.8rem;margin:0.6rem 0;overflow-wrap:anywhere}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:0.2rem 0.8rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}";
 
 /// `&`, `<`, `>`, `"` and `'` as entities: text and attribute values both.
@@ -52,10 +54,15 @@ fn short(sha: &str) -> &str {
     &sha[..sha.len().min(12)]
 }
 
-/// A link to the pull request, when its URL is an http(s) one; else nothing.
+/// A link to the pull request, when its URL is an http(s) one or a local pull request's page;
+/// else its number.
 fn pull_link(job: &JobRecord) -> String {
     match (&job.pr_url, job.pr_number) {
-        (Some(url), Some(n)) if url.starts_with("https://") || url.starts_with("http://") => {
+        (Some(url), Some(n))
+            if url.starts_with("https://")
+                || url.starts_with("http://")
+                || url.starts_with("/pulls/") =>
+        {
             format!("<a href=\"{}\">#{n}</a>", escape(url))
         }
         (_, Some(n)) => format!("#{n}"),
@@ -207,7 +214,21 @@ pub fn job(detail: &JobDetail) -> String {
         "done" | "failed" => "ended",
         _ => "last update",
     };
-    let _ = write!(b, "<dt>{last}</dt><dd>{}</dd>", at(j.updated_at));
+    let mut what = Vec::new();
+    if let (Some(branch), Some("created" | "reused" | "found" | "merged" | "declined")) =
+        (&j.branch, j.outcome.as_deref())
+    {
+        what.push(format!("branch <code>{}</code> pushed", escape(branch)));
+    }
+    if j.pr_number.is_some() {
+        what.push(format!("pull request {}", pull_link(j)));
+    }
+    let what = if what.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", what.join(", "))
+    };
+    let _ = write!(b, "<dt>{last}</dt><dd>{}{what}</dd>", at(j.updated_at));
     b.push_str("</dl>");
     if let Ok(payload) = Payload::from_json(detail.alert.as_bytes()) {
         if let Some(alert) = payload.primary() {
@@ -222,6 +243,36 @@ pub fn job(detail: &JobDetail) -> String {
         let _ = write!(b, "<h2>Diff</h2><pre class=\"diff\">{}</pre>", escape(diff));
     }
     page(&format!("revertbot job {}", j.id), &b)
+}
+
+/// A pull request the local forge keeps: its text as GitHub would show it, and its comments.
+pub fn pull(p: &LocalPull) -> String {
+    let mut b = format!(
+        "<p><a href=\"/\">← all jobs</a></p><h1>{} <span>#{}</span></h1>\
+         <p><span class=\"done\">{}</span> · {} wants to merge <code>{}</code> into <code>{}</code> · \
+         opened {} · kept by revertbot (<code>forge: local</code>): not on GitHub</p>\
+         <div class=\"pull\">{}</div>",
+        escape(&p.title),
+        p.number,
+        escape(&p.state),
+        escape(&p.repo),
+        escape(&p.head),
+        escape(&p.base),
+        at(p.created_at),
+        markdown::to_html(&p.body),
+    );
+    if !p.comments.is_empty() {
+        let _ = write!(b, "<h2>Comments ({})</h2>", p.comments.len());
+    }
+    for c in &p.comments {
+        let _ = write!(
+            b,
+            "<div class=\"comment\"><p><em>{}</em></p>{}</div>",
+            at(c.created_at),
+            markdown::to_html(&c.body)
+        );
+    }
+    page(&format!("{} #{}", p.title, p.number), &b)
 }
 
 #[cfg(test)]

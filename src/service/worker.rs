@@ -19,7 +19,7 @@ use crate::gitstore::remote::Source;
 use crate::image::ImageRef;
 use crate::journal::{Claimed, Failure, Finished, JobKind, Journal};
 use crate::manifest::PathFilter;
-use crate::pipeline::{github_repo, Job, PullOptions};
+use crate::pipeline::{Job, PullOptions};
 use crate::revert::{Effects, Target};
 
 /// How a job's target names a workload rather than an image.
@@ -389,11 +389,10 @@ async fn resolved(shared: &Shared, job: &Claimed) -> Result<Finished> {
         owner: owner.clone(),
         name: name.clone(),
     });
-    let name = github_repo(given.as_ref(), Some(&repo.url))?;
     let alert = Payload::from_json(job.alert.as_bytes()).ok();
     shared
         .engine
-        .note_resolved(&name, number, alert.as_ref())
+        .note_resolved(given.as_ref(), &repo.url, number, alert.as_ref())
         .await?;
     Ok(Finished {
         outcome: "commented".into(),

@@ -4,6 +4,7 @@
 //! rules as constraints.
 
 mod pool;
+mod pulls;
 mod schema;
 mod tls;
 
@@ -18,7 +19,7 @@ use self::pool::Pool;
 use super::backend::{Journal, PostgresSettings};
 use super::records::{
     AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
-    JobRecord, NewDelivery, NewJob, Recorded,
+    JobRecord, LocalPull, LocalPullOutcome, NewDelivery, NewJob, NewLocalPull, Recorded,
 };
 use crate::config::SslMode;
 use crate::error::Error;
@@ -505,6 +506,18 @@ impl Journal for PostgresJournal {
     fn delivery_count(&self) -> Result<u64> {
         self.with(|c| c.client.query_one("SELECT COUNT(*) FROM deliveries", &[]))
             .map(|row| row.get::<_, i64>(0) as u64)
+    }
+
+    fn ensure_local_pull(&self, pull: &NewLocalPull, now: i64) -> Result<LocalPullOutcome> {
+        self.with_retry(|c| pulls::ensure(c, pull, now))
+    }
+
+    fn comment_local_pull(&self, number: u64, body: &str, now: i64) -> Result<bool> {
+        self.with(|c| pulls::comment(c, number, body, now))
+    }
+
+    fn local_pull(&self, number: u64) -> Result<Option<LocalPull>> {
+        self.with(|c| pulls::get(c, number))
     }
 }
 

@@ -8,12 +8,13 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+mod pulls;
 mod schema;
 
 use super::backend::Journal;
 use super::records::{
     AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
-    JobRecord, NewDelivery, Recorded,
+    JobRecord, LocalPull, LocalPullOutcome, NewDelivery, NewLocalPull, Recorded,
 };
 use crate::error::Error;
 
@@ -412,5 +413,17 @@ impl Journal for SqliteJournal {
             .query_row("SELECT COUNT(*) FROM deliveries", [], |row| {
                 row.get::<_, i64>(0)
             })? as u64)
+    }
+
+    fn ensure_local_pull(&self, pull: &NewLocalPull, now: i64) -> Result<LocalPullOutcome> {
+        pulls::ensure(&mut self.conn(), pull, now)
+    }
+
+    fn comment_local_pull(&self, number: u64, body: &str, now: i64) -> Result<bool> {
+        pulls::comment(&mut self.conn(), number, body, now)
+    }
+
+    fn local_pull(&self, number: u64) -> Result<Option<LocalPull>> {
+        pulls::get(&mut self.conn(), number)
     }
 }
