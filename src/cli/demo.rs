@@ -158,6 +158,13 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<()> {
             out.flush()?;
         }
         service.await.context("the service stopped unexpectedly")??;
+        if story.job.job.state == "failed" {
+            // Told above with its error; a script running the demo sees it too.
+            bail!(
+                "the demo's rollback failed: {}",
+                story.job.job.error.as_deref().unwrap_or("see the status page")
+            );
+        }
         Ok(())
     })
 }

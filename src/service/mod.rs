@@ -107,7 +107,12 @@ pub async fn serve(
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|e| Error::usage(format!("listen: cannot listen on {}: {e}", config.listen)))?;
+        .map_err(|e| {
+            Error::usage(format!(
+                "listen: cannot listen on {}: {e}; give an address of this host and a free port",
+                config.listen
+            ))
+        })?;
     let address = listener.local_addr()?;
     let (writer, writer_thread) = writer::start(journal.clone(), clock.clone(), 4096);
     let shared = Arc::new(state::Shared {
