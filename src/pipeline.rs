@@ -41,12 +41,12 @@ pub struct EngineSettings {
 pub struct Engine {
     git: GitSettings,
     github_api_url: String,
-    forge: Forge,
+    forge: ForgeClient,
     clock: Arc<dyn Clock>,
 }
 
 /// Where pull requests are opened.
-enum Forge {
+enum ForgeClient {
     /// Nowhere: their text only (previews, dry runs).
     None,
     GitHub(Box<GitHub>),
@@ -111,8 +111,8 @@ impl Engine {
     /// tokio runtime.
     pub fn new(settings: EngineSettings, clock: Arc<dyn Clock>) -> Result<Engine> {
         let forge = match &settings.github {
-            Some(gh) => Forge::GitHub(Box::new(GitHub::new(gh, clock.clone())?)),
-            None => Forge::None,
+            Some(gh) => ForgeClient::GitHub(Box::new(GitHub::new(gh, clock.clone())?)),
+            None => ForgeClient::None,
         };
         Ok(Engine {
             git: settings.git,
@@ -125,7 +125,7 @@ impl Engine {
     /// The engine with the local forge: pull requests are kept in `journal` instead of being
     /// opened on GitHub (GitHub settings, if any, are not used).
     pub fn with_local_forge(mut self, journal: Arc<dyn Journal>) -> Engine {
-        self.forge = Forge::Local(journal);
+        self.forge = ForgeClient::Local(journal);
         self
     }
 
@@ -221,7 +221,7 @@ impl Engine {
         GitSettings,
     )> {
         let on_github =
-            pull.is_some() && !effects.dry_run && matches!(self.forge, Forge::GitHub(_));
+            pull.is_some() && !effects.dry_run && matches!(self.forge, ForgeClient::GitHub(_));
         let repo_name = match pull {
             Some(options) => match github_repo(options.repo.as_ref(), push_url) {
                 Ok(name) => Some(name),
@@ -237,7 +237,7 @@ impl Engine {
         };
         // Connect to GitHub before anything is pushed: bad credentials stop the job here.
         let github = match (&self.forge, &repo_name) {
-            (Forge::GitHub(gh), Some(name)) if on_github => Some(gh.repo(name).await?),
+            (ForgeClient::GitHub(gh), Some(name)) if on_github => Some(gh.repo(name).await?),
             _ => None,
         };
         let mut git = self.git.clone();
@@ -340,8 +340,13 @@ impl Engine {
     ) -> Result<Option<PullOutcome>> {
         let now = self.clock.now();
         match (&self.forge, github) {
-            (Forge::GitHub(_), Some(gh)) => Ok(Some(gh.ensure_pull(spec, now).await?)),
-            (Forge::Local(journal), _) => {
+            (ForgeClient::GitHub(_), Some(gh)) => Ok(Some(gh.ensure_pull(spec, now).await?)),
+            (ForgeClient::GitHub(_), None) => {
+                anyhow::bail!(
+                    "no GitHub connection for the pull request (a bug: it is made before the push)"
+                )
+            }
+            (ForgeClient::Local(journal), _) => {
                 let new = NewLocalPull {
                     repo: repo.to_string(),
                     head: spec.head.clone(),
@@ -384,9 +389,11 @@ fn repo_label(given: Option<&RepoName>, push_url: Option<&str>, target: &Target)
     }
 }
 
-/// Where the status page shows a pull request the local forge keeps.
-pub fn local_pull_path(number: u64) -> String {
-    format!("/pulls/{number}")
+/// Where the status page shows the pull requests the local forge keeps: this, then the number.
+pub const LOCAL_PULLS: &str = "/pulls/";
+
+fn local_pull_path(number: u64) -> String {
+    format!("{LOCAL_PULLS}{number}")
 }
 
 /// Lifting one hold.
@@ -506,11 +513,11 @@ impl Engine {
         let text =
             body::resolved_comment(ctx, &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         match &self.forge {
-            Forge::GitHub(github) => {
+            ForgeClient::GitHub(github) => {
                 let name = github_repo(repo, Some(remote_url))?;
                 github.repo(&name).await?.comment(number, &text).await
             }
-            Forge::Local(journal) => {
+            ForgeClient::Local(journal) => {
                 let (journal, now) = (journal.clone(), now.timestamp_millis());
                 let found = tokio::task::spawn_blocking(move || {
                     journal.comment_local_pull(number, &text, now)
@@ -524,13 +531,26 @@ impl Engine {
                 }
                 Ok(())
             }
-            Forge::None => Err(Error::usage("no GitHub credentials to comment with").into()),
+            ForgeClient::None => Err(Error::usage("no GitHub credentials to comment with").into()),
+        }
+    }
+
+    /// Whether a pull request at `url` (as a job recorded it) is on this engine's forge: one
+    /// opened on GitHub is not the local forge's pull request of the same number, nor the
+    /// other way round (the forge was changed since).
+    pub fn keeps_pull(&self, url: &str) -> bool {
+        match &self.forge {
+            ForgeClient::GitHub(_) => {
+                url.starts_with(&format!("{}/", web_url(&self.github_api_url)))
+            }
+            ForgeClient::Local(_) => url.starts_with(LOCAL_PULLS),
+            ForgeClient::None => false,
         }
     }
 
     /// Whether pull requests are opened (on GitHub with credentials, or locally).
     pub fn opens_pulls(&self) -> bool {
-        !matches!(self.forge, Forge::None)
+        !matches!(self.forge, ForgeClient::None)
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

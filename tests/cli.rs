@@ -280,6 +280,13 @@ fn demo_once_runs_the_service_on_its_alert_and_tells_the_rollback() {
 
     let again = revertbot(&["demo", "--once", "--dir", target.to_str().unwrap()]);
     assert_one_line_error(&again, 2, "is not empty");
+    // The token lets anyone in: only this user reads it.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&target.join("webhook-token")), 0o600);
+    assert_eq!(mode(&target), 0o700);
+    let exposed = revertbot(&["demo", "--once", "--listen", "0.0.0.0:0"]);
+    assert_one_line_error(&exposed, 2, "the demo serves on loopback only");
 
     let json_dir = dir.path().join("json");
     let out = revertbot(&[

@@ -614,3 +614,104 @@ fn the_cli_lifts_a_hold_with_a_pull_request_of_its_own() {
     assert_eq!(again["pull_request"]["state"], "found");
     assert_eq!(fake.pulls(OWNER, "held").len(), 2);
 }
+
+/// `forge: local`: the same job keeps its pull request in the journal instead of GitHub — one
+/// per branch, found again on a rerun, commented on when the alert resolves — and an unhold
+/// gets its own. A number recorded on GitHub is not taken for the local pull request of that
+/// number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_forge_keeps_one_pull_request_per_branch_in_the_journal() {
+    use revertbot::journal::Journal;
+
+    let g = gitops();
+    let data = tempfile::tempdir().unwrap();
+    let journal: std::sync::Arc<dyn Journal> =
+        std::sync::Arc::new(revertbot::journal::SqliteJournal::open(data.path()).unwrap());
+    let git = common::revert_request(g.dir.path().to_str().unwrap(), g.cache.path()).git();
+    let engine = Engine::new(
+        EngineSettings {
+            git,
+            github_api_url: revertbot::forge::GITHUB_API_URL.into(),
+            github: None,
+        },
+        std::sync::Arc::new(SystemClock),
+    )
+    .unwrap()
+    .with_local_forge(journal.clone());
+    assert!(engine.opens_pulls());
+    // No GitHub behind it: a token that reaches nothing is never used.
+    let settings = settings(
+        "http://127.0.0.1:9",
+        "gitops",
+        GitHubAuth::Token(TOKEN.into()),
+    );
+
+    let first = run(&engine, &g, &settings).await.unwrap();
+    let pull = first.pull_request.clone().expect("a local pull request");
+    assert_eq!((pull.number, pull.state), (1, PullState::Created));
+    assert_eq!(pull.url, "/pulls/1");
+    let again = run(&engine, &g, &settings).await.unwrap();
+    let found = again.pull_request.clone().unwrap();
+    assert_eq!((found.number, found.state), (1, PullState::Found));
+    assert!(!found.commented, "within comment_interval");
+
+    let kept = journal.local_pull(1).unwrap().unwrap();
+    assert_eq!(kept.repo, "acme/gitops");
+    assert_eq!(Some(kept.head.clone()), first.branch);
+    assert_eq!(
+        kept.title,
+        "Revert ghcr.io/acme/frontend to 1.4.0 (PodUnscheduleable)"
+    );
+    assert!(kept.body.contains("### Hold"), "{}", kept.body);
+
+    // Resolved: a comment on the local pull request; a number it does not keep is an error.
+    assert!(engine.keeps_pull("/pulls/1"));
+    assert!(!engine.keeps_pull("https://github.com/acme/gitops/pull/1"));
+    engine
+        .note_resolved(None, "file:///nowhere", 1, Some(&alert()))
+        .await
+        .unwrap();
+    let comments = journal.local_pull(1).unwrap().unwrap().comments;
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0].body.contains("resolved"),
+        "{}",
+        comments[0].body
+    );
+    let missing = engine
+        .note_resolved(None, "file:///nowhere", 99, None)
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{missing:#}").contains("no local pull request #99"),
+        "{missing:#}"
+    );
+
+    // The rollback merged (main fast-forwarded to it); lifting the hold later: its own branch
+    // and pull request.
+    let local = git2::Repository::open(g.dir.path()).unwrap();
+    let merged = local
+        .refname_to_id(&format!("refs/heads/{}", first.branch.clone().unwrap()))
+        .unwrap();
+    local
+        .reference("refs/heads/main", merged, true, "merge")
+        .unwrap();
+    let req = common::revert_request(g.dir.path().to_str().unwrap(), g.cache.path());
+    let lifted = engine
+        .unhold(revertbot::pipeline::UnholdJob {
+            target: req.target(),
+            image: "ghcr.io/acme/frontend".into(),
+            tag: "1.5.0".into(),
+            effects: revertbot::revert::Effects {
+                push: true,
+                ..req.effects()
+            },
+            pull: Some(settings.options.clone()),
+        })
+        .await;
+    let lifted = lifted.unwrap().pull.expect("the unhold's pull request");
+    assert_eq!((lifted.number, lifted.state), (2, PullState::Created));
+    let kept = journal.local_pull(2).unwrap().unwrap();
+    assert_eq!(kept.head, "revertbot/unhold-ghcr.io-acme-frontend-1.5.0");
+    assert_eq!(kept.title, "Lift the hold on ghcr.io/acme/frontend:1.5.0");
+}

@@ -195,6 +195,7 @@ fn one_job_per_repository_at_a_time_and_leases_run_out(store: Store) {
             &Finished {
                 outcome: "created".into(),
                 pr_number: Some(7),
+                pr_url: Some("https://github.com/acme/gitops/pull/7".into()),
                 branch: Some("revertbot/app-abc".into()),
                 ..Finished::default()
             },
@@ -220,7 +221,11 @@ fn one_job_per_repository_at_a_time_and_leases_run_out(store: Store) {
     assert_eq!(j.rollbacks_since("gitops", 0).unwrap(), 1);
     assert_eq!(
         j.last_pull("gitops", "app:2").unwrap(),
-        Some((7, "revertbot/app-abc".into()))
+        Some(revertbot::journal::LastPull {
+            number: 7,
+            branch: "revertbot/app-abc".into(),
+            url: Some("https://github.com/acme/gitops/pull/7".into()),
+        })
     );
 }
 

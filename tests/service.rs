@@ -652,3 +652,64 @@ fn an_alert_naming_a_pod_rolls_back_what_kustomize_deploys_for_it() {
     );
     assert_eq!(h["jobs"][0]["outcome"], "created");
 }
+
+/// A rollback's pull request was opened on GitHub; then the service moved to `forge: local`.
+/// The alert resolving is not said on local pull request #1 (another one, or none): the job
+/// ends `other-forge`.
+#[test]
+fn a_pull_request_on_github_is_not_taken_for_a_local_one_when_the_forge_changes() {
+    let w = world();
+    let config = w.config("");
+    let on_github = w.serve(&config);
+    on_github.wait_ready();
+    let (status, _) = on_github.post_alerts(WEBHOOK_TOKEN, &webhook_body(demo_labels()));
+    assert_eq!(status, 200);
+    let done = |config: &std::path::Path, n: usize| {
+        history(config)["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| j["state"] == "done")
+            .count()
+            == n
+    };
+    assert!(
+        eventually(Duration::from_secs(40), || done(&config, 1)),
+        "{}",
+        on_github.log()
+    );
+    assert_eq!(w.github.pulls(OWNER, "gitops").len(), 1);
+    on_github.kill();
+
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("forge: local\n{text}")).unwrap();
+    let local = w.serve(&config);
+    local.wait_ready();
+    let mut resolved: serde_json::Value =
+        serde_json::from_slice(&webhook_body(demo_labels())).unwrap();
+    resolved["status"] = json!("resolved");
+    resolved["alerts"][0]["status"] = json!("resolved");
+    resolved["alerts"][0]["endsAt"] = json!(rfc3339(Duration::ZERO));
+    let (status, _) = local.post_alerts(WEBHOOK_TOKEN, resolved.to_string().as_bytes());
+    assert_eq!(status, 200);
+    assert!(
+        eventually(Duration::from_secs(40), || done(&config, 2)),
+        "{}",
+        local.log()
+    );
+    let jobs = history(&config)["jobs"].clone();
+    let note = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["kind"] == "resolved")
+        .unwrap_or_else(|| panic!("{jobs}"));
+    assert_eq!(note["outcome"], "other-forge", "{jobs}");
+    assert!(w.github.comments(OWNER, "gitops", 1).is_empty());
+    use revertbot::journal::Journal;
+    let journal = revertbot::journal::SqliteJournal::open(&w.dir.path().join("data")).unwrap();
+    assert!(
+        journal.local_pull(1).unwrap().is_none(),
+        "no local pull request yet"
+    );
+}

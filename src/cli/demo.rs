@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use revertbot::clock::{Clock, SystemClock};
 use revertbot::config::Config;
-use revertbot::demo::{DEMO_ALERT, DEMO_GITHUB_REPO};
+use revertbot::demo::{DEMO_ALERT, DEMO_GITHUB_REPO, DEMO_IMAGE};
 use revertbot::error::Error;
 use revertbot::gitstore::process::ProcessOptions;
 use revertbot::journal::{self, DeliveryRecord, JobDetail, Journal, LocalPull};
@@ -70,30 +70,29 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<()> {
     configure_git(ProcessOptions {
         stall_timeout: settings::DEFAULT_TIMEOUT,
     })?;
-    let temp;
-    let dir = match &args.dir {
-        Some(dir) => dir.as_path(),
-        None => {
-            temp = std::env::temp_dir().join(format!("revertbot-demo-{}", std::process::id()));
-            temp.as_path()
-        }
-    };
-    if dir.exists()
-        && dir
-            .read_dir()
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
+    if !args.listen.ip().is_loopback() {
         return Err(Error::usage(format!(
-            "--dir {} is not empty; give a new or empty directory",
-            dir.display()
+            "--listen {}: the demo serves on loopback only; give 127.0.0.1:PORT or [::1]:PORT",
+            args.listen
         ))
         .into());
     }
-    let dir = absolute(dir)?;
+    let dir = match &args.dir {
+        Some(dir) => {
+            let empty = dir.read_dir().map(|mut d| d.next().is_none());
+            if dir.exists() && !matches!(empty, Ok(true)) {
+                return Err(Error::usage(format!(
+                    "--dir {} is not empty; give a new or empty directory",
+                    dir.display()
+                ))
+                .into());
+            }
+            absolute(dir)?
+        }
+        None => private_temp_dir()?,
+    };
     let layout = Layout::new(&dir);
-    let now = chrono::Utc::now();
-    let alert = fresh_alert(now)?;
+    let alert = fresh_alert(chrono::Utc::now())?;
     set_up(&layout, args.listen, &alert)?;
     let env: BTreeMap<String, String> = BTreeMap::new();
     let text = std::fs::read_to_string(&layout.config)?;
@@ -104,7 +103,6 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<()> {
     runtime()?.block_on(async move {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (listening, address) = tokio::sync::oneshot::channel();
-        let once = args.once;
         let shutdown = async move {
             tokio::select! {
                 _ = shutdown_signal() => {}
@@ -112,61 +110,139 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<()> {
             }
         };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let service = tokio::spawn(revertbot::service::serve(
+        let mut service = Some(tokio::spawn(revertbot::service::serve(
             config,
             env,
             clock,
             shutdown,
             Some(listening),
-        ));
-        let address = match address.await {
-            Ok(address) => address,
+        )));
+        let told = match address.await {
+            Ok(address) => tell(args, out, &layout, address, &alert, &data_dir, &mut service).await,
             // The service stopped before it listened: its error says why.
-            Err(_) => {
-                service.await.context("the service stopped unexpectedly")??;
-                bail!("the service stopped before it listened");
+            Err(_) => Err(ended(service.take()).await),
+        };
+        let Some(running) = service else {
+            return told.map(|_| ());
+        };
+        let failed = match told {
+            Ok(failed) => failed,
+            Err(e) => {
+                // Stop the service cleanly (a job in flight goes back to the queue), then say
+                // what went wrong.
+                let _ = stop.send(());
+                let _ = tokio::time::timeout(Duration::from_secs(60), running).await;
+                return Err(e);
             }
         };
-        let base = format!("http://{address}");
-        let token = std::fs::read_to_string(&layout.token)?;
-        let (status, answer) = post(address, "/alerts", token.trim(), alert.as_bytes()).await?;
-        if status != 200 {
-            bail!("the service answered the demo's alert {status}: {answer}");
-        }
-        let story = wait_for_story(&data_dir).await?;
-        match args.output {
-            Output::Text => write_story(out, &layout, &base, &answer, &story)?,
-            Output::Json => {
-                let json = serde_json::json!({
-                    "status_page": format!("{base}/"),
-                    "config": layout.config,
-                    "repository": layout.repo,
-                    "remote": layout.remote_url(),
-                    "answer": serde_json::from_str::<serde_json::Value>(&answer).unwrap_or_default(),
-                    "delivery": story.delivery,
-                    "job": story.job,
-                    "pull_request": story.pull,
-                });
-                writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
-            }
-        }
-        out.flush()?;
-        if once {
+        if args.once {
             let _ = stop.send(());
         } else if args.output == Output::Text {
             writeln!(out, "\nServing until Ctrl-C.")?;
             out.flush()?;
         }
-        service.await.context("the service stopped unexpectedly")??;
-        if story.job.job.state == "failed" {
-            // Told above with its error; a script running the demo sees it too.
-            bail!(
-                "the demo's rollback failed: {}",
-                story.job.job.error.as_deref().unwrap_or("see the status page")
-            );
+        running
+            .await
+            .context("the service stopped unexpectedly")??;
+        if let Some(error) = failed {
+            // Told above; a script running the demo sees it too.
+            bail!("the demo's rollback failed: {error}");
         }
         Ok(())
     })
+}
+
+/// Sends the alert, waits for the rollback, and tells it: the job's error if it failed. If the
+/// service stops meanwhile (Ctrl-C, an error), `service` is taken and its end is the error.
+async fn tell(
+    args: &DemoArgs,
+    out: &mut dyn Write,
+    layout: &Layout,
+    address: SocketAddr,
+    alert: &str,
+    data_dir: &Path,
+    service: &mut Option<tokio::task::JoinHandle<Result<()>>>,
+) -> Result<Option<String>> {
+    let base = format!("http://{address}");
+    let token = std::fs::read_to_string(&layout.token)?;
+    let (status, answer) = post(address, "/alerts", token.trim(), alert.as_bytes()).await?;
+    if status != 200 {
+        bail!("the service answered the demo's alert {status}: {answer}");
+    }
+    let running = service.as_mut().context("the service is running")?;
+    let story = tokio::select! {
+        story = wait_for_story(data_dir) => story?,
+        end = running => {
+            *service = None;
+            return Err(match end {
+                Ok(Ok(())) => anyhow::anyhow!("the service stopped before the demo's rollback ended"),
+                Ok(Err(e)) => e,
+                Err(e) => anyhow::Error::new(e).context("the service stopped unexpectedly"),
+            });
+        }
+    };
+    match args.output {
+        Output::Text => write_story(out, layout, &base, &answer, &story)?,
+        Output::Json => {
+            let json = serde_json::json!({
+                "status_page": format!("{base}/"),
+                "config": layout.config,
+                "repository": layout.repo,
+                "remote": layout.remote_url(),
+                "answer": serde_json::from_str::<serde_json::Value>(&answer).unwrap_or_default(),
+                "delivery": story.delivery,
+                "job": story.job,
+                "pull_request": story.pull,
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+        }
+    }
+    out.flush()?;
+    let job = &story.job.job;
+    Ok((job.state == "failed").then(|| {
+        job.error
+            .clone()
+            .unwrap_or_else(|| "see the status page".into())
+    }))
+}
+
+/// The error a service that ended early ended with.
+async fn ended(service: Option<tokio::task::JoinHandle<Result<()>>>) -> anyhow::Error {
+    match service {
+        Some(handle) => match handle.await {
+            Ok(Err(e)) => e,
+            Ok(Ok(())) => anyhow::anyhow!("the service stopped before it listened"),
+            Err(e) => anyhow::Error::new(e).context("the service stopped unexpectedly"),
+        },
+        None => anyhow::anyhow!("the service stopped before it listened"),
+    }
+}
+
+/// A new directory only this user can read (it holds the webhook token): the system's temporary
+/// directory, a name no one else has taken.
+fn private_temp_dir() -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let base = std::env::temp_dir();
+    let mut last = None;
+    for _ in 0..16 {
+        let dir = base.join(format!("revertbot-demo-{}", random_hex(6)?));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => {
+                return Err(Error::usage(format!(
+                    "cannot create a directory in {}: {e}; give --dir",
+                    base.display()
+                ))
+                .into())
+            }
+        }
+    }
+    Err(anyhow::anyhow!(
+        "cannot create a new directory in {}: {}",
+        base.display(),
+        last.map(|e| e.to_string()).unwrap_or_default()
+    ))
 }
 
 fn absolute(dir: &Path) -> Result<PathBuf> {
@@ -193,27 +269,47 @@ fn fresh_alert(now: chrono::DateTime<chrono::Utc>) -> Result<String> {
 
 /// The repository, its bare remote, the webhook token, the alert and the configuration.
 fn set_up(layout: &Layout, listen: SocketAddr, alert: &str) -> Result<()> {
-    std::fs::create_dir_all(&layout.dir)
-        .with_context(|| format!("cannot create {}", layout.dir.display()))?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&layout.dir)
+            .with_context(|| format!("cannot create {}", layout.dir.display()))?;
+    }
     revertbot::demo::build(&layout.repo)?;
     git2::build::RepoBuilder::new()
         .bare(true)
         .clone(&format!("file://{}", layout.repo.display()), &layout.remote)
         .context("cannot make the demo repository's remote")?;
-    std::fs::write(&layout.token, format!("{}\n", token()?))?;
+    // A webhook token nobody can guess; it also lets a browser in.
+    write_private(&layout.token, &format!("{}\n", random_hex(32)?))?;
     std::fs::write(&layout.alert, alert)?;
     std::fs::write(&layout.config, config_text(layout, listen))?;
     Ok(())
 }
 
-/// A webhook token nobody can guess: 32 bytes from the kernel, hex.
-fn token() -> Result<String> {
+/// `bytes` random bytes from the kernel, hex.
+fn random_hex(bytes: usize) -> Result<String> {
     use std::io::Read;
-    let mut bytes = [0u8; 32];
+    let mut buf = vec![0u8; bytes];
     std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("cannot read /dev/urandom for the webhook token")?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .context("cannot read /dev/urandom")?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Writes a file only this user can read.
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
 }
 
 fn config_text(layout: &Layout, listen: SocketAddr) -> String {
@@ -280,7 +376,7 @@ async fn wait_for_story(data_dir: &Path) -> Result<Story> {
     let location = journal::Location::Sqlite {
         data_dir: data_dir.to_path_buf(),
     };
-    let journal = journal::open(&location)?;
+    let journal = tokio::task::spawn_blocking(move || journal::open(&location)).await??;
     let started = Instant::now();
     loop {
         let j = journal.clone();
@@ -348,7 +444,7 @@ fn write_story(
     writeln!(out, "listening    {base}\n")?;
     writeln!(
         out,
-        "POST {base}/alerts  FrontendHighErrorRate: ghcr.io/acme/frontend:1.5.0 is failing in prod"
+        "POST {base}/alerts  FrontendHighErrorRate: {DEMO_IMAGE} is failing in prod"
     )?;
     writeln!(out, "answer       {answer}\n")?;
     if let Some(a) = story.delivery.alerts.first() {

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::records::{
-    Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LocalPull, LocalPullOutcome,
-    NewDelivery, NewLocalPull, Recorded,
+    Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull, LocalPull,
+    LocalPullOutcome, NewDelivery, NewLocalPull, Recorded,
 };
 use crate::config::SslMode;
 
@@ -88,8 +88,8 @@ pub trait Journal: Send + Sync {
     /// counted when its takeover finds it.
     fn rollbacks_since(&self, repo: &str, since: i64) -> Result<u32>;
 
-    /// The latest rollback of `target` in `repo` that has a pull request: `(number, branch)`.
-    fn last_pull(&self, repo: &str, target: &str) -> Result<Option<(u64, String)>>;
+    /// The latest rollback of `target` in `repo` that has a pull request.
+    fn last_pull(&self, repo: &str, target: &str) -> Result<Option<LastPull>>;
 
     /// Jobs queued or running.
     fn pending(&self) -> Result<u32>;

@@ -22,7 +22,7 @@ pub use backend::{Journal, Location, PostgresSettings};
 pub use postgres::PostgresJournal;
 pub use records::{
     AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
-    JobRecord, LocalComment, LocalPull, LocalPullOutcome, NewAlert, NewDelivery, NewJob,
+    JobRecord, LastPull, LocalComment, LocalPull, LocalPullOutcome, NewAlert, NewDelivery, NewJob,
     NewLocalPull, Recorded,
 };
 pub use sqlite::{SqliteJournal, FILE_NAME};

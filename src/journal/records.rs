@@ -190,6 +190,15 @@ pub struct AlertRecord {
     pub job: Option<i64>,
 }
 
+/// The latest pull request of a target's rollbacks, as its job recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastPull {
+    pub number: u64,
+    pub branch: String,
+    /// Where it is: GitHub's web address, or the local forge's page (`/pulls/N`).
+    pub url: Option<String>,
+}
+
 /// A pull request for the local forge (`forge: local`) to open, or to find open already.
 #[derive(Debug, Clone, Default)]
 pub struct NewLocalPull {

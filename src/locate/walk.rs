@@ -26,7 +26,7 @@ pub fn locate(repo: &Repository, query: &Query) -> Result<Located> {
     locate_watched(repo, query, &mut |_| {})
 }
 
-/// [`locate`], telling `walked` the number of commits walked so far after each one: a deep walk
+/// [`locate`], telling `walked_so_far` the number of commits walked after each one: a deep walk
 /// can take seconds, and a person waiting should see it move.
 pub fn locate_watched(
     repo: &Repository,

@@ -68,7 +68,8 @@ pub async fn explain(
                 let pull =
                     journal.and_then(|j| j.last_pull(&rule.repo, &subject.target()).ok().flatten());
                 match pull {
-                    Some((number, _)) => {
+                    Some(pull) => {
+                        let number = pull.number;
                         e.decision = "would comment".into();
                         e.reason = format!("the alert resolved: a note on pull request #{number}");
                     }
@@ -117,7 +118,7 @@ pub async fn explain(
                         }
                         let existing = journal
                             .and_then(|j| j.last_pull(&repo.name, &subject.target()).ok().flatten())
-                            .filter(|(_, branch)| *branch == culprit.branch);
+                            .filter(|pull| pull.branch == culprit.branch);
                         if culprit.is_revert && guards.revert_of_revert == RevertOfRevert::Refuse {
                             e.reason = format!(
                                 "guard revert_of_revert: the culprit {} is itself a revert",
@@ -129,7 +130,7 @@ pub async fn explain(
                                 culprit.located.commit.short_sha(),
                                 crate::config::duration::format(guards.culprit_grace)
                             );
-                        } else if let Some((number, _)) = existing {
+                        } else if let Some(number) = existing.map(|p| p.number) {
                             e.decision = "would comment".into();
                             e.reason =
                                 format!("pull request #{number} already rolls this culprit back");

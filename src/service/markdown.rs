@@ -8,10 +8,18 @@ use pulldown_cmark::{html, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd
 pub fn to_html(markdown: &str) -> String {
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
-    let events = Parser::new_ext(markdown, options).filter_map(|event| match event {
-        Event::Html(raw) | Event::InlineHtml(raw) => {
-            (!raw.trim_start().starts_with("<!--")).then_some(Event::Text(raw))
+    // An HTML block comes a line at a time: a comment over several lines is left out whole.
+    let mut in_comment = false;
+    let events = Parser::new_ext(markdown, options).filter_map(move |event| match event {
+        Event::Html(raw) if in_comment => {
+            in_comment = !raw.contains("-->");
+            None
         }
+        Event::Html(raw) | Event::InlineHtml(raw) if raw.trim_start().starts_with("<!--") => {
+            in_comment = !raw.contains("-->");
+            None
+        }
+        Event::Html(raw) | Event::InlineHtml(raw) => Some(Event::Text(raw)),
         Event::Start(Tag::Link {
             link_type,
             dest_url,
@@ -77,6 +85,16 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("-a\n+b"), "{html}");
+    }
+
+    #[test]
+    fn a_comment_over_several_lines_is_left_out_whole() {
+        let html = to_html("<!-- revertbot\nreverts abc\n-->\nText after.\n");
+        assert!(
+            !html.contains("reverts abc") && !html.contains("--&gt;"),
+            "{html}"
+        );
+        assert!(html.contains("Text after."), "{html}");
     }
 
     #[test]

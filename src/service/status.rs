@@ -9,6 +9,7 @@ use chrono::{DateTime, SecondsFormat};
 use super::markdown;
 use crate::alert::Payload;
 use crate::journal::{DeliveryRecord, JobDetail, JobRecord, LocalPull};
+use crate::pipeline::LOCAL_PULLS;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:0.75rem;color:#1b1f23}\
 h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:1.5rem}\
@@ -61,7 +62,7 @@ fn pull_link(job: &JobRecord) -> String {
         (Some(url), Some(n))
             if url.starts_with("https://")
                 || url.starts_with("http://")
-                || url.starts_with("/pulls/") =>
+                || url.starts_with(LOCAL_PULLS) =>
         {
             format!("<a href=\"{}\">#{n}</a>", escape(url))
         }

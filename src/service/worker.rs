@@ -372,16 +372,31 @@ async fn resolved(shared: &Shared, job: &Claimed) -> Result<Finished> {
     let last = tokio::task::spawn_blocking(move || journal.last_pull(&name, &target))
         .await
         .context("the journal call stopped")??;
-    let Some((number, _branch)) = last else {
+    let Some(last) = last else {
         return Ok(Finished {
             outcome: "no-pull-request".into(),
             ..Finished::default()
         });
     };
+    let number = last.number;
     if shared.config.guards.dry_run || !shared.engine.opens_pulls() {
         return Ok(Finished {
             outcome: "dry-run".into(),
             pr_number: Some(number),
+            ..Finished::default()
+        });
+    }
+    // A pull request opened on another forge (`forge` was changed since): its number means
+    // another pull request here.
+    if !last
+        .url
+        .as_deref()
+        .is_some_and(|u| shared.engine.keeps_pull(u))
+    {
+        return Ok(Finished {
+            outcome: "other-forge".into(),
+            pr_number: Some(number),
+            pr_url: last.url,
             ..Finished::default()
         });
     }

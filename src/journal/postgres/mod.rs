@@ -19,7 +19,7 @@ use self::pool::Pool;
 use super::backend::{Journal, PostgresSettings};
 use super::records::{
     AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
-    JobRecord, LocalPull, LocalPullOutcome, NewDelivery, NewJob, NewLocalPull, Recorded,
+    JobRecord, LastPull, LocalPull, LocalPullOutcome, NewDelivery, NewJob, NewLocalPull, Recorded,
 };
 use crate::config::SslMode;
 use crate::error::Error;
@@ -398,21 +398,20 @@ impl Journal for PostgresJournal {
         .map(|row| row.get::<_, i64>(0) as u32)
     }
 
-    fn last_pull(&self, repo: &str, target: &str) -> Result<Option<(u64, String)>> {
+    fn last_pull(&self, repo: &str, target: &str) -> Result<Option<LastPull>> {
         self.with(|c| {
             c.client.query_opt(
-                "SELECT pr_number, branch FROM jobs
+                "SELECT pr_number, branch, pr_url FROM jobs
                  WHERE repo = $1 AND target = $2 AND kind = 'rollback' AND pr_number IS NOT NULL
                  ORDER BY updated_at DESC, id DESC LIMIT 1",
                 &[&repo, &target],
             )
         })
         .map(|row| {
-            row.map(|r| {
-                (
-                    r.get::<_, i64>(0) as u64,
-                    r.get::<_, Option<String>>(1).unwrap_or_default(),
-                )
+            row.map(|r| LastPull {
+                number: r.get::<_, i64>(0) as u64,
+                branch: r.get::<_, Option<String>>(1).unwrap_or_default(),
+                url: r.get(2),
             })
         })
     }

@@ -14,7 +14,7 @@ mod schema;
 use super::backend::Journal;
 use super::records::{
     AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
-    JobRecord, LocalPull, LocalPullOutcome, NewDelivery, NewLocalPull, Recorded,
+    JobRecord, LastPull, LocalPull, LocalPullOutcome, NewDelivery, NewLocalPull, Recorded,
 };
 use crate::error::Error;
 
@@ -315,15 +315,21 @@ impl Journal for SqliteJournal {
         )?)
     }
 
-    fn last_pull(&self, repo: &str, target: &str) -> Result<Option<(u64, String)>> {
+    fn last_pull(&self, repo: &str, target: &str) -> Result<Option<LastPull>> {
         Ok(self
             .conn()
             .query_row(
-                "SELECT pr_number, branch FROM jobs
+                "SELECT pr_number, branch, pr_url FROM jobs
                  WHERE repo = ?1 AND target = ?2 AND kind = 'rollback' AND pr_number IS NOT NULL
                  ORDER BY updated_at DESC, id DESC LIMIT 1",
                 params![repo, target],
-                |row| Ok((row.get::<_, i64>(0)? as u64, row.get::<_, String>(1)?)),
+                |row| {
+                    Ok(LastPull {
+                        number: row.get::<_, i64>(0)? as u64,
+                        branch: row.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                        url: row.get(2)?,
+                    })
+                },
             )
             .optional()?)
     }
