@@ -44,7 +44,9 @@ pub fn mirrors_dir(config: &Config) -> std::path::PathBuf {
     config.data_dir.join("mirrors")
 }
 
-/// The engine a configuration describes, secrets read. Call within a tokio runtime.
+/// The engine a configuration describes, secrets read. Call within a tokio runtime. With
+/// `forge: local` it opens no pull requests until given the journal (`Engine::with_local_forge`):
+/// `serve` does; `explain` only finds culprits.
 pub fn engine(
     config: &Config,
     env: &BTreeMap<String, String>,
