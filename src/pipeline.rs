@@ -540,9 +540,8 @@ impl Engine {
     /// other way round (the forge was changed since).
     pub fn keeps_pull(&self, url: &str) -> bool {
         match &self.forge {
-            ForgeClient::GitHub(_) => {
-                url.starts_with(&format!("{}/", web_url(&self.github_api_url)))
-            }
+            // Any web address: a GitHub Enterprise Server's need not look like its API's.
+            ForgeClient::GitHub(_) => !url.starts_with(LOCAL_PULLS),
             ForgeClient::Local(_) => url.starts_with(LOCAL_PULLS),
             ForgeClient::None => false,
         }

@@ -29,6 +29,7 @@ fn the_example_configuration_loads_as_documented() {
     assert_eq!(c.listen.to_string(), "127.0.0.1:9095");
     assert_eq!(c.log_format, LogFormat::Text);
     assert_eq!(c.workers, 2);
+    assert_eq!(c.retention, Duration::from_secs(90 * 86_400));
     assert_eq!(c.guards.max_alert_age, Duration::from_secs(7_200));
     assert_eq!(c.guards.culprit_grace, Duration::from_secs(600));
     assert!(matches!(
@@ -86,7 +87,7 @@ rules:
         "guards.max_alert_age: \"2 hours\" is not a duration; write it like 90s, 10m, 2h or 1h30m",
         "guards.revert_of_revert: \"maybe\": give refuse or allow",
         "listen: \"localhost\" is not address:port; write it like 127.0.0.1:9095 or 0.0.0.0:9095",
-        "log_fromat: not a setting; the settings are listen, data_dir, log_format, shutdown_timeout, workers, forge, webhook, tls, journal, github, git, pull_request, guards, repos, rules",
+        "log_fromat: not a setting; the settings are listen, data_dir, log_format, shutdown_timeout, retention, workers, forge, webhook, tls, journal, github, git, pull_request, guards, repos, rules",
         "repos[0].github: \"acme\": give OWNER/NAME",
         "repos[0].paths: \"[[\" is not a valid glob: unclosed character class; missing ']'",
         "repos[1].name: \"gitops\" is the name of an earlier repository too",
@@ -172,6 +173,7 @@ fn check_config_prints_the_resolved_file_without_secrets_or_every_problem() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("max_alert_age: 2h"), "{stdout}");
+    assert!(stdout.contains("retention: 90d"), "{stdout}");
     assert!(stdout.contains("github: acme/gitops"), "{stdout}");
     assert!(!stdout.contains("do_not_print_me"), "{stdout}");
 
@@ -300,4 +302,45 @@ fn a_local_forge_needs_no_github_credentials() {
     )
     .unwrap_or_else(|p| panic!("{p}"));
     assert_eq!(from_env.forge, revertbot::config::Forge::Local);
+}
+
+#[test]
+fn the_journal_keeps_90_days_unless_told_otherwise_and_0_keeps_everything() {
+    let base = "webhook: {bearer_tokens_file: /t}\nguards: {dry_run: true}\nrepos: [{name: g, url: /srv/git/g}]\nrules: [{repo: g, image_label: image}]\n";
+    let load = |text: &str, vars: &[(&str, &str)]| Config::load(text, &env(vars));
+    let c = load(base, &[]).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.retention, Duration::from_secs(90 * 86_400));
+    for zero in ["0", "'0'"] {
+        let c = load(&format!("{base}retention: {zero}\n"), &[]).unwrap_or_else(|p| panic!("{p}"));
+        assert_eq!(c.retention, Duration::ZERO, "{zero}");
+    }
+    let c = load(&format!("{base}retention: 2w\n"), &[]).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.retention, Duration::from_secs(14 * 86_400));
+    // The environment wins over the file.
+    let c = load(
+        &format!("{base}retention: 2w\n"),
+        &[("REVERTBOT_RETENTION", "30d")],
+    )
+    .unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.retention, Duration::from_secs(30 * 86_400));
+
+    for (value, problem) in [
+        (
+            "forever",
+            "retention: \"forever\" is not a duration; write it like 90s, 10m, 2h or 1h30m",
+        ),
+        (
+            "10m",
+            "retention: \"10m\": give 0 (keep everything) or at least 1h: the guard max_rollbacks_per_repo_per_hour counts the last hour's rollbacks in the journal",
+        ),
+    ] {
+        let problems = load(&format!("{base}retention: {value}\n"), &[])
+            .unwrap_err()
+            .0;
+        assert_eq!(problems, [problem]);
+        let problems = load(base, &[("REVERTBOT_RETENTION", value)])
+            .unwrap_err()
+            .0;
+        assert_eq!(problems, [problem], "from the environment");
+    }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Barrier, Mutex};
 
 use revertbot::journal::{
     self, Decision, Failure, Finished, JobKind, Journal, LocalPullOutcome, Location, NewAlert,
-    NewDelivery, NewJob, NewLocalPull, PostgresSettings, SslMode,
+    NewDelivery, NewJob, NewLocalPull, PostgresSettings, Pruned, SslMode, PRUNE_BATCH,
 };
 use revertbot_testkit::postgres::Postgres;
 
@@ -78,6 +78,8 @@ on_both_backends!(
     the_occurrence_comment_waits_for_its_interval_and_is_never_empty,
     a_local_pull_reads_back_with_its_comments_oldest_first,
     handles_ensuring_one_head_at_once_make_one_local_pull_and_one_comment,
+    pruning_deletes_old_deliveries_and_ended_jobs_and_keeps_open_work,
+    pruning_goes_a_batch_at_a_time_oldest_first,
 );
 
 fn alert(fingerprint: &str, decision: Decision) -> NewAlert {
@@ -109,6 +111,13 @@ fn delivery(alerts: Vec<NewAlert>) -> NewDelivery {
         status: "firing".into(),
         payload: "{\"version\":\"4\"}".into(),
         alerts,
+    }
+}
+
+fn delivery_at(received_at: i64, alerts: Vec<NewAlert>) -> NewDelivery {
+    NewDelivery {
+        received_at,
+        ..delivery(alerts)
     }
 }
 
@@ -444,7 +453,7 @@ fn postgresql_replicas_starting_together_migrate_once() {
             "together",
             "SELECT count(*), max(version) FROM schema_migrations"
         ),
-        "3|3"
+        "4|4"
     );
 }
 
@@ -739,4 +748,171 @@ fn handles_ensuring_one_head_at_once_make_one_local_pull_and_one_comment(store: 
     for &n in &numbers {
         assert_eq!(j.local_pull(n).unwrap().unwrap().comments.len(), 1);
     }
+}
+
+fn pruning_deletes_old_deliveries_and_ended_jobs_and_keeps_open_work(store: Store) {
+    const OLD: i64 = 1_000;
+    const BEFORE: i64 = 100_000;
+    const NEW: i64 = 200_000;
+    let j = store.open();
+    let lease = 10_000_000;
+    let done = |outcome: &str| Finished {
+        outcome: outcome.into(),
+        ..Finished::default()
+    };
+    let record = |at: i64, alerts: Vec<NewAlert>| {
+        j.record(&[delivery_at(at, alerts)], at).unwrap()[0].delivery
+    };
+    // Old, and their jobs ended long ago: both go.
+    let done_long_ago = record(OLD, vec![alert("a", job("gitops", "app:1"))]);
+    let j1 = j.claim("w", OLD, lease).unwrap().unwrap();
+    assert!(j.finish(j1.id, "w", 2_000, &done("created")).unwrap());
+    let failed_long_ago = record(OLD, vec![alert("b", job("gitops", "app:2"))]);
+    let j2 = j.claim("w", OLD, lease).unwrap().unwrap();
+    let permanent = Failure {
+        kind: "cannot_revert".into(),
+        code: None,
+        message: "is itself a revert".into(),
+        retry_at: None,
+    };
+    assert!(j.fail(j2.id, "w", 3_000, &permanent).unwrap());
+    let nothing_to_do = record(
+        OLD,
+        vec![
+            alert("c", Decision::Unmatched),
+            alert(
+                "d",
+                Decision::Skipped {
+                    repo: Some("gitops".into()),
+                    reason: "guard max_alert_age".into(),
+                },
+            ),
+        ],
+    );
+    // An old delivery goes; the job it made ended long ago, but a new delivery's alert joined
+    // it, so it stays with that alert.
+    let joined_old = record(OLD, vec![alert("e", job("repo6", "app:6"))]);
+    let joined_new = record(NEW, vec![alert("e", job("repo6", "app:6"))]);
+    let j6 = j.claim("w", OLD, lease).unwrap().unwrap();
+    assert!(j.finish(j6.id, "w", 50_000, &done("created")).unwrap());
+    // An old delivery goes; its job ended after `before`, so it stays.
+    let ended_lately = record(OLD, vec![alert("f", job("repo7", "app:7"))]);
+    let j7 = j.claim("w", OLD, lease).unwrap().unwrap();
+    assert!(j.finish(j7.id, "w", 150_000, &done("created")).unwrap());
+    // New, ended: stays.
+    let new = record(NEW, vec![alert("g", job("gitops", "app:5"))]);
+    let j5 = j.claim("w", NEW, lease).unwrap().unwrap();
+    assert!(j.finish(j5.id, "w", NEW + 500, &done("created")).unwrap());
+    // Old, but their jobs are running, or queued: they stay whole, alerts and all.
+    let running = record(
+        OLD,
+        vec![
+            alert("h", job("other", "app:3")),
+            alert("i", Decision::Unmatched),
+        ],
+    );
+    let j3 = j.claim("w", OLD, lease).unwrap().unwrap();
+    assert_eq!(j3.repo, "other");
+    let queued = record(OLD, vec![alert("k", job("infra", "app:4"))]);
+    // The local forge's pull requests are not the journal's history: they stay.
+    let pull = j
+        .ensure_local_pull(&local_pull("gitops", "revertbot/app-1"), OLD)
+        .unwrap()
+        .number;
+    assert!(j.comment_local_pull(pull, "Fired again.", OLD + 1).unwrap());
+    assert_eq!(j.delivery_count().unwrap(), 9);
+
+    assert_eq!(
+        j.prune(BEFORE).unwrap(),
+        Pruned {
+            deliveries: 5,
+            jobs: 2
+        }
+    );
+    let mut kept: Vec<i64> = j.deliveries(100).unwrap().iter().map(|d| d.id).collect();
+    kept.sort();
+    assert_eq!(kept, [joined_new, new, running, queued]);
+    for gone in [
+        done_long_ago,
+        failed_long_ago,
+        nothing_to_do,
+        joined_old,
+        ended_lately,
+    ] {
+        assert!(!kept.contains(&gone));
+    }
+    assert_eq!(j.delivery_count().unwrap(), 4);
+    let running_delivery = j
+        .deliveries(100)
+        .unwrap()
+        .into_iter()
+        .find(|d| d.id == running)
+        .unwrap();
+    assert_eq!(running_delivery.alerts.len(), 2, "kept with all its alerts");
+    let jobs = j.jobs(100).unwrap();
+    let mut job_ids: Vec<i64> = jobs.iter().map(|r| r.id).collect();
+    job_ids.sort();
+    let mut want = vec![j3.id, j5.id, j6.id, j7.id];
+    let j4 = jobs.iter().find(|r| r.repo == "infra").unwrap();
+    assert_eq!(j4.state, "queued");
+    want.push(j4.id);
+    want.sort();
+    assert_eq!(job_ids, want);
+    assert!(j.job(j1.id).unwrap().is_none());
+    assert!(j.job(j2.id).unwrap().is_none());
+    let j6_now = jobs.iter().find(|r| r.id == j6.id).unwrap();
+    assert_eq!(j6_now.alerts, 1, "the new delivery's alert only");
+    assert_eq!(j.pending().unwrap(), 2);
+    assert_eq!(j.local_pull(pull).unwrap().unwrap().comments.len(), 1);
+
+    // Nothing more to delete: a second prune (another replica's) deletes nothing.
+    assert_eq!(j.prune(BEFORE).unwrap(), Pruned::default());
+    assert_eq!(store.open().prune(BEFORE).unwrap(), Pruned::default());
+
+    // Once their jobs end, the old deliveries go too, and the jobs with them.
+    assert!(j.finish(j3.id, "w", 60_000, &done("created")).unwrap());
+    let j4 = j.claim("w", OLD, lease).unwrap().unwrap();
+    assert!(j.fail(j4.id, "w", 70_000, &permanent).unwrap());
+    assert_eq!(
+        j.prune(BEFORE).unwrap(),
+        Pruned {
+            deliveries: 2,
+            jobs: 2
+        }
+    );
+    assert_eq!(j.delivery_count().unwrap(), 2);
+    assert_eq!(j.jobs(100).unwrap().len(), 3);
+    assert!(j.local_pull(pull).unwrap().is_some());
+}
+
+fn pruning_goes_a_batch_at_a_time_oldest_first(store: Store) {
+    let j = store.open();
+    let extra = 3;
+    let deliveries: Vec<NewDelivery> = (0..i64::from(PRUNE_BATCH) + extra)
+        .map(|i| {
+            delivery_at(
+                1_000 + i,
+                vec![alert(&format!("a{i}"), Decision::Unmatched)],
+            )
+        })
+        .rev()
+        .collect();
+    j.record(&deliveries, 0).unwrap();
+    let first = j.prune(1_000_000).unwrap();
+    assert_eq!(first.deliveries, u64::from(PRUNE_BATCH));
+    let left: BTreeSet<i64> = j
+        .deliveries(100)
+        .unwrap()
+        .iter()
+        .map(|d| d.received_at)
+        .collect();
+    let newest = 1_000 + i64::from(PRUNE_BATCH);
+    assert_eq!(
+        left,
+        (newest..newest + extra).collect(),
+        "the oldest went first"
+    );
+    assert_eq!(j.prune(1_000_000).unwrap().deliveries, extra as u64);
+    assert_eq!(j.prune(1_000_000).unwrap(), Pruned::default());
+    assert_eq!(j.delivery_count().unwrap(), 0);
 }

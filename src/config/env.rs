@@ -23,6 +23,7 @@ const SETTINGS: &[(&str, Ty)] = &[
     ("data_dir", Ty::Text),
     ("log_format", Ty::Text),
     ("shutdown_timeout", Ty::Text),
+    ("retention", Ty::Text),
     ("workers", Ty::Integer),
     ("forge", Ty::Text),
     ("webhook.bearer_tokens_file", Ty::Text),

@@ -17,6 +17,10 @@ pub struct Config {
     pub log_format: LogFormat,
     #[serde(serialize_with = "ser_duration")]
     pub shutdown_timeout: Duration,
+    /// Deliveries, and finished jobs, older than this are deleted from the journal; zero: kept
+    /// for ever.
+    #[serde(serialize_with = "ser_duration")]
+    pub retention: Duration,
     /// Jobs run at once (at most one per repository).
     pub workers: usize,
     /// Where rollback pull requests are opened.

@@ -51,6 +51,18 @@ pub fn validate(
         }
     };
     let shutdown_timeout = p.duration("shutdown_timeout", file.shutdown_timeout.as_ref(), "30s");
+    let retention = p.duration("retention", file.retention.as_ref(), "90d");
+    // The rate guard counts the last hour's rollbacks in the journal: a shorter retention
+    // would delete what it counts.
+    if !retention.is_zero() && retention < Duration::from_secs(3_600) {
+        p.push(
+            "retention",
+            format!(
+                "{:?}: give 0 (keep everything) or at least 1h: the guard max_rollbacks_per_repo_per_hour counts the last hour's rollbacks in the journal",
+                file.retention.as_ref().map_or("", |s| s.0.trim())
+            ),
+        );
+    }
     let workers = file.workers.unwrap_or(2);
     if !(1..=64).contains(&workers) {
         p.push("workers", format!("{workers}: give 1 to 64"));
@@ -417,6 +429,7 @@ pub fn validate(
             .unwrap_or_else(|| PathBuf::from("/var/lib/revertbot")),
         log_format,
         shutdown_timeout,
+        retention,
         workers,
         forge,
         webhook: Webhook {

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::records::{
     Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull, LocalPull,
-    LocalPullOutcome, NewDelivery, NewLocalPull, Recorded,
+    LocalPullOutcome, NewDelivery, NewLocalPull, Pruned, Recorded,
 };
 use crate::config::SslMode;
 
@@ -46,6 +46,10 @@ impl std::fmt::Debug for PostgresSettings {
             .finish()
     }
 }
+
+/// Deliveries (and jobs) one [`Journal::prune`] deletes at most: a call holds the journal's
+/// write lock briefly even on a journal never pruned before, so that recording goes on.
+pub const PRUNE_BATCH: u32 = 1_000;
 
 /// What every backend does. Times are milliseconds since the Unix epoch, given by the caller
 /// (the service's clock), so that replicas agree on leases as far as their clocks do.
@@ -105,6 +109,14 @@ pub trait Journal: Send + Sync {
 
     /// How many deliveries are recorded.
     fn delivery_count(&self) -> Result<u64>;
+
+    /// Deletes, in one transaction, the oldest deliveries received before `before`, with their
+    /// alerts, and the jobs that ended (`done` or `failed`) before it that no alert left names;
+    /// at most [`PRUNE_BATCH`] of each: call again until it deletes nothing. A job queued or
+    /// running is never deleted, nor the deliveries whose alerts joined it; the local forge's
+    /// pull requests are kept. Idempotent: replicas may all prune (on PostgreSQL, one that
+    /// finds another pruning deletes nothing, and leaves the work to it).
+    fn prune(&self, before: i64) -> Result<Pruned>;
 
     /// The local forge (`forge: local`): finds the pull request for `pull.head` in
     /// `pull.repo` — adding its occurrence comment when the interval allows — or opens it, in

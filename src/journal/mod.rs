@@ -1,6 +1,7 @@
 //! The journal: every delivery as received, each alert in it with what was decided, and the
 //! jobs they made, with their outcomes. It is also the work queue: workers claim jobs from it
-//! with a lease, one job per repository at a time.
+//! with a lease, one job per repository at a time. What is old and done is deleted by
+//! [`Journal::prune`] (the service's `retention`).
 //!
 //! One interface, two backends: SQLite in the data directory (the default, for one replica, or
 //! several processes on one host) and PostgreSQL (for replicas on several hosts: one shared
@@ -18,12 +19,12 @@ use std::sync::Arc;
 use anyhow::Result;
 
 pub use crate::config::SslMode;
-pub use backend::{Journal, Location, PostgresSettings};
+pub use backend::{Journal, Location, PostgresSettings, PRUNE_BATCH};
 pub use postgres::PostgresJournal;
 pub use records::{
     AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
     JobRecord, LastPull, LocalComment, LocalPull, LocalPullOutcome, NewAlert, NewDelivery, NewJob,
-    NewLocalPull, Recorded,
+    NewLocalPull, Pruned, Recorded,
 };
 pub use sqlite::{SqliteJournal, FILE_NAME};
 

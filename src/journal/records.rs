@@ -190,6 +190,20 @@ pub struct AlertRecord {
     pub job: Option<i64>,
 }
 
+/// What one [`crate::journal::Journal::prune`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Deliveries, with their alerts.
+    pub deliveries: u64,
+    pub jobs: u64,
+}
+
+impl Pruned {
+    pub fn is_empty(&self) -> bool {
+        self.deliveries == 0 && self.jobs == 0
+    }
+}
+
 /// The latest pull request of a target's rollbacks, as its job recorded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LastPull {

@@ -11,6 +11,7 @@ mod http;
 mod intake;
 mod markdown;
 mod metrics;
+mod retention;
 pub mod secrets;
 mod state;
 mod status;
@@ -140,6 +141,7 @@ pub async fn serve(
     let workers: Vec<_> = (0..shared.config.workers)
         .map(|n| tokio::spawn(worker::run(shared.clone(), n)))
         .collect();
+    let pruning = tokio::spawn(retention::run(shared.clone()));
 
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     info!(
@@ -176,6 +178,9 @@ pub async fn serve(
     for task in preparing {
         task.abort();
     }
+    // A batch being deleted finishes on the blocking pool, its transaction whole.
+    pruning.abort();
+    let _ = pruning.await;
 
     let timeout = shared.config.shutdown_timeout;
     if tokio::time::timeout(timeout, join_all(workers))

@@ -4,6 +4,7 @@
 //! rules as constraints.
 
 mod pool;
+mod prune;
 mod pulls;
 mod schema;
 mod tls;
@@ -19,7 +20,8 @@ use self::pool::Pool;
 use super::backend::{Journal, PostgresSettings};
 use super::records::{
     AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
-    JobRecord, LastPull, LocalPull, LocalPullOutcome, NewDelivery, NewJob, NewLocalPull, Recorded,
+    JobRecord, LastPull, LocalPull, LocalPullOutcome, NewDelivery, NewJob, NewLocalPull, Pruned,
+    Recorded,
 };
 use crate::config::SslMode;
 use crate::error::Error;
@@ -505,6 +507,10 @@ impl Journal for PostgresJournal {
     fn delivery_count(&self) -> Result<u64> {
         self.with(|c| c.client.query_one("SELECT COUNT(*) FROM deliveries", &[]))
             .map(|row| row.get::<_, i64>(0) as u64)
+    }
+
+    fn prune(&self, before: i64) -> Result<Pruned> {
+        self.with_retry(|c| prune::prune(c, before))
     }
 
     fn ensure_local_pull(&self, pull: &NewLocalPull, now: i64) -> Result<LocalPullOutcome> {

@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_journal.sql")),
     (2, include_str!("migrations/0002_hold.sql")),
     (3, include_str!("migrations/0003_local_pulls.sql")),
+    (4, include_str!("migrations/0004_retention.sql")),
 ];
 
 /// The advisory lock's key: `hashtextextended('revertbot.migrations', 0)`, spelled in SQL so

@@ -8,13 +8,14 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+mod prune;
 mod pulls;
 mod schema;
 
 use super::backend::Journal;
 use super::records::{
     AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
-    JobRecord, LastPull, LocalPull, LocalPullOutcome, NewDelivery, NewLocalPull, Recorded,
+    JobRecord, LastPull, LocalPull, LocalPullOutcome, NewDelivery, NewLocalPull, Pruned, Recorded,
 };
 use crate::error::Error;
 
@@ -419,6 +420,10 @@ impl Journal for SqliteJournal {
             .query_row("SELECT COUNT(*) FROM deliveries", [], |row| {
                 row.get::<_, i64>(0)
             })? as u64)
+    }
+
+    fn prune(&self, before: i64) -> Result<Pruned> {
+        prune::prune(&mut self.conn(), before)
     }
 
     fn ensure_local_pull(&self, pull: &NewLocalPull, now: i64) -> Result<LocalPullOutcome> {

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_ran_by.sql")),
     (4, include_str!("migrations/0004_hold.sql")),
     (5, include_str!("migrations/0005_local_pulls.sql")),
+    (6, include_str!("migrations/0006_retention.sql")),
 ];
 
 /// Brings the schema up to date; returns the version it is at.
