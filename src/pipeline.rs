@@ -357,12 +357,8 @@ impl Engine {
                     comment_interval_ms: i64::try_from(spec.comment_interval.as_millis())
                         .unwrap_or(i64::MAX),
                 };
-                let journal = journal.clone();
                 let now = now.timestamp_millis();
-                let kept =
-                    tokio::task::spawn_blocking(move || journal.ensure_local_pull(&new, now))
-                        .await
-                        .context("the journal call stopped")??;
+                let kept = on_journal(journal, move |j| j.ensure_local_pull(&new, now)).await?;
                 Ok(Some(PullOutcome {
                     number: kept.number,
                     url: local_pull_path(kept.number),
@@ -518,12 +514,9 @@ impl Engine {
                 github.repo(&name).await?.comment(number, &text).await
             }
             ForgeClient::Local(journal) => {
-                let (journal, now) = (journal.clone(), now.timestamp_millis());
-                let found = tokio::task::spawn_blocking(move || {
-                    journal.comment_local_pull(number, &text, now)
-                })
-                .await
-                .context("the journal call stopped")??;
+                let now = now.timestamp_millis();
+                let found =
+                    on_journal(journal, move |j| j.comment_local_pull(number, &text, now)).await?;
                 if !found {
                     return Err(Error::new(Kind::NotFound)
                         .text(format!("no local pull request #{number} in the journal"))
@@ -564,6 +557,17 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .context("the git work stopped unexpectedly")?
+}
+
+/// Runs a journal call on the blocking pool (its calls block, as git's do).
+async fn on_journal<T: Send + 'static>(
+    journal: &Arc<dyn Journal>,
+    call: impl FnOnce(&dyn Journal) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let journal = journal.clone();
+    tokio::task::spawn_blocking(move || call(journal.as_ref()))
+        .await
+        .context("the journal call stopped")?
 }
 
 fn source_text(source: &Source) -> String {
