@@ -10,7 +10,11 @@
 //!    pull request existing. Each round deletes the branch and the pull request first, so that
 //!    every delivery takes the whole path: fetch, locate, revert, push, pull request.
 //!
-//! 3. **Replicas.** With the journal in PostgreSQL: the time one replica, then three, take to
+//! 3. **Coalescing.** One delivery of N alerts about one image (Alertmanager groups a fleet's
+//!    pods so), N from 1,250 to 10,000, posted to the service and, in the same run, to the bare
+//!    handler: the time to the answer, and how it grows with N (linear: doubling N doubles it).
+//!
+//! 4. **Replicas.** With the journal in PostgreSQL: the time one replica, then three, take to
 //!    finish 100 queued rollbacks (see `replicas/`).
 //!
 //! The intake is measured with each journal in the same run: SQLite in `data_dir`, and a
@@ -18,7 +22,7 @@
 //!
 //! Settings: `REVERTBOT_BENCH_RUNS` (rounds, default 3), `REVERTBOT_BENCH_SECONDS` (seconds
 //! per intake round, default 10), `REVERTBOT_BENCH_COMMITS` (size of the repository),
-//! `REVERTBOT_BENCH_ONLY` (`intake`, `latency` or `replicas`: one part only).
+//! `REVERTBOT_BENCH_ONLY` (`intake`, `latency`, `coalescing` or `replicas`: one part only).
 
 #[allow(dead_code)]
 mod gen;
@@ -62,6 +66,9 @@ fn main() -> Result<()> {
     }
     if only.is_empty() || only == "latency" {
         latency(&generated, rounds)?;
+    }
+    if only.is_empty() || only == "coalescing" {
+        coalescing(rounds)?;
     }
     if only.is_empty() || only == "replicas" {
         replicas::run(Path::new(BINARY), rounds, GITHUB_TOKEN, WEBHOOK_TOKEN)?;
@@ -198,12 +205,15 @@ fn bare_server() -> Result<String> {
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let app = axum::Router::new().route(
-                "/alerts",
-                axum::routing::post(|_body: axum::body::Bytes| async {
-                    axum::Json(serde_json::json!({ "alerts": ["queued"], "delivery": 1 }))
-                }),
-            );
+            let app = axum::Router::new()
+                .route(
+                    "/alerts",
+                    axum::routing::post(|_body: axum::body::Bytes| async {
+                        axum::Json(serde_json::json!({ "alerts": ["queued"], "delivery": 1 }))
+                    }),
+                )
+                // It reads whole bodies of any size, as the service does up to max_body_bytes.
+                .layer(axum::extract::DefaultBodyLimit::disable());
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
             axum::serve(listener, app).await.expect("bare server");
         });
@@ -401,6 +411,91 @@ fn intake(rounds: usize, seconds: u64) -> Result<()> {
         "  PostgreSQL / SQLite journal        {pg_rps:.0} / {rps:.0} = {:.2}   (no target; same run)",
         pg_rps / rps
     );
+    drop(service);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Coalescing
+
+/// One delivery of `n` alerts about one image, each its own pod (fingerprint).
+fn group_body(n: usize) -> String {
+    let one: serde_json::Value = serde_json::from_str(&body(
+        "FrontendHighErrorRate",
+        "critical",
+        "ghcr.io/acme/frontend:1.5.0",
+        "0",
+    ))
+    .expect("the benchmark's own body");
+    let mut payload = one.clone();
+    let alert = &one["alerts"][0];
+    payload["alerts"] = (0..n)
+        .map(|i| {
+            let mut a = alert.clone();
+            a["fingerprint"] = format!("{i:016x}").into();
+            a["labels"]["pod"] = format!("frontend-7d4b9c8f6d-{i:05}").into();
+            a
+        })
+        .collect();
+    payload.to_string()
+}
+
+fn coalescing(rounds: usize) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let demo = dir.path().join("gitops");
+    revertbot::demo::build(&demo)?;
+    let config = write_config(
+        dir.path(),
+        demo.to_str().context("utf-8 path")?,
+        "http://127.0.0.1:9",
+        true,
+    )?;
+    let text = std::fs::read_to_string(&config)?
+        .replace("webhook:\n", "webhook:\n  max_body_bytes: 67108864\n");
+    std::fs::write(&config, text)?;
+    let service = Service::start(Path::new(BINARY), &config, &[]);
+    service.wait_ready();
+    let bare = bare_server()?;
+    println!("\ncoalescing: one delivery of N alerts about one image, median of {rounds} rounds");
+    println!(
+        "  {:>6}  {:>9}  {:>12}  {:>10}  {:>9}",
+        "N", "body MiB", "revertbot ms", "bare ms", "µs/alert"
+    );
+    let mut previous: Option<f64> = None;
+    for n in [1_250, 2_500, 5_000, 10_000] {
+        let body = group_body(n);
+        let mut ours = Vec::new();
+        let mut bares = Vec::new();
+        for _ in 0..rounds {
+            let start = Instant::now();
+            let (status, answer) = service.post_alerts(WEBHOOK_TOKEN, body.as_bytes());
+            ours.push(start.elapsed().as_secs_f64() * 1e3);
+            if status != 200 {
+                bail!("{n} alerts: {status} {}", &answer[..answer.len().min(300)]);
+            }
+            let start = Instant::now();
+            let (status, _) = revertbot_testkit::http::http_post(
+                &bare,
+                &[("Content-Type", "application/json")],
+                body.as_bytes(),
+            );
+            bares.push(start.elapsed().as_secs_f64() * 1e3);
+            if status != 200 {
+                bail!("bare handler, {n} alerts: {status}");
+            }
+        }
+        let (ms, bare_ms) = (median(ours), median(bares));
+        println!(
+            "  {n:>6}  {:>9.1}  {ms:>12.1}  {bare_ms:>10.1}  {:>9.1}{}",
+            body.len() as f64 / (1 << 20) as f64,
+            ms * 1e3 / n as f64,
+            previous.map_or(String::new(), |p| format!(
+                "   x{:.2} for twice the alerts",
+                ms / p
+            ))
+        );
+        previous = Some(ms);
+    }
     drop(service);
     Ok(())
 }

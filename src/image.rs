@@ -54,6 +54,10 @@ impl ImageRef {
             }
             None => (rest, None),
         };
+        // `.` and `..` would walk the registry's paths, not name a repository.
+        if name.split('/').any(|part| part == "." || part == "..") {
+            return Err(fail("a path component may not be '.' or '..'"));
+        }
         if !is_name(name) {
             return Err(fail(
                 "the name may hold only letters, digits, '.', '_', '-', ':' (registry port) and '/'",
@@ -185,6 +189,10 @@ mod tests {
             "a b",
             "/abs",
             "x:tag with space",
+            "ghcr.io/acme/../admin:1",
+            "ghcr.io/../x",
+            "../x",
+            "ghcr.io/acme/./app",
         ] {
             assert!(ImageRef::parse(bad).is_err(), "{bad:?} should be rejected");
         }

@@ -482,8 +482,7 @@ impl Engine {
             let commit = repo.find_commit(git2::Oid::from_str(&located.commit.sha)?)?;
             let committed_at = commit.committer().when().seconds();
             let is_revert = crate::revert::message::is_a_revert(commit.message_raw().unwrap_or(""));
-            let branch =
-                crate::revert::message::branch_name(Some(&image.name), &located.commit.sha);
+            let branch = crate::revert::rollback_branch(repo, commit.id(), Some(&image.name))?;
             Ok(Culprit {
                 committed_at,
                 is_revert,

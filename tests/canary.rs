@@ -260,6 +260,13 @@ fn an_abort_of_an_image_git_no_longer_holds_opens_nothing_and_bad_bodies_are_ref
     );
     assert_eq!(status, 400);
     assert!(body.contains(r#""field":"containers""#), "{body}");
+    let (status, body) = post(
+        &svc,
+        "/webhooks/flagger",
+        r#"{"name":"api","namespace":"prod","phase":"Failed","metadata":{"timestamp":"yesterday"}}"#,
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains(r#""field":"metadata.timestamp""#), "{body}");
     let huge = format!(
         r#"{{"name":"{}","namespace":"prod","phase":"Failed"}}"#,
         "x".repeat(2 << 20)

@@ -411,6 +411,26 @@ fn bad_input_gets_the_right_status_and_changes_nothing() {
         serde_json::from_str::<serde_json::Value>(&body).unwrap()["field"],
         "status"
     );
+    // An alert that does not say when it started would pass the age and causality guards.
+    for starts_at in [None, Some(""), Some("yesterday"), Some("0")] {
+        let mut alert: serde_json::Value =
+            serde_json::from_slice(&webhook_body(demo_labels())).unwrap();
+        match starts_at {
+            None => {
+                alert["alerts"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("startsAt");
+            }
+            Some(t) => alert["alerts"][0]["startsAt"] = json!(t),
+        }
+        let (status, body) = post(&authorized, alert.to_string().as_bytes());
+        assert_eq!(status, 400, "{starts_at:?}: {body}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body).unwrap()["field"],
+            "alerts[0].startsAt"
+        );
+    }
     let big = vec![b' '; 10 << 20];
     assert_eq!(post(&authorized, &big).0, 413);
 
@@ -458,7 +478,7 @@ fn bad_input_gets_the_right_status_and_changes_nothing() {
         "{metrics}"
     );
     assert!(
-        metrics.contains("revertbot_deliveries_total{result=\"invalid\"} 3"),
+        metrics.contains("revertbot_deliveries_total{result=\"invalid\"} 7"),
         "{metrics}"
     );
 }

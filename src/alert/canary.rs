@@ -137,6 +137,17 @@ pub fn argo_rollouts(body: &[u8], now: DateTime<Utc>) -> Result<Event, EventErro
             .as_ref()
             .map(|r| format!("{} {}", r.kind, r.name)),
     );
+    for (field, value) in [("abortedAt", &e.aborted_at), ("time", &e.time)] {
+        if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            if DateTime::parse_from_rfc3339(v).is_err() {
+                return Err(EventError {
+                    what: "an Argo Rollouts notification",
+                    message: format!("{field}: {v:?} is not an RFC 3339 time"),
+                    field: Some(field.into()),
+                });
+            }
+        }
+    }
     let at = e.aborted_at.as_deref().or(e.time.as_deref());
     let identity = format!(
         "{ARGO_ROLLOUTS}/{ns}/{name}/{}",
@@ -188,13 +199,24 @@ pub fn flagger(body: &[u8], now: DateTime<Utc>) -> Result<Event, EventError> {
     if !message.trim().is_empty() {
         annotations.insert("description".into(), message);
     }
-    // Flagger writes the time as milliseconds since the epoch, in a string.
-    let at = e
-        .metadata
-        .get("timestamp")
-        .and_then(|t| t.trim().parse::<i64>().ok())
-        .and_then(DateTime::from_timestamp_millis)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+    // Flagger writes the time as milliseconds since the epoch, in a string. A time that is not
+    // one is refused: taken as now, it would pass the age and causality guards unchecked.
+    let at = match e.metadata.get("timestamp").map(|t| t.trim()) {
+        None | Some("") => None,
+        Some(t) => Some(
+            t.parse::<i64>()
+                .ok()
+                .and_then(DateTime::from_timestamp_millis)
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+                .ok_or_else(|| EventError {
+                    what: "a Flagger event",
+                    message: format!(
+                        "metadata.timestamp: {t:?} is not a time in milliseconds since the epoch"
+                    ),
+                    field: Some("metadata.timestamp".into()),
+                })?,
+        ),
+    };
     let identity = format!(
         "{FLAGGER}/{ns}/{name}/{}",
         e.checksum.as_deref().unwrap_or("")
@@ -362,5 +384,28 @@ mod tests {
             .unwrap_err()
             .message
             .contains("name"));
+    }
+
+    #[test]
+    fn a_time_that_is_no_time_is_refused() {
+        for t in ["yesterday", "0x10", "1e12", "2026-11-30T11:58:00Z"] {
+            let body = format!(
+                r#"{{"name":"web","namespace":"prod","phase":"Failed","metadata":{{"timestamp":"{t}"}}}}"#
+            );
+            let e = flagger(body.as_bytes(), now()).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("metadata.timestamp"), "{t}");
+        }
+        let e = argo_rollouts(
+            br#"{"rollout":{"name":"web","namespace":"prod"},"abortedAt":"yesterday"}"#,
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("abortedAt"));
+        let e = argo_rollouts(
+            br#"{"rollout":{"name":"web","namespace":"prod"},"time":"0"}"#,
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("time"));
     }
 }

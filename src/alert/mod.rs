@@ -78,6 +78,24 @@ impl Payload {
                 field: Some("version".into()),
             });
         }
+        for (i, alert) in payload.alerts.iter().enumerate() {
+            // The age and causality guards read it: an alert without a time would pass both.
+            if chrono::DateTime::parse_from_rfc3339(alert.starts_at.trim()).is_err() {
+                let field = format!("alerts[{i}].startsAt");
+                let message = if alert.starts_at.trim().is_empty() {
+                    format!("{field} is missing; Alertmanager always sends when an alert started")
+                } else {
+                    format!(
+                        "{field}: {:?} is not an RFC 3339 time (such as \"2026-12-06T04:44:01Z\")",
+                        alert.starts_at
+                    )
+                };
+                return Err(PayloadError {
+                    message,
+                    field: Some(field),
+                });
+            }
+        }
         Ok(payload)
     }
 
@@ -150,5 +168,28 @@ mod tests {
             Payload::from_json(b"{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[]} x")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn an_alert_must_say_when_it_started() {
+        let with = |starts_at: &str| {
+            format!(
+                r#"{{"version":"4","status":"firing","alerts":[{{"status":"firing","startsAt":"2026-12-06T04:44:01Z"}},{{"status":"firing"{starts_at}}}]}}"#
+            )
+        };
+        assert!(Payload::from_json(
+            with(r#","startsAt":"2026-12-06T04:44:01.5+01:00""#).as_bytes()
+        )
+        .is_ok());
+        for bad in [
+            "",
+            r#","startsAt":"""#,
+            r#","startsAt":"yesterday""#,
+            r#","startsAt":"0""#,
+        ] {
+            let e = Payload::from_json(with(bad).as_bytes()).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("alerts[1].startsAt"), "{bad}");
+            assert!(e.message.starts_with("alerts[1].startsAt"), "{}", e.message);
+        }
     }
 }

@@ -18,22 +18,105 @@ pub fn existing(repo: &Repository, branch: &str) -> Result<Option<Oid>> {
     }
 }
 
-/// Refuses a branch whose tip is not a rollback of `culprit`.
+/// What a branch's tip is to the rollback being made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// It is this rollback: reuse it.
+    Same,
+    /// A rollback of the same commit for another image, whose name folds like this one's.
+    OtherImage,
+    /// Something else: a branch revertbot must not touch.
+    Foreign,
+}
+
+/// Where the branch goes: one that already does this work, or a free name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slot {
+    Reuse { name: String, tip: Oid },
+    Free(String),
+}
+
+impl Slot {
+    pub fn name(&self) -> &str {
+        match self {
+            Slot::Reuse { name, .. } | Slot::Free(name) => name,
+        }
+    }
+}
+
+/// The slot of a rollback of `culprit` for `image` (`None`: the whole commit).
+pub fn for_rollback(repo: &Repository, culprit: Oid, image: Option<&str>) -> Result<Slot> {
+    pick(
+        repo,
+        &message::branch_names(image, &culprit.to_string()),
+        |tip| rollback_fit(repo, tip, culprit, image),
+        |name| failure::branch_conflict(name, "", &culprit.to_string()).into(),
+    )
+}
+
+/// Picks the branch among `names`: any candidate (the legacy name included) that already does
+/// this work is reused, so a rerun never opens a second pull request; else the first free
+/// name. A candidate another image's rollback holds is passed over; one holding something
+/// else is refused with `conflict(name)`, as a person's branch under revertbot's name is.
+pub fn pick(
+    repo: &Repository,
+    names: &message::BranchNames,
+    fit: impl Fn(Oid) -> Fit,
+    conflict: impl Fn(&str) -> anyhow::Error,
+) -> Result<Slot> {
+    let mut found = Vec::new();
+    for name in names.names.iter().chain(&names.legacy) {
+        let tip = existing(repo, name)?;
+        if let Some(tip) = tip {
+            if fit(tip) == Fit::Same {
+                return Ok(Slot::Reuse {
+                    name: name.clone(),
+                    tip,
+                });
+            }
+        }
+        found.push((name, tip));
+    }
+    for (name, tip) in found.into_iter().take(names.names.len()) {
+        match tip {
+            None => return Ok(Slot::Free(name.clone())),
+            Some(tip) if fit(tip) == Fit::Foreign => return Err(conflict(name)),
+            Some(_) => {}
+        }
+    }
+    Err(conflict(names.names.last().map_or("", String::as_str)))
+}
+
+/// What the commit at `tip` is to a rollback of `culprit` for `image` (`None`: the whole
+/// commit).
+pub fn rollback_fit(repo: &Repository, tip: Oid, culprit: Oid, image: Option<&str>) -> Fit {
+    let Ok(commit) = repo.find_commit(tip) else {
+        return Fit::Foreign;
+    };
+    let message = commit.message_raw().unwrap_or("");
+    if message::reverted_sha(message) != Some(culprit.to_string().as_str()) {
+        return Fit::Foreign;
+    }
+    match image {
+        Some(image) if !message::names_image(message, image) => Fit::OtherImage,
+        _ => Fit::Same,
+    }
+}
+
+/// Refuses a branch whose tip is not this rollback of `culprit` (for `image`).
 pub fn check_reverts(
     repo: &Repository,
     tip: Oid,
     culprit: Oid,
+    image: Option<&str>,
     branch: &str,
     on: &str,
 ) -> Result<()> {
-    let reverts = repo
-        .find_commit(tip)
-        .ok()
-        .and_then(|c| message::reverted_sha(c.message_raw().unwrap_or("")).map(str::to_string));
-    if reverts.as_deref() == Some(culprit.to_string().as_str()) {
-        Ok(())
-    } else {
-        Err(failure::branch_conflict(branch, on, &culprit.to_string()).into())
+    match rollback_fit(repo, tip, culprit, image) {
+        Fit::Same => Ok(()),
+        Fit::OtherImage | Fit::Foreign => {
+            Err(failure::branch_conflict(branch, on, &culprit.to_string()).into())
+        }
     }
 }
 
@@ -44,13 +127,14 @@ pub fn push_or_reuse(
     branch: &str,
     commit: Oid,
     culprit: Oid,
+    image: Option<&str>,
     net: &Network,
     report: &mut RevertReport,
 ) -> Result<()> {
     let url = ws.push_url().context("no remote to push to")?;
     if let Some(remote_tip) = remote::remote_branch(ws.repo(), url, branch, net)? {
         if remote_tip != commit {
-            reuse_remote(ws, url, branch, remote_tip, culprit, net, report)?;
+            reuse_remote(ws, branch, remote_tip, culprit, image, net, report)?;
         }
         report.pushed = true;
         return Ok(());
@@ -66,7 +150,7 @@ pub fn push_or_reuse(
         if let Some(remote_tip) = remote::remote_branch(ws.repo(), url, branch, net)? {
             // Runs within the same second make the very same commit.
             if remote_tip != commit {
-                reuse_remote(ws, url, branch, remote_tip, culprit, net, report)?;
+                reuse_remote(ws, branch, remote_tip, culprit, image, net, report)?;
             }
             report.pushed = true;
             return Ok(());
@@ -81,18 +165,20 @@ pub fn push_or_reuse(
 /// Adopts the remote's branch when it reverts the same commit; refuses it otherwise.
 fn reuse_remote(
     ws: &Workspace,
-    url: &str,
     branch: &str,
     tip: Oid,
     culprit: Oid,
+    image: Option<&str>,
     net: &Network,
     report: &mut RevertReport,
 ) -> Result<()> {
+    let url = ws.push_url().context("no remote to push to")?;
     ensure_local(ws.repo(), url, branch, tip, net)?;
     check_reverts(
         ws.repo(),
         tip,
         culprit,
+        image,
         branch,
         &format!(" on {}", remote::redact(url)),
     )?;

@@ -101,35 +101,112 @@ pub fn reverted_sha(message: &str) -> Option<&str> {
         .map(str::trim)
 }
 
+/// The names a rollback's branch may have, tried in this order: [`BranchNames::readable`]
+/// first, then the hashed one, which no other image shares (for when another image's rollback
+/// took the readable one); `legacy` is the name the branch had before image names were hashed:
+/// found and reused, never made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchNames {
+    pub names: Vec<String>,
+    pub legacy: Option<String>,
+}
+
+impl BranchNames {
+    /// The name a new branch gets unless another image's branch holds it.
+    pub fn readable(&self) -> &str {
+        &self.names[0]
+    }
+}
+
 /// `revertbot/<image-slug>-<short sha>`: the same for every spelling of the image, so a rerun
-/// or a second replica lands on the same branch; always a valid ref name.
-pub fn branch_name(image: Option<&str>, culprit_sha: &str) -> String {
+/// or a second replica lands on the same branch; always a valid ref name. When the slug loses
+/// what tells two images apart (`acme/api-server` and `acme/api/server` both fold to
+/// `acme-api-server`), a hash of the full name goes with it: `<slug>--<hash>-<short sha>`.
+pub fn branch_names(image: Option<&str>, culprit_sha: &str) -> BranchNames {
     let short = &culprit_sha[..culprit_sha.len().min(12)];
-    match image {
-        None => format!("revertbot/revert-{short}"),
-        Some(image) => format!(
-            "revertbot/{}-{short}",
-            slug(&normalize_name(image), "image")
-        ),
+    let Some(image) = image else {
+        return BranchNames {
+            names: vec![format!("revertbot/revert-{short}")],
+            legacy: None,
+        };
+    };
+    let name = normalize_name(image);
+    let folded = image_slug(&name);
+    let hashed = format!("revertbot/{folded}--{}-{short}", name_hash(&name));
+    let plain = format!("revertbot/{folded}-{short}");
+    if folds_losslessly(&name, &folded) {
+        BranchNames {
+            names: vec![plain, hashed],
+            legacy: None,
+        }
+    } else {
+        BranchNames {
+            names: vec![hashed],
+            legacy: Some(plain),
+        }
     }
 }
 
 /// `revertbot/unhold-<image-slug>-<tag-slug>`: the branch that lifts a hold, the same for every
-/// run.
-pub fn unhold_branch_name(image: &str, tag: &str) -> String {
-    format!(
-        "revertbot/unhold-{}-{}",
-        slug(&normalize_name(image), "image"),
-        slug(tag, "tag")
-    )
+/// run; with a hash of the image's name when its slug is ambiguous, as for rollbacks.
+pub fn unhold_branch_names(image: &str, tag: &str) -> BranchNames {
+    let name = normalize_name(image);
+    let folded = image_slug(&name);
+    let tag = slug(tag, "tag");
+    let plain = format!("revertbot/unhold-{folded}-{tag}");
+    let hashed = format!("revertbot/unhold-{folded}--{}-{tag}", name_hash(&name));
+    if folds_losslessly(&name, &folded) {
+        BranchNames {
+            names: vec![plain, hashed],
+            legacy: None,
+        }
+    } else {
+        BranchNames {
+            names: vec![hashed],
+            legacy: Some(plain),
+        }
+    }
+}
+
+/// The image a rollback commit rolls back, from its trailer.
+pub fn rolled_back_image(message: &str) -> Option<&str> {
+    message
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(IMAGE_TRAILER)?.strip_prefix(": "))
+        .map(str::trim)
+}
+
+/// Whether a rollback commit's message names `image` (any spelling) in its trailer; a message
+/// without the trailer names none and is taken as this image's, as branches made before the
+/// trailer existed are.
+pub fn names_image(message: &str, image: &str) -> bool {
+    rolled_back_image(message).is_none_or(|named| normalize_name(named) == normalize_name(image))
+}
+
+fn image_slug(normalized: &str) -> String {
+    let short = normalized
+        .strip_prefix("docker.io/library/")
+        .or_else(|| normalized.strip_prefix("docker.io/"))
+        .unwrap_or(normalized);
+    slug(short, "image")
+}
+
+/// Whether the slug can be read back as the one name it came from: every `-` in it was a `/`,
+/// nothing was lower-cased, merged or cut off.
+fn folds_losslessly(normalized: &str, folded: &str) -> bool {
+    !folded.contains("--") && normalize_name(&folded.replace('-', "/")) == normalized
+}
+
+/// Ten hex digits of the SHA-1 of the normalised name: the same on every replica and release.
+fn name_hash(normalized: &str) -> String {
+    let oid = git2::Oid::hash_object(git2::ObjectType::Blob, normalized.as_bytes())
+        .unwrap_or(git2::Oid::ZERO_SHA1);
+    oid.to_string()[..10].to_string()
 }
 
 /// A name as a piece of a ref: lower case, `[a-z0-9._-]`, no runs of separators, at most 80.
 fn slug(name: &str, fallback: &'static str) -> String {
-    let name = name
-        .strip_prefix("docker.io/library/")
-        .or_else(|| name.strip_prefix("docker.io/"))
-        .unwrap_or(name);
     let mut slug = String::new();
     for c in name.chars() {
         let c = c.to_ascii_lowercase();
@@ -171,6 +248,10 @@ pub fn unhold_message(image: &str, tag: &str, holds: &super::hold::HoldReport) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn branch_name(image: Option<&str>, culprit_sha: &str) -> String {
+        branch_names(image, culprit_sha).readable().to_string()
+    }
 
     #[test]
     fn strips_every_ci_skip_marker() {
@@ -224,11 +305,17 @@ mod tests {
             branch_name(Some("GHCR.io/acme/front_end"), sha),
             "revertbot/ghcr.io-acme-front_end-9cd3e05b74b2"
         );
-        assert_eq!(
-            branch_name(Some("localhost:5000/a..b/c"), sha),
-            "revertbot/localhost-5000-a.b-c-9cd3e05b74b2"
+        let port = branch_name(Some("localhost:5000/a/c"), sha);
+        assert!(
+            port.starts_with("revertbot/localhost-5000-a-c--") && port.ends_with("-9cd3e05b74b2"),
+            "{port}"
         );
         assert_eq!(branch_name(None, sha), "revertbot/revert-9cd3e05b74b2");
+        assert_eq!(
+            branch_name(Some("ghcr.io/acme/frontend"), sha),
+            "revertbot/ghcr.io-acme-frontend-9cd3e05b74b2",
+            "a name the slug keeps whole stays as readable as it was"
+        );
         for image in [
             "x",
             "a.lock",
@@ -242,5 +329,61 @@ mod tests {
                 "{b}"
             );
         }
+    }
+
+    #[test]
+    fn images_that_fold_alike_get_different_branches() {
+        let sha = "9cd3e05b74b218fdd6599853679b91a0d6537059";
+        let dash = branch_names(Some("ghcr.io/acme/api-server"), sha);
+        let slash = branch_names(Some("ghcr.io/acme/api/server"), sha);
+        assert_eq!(
+            slash.readable(),
+            "revertbot/ghcr.io-acme-api-server-9cd3e05b74b2"
+        );
+        assert_ne!(dash.readable(), slash.readable());
+        // The hash is part of a name other replicas and releases must find: it never changes.
+        assert_eq!(
+            dash.readable(),
+            "revertbot/ghcr.io-acme-api-server--fc89505c50-9cd3e05b74b2"
+        );
+        // The branch the dashed image had before its name was hashed is still found.
+        assert_eq!(dash.legacy.as_deref(), Some(slash.readable()));
+        assert_eq!(slash.legacy, None);
+        // Every candidate of one image differs from every candidate of the other.
+        for a in &dash.names {
+            assert!(!slash.names.contains(a), "{a}");
+        }
+        // Case and every spelling of one image give one name; case in a path is information.
+        assert_eq!(branch_names(Some("GHCR.IO/acme/api-server"), sha), dash);
+        assert_ne!(
+            branch_name(Some("ghcr.io/Acme/app"), sha),
+            branch_name(Some("ghcr.io/acme/app"), sha)
+        );
+        assert_eq!(
+            unhold_branch_names("ghcr.io/acme/api/server", "1.5.0").readable(),
+            "revertbot/unhold-ghcr.io-acme-api-server-1.5.0"
+        );
+        assert_ne!(
+            unhold_branch_names("ghcr.io/acme/api-server", "1.5.0").readable(),
+            unhold_branch_names("ghcr.io/acme/api/server", "1.5.0").readable()
+        );
+        for name in dash.names.iter().chain(&slash.names) {
+            assert!(git2::Reference::is_valid_name(&format!(
+                "refs/heads/{name}"
+            )));
+        }
+    }
+
+    #[test]
+    fn a_rollback_names_its_image() {
+        let msg = "Revert \"x\"\n\nReverts: abc\nRevertbot-Image: ghcr.io/acme/api-server\n";
+        assert_eq!(rolled_back_image(msg), Some("ghcr.io/acme/api-server"));
+        assert!(names_image(msg, "ghcr.io/acme/api-server"));
+        assert!(names_image(msg, "GHCR.io/acme/api-server"));
+        assert!(!names_image(msg, "ghcr.io/acme/api/server"));
+        assert!(names_image(
+            "Revert \"x\"\n\nReverts: abc\n",
+            "ghcr.io/acme/x"
+        ));
     }
 }

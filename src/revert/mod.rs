@@ -31,6 +31,18 @@ pub use request::{Author, Effects, GitSettings, Target};
 pub use unhold::{unhold, UnholdReport};
 pub use workspace::Workspace;
 
+/// The branch a rollback of `culprit` for `image` goes on: the one that already makes it, else
+/// the name it gets (see [`message::branch_names`]).
+pub fn rollback_branch(
+    repo: &git2::Repository,
+    culprit: Oid,
+    image: Option<&str>,
+) -> Result<String> {
+    Ok(branch::for_rollback(repo, culprit, image)?
+        .name()
+        .to_string())
+}
+
 /// Opens the workspace and makes the rollback: the common case in one call.
 pub fn rollback(git: &GitSettings, target: &Target, effects: Effects) -> Result<RevertReport> {
     let ws = Workspace::open(&git.cache_dir, target, effects)?;
@@ -109,7 +121,8 @@ pub fn rollback_in(
         }
     }
     let image_name = image.as_ref().map(|i| i.name.as_str());
-    let branch = message::branch_name(image_name, &culprit.to_string());
+    let slot = branch::for_rollback(repo, culprit, image_name)?;
+    let branch = slot.name().to_string();
     let span = tracing::info_span!("revert", culprit = %culprit, image = image_name.unwrap_or(""), branch = %branch);
     let _entered = span.enter();
 
@@ -136,14 +149,21 @@ pub fn rollback_in(
         hold: HoldReport::default(),
     };
 
-    // A branch from an earlier run (or another replica) that reverts the same commit is reused.
-    if let Some(existing) = branch::existing(repo, &branch)? {
-        branch::check_reverts(repo, existing, culprit, &branch, "")?;
+    // A branch from an earlier run (or another replica) that makes this rollback is reused.
+    if let branch::Slot::Reuse { tip: existing, .. } = slot {
         report.outcome = Outcome::Reused;
         report.branch = Some(branch.clone());
         report.commit = Some(existing.to_string());
         if effects.push && !effects.dry_run && !ws.is_mirror() {
-            branch::push_or_reuse(&ws, &branch, existing, culprit, &git.network, &mut report)?;
+            branch::push_or_reuse(
+                &ws,
+                &branch,
+                existing,
+                culprit,
+                image_name,
+                &git.network,
+                &mut report,
+            )?;
         } else {
             report.pushed = ws.is_mirror();
         }
@@ -218,15 +238,22 @@ pub fn rollback_in(
             return Err(e.into());
         }
         let existing = repo.refname_to_id(&refname)?;
-        branch::check_reverts(repo, existing, culprit, &branch, "")?;
+        branch::check_reverts(repo, existing, culprit, image_name, &branch, "")?;
         report.outcome = Outcome::Reused;
         report.commit = Some(existing.to_string());
         return Ok(report);
     }
     report.outcome = Outcome::Created;
     if effects.push {
-        let pushed =
-            branch::push_or_reuse(&ws, &branch, commit, culprit, &git.network, &mut report);
+        let pushed = branch::push_or_reuse(
+            &ws,
+            &branch,
+            commit,
+            culprit,
+            image_name,
+            &git.network,
+            &mut report,
+        );
         if pushed.is_err() && ws.is_mirror() {
             // The mirror must not keep a branch the remote does not have.
             if let Ok(mut r) = repo.find_reference(&refname) {

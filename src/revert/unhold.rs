@@ -7,6 +7,7 @@ use git2::Signature;
 use serde::Serialize;
 use tracing::info;
 
+use super::branch::{Fit, Slot};
 use super::hold::{self, HoldReport, UNHOLD_TRAILER};
 use super::report::Outcome;
 use super::request::{Effects, GitSettings, Target};
@@ -52,7 +53,6 @@ pub fn unhold(
         .unwrap_or_else(|| ws.default_base().to_string());
     let base = resolve_commit(repo, &base_name, Some(Input::Base))?;
     let base_commit = repo.find_commit(base)?;
-    let branch = message::unhold_branch_name(image, tag);
     let mut report = UnholdReport {
         outcome: Outcome::DryRun,
         image: image.to_string(),
@@ -78,10 +78,20 @@ pub fn unhold(
             })
             .unwrap_or(false)
     };
-    if let Some(existing) = super::branch::existing(repo, &branch)? {
-        if !lifts_it(existing) {
-            return Err(failure::unhold_branch_conflict(&branch, "", image, tag).into());
-        }
+    let slot = super::branch::pick(
+        repo,
+        &message::unhold_branch_names(image, tag),
+        |tip| {
+            if lifts_it(tip) {
+                Fit::Same
+            } else {
+                Fit::Foreign
+            }
+        },
+        |name| failure::unhold_branch_conflict(name, "", image, tag).into(),
+    )?;
+    let branch = slot.name().to_string();
+    if let Slot::Reuse { tip: existing, .. } = slot {
         report.outcome = Outcome::Reused;
         report.branch = Some(branch.clone());
         report.commit = Some(existing.to_string());

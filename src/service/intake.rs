@@ -71,8 +71,19 @@ fn status(s: Status) -> &'static str {
 
 /// The payload with only `alert` in it: the story of one job's pull request.
 fn single(payload: &Payload, alert: &Alert) -> String {
-    let mut one = payload.clone();
-    one.alerts = vec![alert.clone()];
-    one.status = alert.status;
+    // Built field by field: cloning the payload would copy every alert once per alert,
+    // quadratic in the size of a group.
+    let one = Payload {
+        version: payload.version.clone(),
+        group_key: payload.group_key.clone(),
+        truncated_alerts: payload.truncated_alerts,
+        status: alert.status,
+        receiver: payload.receiver.clone(),
+        group_labels: payload.group_labels.clone(),
+        common_labels: payload.common_labels.clone(),
+        common_annotations: payload.common_annotations.clone(),
+        external_url: payload.external_url.clone(),
+        alerts: vec![alert.clone()],
+    };
     serde_json::to_string(&one).unwrap_or_default()
 }
