@@ -418,3 +418,55 @@ fn the_cli_prints_json_and_exits_with_the_documented_codes() {
         "--commit or --image is required"
     );
 }
+
+#[test]
+fn images_that_fold_to_one_slug_never_share_a_rollback() {
+    let (dir, mut w) = repo();
+    let (dash, slash) = ("ghcr.io/acme/api-server", "ghcr.io/acme/api/server");
+    w.write(K, &kustomization(&[(dash, "1.0.0"), (slash, "1.0.0")]))
+        .write(
+            "clusters/prod/deployment.yaml",
+            &deployment("ghcr.io/acme/api"),
+        );
+    w.commit("init").unwrap();
+    w.write(K, &kustomization(&[(dash, "1.1.0"), (slash, "1.1.0")]));
+    w.commit("bump both").unwrap();
+    let c = cache();
+    let req = |image: &str| {
+        with_image(
+            revert_request(dir.path().to_str().unwrap(), c.path()),
+            image,
+        )
+    };
+    // A dry run says where each would go: two branches.
+    let mut dry = req(dash);
+    dry.dry_run = true;
+    let dry_dash = rollback(&dry).branch.unwrap();
+    let mut dry = req(slash);
+    dry.dry_run = true;
+    let dry_slash = rollback(&dry).branch.unwrap();
+    assert_ne!(dry_dash, dry_slash);
+
+    let first = rollback(&req(dash));
+    let second = rollback(&req(slash));
+    assert_eq!(first.outcome, Outcome::Created);
+    assert_eq!(
+        second.outcome,
+        Outcome::Created,
+        "not the other image's branch"
+    );
+    assert_eq!(first.branch.as_deref(), Some(dry_dash.as_str()));
+    assert_eq!(second.branch.as_deref(), Some(dry_slash.as_str()));
+    let on = |branch: &Option<String>| file_at(&w.repo, branch.as_deref().unwrap(), K).unwrap();
+    assert_eq!(
+        on(&first.branch),
+        kustomization(&[(dash, "1.0.0"), (slash, "1.1.0")])
+    );
+    assert_eq!(
+        on(&second.branch),
+        kustomization(&[(dash, "1.1.0"), (slash, "1.0.0")])
+    );
+    // Each rerun finds its own.
+    assert_eq!(rollback(&req(slash)).commit, second.commit);
+    assert_eq!(rollback(&req(dash)).commit, first.commit);
+}

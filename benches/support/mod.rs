@@ -80,13 +80,7 @@ pub fn start(
     manifest_dir: &Path,
     spec: &crate::gen::Spec,
 ) -> Result<(PathBuf, crate::gen::Generated)> {
-    println!("code         revertbot {}", describe_code(manifest_dir));
-    println!(
-        "machine      nproc {}, {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        cpu_model()
-    );
-    println!("load         {} (1, 5, 15 min) at start", load_average());
+    header(manifest_dir);
     let root = manifest_dir.join("target/bench-repos");
     let generated = crate::gen::ensure(&root, spec)?;
     match generated.generated_in {
@@ -94,6 +88,17 @@ pub fn start(
         None => println!("reusing the generated repository (delete it to regenerate)"),
     }
     Ok((root, generated))
+}
+
+/// What was measured, where, and how busy the machine was.
+pub fn header(manifest_dir: &Path) {
+    println!("code         revertbot {}", describe_code(manifest_dir));
+    println!(
+        "machine      nproc {}, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model()
+    );
+    println!("load         {} (1, 5, 15 min) at start", load_average());
 }
 
 fn cpu_model() -> String {
