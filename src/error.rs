@@ -23,7 +23,8 @@ pub enum Kind {
     CannotRevert,
     /// The rollback branch exists and holds something else.
     BranchConflict,
-    /// A person closed the rollback's pull request without merging: not done again.
+    /// A person or a policy said no: the rollback's pull request was closed without merging,
+    /// or the server's hook refused the push. Not done again.
     Declined,
     /// The network, a server's 5xx, a rate limit, a time limit or a busy lock: may work later.
     Transient,
@@ -46,9 +47,8 @@ impl Kind {
     /// The process exit code the README documents for this kind.
     pub fn exit_code(self) -> u8 {
         match self {
-            // A declined pull request is a person's decision, reported, not a failure.
-            Kind::Declined => 0,
-            Kind::Transient | Kind::Internal => 1,
+            // As the README's table says of a push the server rejects.
+            Kind::Declined | Kind::Transient | Kind::Internal => 1,
             Kind::Usage => 2,
             Kind::NotFound => 3,
             Kind::Stale => 4,
@@ -299,7 +299,7 @@ mod tests {
                 (Kind::Stale, 4, false, "stale"),
                 (Kind::CannotRevert, 5, false, "cannot_revert"),
                 (Kind::BranchConflict, 6, false, "branch_conflict"),
-                (Kind::Declined, 0, false, "declined"),
+                (Kind::Declined, 1, false, "declined"),
                 (Kind::Transient, 1, true, "transient"),
                 (Kind::Internal, 1, false, "internal"),
             ]

@@ -15,6 +15,36 @@ fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A file only its owner may read or write, as a secret's should be.
+fn private_file(path: &std::path::Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// `revertbot ARGS --config FILE` with only `env` in its environment: (exit code, stdout,
+/// stderr).
+fn revertbot(
+    args: &[&str],
+    config: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 fn example() -> String {
     std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -157,7 +187,19 @@ fn the_environment_overrides_the_file_and_supplies_secrets() {
 fn check_config_prints_the_resolved_file_without_secrets_or_every_problem() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.yaml");
-    std::fs::write(&good, example()).unwrap();
+    // check-config reads the secret files the example names, as serve would.
+    let secrets = dir.path().join("secrets");
+    std::fs::create_dir(&secrets).unwrap();
+    private_file(&secrets.join("tokens"), "webhook-token\n");
+    private_file(&secrets.join("github-token"), "ghp_in_a_file\n");
+    std::fs::write(
+        &good,
+        example().replace(
+            "/run/secrets/revertbot/",
+            &format!("{}/", secrets.display()),
+        ),
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_revertbot"))
         .args(["check-config", "--config"])
         .arg(&good)
@@ -176,6 +218,8 @@ fn check_config_prints_the_resolved_file_without_secrets_or_every_problem() {
     assert!(stdout.contains("retention: 90d"), "{stdout}");
     assert!(stdout.contains("github: acme/gitops"), "{stdout}");
     assert!(!stdout.contains("do_not_print_me"), "{stdout}");
+    assert!(!stdout.contains("ghp_in_a_file"), "{stdout}");
+    assert!(!stdout.contains("warning"), "{stdout}");
 
     let bad = dir.path().join("bad.yaml");
     std::fs::write(&bad, "workers: 0\nlisten: nowhere\n").unwrap();
@@ -342,5 +386,181 @@ fn the_journal_keeps_90_days_unless_told_otherwise_and_0_keeps_everything() {
             .unwrap_err()
             .0;
         assert_eq!(problems, [problem], "from the environment");
+    }
+}
+
+/// What `serve` refuses at start-up, `check-config` refuses too: it reads the secret files as
+/// `serve` does. And `serve` refuses before it creates anything: no journal is left behind.
+#[test]
+fn check_config_refuses_the_secrets_serve_refuses_and_serve_creates_nothing_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    let data = dir.path().join("data");
+    let config = dir.path().join("revertbot.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen: 127.0.0.1:0\ndata_dir: {}\nforge: local\nwebhook: {{bearer_tokens_file: {}}}\nrepos: [{{name: g, url: /srv/git/g}}]\nrules: [{{repo: g, image_label: image}}]\n",
+            data.display(),
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    let cases = [
+        (None, format!("error: webhook.bearer_tokens_file: {}: No such file or directory", tokens.display())),
+        (Some(""), format!("error: webhook.bearer_tokens_file: {} is empty", tokens.display())),
+        (
+            Some("# the token goes here\n"),
+            format!(
+                "error: webhook.bearer_tokens_file: {} holds no token, only comments; put one token a line",
+                tokens.display()
+            ),
+        ),
+    ];
+    for (content, want) in cases {
+        let _ = std::fs::remove_file(&tokens);
+        if let Some(text) = content {
+            private_file(&tokens, text);
+        }
+        for command in ["check-config", "serve"] {
+            let (code, stdout, stderr) = revertbot(&[command], &config, &[]);
+            assert_eq!(code, 2, "{command}: {stderr}");
+            assert!(stdout.is_empty(), "{command}: {stdout}");
+            assert!(
+                stderr.starts_with(&want),
+                "{command}:\ngot:  {stderr}\nwant: {want}"
+            );
+            assert!(!data.exists(), "{command} created {}", data.display());
+        }
+    }
+    private_file(&tokens, "t0ken\n");
+    let (code, stdout, stderr) = revertbot(&["check-config"], &config, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(": valid."), "{stdout}");
+
+    // Every secret that cannot be read is said, not only the first.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("forge: local\n", "")
+            + "github: {token_file: /nonexistent/github-token}\ntls: {cert_file: /nonexistent/tls.crt, key_file: /nonexistent/tls.key}\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = revertbot(&["check-config"], &config, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("error: tls.cert_file: /nonexistent/tls.crt"),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with("error: github.token_file: /nonexistent/github-token"),
+        "{stderr}"
+    );
+}
+
+/// A secret file that others may read gets a warning naming it and its mode; a private one
+/// does not.
+#[test]
+fn a_secret_file_others_may_read_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    let password = dir.path().join("git-password");
+    private_file(&tokens, "t0ken\n");
+    private_file(&password, "s3cret\n");
+    let config = dir.path().join("revertbot.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir: {}\nforge: local\nwebhook: {{bearer_tokens_file: {}}}\ngit: {{password_file: {}}}\nrepos: [{{name: g, url: /srv/git/g}}]\nrules: [{{repo: g, image_label: image}}]\n",
+            dir.path().join("data").display(),
+            tokens.display(),
+            password.display()
+        ),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = revertbot(&["check-config"], &config, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("warning"), "{stdout}");
+
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o606)).unwrap();
+    let (code, stdout, stderr) = revertbot(&["check-config"], &config, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("# warning: "))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            format!(
+                "# warning: webhook.bearer_tokens_file: {} is readable by others (mode 0644); chmod 600 it",
+                tokens.display()
+            ),
+            format!(
+                "# warning: git.token_file: {} is readable and writable by others (mode 0606); chmod 600 it",
+                password.display()
+            ),
+        ],
+        "{stdout}"
+    );
+}
+
+/// A `REVERTBOT_` variable that names no setting is a problem, as an unknown key in the file
+/// is: `REVERTBOT_GUARDS_DRYRUN=true` must not leave the service pushing for real in silence.
+/// The command line's own variables, the secrets' and Kubernetes' service links are known.
+#[test]
+fn an_unknown_revertbot_variable_is_a_problem_with_the_closest_name() {
+    let text = "forge: local\nwebhook: {bearer_tokens_file: /t}\nrepos: [{name: g, url: /srv/git/g}]\nrules: [{repo: g, image_label: image}]\n";
+    let problems = Config::load(
+        text,
+        &env(&[
+            ("REVERTBOT_GUARDS_DRYRUN", "true"),
+            ("REVERTBOT_WEBHOOK_TOKN", "x"),
+            ("REVERTBOT_NONSENSE", "1"),
+        ]),
+    )
+    .unwrap_err()
+    .0;
+    assert_eq!(
+        problems,
+        [
+            "REVERTBOT_GUARDS_DRYRUN: names no setting; did you mean REVERTBOT_GUARDS_DRY_RUN (guards.dry_run)? Rename or unset it",
+            "REVERTBOT_NONSENSE: names no setting; settings are REVERTBOT_<KEY_PATH>, e.g. REVERTBOT_GUARDS_DRY_RUN for guards.dry_run (see the README's configuration reference); rename or unset it",
+            "REVERTBOT_WEBHOOK_TOKN: names no setting; did you mean REVERTBOT_WEBHOOK_TOKEN? Rename or unset it",
+        ]
+    );
+    let c = Config::load(
+        text,
+        &env(&[
+            ("REVERTBOT_GUARDS_DRY_RUN", "true"),
+            ("REVERTBOT_CONFIG", "/etc/revertbot/revertbot.yaml"),
+            ("REVERTBOT_CACHE_DIR", "/var/cache/revertbot"),
+            ("REVERTBOT_GIT_TOKEN", "t"),
+            ("REVERTBOT_JOURNAL_PASSWORD", "p"),
+            ("REVERTBOT_SERVICE_HOST", "10.0.0.7"),
+            ("REVERTBOT_PORT_9095_TCP_ADDR", "10.0.0.7"),
+            ("OTHER_VARIABLE", "x"),
+        ]),
+    )
+    .unwrap_or_else(|p| panic!("{p}"));
+    assert!(c.guards.dry_run);
+
+    // As the service's commands say it, before anything starts.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("revertbot.yaml");
+    std::fs::write(&config, text).unwrap();
+    for command in ["check-config", "serve"] {
+        let (code, _, stderr) =
+            revertbot(&[command], &config, &[("REVERTBOT_GUARDS_DRYRUN", "true")]);
+        assert_eq!(code, 2, "{command}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            "error: REVERTBOT_GUARDS_DRYRUN: names no setting; did you mean REVERTBOT_GUARDS_DRY_RUN (guards.dry_run)? Rename or unset it",
+            "{command}"
+        );
     }
 }

@@ -124,11 +124,15 @@ fn a_rejecting_hook_gives_the_servers_message_and_leaves_no_branch() {
     let cache = tempfile::tempdir().unwrap();
     let req = push_request(&server.url("gitops"), cache.path());
     let (exit, msg) = rollback_err(&req);
-    assert_eq!(exit, Kind::Internal);
+    // The server's policy said no: declined, as a person closing the pull request is, and not
+    // tried again (an internal error would count as revertbot's fault).
+    assert_eq!(exit, Kind::Declined);
+    assert!(!exit.is_retryable());
     assert!(
         msg.contains("rejected refs/heads/revertbot/ghcr.io-acme-web-"),
         "{msg}"
     );
+    assert!(msg.contains("pre-receive hook declined"), "{msg}");
     assert!(msg.contains("protected: rollbacks need a ticket"), "{msg}");
     assert_eq!(
         server.branches("gitops").len(),
@@ -328,4 +332,130 @@ fn concurrent_rollbacks_keep_their_own_time_limits() {
         .into_iter()
         .any(|(b, _)| Some(&b) == report.branch.as_ref());
     assert!(pushed, "{:?}", server.branches("other"));
+}
+
+/// A remote this client may read but not write: git http-backend answers 403 to a push when
+/// the repository does not take pushes (`http.receivepack false`), as a forge does for a
+/// read-only token. Not "cannot reach": the credentials are what to change.
+#[test]
+fn a_read_only_remote_is_permission_denied_not_unreachable() {
+    let (server, _) = served();
+    common::git_server::run_git(
+        Some(&server.repo_path("gitops")),
+        &["config", "http.receivepack", "false"],
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let req = push_request(&server.url("gitops"), cache.path());
+    let (exit, msg) = rollback_err(&req);
+    assert_eq!(exit, Kind::Usage, "{msg}");
+    assert!(
+        msg.starts_with(&format!(
+            "cannot push to {}: permission denied (",
+            server.url("gitops")
+        )),
+        "{msg}"
+    );
+    assert!(msg.contains("403"), "{msg}");
+    assert!(
+        msg.ends_with("give credentials that may write to it: set the git credentials"),
+        "{msg}"
+    );
+    assert!(!msg.contains("cannot reach"), "{msg}");
+    assert_eq!(
+        server.branches("gitops").len(),
+        1,
+        "no branch on the server"
+    );
+}
+
+/// A `file://` remote this process's user may not write to. The file system's permissions do
+/// not hold for root: the command runs as `nobody` then.
+#[test]
+fn a_file_remote_without_write_permission_is_permission_denied() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, mut w) = repo();
+    w.write(K, &kustomization(&[("ghcr.io/acme/web", "1.0.0")]));
+    w.commit("init").unwrap();
+    w.edit(K, "1.0.0", "1.1.0");
+    w.commit("bump").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let remote = root.path().join("gitops.git");
+    common::git_server::run_git(
+        None,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            dir.path().to_str().unwrap(),
+            remote.to_str().unwrap(),
+        ],
+    );
+    let cache = root.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    let as_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    // The command's user owns the remote (libgit2 opens no repository of another user's) but
+    // may not write to it; it may write the cache.
+    if as_root {
+        Command::new("chown")
+            .args(["-R", "nobody"])
+            .arg(&remote)
+            .status()
+            .unwrap();
+    }
+    Command::new("chmod")
+        .args(["-R", "a+rX,a-w"])
+        .arg(&remote)
+        .status()
+        .unwrap();
+    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut cmd = if as_root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "nobody", "--", env!("CARGO_BIN_EXE_revertbot")]);
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_revertbot"))
+    };
+    let url = format!("file://{}", remote.display());
+    let out = cmd
+        .args([
+            "revert",
+            "--repo",
+            &url,
+            "--image",
+            "ghcr.io/acme/web",
+            "--push",
+        ])
+        .arg("--cache-dir")
+        .arg(&cache)
+        .env("HOME", root.path())
+        .output();
+    let Ok(out) = out else {
+        eprintln!("skipped: cannot run the command as another user (runuser)");
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Restore, so that the temporary directory can be removed.
+    Command::new("chmod")
+        .args(["-R", "u+w"])
+        .arg(&remote)
+        .status()
+        .unwrap();
+    if as_root && stderr.contains("runuser:") {
+        eprintln!("skipped: cannot run the command as nobody: {stderr}");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: cannot push to {url}: permission denied (")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("let this process's user write to that repository"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cannot reach"), "{stderr}");
 }

@@ -733,3 +733,129 @@ fn a_pull_request_on_github_is_not_taken_for_a_local_one_when_the_forge_changes(
         "no local pull request yet"
     );
 }
+
+/// The job of the first (and only) rollback, once it has ended.
+fn ended_job(w: &World, config: &std::path::Path, service: &Service) -> serde_json::Value {
+    let mut job = serde_json::Value::Null;
+    let ended = eventually(Duration::from_secs(40), || {
+        job = history(config)["jobs"][0].clone();
+        job["state"] == "failed" || job["state"] == "done"
+    });
+    assert!(ended, "{job}\n{}", service.log());
+    assert!(w.github.pulls(OWNER, "gitops").is_empty());
+    job
+}
+
+/// A push the server's pre-receive hook refuses is the repository's policy saying no: the job
+/// ends `declined` (not `internal`, which would count it as revertbot's fault), once, with the
+/// server's words; it is not tried again.
+#[test]
+fn a_push_the_servers_hook_declines_ends_declined_and_is_not_tried_again() {
+    let w = world();
+    w.server
+        .reject_pushes("gitops", "protected: rollbacks need a change ticket");
+    let config = w.config("");
+    let service = w.serve(&config);
+    service.wait_ready();
+    let (status, _) = service.post_alerts(WEBHOOK_TOKEN, &webhook_body(demo_labels()));
+    assert_eq!(status, 200);
+    let job = ended_job(&w, &config, &service);
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["outcome"], "declined", "{job}");
+    assert_eq!(job["error_kind"], "declined", "{job}");
+    assert_eq!(job["attempts"], 1, "{job}");
+    let error = job["error"].as_str().unwrap();
+    assert!(error.contains("pre-receive hook declined"), "{error}");
+    assert!(
+        error.contains("protected: rollbacks need a change ticket"),
+        "{error}"
+    );
+    assert!(w.rollback_branches().is_empty());
+    let (_, metrics) = http_get(&service.url("/metrics")).unwrap();
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(
+        metrics.contains(r#"revertbot_jobs_total{kind="rollback",outcome="declined"} 1"#),
+        "{metrics}"
+    );
+}
+
+/// A rollback the rate guard holds back ends `rate-limited`: nothing is wrong with the
+/// rollback itself (`cannot_revert` said there was). The service warns at start-up about the
+/// webhook's tokens file, which others may read.
+#[test]
+fn a_rate_guard_hit_ends_rate_limited() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = world();
+    let config = w.config("  max_rollbacks_per_repo_per_hour: 1");
+    let tokens = w.dir.path().join("tokens");
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let service = w.serve(&config);
+    service.wait_ready();
+    assert!(
+        service.log().contains(&format!(
+            "webhook.bearer_tokens_file: {} is readable by others (mode 0644); chmod 600 it",
+            tokens.display()
+        )),
+        "{}",
+        service.log()
+    );
+    // The first rollback of the hour is made.
+    let (status, _) = service.post_alerts(WEBHOOK_TOKEN, &webhook_body(demo_labels()));
+    assert_eq!(status, 200);
+    let ended = |n: usize| {
+        history(&config)["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| j["state"] == "done" || j["state"] == "failed")
+            .count()
+            == n
+    };
+    assert!(
+        eventually(Duration::from_secs(40), || ended(1)),
+        "{}",
+        service.log()
+    );
+    // The second, for the other image the same Flux run bumped, is one too many.
+    let mut labels = demo_labels();
+    labels["alertname"] = json!("WorkerHighErrorRate");
+    labels["image"] = json!("ghcr.io/acme/worker:2.0.1");
+    let mut body: serde_json::Value = serde_json::from_slice(&webhook_body(labels)).unwrap();
+    body["alerts"][0]["fingerprint"] = json!("0f1e2d3c4b5a6978");
+    let (status, _) = service.post_alerts(WEBHOOK_TOKEN, body.to_string().as_bytes());
+    assert_eq!(status, 200);
+    assert!(
+        eventually(Duration::from_secs(40), || ended(2)),
+        "{}",
+        service.log()
+    );
+    let jobs = history(&config)["jobs"].clone();
+    let job = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["target"].as_str().unwrap_or("").contains("worker"))
+        .unwrap_or_else(|| panic!("{jobs}"))
+        .clone();
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["outcome"], "rate-limited", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("guard max_rollbacks_per_repo_per_hour: 1 rollbacks in gitops"),
+        "{job}"
+    );
+    assert_eq!(w.rollback_branches().len(), 1, "the first rollback's only");
+    let (_, metrics) = http_get(&service.url("/metrics")).unwrap();
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(
+        metrics.contains(r#"revertbot_jobs_total{kind="rollback",outcome="rate-limited"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .contains(r#"revertbot_guard_hits_total{guard="max_rollbacks_per_repo_per_hour"} 1"#),
+        "{metrics}"
+    );
+}

@@ -330,3 +330,36 @@ pub struct WriteArgs {
     #[command(flatten)]
     pub pull: PullArgs,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+    use revertbot::config::{Config, ENV_PREFIX};
+
+    use super::Cli;
+
+    /// The service's commands refuse a `REVERTBOT_` variable they do not know: every one the
+    /// command line reads must be known, or setting it for `revert` would break `serve`.
+    #[test]
+    fn the_configuration_knows_every_variable_the_command_line_reads() {
+        fn walk(cmd: &clap::Command, out: &mut Vec<String>) {
+            out.extend(
+                cmd.get_arguments()
+                    .filter_map(|a| a.get_env())
+                    .map(|v| v.to_string_lossy().into_owned()),
+            );
+            for sub in cmd.get_subcommands() {
+                walk(sub, out);
+            }
+        }
+        let mut read = Vec::new();
+        walk(&Cli::command(), &mut read);
+        assert!(read.iter().any(|v| v == "REVERTBOT_CONFIG"), "{read:?}");
+        for name in read.iter().filter(|v| v.starts_with(ENV_PREFIX)) {
+            assert!(
+                Config::reads_variable(name),
+                "{name} is not known to the configuration"
+            );
+        }
+    }
+}

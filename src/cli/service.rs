@@ -77,8 +77,15 @@ pub fn check_config(
     out: &mut dyn Write,
 ) -> Result<()> {
     let config = load(args, env)?;
+    // The secrets and files `serve` reads at start-up, read as it reads them.
+    let warnings = runtime()?.block_on(async {
+        service::start_up(&config, env, Arc::new(SystemClock)).map(|s| s.warnings)
+    })?;
     let yaml = serde_saphyr::to_string(&config).context("cannot write the configuration")?;
     writeln!(out, "# {}: valid. Resolved, with defaults and environment; secrets are shown by where they come from.", args.config.display())?;
+    for warning in &warnings {
+        writeln!(out, "# warning: {warning}")?;
+    }
     out.write_all(yaml.as_bytes())?;
     Ok(())
 }

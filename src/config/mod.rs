@@ -15,7 +15,7 @@ mod validate;
 
 use std::collections::BTreeMap;
 
-pub use env::ENV_PREFIX;
+pub use env::{COMMAND_LINE_VARIABLES, ENV_PREFIX};
 pub use model::{
     Author, BasicAuth, Config, Forge, Git, GitHub, GitHubAuth, Guards, Hold, LogFormat,
     PostgresJournal, PullRequest, Purpose, Repo, RevertOfRevert, Rule, Secret, SslMode, Tls,
@@ -38,6 +38,7 @@ impl Config {
         purpose: Purpose,
     ) -> Result<Config, Problems> {
         let mut problems = Vec::new();
+        env::check_names(env, validate::SECRET_VARIABLES, &mut problems);
         let tree = env::tree_with_overrides(text, env, &mut problems);
         let file = file::sections(tree, &mut problems);
         let config = validate::validate(file, env, purpose, &mut problems);
@@ -45,6 +46,12 @@ impl Config {
             Some(config) if problems.is_empty() => Ok(config),
             _ => Err(Problems(problems)),
         }
+    }
+
+    /// Whether revertbot reads an environment variable (a setting's, a secret's, the command
+    /// line's); any other `REVERTBOT_` variable is a problem of the configuration.
+    pub fn reads_variable(name: &str) -> bool {
+        env::is_known(name, validate::SECRET_VARIABLES)
     }
 
     pub fn repo(&self, name: &str) -> Option<&Repo> {

@@ -24,6 +24,14 @@ pub const GIT_PASSWORD_ENV: &str = "REVERTBOT_GIT_PASSWORD";
 pub const WEBHOOK_TOKEN_ENV: &str = "REVERTBOT_WEBHOOK_TOKEN";
 pub const WEBHOOK_PASSWORD_ENV: &str = "REVERTBOT_WEBHOOK_PASSWORD";
 pub const JOURNAL_PASSWORD_ENV: &str = "REVERTBOT_JOURNAL_PASSWORD";
+/// Those of them that start with `REVERTBOT_`.
+pub const SECRET_VARIABLES: &[&str] = &[
+    GIT_TOKEN_ENV,
+    GIT_PASSWORD_ENV,
+    WEBHOOK_TOKEN_ENV,
+    WEBHOOK_PASSWORD_ENV,
+    JOURNAL_PASSWORD_ENV,
+];
 
 pub fn validate(
     file: File,

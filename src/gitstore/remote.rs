@@ -364,13 +364,50 @@ pub enum PushError {
 
 impl PushError {
     fn rejected(url: &str, refname: &str, reason: &str, server: &str) -> PushError {
+        // git's receive-pack says "pre-receive hook declined" (or "hook declined" for the
+        // update hook; GitHub "protected branch hook declined"): the server's policy refused
+        // the rollback, which trying again will not change.
+        let (kind, what_to_do) = if reason.contains("hook declined") {
+            (
+                Kind::Declined,
+                "; the server's policy refuses the branch: ask the repository's owners, or push it by hand",
+            )
+        } else {
+            (Kind::Internal, "")
+        };
         PushError::Rejected(
-            Error::new(Kind::Internal)
+            Error::new(kind)
                 .text(format!(
-                    "the server at {url} rejected {refname}: {reason}{server}"
+                    "the server at {url} rejected {refname}: {reason}{server}{what_to_do}"
                 ))
                 .with_code(PUSH_REJECTED),
         )
+    }
+
+    /// The remote answered that these credentials (or this process's user, for a path or
+    /// `file://` remote) may not write to it: HTTP 403, or the file system's EACCES.
+    fn denied(err: &git2::Error, url: &str) -> Option<PushError> {
+        let message = err.message().to_lowercase();
+        let denied = message.contains("permission denied")
+            || message.contains("status code: 403")
+            || (message.contains("permission to") && message.contains("denied"));
+        if !denied {
+            return None;
+        }
+        let local = url.starts_with("file://") || Source::parse(url) != Source::Url(url.into());
+        let error = Error::new(Kind::Usage).text(format!(
+            "cannot push to {}: permission denied ({}); ",
+            redact(url),
+            err.message().trim()
+        ));
+        let error = if local {
+            error.text("let this process's user write to that repository")
+        } else {
+            error
+                .text("give credentials that may write to it: set ")
+                .input(Input::GitCredentials)
+        };
+        Some(PushError::Other(error.into()))
     }
 }
 
@@ -407,6 +444,9 @@ pub fn push(repo: &Repository, url: &str, branch: &str, net: &Network) -> Result
                 "the branch exists there with other commits",
                 "",
             ));
+        }
+        if let Some(denied) = PushError::denied(&e, url) {
+            return Err(denied);
         }
         return Err(network_error(e, url, net, &ex).into());
     }

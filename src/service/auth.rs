@@ -1,7 +1,7 @@
 //! Who may post to the webhook: the `Authorization` header Alertmanager's `http_config` sends
 //! (`authorization.credentials` as `Bearer`, or `basic_auth`), compared in constant time. The
-//! bearer tokens file holds one token a line (several during a rotation) and is read again
-//! when it changes.
+//! scheme's name is case-insensitive (RFC 7235: `bearer x` is `Bearer x`). The bearer tokens
+//! file holds one token a line (several during a rotation) and is read again when it changes.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,10 +15,11 @@ use tracing::warn;
 
 use super::secrets;
 use crate::config::{Secret, Webhook};
+use crate::error::Error;
 
 pub struct Auth {
     bearer: Option<Bearer>,
-    /// `Basic <base64(user:password)>`, as the header carries it.
+    /// `base64(user:password)`, as the header carries it after `Basic `.
     basic: Option<String>,
     /// Tokens that may read the status page, and nothing else.
     read: Option<Bearer>,
@@ -49,11 +50,10 @@ impl Auth {
             None => None,
             Some(b) => {
                 let password = secrets::read(&b.password, "webhook.basic_auth.password_file", env)?;
-                Some(format!(
-                    "Basic {}",
+                Some(
                     base64::engine::general_purpose::STANDARD
-                        .encode(format!("{}:{password}", b.username))
-                ))
+                        .encode(format!("{}:{password}", b.username)),
+                )
             }
         };
         Ok(Auth {
@@ -74,21 +74,19 @@ impl Auth {
             return false;
         };
         let mut ok = false;
-        if let (Some(bearer), Some(token)) = (&self.bearer, header.strip_prefix(b"Bearer ")) {
-            ok |= bearer.matches(token.trim_ascii(), "webhook.bearer_tokens_file");
+        if let (Some(bearer), Some(token)) = (&self.bearer, credentials(header, "bearer")) {
+            ok |= bearer.matches(token, "webhook.bearer_tokens_file");
         }
-        if let Some(basic) = &self.basic {
-            ok |= basic.as_bytes().ct_eq(header.trim_ascii()).unwrap_u8() == 1;
+        if let (Some(basic), Some(given)) = (&self.basic, credentials(header, "basic")) {
+            ok |= basic.as_bytes().ct_eq(given).unwrap_u8() == 1;
         }
         ok
     }
 
     /// Whether a request may read (the status page): the webhook's credentials, or a read token.
     pub fn allows_read(&self, header: Option<&[u8]>) -> bool {
-        let read = match (&self.read, header.and_then(|h| h.strip_prefix(b"Bearer "))) {
-            (Some(read), Some(token)) => {
-                read.matches(token.trim_ascii(), "webhook.read_tokens_file")
-            }
+        let read = match (&self.read, header.and_then(|h| credentials(h, "bearer"))) {
+            (Some(read), Some(token)) => read.matches(token, "webhook.read_tokens_file"),
             _ => false,
         };
         // Both are checked, so that timing says nothing about which matched.
@@ -96,15 +94,30 @@ impl Auth {
     }
 }
 
+/// The credentials of an `Authorization` header whose scheme is `scheme` (any case).
+fn credentials<'a>(header: &'a [u8], scheme: &str) -> Option<&'a [u8]> {
+    let header = header.trim_ascii();
+    let space = header.iter().position(|b| *b == b' ')?;
+    let (name, rest) = header.split_at(space);
+    name.eq_ignore_ascii_case(scheme.as_bytes())
+        .then(|| rest.trim_ascii())
+}
+
 impl Bearer {
     fn load(secret: &Secret, key: &str, env: &BTreeMap<String, String>) -> Result<Bearer> {
+        let from = |text: &str| {
+            tokens(text).map_err(|why| match secret {
+                Secret::File(path) => Error::usage(format!("{key}: {} {why}", path.display())),
+                Secret::Env(var) => Error::usage(format!("{key}: {var} {why}")),
+            })
+        };
         Ok(match secret {
-            Secret::Env(_) => Bearer::Fixed(tokens(&secrets::read(secret, key, env)?)),
+            Secret::Env(_) => Bearer::Fixed(from(&secrets::read(secret, key, env)?)?),
             Secret::File(path) => {
                 let text = secrets::read_file(path, key)?;
                 Bearer::File {
                     path: path.clone(),
-                    read: Mutex::new((stamp(path), tokens(&text))),
+                    read: Mutex::new((stamp(path), from(&text)?)),
                 }
             }
         })
@@ -125,8 +138,12 @@ impl Bearer {
                 let mut read = read.lock().unwrap_or_else(|p| p.into_inner());
                 let now = stamp(path);
                 if now.is_some() && now != read.0 {
-                    match secrets::read_file(path, key) {
-                        Ok(text) => *read = (now, tokens(&text)),
+                    match secrets::read_file(path, key).map(|text| tokens(&text)) {
+                        Ok(Ok(tokens)) => *read = (now, tokens),
+                        Ok(Err(why)) => warn!(
+                            "keeping the tokens read before from {key}: {} {why}",
+                            path.display()
+                        ),
                         Err(e) => warn!("keeping the tokens read before from {key}: {e:#}"),
                     }
                 }
@@ -136,12 +153,18 @@ impl Bearer {
     }
 }
 
-fn tokens(text: &str) -> Vec<String> {
-    text.lines()
+/// The tokens, one a line; `#` starts a comment line. None at all would let nobody in.
+fn tokens(text: &str) -> Result<Vec<String>, &'static str> {
+    let tokens: Vec<String> = text
+        .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(str::to_string)
-        .collect()
+        .collect();
+    if tokens.is_empty() {
+        return Err("holds no token, only comments; put one token a line");
+    }
+    Ok(tokens)
 }
 
 fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
@@ -196,5 +219,65 @@ mod tests {
         assert!(auth.allows(Some(b"Basic YW06czNjcmV0")));
         assert!(!auth.allows(Some(b"Basic YW06d3Jvbmc=")));
         assert!(!auth.allows(Some(b"Bearer s3cret")));
+    }
+
+    #[test]
+    fn the_scheme_is_case_insensitive_and_the_credentials_are_not() {
+        let env = BTreeMap::from([
+            ("TOKEN".to_string(), "t0ken".to_string()),
+            ("PW".to_string(), "s3cret".to_string()),
+        ]);
+        let basic = BasicAuth {
+            username: "am".into(),
+            password: Secret::Env("PW".into()),
+        };
+        let auth = Auth::load(
+            &webhook(Some(Secret::Env("TOKEN".into())), Some(basic)),
+            &env,
+        )
+        .unwrap();
+        for header in [
+            "Bearer t0ken",
+            "bearer t0ken",
+            "BEARER t0ken",
+            "bEaReR   t0ken ",
+            "Basic YW06czNjcmV0",
+            "basic YW06czNjcmV0",
+            "BASIC YW06czNjcmV0",
+        ] {
+            assert!(auth.allows(Some(header.as_bytes())), "{header}");
+            assert!(auth.allows_read(Some(header.as_bytes())), "{header}");
+        }
+        for header in [
+            "bearer T0KEN",
+            "Bearert0ken",
+            "Bearer",
+            "Token t0ken",
+            "basic yw06czNjcmV0",
+            "t0ken",
+            "",
+        ] {
+            assert!(!auth.allows(Some(header.as_bytes())), "{header}");
+        }
+    }
+
+    #[test]
+    fn a_tokens_file_of_comments_only_is_refused_at_start_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tokens");
+        std::fs::write(&file, "# put the token here\n\n").unwrap();
+        let err = Auth::load(
+            &webhook(Some(Secret::File(file.clone())), None),
+            &BTreeMap::new(),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "webhook.bearer_tokens_file: {} holds no token, only comments; put one token a line",
+                file.display()
+            )
+        );
     }
 }

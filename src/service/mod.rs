@@ -72,6 +72,57 @@ pub fn engine(
     Engine::new(settings, clock)
 }
 
+/// What `serve` reads at start-up besides its configuration: every secret (the webhook's
+/// tokens and password, the git and GitHub credentials, the journal's password) and the TLS
+/// key pair, read and checked, and warnings about secret files others may read.
+/// `check-config` reads them through this too, so that a configuration it calls valid is one
+/// `serve` starts with. Call within a tokio runtime.
+pub struct StartUp {
+    auth: auth::Auth,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    engine: Engine,
+    journal: journal::Location,
+    pub warnings: Vec<String>,
+}
+
+pub fn start_up(
+    config: &Config,
+    env: &BTreeMap<String, String>,
+    clock: Arc<dyn Clock>,
+) -> Result<StartUp> {
+    // Every problem is reported, not only the first: one start-up, one round of fixes.
+    fn keep<T>(errors: &mut Vec<anyhow::Error>, read: Result<T>) -> Option<T> {
+        read.map_err(|e| errors.push(e)).ok()
+    }
+    let mut errors = Vec::new();
+    let auth = keep(&mut errors, auth::Auth::load(&config.webhook, env));
+    let acceptor = keep(
+        &mut errors,
+        config.tls.as_ref().map(tls::acceptor).transpose(),
+    );
+    let engine = keep(&mut errors, engine(config, env, clock));
+    let journal = keep(&mut errors, secrets::journal(config, env));
+    if let (Some(auth), Some(acceptor), Some(engine), Some(journal)) =
+        (auth, acceptor, engine, journal)
+    {
+        return Ok(StartUp {
+            auth,
+            acceptor,
+            engine,
+            journal,
+            warnings: secrets::exposed(config),
+        });
+    }
+    if errors.len() == 1 {
+        return Err(errors.remove(0));
+    }
+    let lines: Vec<String> = errors
+        .iter()
+        .map(|e| crate::error::render_chain(e, &config_key))
+        .collect();
+    Err(Error::usage(lines.join("\n")).into())
+}
+
 /// Runs the service until `shutdown` completes (SIGTERM or SIGINT for the binary), then stops
 /// taking deliveries (503), lets the jobs in flight finish within `shutdown_timeout` (or puts
 /// them back in the queue), and closes the journal. The address it listens on (`listen` may
@@ -84,7 +135,18 @@ pub async fn serve(
     listening: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
 ) -> Result<()> {
     let worker_id = format!("{}-{}", hostname(), std::process::id());
-    let location = secrets::journal(&config, &env)?;
+    // Every secret is read and checked before the journal is opened: a missing token file
+    // must not leave a new, empty journal behind.
+    let StartUp {
+        auth,
+        acceptor,
+        mut engine,
+        journal: location,
+        warnings,
+    } = start_up(&config, &env, clock.clone())?;
+    for warning in &warnings {
+        warn!("{warning}");
+    }
     // The journal's calls block (PostgreSQL's client runs a runtime of its own): off the
     // async threads, as every later call is.
     let now = clock.now().timestamp_millis();
@@ -96,18 +158,12 @@ pub async fn serve(
     .await
     .context("opening the journal stopped")??;
     info!(backend = journal.backend(), "journal open");
-    let mut engine = engine(&config, &env, clock.clone())?;
     if config.forge == Forge::Local {
         if config.github.auth.is_some() {
             warn!("forge: local: pull requests are kept in the journal; the GitHub credentials are not used");
         }
         engine = engine.with_local_forge(journal.clone());
     }
-    let auth = auth::Auth::load(&config.webhook, &env)?;
-    let acceptor = match &config.tls {
-        Some(t) => Some(tls::acceptor(t)?),
-        None => None,
-    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| {

@@ -2,6 +2,7 @@
 //! file is also re-read when it changes, for rotation without a restart).
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use anyhow::Result;
@@ -111,4 +112,153 @@ pub fn journal(config: &Config, env: &BTreeMap<String, String>) -> Result<Locati
         pool_size: config.workers + 4,
         application_name: "revertbot".into(),
     }))
+}
+
+/// The files the configuration names that hold a secret, each with its key path.
+pub fn files(config: &Config) -> Vec<(&'static str, &Path)> {
+    fn file(secret: &Option<Secret>) -> Option<&Path> {
+        match secret {
+            Some(Secret::File(path)) => Some(path.as_path()),
+            _ => None,
+        }
+    }
+    let webhook = &config.webhook;
+    let github = match &config.github.auth {
+        Some(GitHubAuth::Token(Secret::File(path))) => Some(("github.token_file", path.as_path())),
+        Some(GitHubAuth::App { key_file, .. }) => Some(("github.app.key_file", key_file.as_path())),
+        _ => None,
+    };
+    [
+        ("webhook.bearer_tokens_file", file(&webhook.bearer_tokens)),
+        ("webhook.read_tokens_file", file(&webhook.read_tokens)),
+        (
+            "webhook.basic_auth.password_file",
+            webhook.basic_auth.as_ref().and_then(|b| match &b.password {
+                Secret::File(path) => Some(path.as_path()),
+                Secret::Env(_) => None,
+            }),
+        ),
+        ("git.token_file", file(&config.git.password)),
+        ("git.ssh_key_file", config.git.ssh_key_file.as_deref()),
+        (
+            "journal.password_file",
+            config.journal.as_ref().and_then(|j| file(&j.password)),
+        ),
+        (
+            "tls.key_file",
+            config.tls.as_ref().map(|t| t.key_file.as_path()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(key, path)| Some((key, path?)))
+    .chain(github)
+    .collect()
+}
+
+/// A warning for each secret file that someone besides this service may read or write:
+/// anyone but its owner, or a group this process is not in (Kubernetes gives a pod its
+/// Secret's files through the pod's own group: `fsGroup`, `defaultMode: 0440`).
+pub fn exposed(config: &Config) -> Vec<String> {
+    let me = Identity::of_this_process();
+    files(config)
+        .into_iter()
+        .filter_map(|(key, path)| {
+            let meta = std::fs::metadata(path).ok()?;
+            let what = exposure(meta.mode(), meta.gid(), &me.groups)?;
+            let fix = if me.uid == Some(meta.uid()) {
+                "chmod 600 it".to_string()
+            } else {
+                "let only this service's user (or its group) read it".to_string()
+            };
+            Some(format!(
+                "{key}: {} is {what} (mode {:04o}); {fix}",
+                path.display(),
+                meta.mode() & 0o7777
+            ))
+        })
+        .collect()
+}
+
+/// Who besides the owner and this process's groups may read or write a file of this mode and
+/// group: "readable by others", "readable and writable by its group"...; `None`: nobody.
+fn exposure(mode: u32, gid: u32, my_groups: &[u32]) -> Option<String> {
+    let group = if my_groups.contains(&gid) {
+        0
+    } else {
+        (mode >> 3) & 0o7
+    };
+    let others = mode & 0o7;
+    let (read, write) = ((group | others) & 0o4 != 0, (group | others) & 0o2 != 0);
+    let what = match (read, write) {
+        (true, true) => "readable and writable",
+        (true, false) => "readable",
+        (false, true) => "writable",
+        (false, false) => return None,
+    };
+    let who = match (group & 0o6 != 0, others & 0o6 != 0) {
+        (true, true) => "its group and others",
+        (true, false) => "its group",
+        _ => "others",
+    };
+    Some(format!("{what} by {who}"))
+}
+
+/// This process's user and groups, as the kernel checks file permissions with them.
+struct Identity {
+    uid: Option<u32>,
+    groups: Vec<u32>,
+}
+
+impl Identity {
+    fn of_this_process() -> Identity {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        // `Uid:` and `Gid:` give the real, effective, saved and filesystem ids; permissions
+        // are checked against the filesystem ones (the fourth) and the supplementary groups.
+        let ids = |field: &str| -> Vec<u32> {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(field))
+                .map(|rest| {
+                    rest.split_whitespace()
+                        .filter_map(|n| n.parse().ok())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut groups = ids("Groups:");
+        groups.extend(ids("Gid:").get(3));
+        Identity {
+            uid: ids("Uid:").get(3).copied(),
+            groups,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exposure;
+
+    #[test]
+    fn a_secret_file_is_exposed_to_others_and_to_foreign_groups() {
+        assert_eq!(exposure(0o100600, 1000, &[1000]), None);
+        assert_eq!(exposure(0o100400, 1000, &[]), None);
+        assert_eq!(
+            exposure(0o100644, 1000, &[1000]).as_deref(),
+            Some("readable by others")
+        );
+        assert_eq!(
+            exposure(0o100640, 5, &[1000]).as_deref(),
+            Some("readable by its group")
+        );
+        // Kubernetes: root-owned, group fsGroup (the pod's), mode 0440.
+        assert_eq!(exposure(0o100440, 10001, &[10001]), None);
+        assert_eq!(
+            exposure(0o100666, 5, &[1000]).as_deref(),
+            Some("readable and writable by its group and others")
+        );
+        assert_eq!(
+            exposure(0o100602, 1000, &[1000]).as_deref(),
+            Some("writable by others")
+        );
+    }
 }

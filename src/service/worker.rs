@@ -204,7 +204,7 @@ where
 fn is_guard(code: &str) -> bool {
     matches!(
         code,
-        "max_rollbacks_per_repo_per_hour"
+        RATE_GUARD
             | crate::revert::REVERT_OF_REVERT
             | crate::revert::CULPRIT_TOO_LATE
             | crate::locate::NOT_REFERENCED
@@ -221,10 +221,23 @@ fn failure(shared: &Shared, job: &Claimed, err: &anyhow::Error, now: i64) -> Fai
     let retry_at = (kind.is_retryable() && job.attempt < MAX_ATTEMPTS)
         .then(|| now + backoff(job.attempt, shared).as_millis() as i64);
     Failure {
-        kind: kind.metric_label().to_string(),
+        kind: failure_label(kind, code.as_deref()).to_string(),
         code,
         message: render_chain(err, &config_key),
         retry_at,
+    }
+}
+
+/// The code of the rate guard's error.
+const RATE_GUARD: &str = "max_rollbacks_per_repo_per_hour";
+
+/// How a failed job is labelled (its outcome, its error kind, the metrics): the engine's kind,
+/// except a rate-guard hit, which says nothing against the rollback itself (`cannot_revert`
+/// would): it was only one too many this hour.
+fn failure_label(kind: Kind, code: Option<&str>) -> &'static str {
+    match code {
+        Some(RATE_GUARD) => "rate-limited",
+        _ => kind.metric_label(),
     }
 }
 
@@ -272,10 +285,10 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
     if recent >= guards.max_rollbacks_per_repo_per_hour {
         return Err(Error::new(Kind::CannotRevert)
             .text(format!(
-                "guard max_rollbacks_per_repo_per_hour: {recent} rollbacks in {} in the last hour already",
+                "guard max_rollbacks_per_repo_per_hour: {recent} rollbacks in {} in the last hour already; roll this one back by hand (revertbot revert), or raise the guard",
                 repo.name
             ))
-            .with_code("max_rollbacks_per_repo_per_hour")
+            .with_code(RATE_GUARD)
             .into());
     }
     let target = Target {
