@@ -393,3 +393,34 @@ fn one_resolution_delivered_fifty_times_is_noted_once_on_the_local_forge() {
     assert_eq!(notes, 1, "{:?}", pull.comments);
     assert!(svc.terminate().success());
 }
+
+/// A journal that is not a database: `serve` and `history` name the file and what to do, in
+/// one line, and exit 2.
+#[test]
+fn a_journal_that_is_not_a_database_is_named_with_what_to_do() {
+    let w = world();
+    let config = w.config(true);
+    std::fs::create_dir_all(w.data_dir()).unwrap();
+    let journal = w.data_dir().join(revertbot::journal::FILE_NAME);
+    std::fs::write(
+        &journal,
+        "these are not the pages you are looking for\n".repeat(200),
+    )
+    .unwrap();
+    let said = format!(
+        "journal: {} is not a SQLite database: restore it from a backup or move it away",
+        journal.display()
+    );
+    for command in ["serve", "history"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
+            .args([command, "--config"])
+            .arg(&config)
+            .env("GITHUB_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(last.ends_with(&said), "{command}: {stderr}");
+    }
+}
