@@ -224,9 +224,11 @@ where
     }
 }
 
-/// Why a job's failure says nothing about the job, only that nothing can be written now: the
-/// journal cannot be written (its disk full or read-only, its file gone), or the job failed
-/// (git's own writes, in the mirror) while the data directory had no room.
+/// Why a job's failure may say nothing about the job, only that nothing can be written now:
+/// the journal cannot be written (its disk full or read-only, its file gone), or the job failed
+/// while the data directory had no room — git's own writes in the mirror fail then, whatever
+/// name their error is given. Such a job runs again once there is room: its outcome could not
+/// be recorded before then anyway, and a failure of its own is met again.
 fn no_room(shared: &Shared, err: &anyhow::Error) -> Option<String> {
     let engine = err.chain().find_map(|c| c.downcast_ref::<Error>());
     if engine.and_then(Error::code) == Some(journal::UNWRITABLE) {
@@ -234,9 +236,6 @@ fn no_room(shared: &Shared, err: &anyhow::Error) -> Option<String> {
             "the journal cannot be written ({})",
             render_chain(err, &config_key)
         ));
-    }
-    if engine.is_some() {
-        return None;
     }
     journal::room::lacks_room(&shared.config.data_dir)
         .map(|room| format!("data_dir {room} ({})", render_chain(err, &config_key)))
