@@ -606,3 +606,24 @@ fn claimed(row: &Row) -> Claimed {
         created_at: row.get(7),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::unwritable;
+
+    #[test]
+    fn a_server_that_cannot_write_is_told_from_other_errors_by_its_sqlstate() {
+        for code in ["53100", "53200", "25006", "58030"] {
+            assert!(unwritable(code).is_some(), "{code}");
+        }
+        // unique_violation, serialization_failure, too_many_connections, admin_shutdown:
+        // a race, or the server away — not a disk.
+        for code in ["23505", "40001", "53300", "57P01", "08006"] {
+            assert_eq!(unwritable(code), None, "{code}");
+        }
+        assert_eq!(
+            unwritable("53100"),
+            Some("the database server's disk is full: free space there")
+        );
+    }
+}
