@@ -1,5 +1,7 @@
 //! The SQLite journal: a file in the data directory, in WAL mode with synchronous commits,
 //! shared safely by several processes on one host (each claim is one immediate transaction).
+//! Every call first checks that the file at the path is still the one opened, and says
+//! SQLite's errors in terms of the file and what to do ([`file`]).
 
 use std::path::Path;
 use std::sync::Mutex;
