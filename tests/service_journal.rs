@@ -122,6 +122,32 @@ fn webhook_body(resolved: bool) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Runs revertbot with `args` and `config`, which is expected to end by itself: killed after
+/// 30 s (a `serve` that should have refused to start would run for ever).
+fn run(args: &[&str], config: &Path) -> std::process::Output {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args(args)
+        .arg(config)
+        .env("GITHUB_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (done, waited) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if waited.recv_timeout(Duration::from_secs(30)).is_err() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = done.send(());
+    watchdog.join().unwrap();
+    out
+}
+
 fn readyz(svc: &Service) -> u16 {
     http_get(&svc.url("/readyz")).map_or(0, |(status, _)| status)
 }
@@ -278,12 +304,7 @@ fn a_journal_deleted_under_the_service_is_noticed_and_not_silently_made_again() 
     );
     svc.kill();
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("GITHUB_TOKEN", TOKEN)
-        .output()
-        .unwrap();
+    let out = run(&["serve", "--config"], &config);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -412,12 +433,7 @@ fn a_journal_that_is_not_a_database_is_named_with_what_to_do() {
         journal.display()
     );
     for command in ["serve", "history"] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
-            .args([command, "--config"])
-            .arg(&config)
-            .env("GITHUB_TOKEN", TOKEN)
-            .output()
-            .unwrap();
+        let out = run(&[command, "--config"], &config);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
         let last = stderr.lines().last().unwrap_or_default();
