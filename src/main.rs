@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     // The environment, read once: the service's settings and secrets may come from it.
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let (format, default_filter) = match &cli.command {
-        Command::Serve(args) => (cli::service_log_format(args, &env), "info"),
+        Command::Serve(args) => (cli::service_log_format(&args.config, &env), "info"),
         _ => (LogFormat::Text, "warn"),
     };
     let filter = match &cli.log {

@@ -453,7 +453,7 @@ fn postgresql_replicas_starting_together_migrate_once() {
             "together",
             "SELECT count(*), max(version) FROM schema_migrations"
         ),
-        "4|4"
+        "5|5"
     );
 }
 

@@ -31,7 +31,7 @@ pub enum Command {
     /// GitOps repository it builds, with pull requests kept locally (no GitHub account).
     Demo(DemoArgs),
     /// Run the service: Alertmanager's webhook in, rollback pull requests out.
-    Serve(ConfigArgs),
+    Serve(ServeArgs),
     /// Check a configuration file and print it resolved (defaults, environment), secrets masked.
     CheckConfig(ConfigArgs),
     /// Say what the service would do with each alert of a payload, without writing anything.
@@ -48,6 +48,17 @@ pub struct ConfigArgs {
     /// The service's configuration (YAML).
     #[arg(long, env = "REVERTBOT_CONFIG", value_name = "FILE")]
     pub config: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Begin a new journal in a data_dir that was used (it holds mirrors) but has lost its
+    /// journal; without it, serve refuses: earlier jobs would be forgotten and local pull
+    /// requests numbered from 1 again. Restore the journal from a backup instead if you can.
+    #[arg(long)]
+    pub new_journal: bool,
 }
 
 #[derive(Debug, clap::Args)]

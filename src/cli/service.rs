@@ -13,7 +13,7 @@ use revertbot::gitstore::process::ProcessOptions;
 use revertbot::journal::{self, Journal};
 use revertbot::service;
 
-use super::args::{ConfigArgs, ExplainArgs, HistoryArgs, Output, SourceArg};
+use super::args::{ConfigArgs, ExplainArgs, HistoryArgs, Output, ServeArgs, SourceArg};
 use super::engine::configure_git;
 
 /// Reads and validates the configuration; every problem is one line of the error.
@@ -40,8 +40,8 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-pub fn serve(args: &ConfigArgs, env: &BTreeMap<String, String>) -> Result<()> {
-    let config = load(args, env)?;
+pub fn serve(args: &ServeArgs, env: &BTreeMap<String, String>) -> Result<()> {
+    let config = load(&args.config, env)?;
     configure_git(ProcessOptions {
         stall_timeout: config.git.timeout,
     })?;
@@ -49,6 +49,9 @@ pub fn serve(args: &ConfigArgs, env: &BTreeMap<String, String>) -> Result<()> {
         config,
         env.clone(),
         Arc::new(SystemClock),
+        service::Startup {
+            new_journal: args.new_journal,
+        },
         shutdown_signal(),
         None,
     ))

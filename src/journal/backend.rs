@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::records::{
     Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull, LocalPull,
-    LocalPullOutcome, NewDelivery, NewLocalPull, Pruned, Recorded,
+    LocalPullOutcome, NewDelivery, NewLocalPull, NoteKey, Pruned, Recorded,
 };
 use crate::config::SslMode;
 
@@ -46,6 +46,12 @@ impl std::fmt::Debug for PostgresSettings {
             .finish()
     }
 }
+
+/// The code of the [`crate::error::Error`] (kind `Transient`) that says the journal cannot be
+/// written now — its disk is full or read-only, or its file was deleted under the service: the
+/// caller's work is not wrong, only not recorded yet; it is done again once the journal can be
+/// written.
+pub const UNWRITABLE: &str = "journal_unwritable";
 
 /// Deliveries (and jobs) one [`Journal::prune`] deletes at most: a call holds the journal's
 /// write lock briefly even on a journal never pruned before, so that recording goes on.
@@ -129,4 +135,14 @@ pub trait Journal: Send + Sync {
 
     /// One local pull request, with its comments.
     fn local_pull(&self, number: u64) -> Result<Option<LocalPull>>;
+
+    /// Takes the note of an alert's resolution on a pull request for `job`, before the comment
+    /// is made: true when `job` is to make it — no job took it yet, or the one that did is
+    /// `job` itself (tried again) or no longer queued or running (it failed before it could
+    /// comment). False when it was made, or another job is making it: one comment per
+    /// resolution, whatever the number of deliveries, handles or replicas.
+    fn claim_note(&self, note: &NoteKey, job: i64, now: i64) -> Result<bool>;
+
+    /// Records that `job` made the note it took.
+    fn noted(&self, note: &NoteKey, job: i64, now: i64) -> Result<()>;
 }

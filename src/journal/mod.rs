@@ -12,6 +12,7 @@
 mod backend;
 mod postgres;
 mod records;
+pub mod room;
 mod sqlite;
 
 use std::sync::Arc;
@@ -19,12 +20,12 @@ use std::sync::Arc;
 use anyhow::Result;
 
 pub use crate::config::SslMode;
-pub use backend::{Journal, Location, PostgresSettings, PRUNE_BATCH};
+pub use backend::{Journal, Location, PostgresSettings, PRUNE_BATCH, UNWRITABLE};
 pub use postgres::PostgresJournal;
 pub use records::{
     AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
     JobRecord, LastPull, LocalComment, LocalPull, LocalPullOutcome, NewAlert, NewDelivery, NewJob,
-    NewLocalPull, Pruned, Recorded,
+    NewLocalPull, NoteKey, Pruned, Recorded,
 };
 pub use sqlite::{SqliteJournal, FILE_NAME};
 

@@ -269,3 +269,17 @@ pub struct LocalComment {
     pub body: String,
     pub created_at: i64,
 }
+
+/// One resolution of one alert on one pull request: what is noted once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteKey {
+    pub repo: String,
+    /// The pull request's address (GitHub's web address, or the local forge's `/pulls/N`):
+    /// a number alone is another pull request on another forge.
+    pub pull_url: String,
+    pub pull_number: u64,
+    /// Alertmanager's fingerprint of the alert's labels.
+    pub fingerprint: String,
+    /// When the alert started, as sent: a new firing of the same alert is another resolution.
+    pub starts_at: String,
+}

@@ -13,6 +13,7 @@ mod markdown;
 mod metrics;
 mod retention;
 pub mod secrets;
+mod startup;
 mod state;
 mod status;
 mod tls;
@@ -38,6 +39,7 @@ use crate::journal::{self, Journal};
 use crate::manifest::PathFilter;
 use crate::pipeline::{Engine, EngineSettings};
 use crate::revert::{Author, GitSettings, Target};
+pub use startup::Startup;
 pub use state::config_key;
 
 /// The mirror cache, under the data directory.
@@ -126,11 +128,13 @@ pub fn start_up(
 /// Runs the service until `shutdown` completes (SIGTERM or SIGINT for the binary), then stops
 /// taking deliveries (503), lets the jobs in flight finish within `shutdown_timeout` (or puts
 /// them back in the queue), and closes the journal. The address it listens on (`listen` may
-/// give port 0) goes to `listening` once it takes requests.
+/// give port 0) goes to `listening` once it takes requests. `startup` says what the command
+/// line asked of this start.
 pub async fn serve(
     config: Config,
     env: BTreeMap<String, String>,
     clock: Arc<dyn Clock>,
+    startup: Startup,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     listening: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
 ) -> Result<()> {
@@ -150,7 +154,9 @@ pub async fn serve(
     // The journal's calls block (PostgreSQL's client runs a runtime of its own): off the
     // async threads, as every later call is.
     let now = clock.now().timestamp_millis();
+    let mirrors = mirrors_dir(&config);
     let journal = tokio::task::spawn_blocking(move || -> Result<Arc<dyn Journal>> {
+        startup::check_journal(&location, &mirrors, startup)?;
         let journal = journal::open(&location)?;
         release_orphans(journal.as_ref(), now)?;
         Ok(journal)

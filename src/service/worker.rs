@@ -17,7 +17,7 @@ use crate::forge::github::RepoName;
 use crate::forge::pulls::{PullDress, PullState};
 use crate::gitstore::remote::Source;
 use crate::image::ImageRef;
-use crate::journal::{Claimed, Failure, Finished, JobKind, Journal};
+use crate::journal::{self, Claimed, Failure, Finished, JobKind, Journal, NoteKey};
 use crate::manifest::PathFilter;
 use crate::pipeline::{Job, PullOptions};
 use crate::revert::{Effects, Target};
@@ -111,9 +111,25 @@ async fn run_one(shared: &Arc<Shared>, me: &str, job: Claimed) {
             }
         })
     };
-    let result = match job.kind {
-        JobKind::Rollback => rollback(shared, &job).await,
-        JobKind::Resolved => resolved(shared, &job).await,
+    let result = loop {
+        let result = match job.kind {
+            JobKind::Rollback => rollback(shared, &job).await,
+            JobKind::Resolved => resolved(shared, &job).await,
+        };
+        // A full (or read-only) disk is no reason to give the job up: what it did (a branch
+        // pushed) is found again by the next run, which converges on it. It keeps its claim
+        // and runs again once there is room; no try is counted.
+        let Some(why) = result.as_ref().err().and_then(|e| no_room(shared, e)) else {
+            break result;
+        };
+        warn!("job {} cannot finish while {why}; it keeps its claim and runs again once there is room", job.id);
+        if !wait_for_room(shared).await {
+            renewer.abort();
+            let (me, now) = (me.to_string(), now_ms(shared));
+            record_end(shared, job.id, move |j| j.release(job.id, &me, now)).await;
+            return;
+        }
+        info!("there is room again; running job {} again", job.id);
     };
     renewer.abort();
     let now = now_ms(shared);
@@ -173,6 +189,14 @@ async fn record_end<F>(shared: &Arc<Shared>, id: i64, write: F)
 where
     F: Fn(&dyn Journal) -> Result<bool> + Send + Sync + 'static,
 {
+    record(shared, id, "how it ended", write).await
+}
+
+/// Records `what` of job `id` as [`record_end`] does.
+async fn record<F>(shared: &Arc<Shared>, id: i64, what: &str, write: F)
+where
+    F: Fn(&dyn Journal) -> Result<bool> + Send + Sync + 'static,
+{
     let write = Arc::new(write);
     let mut wait = Duration::from_millis(250);
     loop {
@@ -184,10 +208,10 @@ where
                 return;
             }
             Ok(Err(e)) if !shared.stopping() => {
-                warn!("cannot record how job {id} ended; trying again: {e:#}");
+                warn!("cannot record {what} of job {id}; trying again: {e:#}");
             }
             Ok(Err(e)) => {
-                warn!("cannot record how job {id} ended; stopping, so it will run again once its lease runs out: {e:#}");
+                warn!("cannot record {what} of job {id}; stopping, so it will run again once its lease runs out: {e:#}");
                 return;
             }
             Err(e) => {
@@ -197,6 +221,43 @@ where
         }
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Why a job's failure may say nothing about the job, only that nothing can be written now:
+/// the journal cannot be written (its disk full or read-only, its file gone), or the job failed
+/// while the data directory had no room — git's own writes in the mirror fail then, whatever
+/// name their error is given. Such a job runs again once there is room: its outcome could not
+/// be recorded before then anyway, and a failure of its own is met again.
+fn no_room(shared: &Shared, err: &anyhow::Error) -> Option<String> {
+    let engine = err.chain().find_map(|c| c.downcast_ref::<Error>());
+    if engine.and_then(Error::code) == Some(journal::UNWRITABLE) {
+        return Some(format!(
+            "the journal cannot be written ({})",
+            render_chain(err, &config_key)
+        ));
+    }
+    journal::room::lacks_room(&shared.config.data_dir)
+        .map(|room| format!("data_dir {room} ({})", render_chain(err, &config_key)))
+}
+
+/// Waits until the journal can be written and the data directory has room; false when the
+/// service stops first.
+async fn wait_for_room(shared: &Arc<Shared>) -> bool {
+    loop {
+        if shared.stopping() {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (journal, dir) = (shared.journal.clone(), shared.config.data_dir.clone());
+        let room = tokio::task::spawn_blocking(move || {
+            journal.writable() && journal::room::lacks_room(&dir).is_none()
+        })
+        .await
+        .unwrap_or(false);
+        if room {
+            return true;
+        }
     }
 }
 
@@ -370,7 +431,7 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
     })
 }
 
-async fn resolved(shared: &Shared, job: &Claimed) -> Result<Finished> {
+async fn resolved(shared: &Arc<Shared>, job: &Claimed) -> Result<Finished> {
     let repo = shared.config.repo(&job.repo).ok_or_else(|| {
         Error::usage(format!(
             "repository {:?} is no longer in the configuration",
@@ -413,15 +474,44 @@ async fn resolved(shared: &Shared, job: &Claimed) -> Result<Finished> {
             ..Finished::default()
         });
     }
+    let alert = Payload::from_json(job.alert.as_bytes()).ok();
+    // One note per resolution of the alert on the pull request: taken in the journal before
+    // the comment, so that the same resolution delivered again (or fifty times at once, or to
+    // several replicas) is not noted again.
+    let first = alert.as_ref().and_then(|a| a.alerts.first());
+    let note = NoteKey {
+        repo: repo.name.clone(),
+        pull_url: last.url.clone().unwrap_or_default(),
+        pull_number: number,
+        fingerprint: first.map(|a| a.fingerprint.clone()).unwrap_or_default(),
+        starts_at: first.map(|a| a.starts_at.clone()).unwrap_or_default(),
+    };
+    let (journal, key, id, now) = (shared.journal.clone(), note.clone(), job.id, now_ms(shared));
+    let taken = tokio::task::spawn_blocking(move || journal.claim_note(&key, id, now))
+        .await
+        .context("the journal call stopped")??;
+    if !taken {
+        return Ok(Finished {
+            outcome: "noted-already".into(),
+            pr_number: Some(number),
+            pr_url: last.url,
+            ..Finished::default()
+        });
+    }
     let given = repo.github.as_ref().map(|(owner, name)| RepoName {
         owner: owner.clone(),
         name: name.clone(),
     });
-    let alert = Payload::from_json(job.alert.as_bytes()).ok();
     shared
         .engine
         .note_resolved(given.as_ref(), &repo.url, number, alert.as_ref())
         .await?;
+    // The comment is made: recorded whatever it takes, or a later delivery would make it again.
+    let now = now_ms(shared);
+    record(shared, job.id, "the note it made", move |j| {
+        j.noted(&note, id, now).map(|()| true)
+    })
+    .await;
     Ok(Finished {
         outcome: "commented".into(),
         pr_number: Some(number),

@@ -16,9 +16,20 @@ impl Service {
     /// a test or benchmark) with `env` as its whole environment (plus PATH and HOME), and waits
     /// until it listens.
     pub fn start(binary: &Path, config: &Path, env: &[(&str, String)]) -> Service {
+        Service::start_with(binary, config, &[], env)
+    }
+
+    /// [`Service::start`] with more flags after `serve --config FILE`.
+    pub fn start_with(
+        binary: &Path,
+        config: &Path,
+        flags: &[&str],
+        env: &[(&str, String)],
+    ) -> Service {
         let mut cmd = Command::new(binary);
         cmd.args(["serve", "--config"])
             .arg(config)
+            .args(flags)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", std::env::var_os("HOME").unwrap_or_default())

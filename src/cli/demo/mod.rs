@@ -77,6 +77,7 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<()> {
             config,
             env,
             clock,
+            revertbot::service::Startup::default(),
             shutdown,
             Some(listening),
         )));

@@ -3,6 +3,7 @@
 //! job twice nor run two jobs of one repository at once; partial unique indexes hold the same
 //! rules as constraints.
 
+mod notes;
 mod pool;
 mod prune;
 mod pulls;
@@ -17,11 +18,11 @@ use postgres::error::SqlState;
 use postgres::Row;
 
 use self::pool::Pool;
-use super::backend::{Journal, PostgresSettings};
+use super::backend::{Journal, PostgresSettings, UNWRITABLE};
 use super::records::{
     AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
-    JobRecord, LastPull, LocalPull, LocalPullOutcome, NewDelivery, NewJob, NewLocalPull, Pruned,
-    Recorded,
+    JobRecord, LastPull, LocalPull, LocalPullOutcome, NewDelivery, NewJob, NewLocalPull, NoteKey,
+    Pruned, Recorded,
 };
 use crate::config::SslMode;
 use crate::error::Error;
@@ -70,14 +71,22 @@ impl PostgresJournal {
     }
 
     /// The error as the service sees it: the database away (restarting, unreachable, out of
-    /// connections) is transient, so a job that met it is tried again later.
+    /// connections) is transient, so a job that met it is tried again later; one that cannot
+    /// be written (its disk full, read-only) is transient too, and says so, so that the work
+    /// waiting on it is kept until it can.
     fn error(&self, e: &postgres::Error) -> anyhow::Error {
         let message = format!("journal {}: {}", self.pool.target, describe(e));
-        let away = match e.code() {
+        let code = e.code().map(SqlState::code);
+        if let Some(what) = code.and_then(unwritable) {
+            return Error::transient(format!("{message}; {what}"))
+                .with_code(UNWRITABLE)
+                .into();
+        }
+        let away = match code {
             None => true,
             Some(code) => ["08", "40", "53", "57", "58"]
                 .iter()
-                .any(|class| code.code().starts_with(class)),
+                .any(|class| code.starts_with(class)),
         };
         if away {
             Error::transient(message).into()
@@ -99,6 +108,21 @@ impl PostgresJournal {
                 other => return other.map_err(|e| self.error(&e)),
             }
         }
+    }
+}
+
+/// What to do about a server that cannot write, by its SQLSTATE; `None` for other errors.
+fn unwritable(code: &str) -> Option<&'static str> {
+    match code {
+        // disk_full, and the other "insufficient resources" that a write meets
+        "53100" => Some("the database server's disk is full: free space there"),
+        "53200" | "53000" => Some("the database server is out of resources: see its log"),
+        // read_only_sql_transaction: a standby, or default_transaction_read_only (which some
+        // providers set when the storage fills up)
+        "25006" => Some("the database is read-only: make it writable (a primary, with default_transaction_read_only off)"),
+        // io_error and the other system errors
+        c if c.starts_with("58") => Some("the database server cannot write to its disk: see its log"),
+        _ => None,
     }
 }
 
@@ -150,8 +174,14 @@ impl Journal for PostgresJournal {
     }
 
     fn writable(&self) -> bool {
-        // A standby (during a failover) answers, but cannot be written.
-        self.with(|c| c.client.query_one("SELECT NOT pg_is_in_recovery()", &[]))
+        // A standby (during a failover) answers, but cannot be written; nor a primary made
+        // read-only (some providers do so when its storage fills up).
+        self.with(|c| {
+            c.client.query_one(
+                "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'",
+                &[],
+            )
+        })
             .is_ok_and(|row| row.get::<_, bool>(0))
     }
 
@@ -524,6 +554,14 @@ impl Journal for PostgresJournal {
     fn local_pull(&self, number: u64) -> Result<Option<LocalPull>> {
         self.with(|c| pulls::get(c, number))
     }
+
+    fn claim_note(&self, note: &NoteKey, job: i64, now: i64) -> Result<bool> {
+        self.with(|c| notes::claim(c, note, job, now))
+    }
+
+    fn noted(&self, note: &NoteKey, job: i64, now: i64) -> Result<()> {
+        self.with(|c| notes::noted(c, note, job, now))
+    }
 }
 
 /// The columns of a job as `jobs` and `job` read them (`job_record` maps them).
@@ -566,5 +604,26 @@ fn claimed(row: &Row) -> Claimed {
         alert_start: row.get(5),
         attempt: row.get::<_, i64>(6) as u32 + 1,
         created_at: row.get(7),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unwritable;
+
+    #[test]
+    fn a_server_that_cannot_write_is_told_from_other_errors_by_its_sqlstate() {
+        for code in ["53100", "53200", "25006", "58030"] {
+            assert!(unwritable(code).is_some(), "{code}");
+        }
+        // unique_violation, serialization_failure, too_many_connections, admin_shutdown:
+        // a race, or the server away — not a disk.
+        for code in ["23505", "40001", "53300", "57P01", "08006"] {
+            assert_eq!(unwritable(code), None, "{code}");
+        }
+        assert_eq!(
+            unwritable("53100"),
+            Some("the database server's disk is full: free space there")
+        );
     }
 }

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_hold.sql")),
     (3, include_str!("migrations/0003_local_pulls.sql")),
     (4, include_str!("migrations/0004_retention.sql")),
+    (5, include_str!("migrations/0005_resolved_notes.sql")),
 ];
 
 /// The advisory lock's key: `hashtextextended('revertbot.migrations', 0)`, spelled in SQL so

@@ -1,5 +1,7 @@
 //! The SQLite journal: a file in the data directory, in WAL mode with synchronous commits,
 //! shared safely by several processes on one host (each claim is one immediate transaction).
+//! Every call first checks that the file at the path is still the one opened, and says
+//! SQLite's errors in terms of the file and what to do ([`file`]).
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -8,6 +10,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+mod file;
+mod notes;
 mod prune;
 mod pulls;
 mod schema;
@@ -15,15 +19,18 @@ mod schema;
 use super::backend::Journal;
 use super::records::{
     AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
-    JobRecord, LastPull, LocalPull, LocalPullOutcome, NewDelivery, NewLocalPull, Pruned, Recorded,
+    JobRecord, LastPull, LocalPull, LocalPullOutcome, NewDelivery, NewLocalPull, NoteKey, Pruned,
+    Recorded,
 };
 use crate::error::Error;
+use file::JournalFile;
 
 /// The journal file in the data directory.
 pub const FILE_NAME: &str = "journal.sqlite";
 
 pub struct SqliteJournal {
     conn: Mutex<Connection>,
+    file: JournalFile,
 }
 
 impl SqliteJournal {
@@ -36,20 +43,19 @@ impl SqliteJournal {
             ))
         })?;
         let path = data_dir.join(FILE_NAME);
-        let mut conn = Connection::open(&path)
+        let conn = Connection::open(&path)
             .with_context(|| format!("cannot open the journal {}", path.display()))?;
-        // Another process on the same data_dir may hold the write lock for a moment — even
-        // now, while both start and switch the file to WAL.
-        conn.busy_timeout(Duration::from_secs(10))?;
-        // WAL: readers do not block the writer; FULL: a commit is on disk when it returns,
-        // which is what the 200 to Alertmanager promises.
-        set_wal(&conn)?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        schema::migrate(&mut conn)?;
+        let file = JournalFile::new(&path)?;
+        let conn = prepare(conn).map_err(|e| file.explain(e))?;
         Ok(SqliteJournal {
             conn: Mutex::new(conn),
+            file,
         })
+    }
+
+    /// The journal's file.
+    pub fn path(&self) -> &Path {
+        self.file.path()
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -57,6 +63,27 @@ impl SqliteJournal {
         // an unfinished transaction when it is dropped.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// A call, on the file opened (not one put in its place), its errors said in terms of the
+    /// file and what to do.
+    fn guarded<T>(&self, call: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.file.check()?;
+        call().map_err(|e| self.file.explain(e))
+    }
+}
+
+/// The connection's settings, and the schema brought up to date.
+fn prepare(mut conn: Connection) -> Result<Connection> {
+    // Another process on the same data_dir may hold the write lock for a moment — even
+    // now, while both start and switch the file to WAL.
+    conn.busy_timeout(Duration::from_secs(10))?;
+    // WAL: readers do not block the writer; FULL: a commit is on disk when it returns,
+    // which is what the 200 to Alertmanager promises.
+    set_wal(&conn)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    schema::migrate(&mut conn)?;
+    Ok(conn)
 }
 
 /// The columns of a job as `jobs` and `job` read them (`job_record` maps them).
@@ -113,11 +140,17 @@ impl Journal for SqliteJournal {
     }
 
     fn writable(&self) -> bool {
-        let conn = self.conn();
-        conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;").is_ok()
+        // Taking the write lock says no other process holds it for long; a full disk or a
+        // read-only one shows only when a write needs a new page, so the room is looked at.
+        self.file.writable()
+            && self
+                .conn()
+                .execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+                .is_ok()
     }
 
     fn record(&self, deliveries: &[NewDelivery], now: i64) -> Result<Vec<Recorded>> {
+        self.guarded(|| {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut out = Vec::with_capacity(deliveries.len());
@@ -198,9 +231,11 @@ impl Journal for SqliteJournal {
         }
         tx.commit()?;
         Ok(out)
+        })
     }
 
     fn claim(&self, worker: &str, now: i64, lease_until: i64) -> Result<Option<Claimed>> {
+        self.guarded(|| {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
@@ -239,17 +274,21 @@ impl Journal for SqliteJournal {
         }
         tx.commit()?;
         Ok(job)
+        })
     }
 
     fn renew(&self, job: i64, worker: &str, lease_until: i64) -> Result<bool> {
+        self.guarded(|| {
         let n = self.conn().execute(
             "UPDATE jobs SET lease_until = ?3 WHERE id = ?1 AND claimed_by = ?2 AND state = 'running'",
             params![job, worker, lease_until],
         )?;
         Ok(n == 1)
+        })
     }
 
     fn finish(&self, job: i64, worker: &str, now: i64, f: &Finished) -> Result<bool> {
+        self.guarded(|| {
         let n = self.conn().execute(
             "UPDATE jobs SET state = 'done', outcome = ?2, culprit = ?3, branch = ?4, strategy = ?5,
                     pr_number = ?6, pr_url = ?7, pr_state = ?8, diff = ?9, updated_at = ?10, hold = ?12,
@@ -271,9 +310,11 @@ impl Journal for SqliteJournal {
             ],
         )?;
         Ok(n == 1)
+        })
     }
 
     fn fail(&self, job: i64, worker: &str, now: i64, f: &Failure) -> Result<bool> {
+        self.guarded(|| {
         let (state, not_before) = match f.retry_at {
             Some(at) => ("queued", at),
             None => ("failed", now),
@@ -285,9 +326,11 @@ impl Journal for SqliteJournal {
             params![job, state, not_before, f.kind, f.code, f.message, now, worker],
         )?;
         Ok(n == 1)
+        })
     }
 
     fn release(&self, job: i64, worker: &str, now: i64) -> Result<bool> {
+        self.guarded(|| {
         let n = self.conn().execute(
             "UPDATE jobs SET state = 'queued', claimed_by = NULL, lease_until = NULL, updated_at = ?2,
                     attempts = MAX(attempts - 1, 0)
@@ -295,64 +338,76 @@ impl Journal for SqliteJournal {
             params![job, now, worker],
         )?;
         Ok(n == 1)
+        })
     }
 
     fn running(&self) -> Result<Vec<(i64, String)>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT id, COALESCE(claimed_by, '') FROM jobs WHERE state = 'running' ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.guarded(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare(
+                "SELECT id, COALESCE(claimed_by, '') FROM jobs WHERE state = 'running' ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     fn rollbacks_since(&self, repo: &str, since: i64) -> Result<u32> {
-        Ok(self.conn().query_row(
-            "SELECT COUNT(DISTINCT COALESCE(branch, target)) FROM jobs
+        self.guarded(|| {
+            Ok(self.conn().query_row(
+                "SELECT COUNT(DISTINCT COALESCE(branch, target)) FROM jobs
                  WHERE repo = ?1 AND kind = 'rollback'
                    AND outcome IN ('created', 'reused', 'dry-run') AND updated_at >= ?2",
-            params![repo, since],
-            |row| row.get(0),
-        )?)
+                params![repo, since],
+                |row| row.get(0),
+            )?)
+        })
     }
 
     fn last_pull(&self, repo: &str, target: &str) -> Result<Option<LastPull>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT pr_number, branch, pr_url FROM jobs
+        self.guarded(|| {
+            Ok(self
+                .conn()
+                .query_row(
+                    "SELECT pr_number, branch, pr_url FROM jobs
                  WHERE repo = ?1 AND target = ?2 AND kind = 'rollback' AND pr_number IS NOT NULL
                  ORDER BY updated_at DESC, id DESC LIMIT 1",
-                params![repo, target],
-                |row| {
-                    Ok(LastPull {
-                        number: row.get::<_, i64>(0)? as u64,
-                        branch: row.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                        url: row.get(2)?,
-                    })
-                },
-            )
-            .optional()?)
+                    params![repo, target],
+                    |row| {
+                        Ok(LastPull {
+                            number: row.get::<_, i64>(0)? as u64,
+                            branch: row.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                            url: row.get(2)?,
+                        })
+                    },
+                )
+                .optional()?)
+        })
     }
 
     fn pending(&self) -> Result<u32> {
-        Ok(self.conn().query_row(
-            "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')",
-            [],
-            |row| row.get(0),
-        )?)
+        self.guarded(|| {
+            Ok(self.conn().query_row(
+                "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')",
+                [],
+                |row| row.get(0),
+            )?)
+        })
     }
 
     fn jobs(&self, limit: u32) -> Result<Vec<JobRecord>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs j ORDER BY j.id DESC LIMIT ?1"
-        ))?;
-        let rows = stmt.query_map([limit], job_record)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.guarded(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {JOB_COLUMNS} FROM jobs j ORDER BY j.id DESC LIMIT ?1"
+            ))?;
+            let rows = stmt.query_map([limit], job_record)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     fn job(&self, id: i64) -> Result<Option<JobDetail>> {
+        self.guarded(|| {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "SELECT {JOB_COLUMNS}, j.error_code, j.pr_state, j.diff, j.alert,
@@ -372,69 +427,82 @@ impl Journal for SqliteJournal {
                 })
             })
             .optional()?)
+        })
     }
 
     fn deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        self.guarded(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare(
             "SELECT id, received_at, receiver, status FROM deliveries ORDER BY id DESC LIMIT ?1",
         )?;
-        let mut out: Vec<DeliveryRecord> = stmt
-            .query_map([limit], |row| {
-                Ok(DeliveryRecord {
-                    id: row.get(0)?,
-                    received_at: row.get(1)?,
-                    receiver: row.get(2)?,
-                    status: row.get(3)?,
-                    alerts: Vec::new(),
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        let mut alerts = conn.prepare(
-            "SELECT fingerprint, alertname, status, rule, repo, target, decision, reason, job_id
-             FROM alerts WHERE delivery_id = ?1 ORDER BY id",
-        )?;
-        for d in &mut out {
-            d.alerts = alerts
-                .query_map([d.id], |row| {
-                    Ok(AlertRecord {
-                        fingerprint: row.get(0)?,
-                        alertname: row.get(1)?,
-                        status: row.get(2)?,
-                        rule: row.get(3)?,
-                        repo: row.get(4)?,
-                        target: row.get(5)?,
-                        decision: row.get(6)?,
-                        reason: row.get(7)?,
-                        job: row.get(8)?,
+            let mut out: Vec<DeliveryRecord> = stmt
+                .query_map([limit], |row| {
+                    Ok(DeliveryRecord {
+                        id: row.get(0)?,
+                        received_at: row.get(1)?,
+                        receiver: row.get(2)?,
+                        status: row.get(3)?,
+                        alerts: Vec::new(),
                     })
                 })?
                 .collect::<Result<_, _>>()?;
-        }
-        Ok(out)
+            let mut alerts = conn.prepare(
+            "SELECT fingerprint, alertname, status, rule, repo, target, decision, reason, job_id
+             FROM alerts WHERE delivery_id = ?1 ORDER BY id",
+        )?;
+            for d in &mut out {
+                d.alerts = alerts
+                    .query_map([d.id], |row| {
+                        Ok(AlertRecord {
+                            fingerprint: row.get(0)?,
+                            alertname: row.get(1)?,
+                            status: row.get(2)?,
+                            rule: row.get(3)?,
+                            repo: row.get(4)?,
+                            target: row.get(5)?,
+                            decision: row.get(6)?,
+                            reason: row.get(7)?,
+                            job: row.get(8)?,
+                        })
+                    })?
+                    .collect::<Result<_, _>>()?;
+            }
+            Ok(out)
+        })
     }
 
     fn delivery_count(&self) -> Result<u64> {
-        Ok(self
-            .conn()
-            .query_row("SELECT COUNT(*) FROM deliveries", [], |row| {
-                row.get::<_, i64>(0)
-            })? as u64)
+        self.guarded(|| {
+            Ok(self
+                .conn()
+                .query_row("SELECT COUNT(*) FROM deliveries", [], |row| {
+                    row.get::<_, i64>(0)
+                })? as u64)
+        })
     }
 
     fn prune(&self, before: i64) -> Result<Pruned> {
-        prune::prune(&mut self.conn(), before)
+        self.guarded(|| prune::prune(&mut self.conn(), before))
     }
 
     fn ensure_local_pull(&self, pull: &NewLocalPull, now: i64) -> Result<LocalPullOutcome> {
-        pulls::ensure(&mut self.conn(), pull, now)
+        self.guarded(|| pulls::ensure(&mut self.conn(), pull, now))
     }
 
     fn comment_local_pull(&self, number: u64, body: &str, now: i64) -> Result<bool> {
-        pulls::comment(&mut self.conn(), number, body, now)
+        self.guarded(|| pulls::comment(&mut self.conn(), number, body, now))
     }
 
     fn local_pull(&self, number: u64) -> Result<Option<LocalPull>> {
-        pulls::get(&mut self.conn(), number)
+        self.guarded(|| pulls::get(&mut self.conn(), number))
+    }
+
+    fn claim_note(&self, note: &NoteKey, job: i64, now: i64) -> Result<bool> {
+        self.guarded(|| notes::claim(&mut self.conn(), note, job, now))
+    }
+
+    fn noted(&self, note: &NoteKey, job: i64, now: i64) -> Result<()> {
+        self.guarded(|| notes::noted(&mut self.conn(), note, job, now))
     }
 }

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/0004_hold.sql")),
     (5, include_str!("migrations/0005_local_pulls.sql")),
     (6, include_str!("migrations/0006_retention.sql")),
+    (7, include_str!("migrations/0007_resolved_notes.sql")),
 ];
 
 /// Brings the schema up to date; returns the version it is at.
