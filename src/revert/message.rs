@@ -101,7 +101,7 @@ pub fn reverted_sha(message: &str) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The names a rollback's branch may have, tried in this order: [`BranchNames::readable`]
+/// The names a rollback's branch may have, tried in this order: [`BranchNames::preferred`]
 /// first, then the hashed one, which no other image shares (for when another image's rollback
 /// took the readable one); `legacy` is the name the branch had before image names were hashed:
 /// found and reused, never made.
@@ -113,7 +113,7 @@ pub struct BranchNames {
 
 impl BranchNames {
     /// The name a new branch gets unless another image's branch holds it.
-    pub fn readable(&self) -> &str {
+    pub fn preferred(&self) -> &str {
         &self.names[0]
     }
 }
@@ -124,37 +124,29 @@ impl BranchNames {
 /// `acme-api-server`), a hash of the full name goes with it: `<slug>--<hash>-<short sha>`.
 pub fn branch_names(image: Option<&str>, culprit_sha: &str) -> BranchNames {
     let short = &culprit_sha[..culprit_sha.len().min(12)];
-    let Some(image) = image else {
-        return BranchNames {
+    match image {
+        None => BranchNames {
             names: vec![format!("revertbot/revert-{short}")],
             legacy: None,
-        };
-    };
-    let name = normalize_name(image);
-    let folded = image_slug(&name);
-    let hashed = format!("revertbot/{folded}--{}-{short}", name_hash(&name));
-    let plain = format!("revertbot/{folded}-{short}");
-    if folds_losslessly(&name, &folded) {
-        BranchNames {
-            names: vec![plain, hashed],
-            legacy: None,
-        }
-    } else {
-        BranchNames {
-            names: vec![hashed],
-            legacy: Some(plain),
-        }
+        },
+        Some(image) => named_after(image, |slug| format!("revertbot/{slug}-{short}")),
     }
 }
 
 /// `revertbot/unhold-<image-slug>-<tag-slug>`: the branch that lifts a hold, the same for every
 /// run; with a hash of the image's name when its slug is ambiguous, as for rollbacks.
 pub fn unhold_branch_names(image: &str, tag: &str) -> BranchNames {
+    let tag = slug(tag, "tag");
+    named_after(image, |slug| format!("revertbot/unhold-{slug}-{tag}"))
+}
+
+/// The names `branch(slug)` gives: the image's readable slug when it reads back as the name,
+/// then `<slug>--<hash>`; else the hashed one alone, the readable one kept as `legacy`.
+fn named_after(image: &str, branch: impl Fn(&str) -> String) -> BranchNames {
     let name = normalize_name(image);
     let folded = image_slug(&name);
-    let tag = slug(tag, "tag");
-    let plain = format!("revertbot/unhold-{folded}-{tag}");
-    let hashed = format!("revertbot/unhold-{folded}--{}-{tag}", name_hash(&name));
+    let plain = branch(&folded);
+    let hashed = branch(&format!("{folded}--{}", name_hash(&name)));
     if folds_losslessly(&name, &folded) {
         BranchNames {
             names: vec![plain, hashed],
@@ -250,7 +242,7 @@ mod tests {
     use super::*;
 
     fn branch_name(image: Option<&str>, culprit_sha: &str) -> String {
-        branch_names(image, culprit_sha).readable().to_string()
+        branch_names(image, culprit_sha).preferred().to_string()
     }
 
     #[test]
@@ -337,17 +329,17 @@ mod tests {
         let dash = branch_names(Some("ghcr.io/acme/api-server"), sha);
         let slash = branch_names(Some("ghcr.io/acme/api/server"), sha);
         assert_eq!(
-            slash.readable(),
+            slash.preferred(),
             "revertbot/ghcr.io-acme-api-server-9cd3e05b74b2"
         );
-        assert_ne!(dash.readable(), slash.readable());
+        assert_ne!(dash.preferred(), slash.preferred());
         // The hash is part of a name other replicas and releases must find: it never changes.
         assert_eq!(
-            dash.readable(),
+            dash.preferred(),
             "revertbot/ghcr.io-acme-api-server--fc89505c50-9cd3e05b74b2"
         );
         // The branch the dashed image had before its name was hashed is still found.
-        assert_eq!(dash.legacy.as_deref(), Some(slash.readable()));
+        assert_eq!(dash.legacy.as_deref(), Some(slash.preferred()));
         assert_eq!(slash.legacy, None);
         // Every candidate of one image differs from every candidate of the other.
         for a in &dash.names {
@@ -360,12 +352,12 @@ mod tests {
             branch_name(Some("ghcr.io/acme/app"), sha)
         );
         assert_eq!(
-            unhold_branch_names("ghcr.io/acme/api/server", "1.5.0").readable(),
+            unhold_branch_names("ghcr.io/acme/api/server", "1.5.0").preferred(),
             "revertbot/unhold-ghcr.io-acme-api-server-1.5.0"
         );
         assert_ne!(
-            unhold_branch_names("ghcr.io/acme/api-server", "1.5.0").readable(),
-            unhold_branch_names("ghcr.io/acme/api/server", "1.5.0").readable()
+            unhold_branch_names("ghcr.io/acme/api-server", "1.5.0").preferred(),
+            unhold_branch_names("ghcr.io/acme/api/server", "1.5.0").preferred()
         );
         for name in dash.names.iter().chain(&slash.names) {
             assert!(git2::Reference::is_valid_name(&format!(
