@@ -19,10 +19,11 @@ use crate::clock::Clock;
 use crate::error::{Error, Input, Kind};
 use crate::forge::body::{self, AlertContext, Links};
 use crate::forge::github::{GitHub, GitHubSettings, RepoName};
-use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec, PullState};
-use crate::forge::{host_of, repo_of_remote, web_url};
+use crate::forge::local::LocalForge;
+use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec};
+use crate::forge::{host_of, repo_of_remote, web_url, Connected, Forge};
 use crate::gitstore::remote::{self, Source};
-use crate::journal::{Journal, NewLocalPull};
+use crate::journal::Journal;
 use crate::revert::{
     self, Effects, GitSettings, Outcome as RevertOutcome, RevertReport, Target, Workspace,
 };
@@ -41,17 +42,8 @@ pub struct EngineSettings {
 pub struct Engine {
     git: GitSettings,
     github_api_url: String,
-    forge: ForgeClient,
+    forge: Forge,
     clock: Arc<dyn Clock>,
-}
-
-/// Where pull requests are opened.
-enum ForgeClient {
-    /// Nowhere: their text only (previews, dry runs).
-    None,
-    GitHub(Box<GitHub>),
-    /// In the journal (`forge: local`), for the status page to show.
-    Local(Arc<dyn Journal>),
 }
 
 /// One rollback.
@@ -111,8 +103,8 @@ impl Engine {
     /// tokio runtime.
     pub fn new(settings: EngineSettings, clock: Arc<dyn Clock>) -> Result<Engine> {
         let forge = match &settings.github {
-            Some(gh) => ForgeClient::GitHub(Box::new(GitHub::new(gh, clock.clone())?)),
-            None => ForgeClient::None,
+            Some(gh) => Forge::GitHub(Box::new(GitHub::new(gh, clock.clone())?)),
+            None => Forge::None,
         };
         Ok(Engine {
             git: settings.git,
@@ -125,7 +117,7 @@ impl Engine {
     /// The engine with the local forge: pull requests are kept in `journal` instead of being
     /// opened on GitHub (GitHub settings, if any, are not used).
     pub fn with_local_forge(mut self, journal: Arc<dyn Journal>) -> Engine {
-        self.forge = ForgeClient::Local(journal);
+        self.forge = Forge::Local(LocalForge::new(journal));
         self
     }
 
@@ -152,8 +144,8 @@ impl Engine {
             blocking(move || Workspace::open(&cache_dir, &open_target, effects)).await?;
         let push_url = workspace.push_url().map(str::to_string);
 
-        let (repo_name, github, git) = self
-            .connect(pull.as_ref(), push_url.as_deref(), effects)
+        let (repo_name, forge, git) = self
+            .connect(pull.as_ref(), push_url.as_deref(), effects, &target)
             .await?;
         let revert_target = target.clone();
         let report =
@@ -173,33 +165,26 @@ impl Engine {
             title: body::title(&report, ctx),
             body: body::body(&report, &Links { repo_web_url: &web }, ctx),
         };
-        let ready = report.pushed
-            && matches!(
-                report.outcome,
-                RevertOutcome::Created | RevertOutcome::Reused
-            );
-        let pull = if ready && !effects.dry_run {
-            let label = repo_label(options.repo.as_ref(), push_url.as_deref(), &target);
-            let now = self.clock.now();
-            let spec = PullRequestSpec {
-                head: report
-                    .branch
-                    .clone()
-                    .context("a pushed rollback has a branch")?,
-                base: report.base.clone(),
-                title: text.title.clone(),
-                body: text.body.clone(),
-                dress: options.dress,
-                occurrence_comment: body::occurrence_comment(
-                    ctx,
-                    &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                ),
-                comment_interval: options.comment_interval,
-            };
-            self.ensure_pull(github, &label, &spec).await?
-        } else {
-            None
-        };
+        let now = self
+            .clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let pull = self
+            .publish(
+                &forge,
+                Publish {
+                    pushed: report.pushed,
+                    outcome: report.outcome,
+                    head: report.branch.as_deref(),
+                    base: &report.base,
+                    text: &text,
+                    occurrence_comment: body::occurrence_comment(ctx, &now),
+                    comment_interval: options.comment_interval,
+                },
+                options.dress,
+                effects,
+            )
+            .await?;
         Ok(Outcome {
             revert: report,
             pull_text: Some(text),
@@ -207,27 +192,23 @@ impl Engine {
         })
     }
 
-    /// The GitHub repository a job's pull request goes to, a client for it when one is to be
-    /// opened (connected before anything is pushed: bad credentials stop the job there), and
-    /// the git settings, with GitHub's credentials for a push to the same host.
+    /// The repository a job's pull request goes to, the forge connected for it when one is to
+    /// be opened (before anything is pushed: bad credentials stop the job there), and the git
+    /// settings, with the forge's credentials for a push to the same host.
     async fn connect(
         &self,
         pull: Option<&PullOptions>,
         push_url: Option<&str>,
         effects: Effects,
-    ) -> Result<(
-        Option<RepoName>,
-        Option<crate::forge::github::Repo>,
-        GitSettings,
-    )> {
-        let on_github =
-            pull.is_some() && !effects.dry_run && matches!(self.forge, ForgeClient::GitHub(_));
+        target: &Target,
+    ) -> Result<(Option<RepoName>, Connected, GitSettings)> {
+        let opens = pull.is_some() && !effects.dry_run && self.forge.opens_pulls();
         let repo_name = match pull {
-            Some(options) => match github_repo(options.repo.as_ref(), push_url) {
+            Some(options) => match RepoName::resolve(options.repo.as_ref(), push_url) {
                 Ok(name) => Some(name),
                 // A preview, or a pull request kept locally, still has the text, with
                 // placeholders for the links.
-                Err(_) if !on_github => Some(RepoName {
+                Err(_) if !(opens && self.forge.names_repos()) => Some(RepoName {
                     owner: "OWNER".into(),
                     name: "REPO".into(),
                 }),
@@ -235,25 +216,26 @@ impl Engine {
             },
             None => None,
         };
-        // Connect to GitHub before anything is pushed: bad credentials stop the job here.
-        let github = match (&self.forge, &repo_name) {
-            (ForgeClient::GitHub(gh), Some(name)) if on_github => Some(gh.repo(name).await?),
-            _ => None,
+        let forge = match (pull, &repo_name) {
+            (Some(options), Some(name)) if opens => {
+                let label = repo_label(options.repo.as_ref(), push_url, target);
+                self.forge.connect(name, label).await?
+            }
+            _ => Connected::None,
         };
         let mut git = self.git.clone();
-        if let Some(gh) = &github {
-            // The push to a remote on the same GitHub uses the GitHub credentials.
-            let same_host = push_url
-                .and_then(|u| repo_of_remote(u).map(|(host, _, _)| host))
-                .zip(host_of(&web_url(&self.github_api_url)))
-                .is_some_and(|(a, b)| a == b);
-            if same_host && git.network.auth.password.is_none() {
+        // The push to a remote on the same GitHub uses the GitHub credentials.
+        let same_host = push_url
+            .and_then(|u| repo_of_remote(u).map(|(host, _, _)| host))
+            .zip(host_of(&web_url(&self.github_api_url)))
+            .is_some_and(|(a, b)| a == b);
+        if same_host && git.network.auth.password.is_none() {
+            if let Some(token) = forge.git_token().await? {
                 git.network.auth.username = Some("x-access-token".into());
-                git.network.auth.password = Some(gh.git_token().await?);
+                git.network.auth.password = Some(token);
             }
         }
-
-        Ok((repo_name, github, git))
+        Ok((repo_name, forge, git))
     }
 
     /// Lifts the holds of one tag of one image: the branch, and the pull request beside it.
@@ -278,8 +260,8 @@ impl Engine {
                     .map(|ws| ws.push_url().map(str::to_string))
             })
             .await?;
-            let (repo_name, github, git) = self
-                .connect(pull.as_ref(), push_url.as_deref(), effects)
+            let (repo_name, forge, git) = self
+                .connect(pull.as_ref(), push_url.as_deref(), effects, &target)
                 .await?;
             let (t, i, g) = (target.clone(), image.clone(), tag.clone());
             let report = blocking(move || revert::unhold(&git, &t, &i, &g, effects)).await?;
@@ -294,30 +276,23 @@ impl Engine {
                 title: format!("Lift the hold on {image}:{tag}"),
                 body: body::unhold_body(&report),
             };
-            let ready = report.pushed
-                && matches!(
-                    report.outcome,
-                    RevertOutcome::Created | RevertOutcome::Reused
-                );
-            let pull = if ready && !effects.dry_run {
-                let label = repo_label(options.repo.as_ref(), push_url.as_deref(), &target);
-                let spec = PullRequestSpec {
-                    head: report
-                        .branch
-                        .clone()
-                        .context("a pushed unhold has a branch")?,
-                    base: report.base.clone(),
-                    title: text.title.clone(),
-                    body: text.body.clone(),
-                    dress: options.dress,
-                    occurrence_comment: String::new(),
-                    // Lifting a hold again says nothing new on its pull request.
-                    comment_interval: Duration::MAX,
-                };
-                self.ensure_pull(github, &label, &spec).await?
-            } else {
-                None
-            };
+            let pull = self
+                .publish(
+                    &forge,
+                    Publish {
+                        pushed: report.pushed,
+                        outcome: report.outcome,
+                        head: report.branch.as_deref(),
+                        base: &report.base,
+                        text: &text,
+                        occurrence_comment: String::new(),
+                        // Lifting a hold again says nothing new on its pull request.
+                        comment_interval: Duration::MAX,
+                    },
+                    options.dress,
+                    effects,
+                )
+                .await?;
             Ok(UnholdOutcome {
                 unhold: report,
                 pull_text: Some(text),
@@ -329,67 +304,59 @@ impl Engine {
     }
 }
 
+/// A pushed branch and the pull request to open for it.
+struct Publish<'a> {
+    pushed: bool,
+    outcome: RevertOutcome,
+    head: Option<&'a str>,
+    base: &'a str,
+    text: &'a PullText,
+    occurrence_comment: String,
+    comment_interval: Duration,
+}
+
 impl Engine {
-    /// Opens the pull request, or finds the one there is, on the engine's forge: on GitHub
-    /// through `github` (connected for the job), or in the journal. `None` without a forge.
-    async fn ensure_pull(
+    /// Opens the pull request of a pushed branch — a rollback's or an unhold's — or finds the
+    /// one there is, on the forge connected for the job. `None` when nothing was pushed, for a
+    /// dry run, and without a forge.
+    async fn publish(
         &self,
-        github: Option<crate::forge::github::Repo>,
-        repo: &str,
-        spec: &PullRequestSpec,
+        forge: &Connected,
+        branch: Publish<'_>,
+        dress: PullDress,
+        effects: Effects,
     ) -> Result<Option<PullOutcome>> {
-        let now = self.clock.now();
-        match (&self.forge, github) {
-            (ForgeClient::GitHub(_), Some(gh)) => Ok(Some(gh.ensure_pull(spec, now).await?)),
-            (ForgeClient::GitHub(_), None) => {
-                anyhow::bail!(
-                    "no GitHub connection for the pull request (a bug: it is made before the push)"
-                )
-            }
-            (ForgeClient::Local(journal), _) => {
-                let new = NewLocalPull {
-                    repo: repo.to_string(),
-                    head: spec.head.clone(),
-                    base: spec.base.clone(),
-                    title: spec.title.clone(),
-                    body: spec.body.clone(),
-                    occurrence_comment: spec.occurrence_comment.clone(),
-                    comment_interval_ms: i64::try_from(spec.comment_interval.as_millis())
-                        .unwrap_or(i64::MAX),
-                };
-                let now = now.timestamp_millis();
-                let kept = on_journal(journal, move |j| j.ensure_local_pull(&new, now)).await?;
-                Ok(Some(PullOutcome {
-                    number: kept.number,
-                    url: local_pull_path(kept.number),
-                    state: if kept.created {
-                        PullState::Created
-                    } else {
-                        PullState::Found
-                    },
-                    commented: kept.commented,
-                    warnings: Vec::new(),
-                }))
-            }
-            _ => Ok(None),
+        let ready = branch.pushed
+            && matches!(
+                branch.outcome,
+                RevertOutcome::Created | RevertOutcome::Reused
+            );
+        if !ready || effects.dry_run {
+            return Ok(None);
         }
+        let spec = PullRequestSpec {
+            head: branch
+                .head
+                .context("a pushed branch has a name")?
+                .to_string(),
+            base: branch.base.to_string(),
+            title: branch.text.title.clone(),
+            body: branch.text.body.clone(),
+            dress,
+            occurrence_comment: branch.occurrence_comment,
+            comment_interval: branch.comment_interval,
+        };
+        forge.ensure_pull(&spec, self.clock.now()).await
     }
 }
 
 /// The repository as a pull request the local forge keeps names it: `OWNER/NAME` when known,
 /// else its remote (credentials hidden).
 fn repo_label(given: Option<&RepoName>, push_url: Option<&str>, target: &Target) -> String {
-    match github_repo(given, push_url) {
+    match RepoName::resolve(given, push_url) {
         Ok(name) => name.to_string(),
         Err(_) => remote::redact(push_url.unwrap_or(&source_text(&target.source))),
     }
-}
-
-/// Where the status page shows the pull requests the local forge keeps: this, then the number.
-pub const LOCAL_PULLS: &str = "/pulls/";
-
-fn local_pull_path(number: u64) -> String {
-    format!("{LOCAL_PULLS}{number}")
 }
 
 /// Lifting one hold.
@@ -507,41 +474,24 @@ impl Engine {
         let now = self.clock.now();
         let text =
             body::resolved_comment(ctx, &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-        match &self.forge {
-            ForgeClient::GitHub(github) => {
-                let name = github_repo(repo, Some(remote_url))?;
-                github.repo(&name).await?.comment(number, &text).await
-            }
-            ForgeClient::Local(journal) => {
-                let now = now.timestamp_millis();
-                let found =
-                    on_journal(journal, move |j| j.comment_local_pull(number, &text, now)).await?;
-                if !found {
-                    return Err(Error::new(Kind::NotFound)
-                        .text(format!("no local pull request #{number} in the journal"))
-                        .into());
-                }
-                Ok(())
-            }
-            ForgeClient::None => Err(Error::usage("no GitHub credentials to comment with").into()),
-        }
+        self.forge
+            .comment(
+                || RepoName::resolve(repo, Some(remote_url)),
+                number,
+                text,
+                now,
+            )
+            .await
     }
 
-    /// Whether a pull request at `url` (as a job recorded it) is on this engine's forge: one
-    /// opened on GitHub is not the local forge's pull request of the same number, nor the
-    /// other way round (the forge was changed since).
+    /// Whether a pull request at `url` (as a job recorded it) is on this engine's forge.
     pub fn keeps_pull(&self, url: &str) -> bool {
-        match &self.forge {
-            // Any web address: a GitHub Enterprise Server's need not look like its API's.
-            ForgeClient::GitHub(_) => !url.starts_with(LOCAL_PULLS),
-            ForgeClient::Local(_) => url.starts_with(LOCAL_PULLS),
-            ForgeClient::None => false,
-        }
+        self.forge.keeps_pull(url)
     }
 
     /// Whether pull requests are opened (on GitHub with credentials, or locally).
     pub fn opens_pulls(&self) -> bool {
-        !matches!(self.forge, ForgeClient::None)
+        self.forge.opens_pulls()
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
@@ -558,40 +508,9 @@ async fn blocking<T: Send + 'static>(
         .context("the git work stopped unexpectedly")?
 }
 
-/// Runs a journal call on the blocking pool (its calls block, as git's do).
-async fn on_journal<T: Send + 'static>(
-    journal: &Arc<dyn Journal>,
-    call: impl FnOnce(&dyn Journal) -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let journal = journal.clone();
-    tokio::task::spawn_blocking(move || call(journal.as_ref()))
-        .await
-        .context("the journal call stopped")?
-}
-
 fn source_text(source: &Source) -> String {
     match source {
         Source::Url(url) => url.clone(),
         Source::Path(path) => path.display().to_string(),
     }
-}
-
-/// The GitHub repository: as given, or read from the remote URL.
-pub fn github_repo(given: Option<&RepoName>, push_url: Option<&str>) -> Result<RepoName> {
-    if let Some(given) = given {
-        return Ok(given.clone());
-    }
-    let url = push_url.unwrap_or_default();
-    repo_of_remote(url)
-        .map(|(_, owner, name)| RepoName { owner, name })
-        .ok_or_else(|| {
-            Error::new(Kind::Usage)
-                .text(format!(
-                    "cannot tell the GitHub repository from the remote {:?}; give ",
-                    remote::redact(url)
-                ))
-                .input(Input::GitHubRepo)
-                .text(" OWNER/NAME")
-                .into()
-        })
 }

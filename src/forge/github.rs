@@ -105,6 +105,28 @@ pub(super) struct Api {
     clock: Arc<dyn Clock>,
 }
 
+impl RepoName {
+    /// The repository on GitHub: as given, or read from the remote URL.
+    pub fn resolve(given: Option<&RepoName>, push_url: Option<&str>) -> Result<RepoName> {
+        if let Some(given) = given {
+            return Ok(given.clone());
+        }
+        let url = push_url.unwrap_or_default();
+        super::repo_of_remote(url)
+            .map(|(_, owner, name)| RepoName { owner, name })
+            .ok_or_else(|| {
+                Error::new(Kind::Usage)
+                    .text(format!(
+                        "cannot tell the GitHub repository from the remote {:?}; give ",
+                        crate::gitstore::remote::redact(url)
+                    ))
+                    .input(Input::GitHubRepo)
+                    .text(" OWNER/NAME")
+                    .into()
+            })
+    }
+}
+
 /// A deployment's GitHub: built once, shared by every job.
 pub struct GitHub {
     /// With a token, the client for every repository; with an App, the App's own (JWT) client.

@@ -1,10 +1,16 @@
-//! GitHub: the client (octocrab, built once), the rollback pull request, its text, and what a
-//! remote URL says about which repository and which GitHub it is on.
+//! Where rollbacks become pull requests: every forge behind one interface ([`Forge`]), one file
+//! each — GitHub (the client, octocrab, built once; its pull requests), the local forge (kept
+//! in the journal) — the pull request's text, and what a remote URL says about which
+//! repository and which server it is on.
 
 pub mod body;
+mod client;
 pub mod github;
+pub mod local;
 pub mod markdown;
 pub mod pulls;
+
+pub use client::{Connected, Forge};
 
 pub const GITHUB_API_URL: &str = "https://api.github.com";
 

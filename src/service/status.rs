@@ -8,8 +8,8 @@ use chrono::{DateTime, SecondsFormat};
 
 use super::markdown;
 use crate::alert::Payload;
+use crate::forge::local::LOCAL_PULLS;
 use crate::journal::{DeliveryRecord, JobDetail, JobRecord, LocalPull};
-use crate::pipeline::LOCAL_PULLS;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:0.75rem;color:#1b1f23}\
 h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:1.5rem}\
