@@ -180,7 +180,16 @@ where
         match tokio::task::spawn_blocking(move || write(journal.as_ref())).await {
             Ok(Ok(true)) => return,
             Ok(Ok(false)) => {
-                warn!("job {id} was taken over by another worker after its lease ran out; this run's outcome is not recorded");
+                let released = shared
+                    .released
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .contains(&id);
+                if released {
+                    warn!("job {id} was put back in the queue at shutdown; this run's outcome is not recorded");
+                } else {
+                    warn!("job {id} was taken over by another worker after its lease ran out; this run's outcome is not recorded");
+                }
                 return;
             }
             Ok(Err(e)) if !shared.stopping() => {
