@@ -713,3 +713,319 @@ fn a_pull_request_on_github_is_not_taken_for_a_local_one_when_the_forge_changes(
         "no local pull request yet"
     );
 }
+
+/// Adds `lines` (indented two spaces) to the `webhook:` section of a configuration file.
+fn webhook_settings(config: &std::path::Path, lines: &str) {
+    let text = std::fs::read_to_string(config).unwrap();
+    std::fs::write(
+        config,
+        text.replacen("webhook:\n", &format!("webhook:\n{lines}"), 1),
+    )
+    .unwrap();
+}
+
+/// Sets `shutdown_timeout` in a configuration file.
+fn shutdown_timeout(config: &std::path::Path, value: &str) {
+    let text = std::fs::read_to_string(config).unwrap();
+    assert!(text.contains("shutdown_timeout: 5s\n"));
+    std::fs::write(
+        config,
+        text.replace(
+            "shutdown_timeout: 5s\n",
+            &format!("shutdown_timeout: {value}\n"),
+        ),
+    )
+    .unwrap();
+}
+
+/// How long the server took to close `stream` (what it sent is read and dropped), if it did
+/// within `limit`.
+fn closed_within(stream: &mut std::net::TcpStream, limit: Duration) -> Option<Duration> {
+    use std::io::Read;
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = limit.checked_sub(start.elapsed())?;
+        stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(start.elapsed()),
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return None
+            }
+            // Reset: closed too.
+            Err(_) => return Some(start.elapsed()),
+        }
+    }
+}
+
+/// What the server sends on `stream` until `end` is in it, within `limit`.
+fn read_until(stream: &mut std::net::TcpStream, end: &str, limit: Duration) -> String {
+    use std::io::Read;
+    let start = std::time::Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains(end) {
+        let Some(left) = limit.checked_sub(start.elapsed()) else {
+            break;
+        };
+        stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn connections_that_send_nothing_trickle_or_stall_are_closed_within_their_limits() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    let w = world();
+    let config = w.config("  dry_run: true");
+    webhook_settings(
+        &config,
+        "  header_read_timeout: 1s\n  body_read_timeout: 1s\n  idle_timeout: 2s\n",
+    );
+    let svc = w.serve(&config);
+    let address = format!("127.0.0.1:{}", svc.port);
+    let limit = Duration::from_secs(5);
+
+    // Connected, and nothing sent.
+    let mut silent = TcpStream::connect(&address).unwrap();
+    let took = closed_within(&mut silent, limit).expect("a silent connection is closed");
+    assert!(
+        took >= Duration::from_millis(700),
+        "not before its time: {took:?}"
+    );
+
+    // A head trickled a byte every 100 ms: bytes keep coming, the head never ends.
+    let mut trickled = TcpStream::connect(&address).unwrap();
+    let mut writer = trickled.try_clone().unwrap();
+    let dripping = std::thread::spawn(move || {
+        let head = b"GET /healthz HTTP/1.1\r\nHost: revertbot\r\nX-Slow: ";
+        let start = std::time::Instant::now();
+        for byte in head.iter().chain(std::iter::repeat(&b'a')) {
+            if writer.write_all(&[*byte]).is_err() || start.elapsed() > Duration::from_secs(10) {
+                return start.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        start.elapsed()
+    });
+    assert!(
+        closed_within(&mut trickled, limit).is_some(),
+        "a trickled head is cut off at header_read_timeout"
+    );
+    assert!(dripping.join().unwrap() < Duration::from_secs(5));
+
+    // A body stalled half-way, from a client that holds the token.
+    let mut stalled = TcpStream::connect(&address).unwrap();
+    stalled
+        .write_all(
+            format!(
+                "POST /alerts HTTP/1.1\r\nHost: revertbot\r\nAuthorization: Bearer {WEBHOOK_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"version\": "
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    assert!(
+        closed_within(&mut stalled, limit).is_some(),
+        "a stalled body is cut off at body_read_timeout"
+    );
+
+    // Idle after an answer: kept for idle_timeout, then closed.
+    let mut idle = TcpStream::connect(&address).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: revertbot\r\n\r\n")
+        .unwrap();
+    let answer = read_until(&mut idle, "ok\n", limit);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let took = closed_within(&mut idle, limit).expect("an idle connection is closed");
+    assert!(
+        took >= Duration::from_millis(1_500),
+        "kept for idle_timeout: {took:?}"
+    );
+
+    // None of it got in the way of a client that sends its request.
+    assert_eq!(http_get(&svc.url("/healthz")).unwrap().0, 200);
+    let h = history(&config);
+    assert!(
+        h["deliveries"].as_array().unwrap().is_empty(),
+        "the stalled body recorded nothing"
+    );
+}
+
+#[test]
+fn at_the_connection_cap_idle_sockets_make_room_for_a_fresh_client() {
+    let w = world();
+    let config = w.config("  dry_run: true");
+    webhook_settings(&config, "  max_connections: 50\n");
+    // A soft open-files limit the idle sockets below would exhaust, under a hard one it may be
+    // raised to.
+    let svc = Service::start_with_open_files(
+        std::path::Path::new(env!("CARGO_BIN_EXE_revertbot")),
+        &config,
+        &[("GITHUB_TOKEN", TOKEN.to_string())],
+        (128, 256),
+    );
+    assert!(
+        svc.log()
+            .contains("open files: soft limit raised from 128 to 256"),
+        "{}",
+        svc.log()
+    );
+    svc.wait_ready();
+    let address = format!("127.0.0.1:{}", svc.port);
+    // Connected, and nothing sent: more than the process has descriptors for.
+    let idle: Vec<std::net::TcpStream> = (0..400)
+        .map(|_| std::net::TcpStream::connect(&address).unwrap())
+        .collect();
+
+    for _ in 0..3 {
+        let answer = http_get(&svc.url("/healthz"));
+        assert_eq!(answer.map(|(s, _)| s), Some(200), "{}", svc.log());
+    }
+    let (status, body) = svc.post_alerts(WEBHOOK_TOKEN, &webhook_body(demo_labels()));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"alerts":["queued"],"delivery":1}"#)
+    );
+    // The oldest idle sockets were closed to make room; the newest are still open.
+    let mut oldest = idle.into_iter().next().unwrap();
+    assert!(closed_within(&mut oldest, Duration::from_secs(2)).is_some());
+    let log = svc.log();
+    assert!(
+        log.contains("webhook.max_connections (50) reached: closing the oldest connections that have not completed a request"),
+        "{log}"
+    );
+    assert!(!log.contains("Too many open files"), "{log}");
+}
+
+#[test]
+fn a_declared_length_over_max_body_bytes_is_refused_before_the_body_is_sent() {
+    use std::io::Write;
+    let w = world();
+    let config = w.config("  dry_run: true");
+    let svc = w.serve(&config);
+    let address = format!("127.0.0.1:{}", svc.port);
+    let head = |auth: &str| {
+        format!(
+            "POST /alerts HTTP/1.1\r\nHost: revertbot\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            100 << 20
+        )
+    };
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream
+        .write_all(head(&format!("Authorization: Bearer {WEBHOOK_TOKEN}\r\n")).as_bytes())
+        .unwrap();
+    let answer = read_until(&mut stream, "}", Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
+    assert!(
+        answer.contains(
+            r#"{"error":"the body is larger than webhook.max_body_bytes (1048576 bytes)"}"#
+        ),
+        "{answer}"
+    );
+    // Without the token, the answer says no more than 401.
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream.write_all(head("").as_bytes()).unwrap();
+    let answer = read_until(&mut stream, "\r\n\r\n", Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer:?}");
+    let metrics = String::from_utf8_lossy(&http_get(&svc.url("/metrics")).unwrap().1).into_owned();
+    assert!(
+        metrics.contains("revertbot_deliveries_total{result=\"too_large\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn shutdown_stops_a_hanging_push_at_shutdown_timeout_and_queues_the_job_again() {
+    let w = world();
+    let push_started = w.server.hanging_pushes("gitops");
+    let config = w.config("");
+    shutdown_timeout(&config, "2s");
+    let mut svc = w.serve(&config);
+    svc.wait_ready();
+    let (status, _) = svc.post_alerts(WEBHOOK_TOKEN, &webhook_body(demo_labels()));
+    assert_eq!(status, 200);
+    assert!(
+        eventually(Duration::from_secs(30), || push_started.exists()),
+        "the push did not reach the server:\n{}",
+        svc.log()
+    );
+    let term = std::time::Instant::now();
+    svc.signal_term();
+    let exit = svc.wait();
+    let took = term.elapsed();
+    let log = svc.log();
+    assert!(exit.success(), "{exit}:\n{log}");
+    // git.timeout_seconds is 20: the push is stopped at shutdown_timeout, not at its own limit.
+    assert!(
+        took < Duration::from_secs(5),
+        "stopped {took:?} after SIGTERM:\n{log}"
+    );
+    assert!(
+        log.contains("job 1 was put back in the queue at shutdown"),
+        "{log}"
+    );
+    assert!(!log.contains("lease ran out"), "{log}");
+    let h = history(&config);
+    assert_eq!(h["jobs"][0]["state"], "queued", "{h}");
+    assert!(w.github.pulls(OWNER, "gitops").is_empty());
+}
+
+#[test]
+fn shutdown_does_not_wait_for_a_git_server_that_never_answers() {
+    // A remote that accepts connections and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/git/gitops.git", silent.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in silent.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let github = FakeGitHub::start();
+    github.add_repo(OWNER, "gitops");
+    github.allow_token(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let config = service::config(dir.path(), &url, &github.base_url(), "");
+    shutdown_timeout(&config, "2s");
+    let mut svc = Service::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_revertbot")),
+        &config,
+        &[("GITHUB_TOKEN", TOKEN.to_string())],
+    );
+    let (status, _) = svc.post_alerts(WEBHOOK_TOKEN, &webhook_body(demo_labels()));
+    assert_eq!(status, 200);
+    assert!(
+        eventually(Duration::from_secs(20), || svc
+            .log()
+            .contains("job started")),
+        "{}",
+        svc.log()
+    );
+    let term = std::time::Instant::now();
+    svc.signal_term();
+    let exit = svc.wait();
+    let took = term.elapsed();
+    let log = svc.log();
+    assert!(exit.success(), "{exit}:\n{log}");
+    // The socket's own limit (git.timeout_seconds, 20 s) is not waited for.
+    assert!(
+        took < Duration::from_secs(7),
+        "stopped {took:?} after SIGTERM:\n{log}"
+    );
+    let h = history(&config);
+    assert_eq!(h["jobs"][0]["state"], "queued", "{h}");
+}
