@@ -974,6 +974,11 @@ fn shutdown_stops_a_hanging_push_at_shutdown_timeout_and_queues_the_job_again() 
         took < Duration::from_secs(5),
         "stopped {took:?} after SIGTERM:\n{log}"
     );
+    // The transfer was stopped from its callbacks: the worker saw it end, and said so.
+    assert!(
+        log.contains("job stopped at shutdown: stopped talking to http://127.0.0.1:"),
+        "{log}"
+    );
     assert!(
         log.contains("job 1 was put back in the queue at shutdown"),
         "{log}"
