@@ -89,8 +89,8 @@ fn engine_stopped_by(
 /// taking deliveries (503), lets the jobs in flight finish within `shutdown_timeout` (or puts
 /// them back in the queue and stops their git work), and closes the journal. A git call that
 /// no callback can stop (a silent server) is left behind: the caller need not wait for the
-/// blocking pool. The address it listens on (`listen` may
-/// give port 0) goes to `listening` once it takes requests.
+/// blocking pool. The address it listens on (`listen` may give port 0) goes to `listening`
+/// once it takes requests.
 pub async fn serve(
     config: Config,
     env: BTreeMap<String, String>,
@@ -129,7 +129,7 @@ pub async fn serve(
         header_read: config.webhook.header_read_timeout,
         body_read: config.webhook.body_read_timeout,
         idle: config.webhook.idle_timeout,
-        max_connections: connections::capacity(config.webhook.max_connections),
+        max_connections: connections::raise_and_cap(config.webhook.max_connections),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

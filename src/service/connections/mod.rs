@@ -11,5 +11,5 @@ mod serve;
 mod tracker;
 mod wrap;
 
-pub use open_files::capacity;
+pub use open_files::raise_and_cap;
 pub use serve::{serve, Limits};

@@ -5,7 +5,7 @@ use tracing::{info, warn};
 
 /// Raises the soft open-files limit to the hard one, and gives the number of connections the
 /// server may hold: `configured`, or fewer if the limit cannot hold them. Says what it did.
-pub fn capacity(configured: usize) -> usize {
+pub fn raise_and_cap(configured: usize) -> usize {
     let limit = match raise() {
         Ok((before, now)) if now > before => {
             info!("open files: soft limit raised from {before} to {now}");
