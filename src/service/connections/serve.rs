@@ -57,11 +57,12 @@ pub async fn serve(
     let limits = Arc::new(limits);
     let mut tasks = JoinSet::new();
     let mut stopping = stop.clone();
-    let mut warned: Option<Instant> = None;
+    let (mut warned_cap, mut warned_files): (Option<Instant>, Option<Instant>) = (None, None);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = stopping.wait_for(|s| *s) => break,
+            // Ended connections are reaped as they go, so that the set holds only open ones.
             Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
         };
         match accepted {
@@ -73,7 +74,7 @@ pub async fn serve(
                         debug!(%peer, "connection refused: every connection is being answered");
                         continue;
                     }
-                    if due(&mut warned) {
+                    if due(&mut warned_cap) {
                         warn!(
                             "webhook.max_connections ({}) reached: closing the oldest connections that have not completed a request",
                             limits.max_connections
@@ -93,8 +94,8 @@ pub async fn serve(
             }
             Err(e) if out_of_files(&e) => {
                 let closed = registry.evict(EVICT_WHEN_OUT_OF_FILES);
-                if due(&mut warned) {
-                    warn!("accept: {e}; closed {closed} connections that had not completed a request, and pausing");
+                if due(&mut warned_files) {
+                    warn!("accept: {e}; closed {closed} connections to make room, and pausing");
                 }
                 tokio::time::sleep(ACCEPT_PAUSE).await;
             }
