@@ -564,3 +564,59 @@ fn an_unknown_revertbot_variable_is_a_problem_with_the_closest_name() {
         );
     }
 }
+
+#[test]
+fn connections_have_time_limits_and_a_cap_from_the_file_or_the_environment() {
+    let base = "webhook: {bearer_tokens_file: /t}\nguards: {dry_run: true}\nrepos: [{name: g, url: /srv/git/g}]\nrules: [{repo: g, image_label: image}]\n";
+    let load = |text: &str, vars: &[(&str, &str)]| Config::load(text, &env(vars));
+    let c = load(base, &[]).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.webhook.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(c.webhook.body_read_timeout, Duration::from_secs(30));
+    assert_eq!(c.webhook.idle_timeout, Duration::from_secs(60));
+    assert_eq!(c.webhook.max_connections, 10_000);
+
+    let text = base.replace(
+        "webhook: {bearer_tokens_file: /t}",
+        "webhook: {bearer_tokens_file: /t, header_read_timeout: 2s, body_read_timeout: 1m, idle_timeout: 500ms, max_connections: 50}",
+    );
+    let c =
+        load(&text, &[("REVERTBOT_WEBHOOK_IDLE_TIMEOUT", "5m")]).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.webhook.header_read_timeout, Duration::from_secs(2));
+    assert_eq!(c.webhook.body_read_timeout, Duration::from_secs(60));
+    assert_eq!(
+        c.webhook.idle_timeout,
+        Duration::from_secs(300),
+        "the environment wins"
+    );
+    assert_eq!(c.webhook.max_connections, 50);
+    let c = load(
+        base,
+        &[
+            ("REVERTBOT_WEBHOOK_HEADER_READ_TIMEOUT", "3s"),
+            ("REVERTBOT_WEBHOOK_BODY_READ_TIMEOUT", "4s"),
+            ("REVERTBOT_WEBHOOK_MAX_CONNECTIONS", "200"),
+        ],
+    )
+    .unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.webhook.header_read_timeout, Duration::from_secs(3));
+    assert_eq!(c.webhook.body_read_timeout, Duration::from_secs(4));
+    assert_eq!(c.webhook.max_connections, 200);
+
+    let problems = load(
+        &base.replace(
+            "webhook: {bearer_tokens_file: /t}",
+            "webhook: {bearer_tokens_file: /t, header_read_timeout: 0, body_read_timeout: soon, max_connections: 3}",
+        ),
+        &[],
+    )
+    .unwrap_err()
+    .0;
+    assert_eq!(
+        problems,
+        [
+            "webhook.header_read_timeout: 0 would close every connection at once; give a duration like 10s",
+            "webhook.body_read_timeout: \"soon\" is not a duration; write it like 90s, 10m, 2h or 1h30m",
+            "webhook.max_connections: 3: give at least 16 (Alertmanager, probes and scrapes share them)",
+        ]
+    );
+}

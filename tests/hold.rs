@@ -64,6 +64,7 @@ fn git_settings(cache: &Path) -> GitSettings {
             auth: GitAuth::default(),
             timeout: std::time::Duration::from_secs(20),
             progress: None,
+            cancel: Default::default(),
         },
     }
 }

@@ -459,3 +459,46 @@ fn a_file_remote_without_write_permission_is_permission_denied() {
     );
     assert!(!stderr.contains("cannot reach"), "{stderr}");
 }
+
+/// A push in flight is stopped by its network's `Cancel` at its next callback, long before its
+/// own time limit; a cancelled network starts nothing.
+#[test]
+fn a_cancelled_push_stops_at_its_next_callback_and_nothing_starts_after() {
+    let (server, _) = served();
+    let push_started = server.hanging_pushes("gitops");
+    let cache = tempfile::tempdir().unwrap();
+    let mut req = push_request(&server.url("gitops"), cache.path());
+    req.network.timeout = Duration::from_secs(60);
+    let cancel = req.network.cancel.clone();
+    let canceller = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !push_started.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        cancel.cancel();
+        Instant::now()
+    });
+    let (kind, msg) = rollback_err(&req);
+    let cancelled_at = canceller.join().unwrap();
+    let took = cancelled_at.elapsed();
+    assert_eq!(kind, Kind::Transient, "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "stopped talking to {}: the work was cancelled",
+            server.url("gitops")
+        )),
+        "{msg}"
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "stopped {took:?} after the cancel"
+    );
+    assert_eq!(server.branches("gitops").len(), 1, "only main");
+
+    // Cancelled before it starts: refused at once, nothing fetched.
+    let started = Instant::now();
+    let (kind, msg) = rollback_err(&req);
+    assert_eq!(kind, Kind::Transient, "{msg}");
+    assert!(msg.contains("the work was cancelled"), "{msg}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+}

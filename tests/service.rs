@@ -859,3 +859,104 @@ fn a_rate_guard_hit_ends_rate_limited() {
         "{metrics}"
     );
 }
+
+/// Sets `shutdown_timeout` in a configuration file.
+fn shutdown_timeout(config: &std::path::Path, value: &str) {
+    let text = std::fs::read_to_string(config).unwrap();
+    assert!(text.contains("shutdown_timeout: 5s\n"));
+    std::fs::write(
+        config,
+        text.replace(
+            "shutdown_timeout: 5s\n",
+            &format!("shutdown_timeout: {value}\n"),
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn shutdown_stops_a_hanging_push_at_shutdown_timeout_and_queues_the_job_again() {
+    let w = world();
+    let push_started = w.server.hanging_pushes("gitops");
+    let config = w.config("");
+    shutdown_timeout(&config, "2s");
+    let mut svc = w.serve(&config);
+    svc.wait_ready();
+    let (status, _) = svc.post_alerts(WEBHOOK_TOKEN, &webhook_body(demo_labels()));
+    assert_eq!(status, 200);
+    assert!(
+        eventually(Duration::from_secs(30), || push_started.exists()),
+        "the push did not reach the server:\n{}",
+        svc.log()
+    );
+    let term = std::time::Instant::now();
+    svc.signal_term();
+    let exit = svc.wait();
+    let took = term.elapsed();
+    let log = svc.log();
+    assert!(exit.success(), "{exit}:\n{log}");
+    // git.timeout_seconds is 20: the push is stopped at shutdown_timeout, not at its own limit.
+    assert!(
+        took < Duration::from_secs(5),
+        "stopped {took:?} after SIGTERM:\n{log}"
+    );
+    // The transfer was stopped from its callbacks: the worker saw it end, and said so.
+    assert!(
+        log.contains("job stopped at shutdown: stopped talking to http://127.0.0.1:"),
+        "{log}"
+    );
+    assert!(
+        log.contains("job 1 was put back in the queue at shutdown"),
+        "{log}"
+    );
+    assert!(!log.contains("lease ran out"), "{log}");
+    let h = history(&config);
+    assert_eq!(h["jobs"][0]["state"], "queued", "{h}");
+    assert!(w.github.pulls(OWNER, "gitops").is_empty());
+}
+
+#[test]
+fn shutdown_does_not_wait_for_a_git_server_that_never_answers() {
+    // A remote that accepts connections and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/git/gitops.git", silent.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in silent.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let github = FakeGitHub::start();
+    github.add_repo(OWNER, "gitops");
+    github.allow_token(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let config = service::config(dir.path(), &url, &github.base_url(), "");
+    shutdown_timeout(&config, "2s");
+    let mut svc = Service::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_revertbot")),
+        &config,
+        &[("GITHUB_TOKEN", TOKEN.to_string())],
+    );
+    let (status, _) = svc.post_alerts(WEBHOOK_TOKEN, &webhook_body(demo_labels()));
+    assert_eq!(status, 200);
+    assert!(
+        eventually(Duration::from_secs(20), || svc
+            .log()
+            .contains("job started")),
+        "{}",
+        svc.log()
+    );
+    let term = std::time::Instant::now();
+    svc.signal_term();
+    let exit = svc.wait();
+    let took = term.elapsed();
+    let log = svc.log();
+    assert!(exit.success(), "{exit}:\n{log}");
+    // The socket's own limit (git.timeout_seconds, 20 s) is not waited for.
+    assert!(
+        took < Duration::from_secs(7),
+        "stopped {took:?} after SIGTERM:\n{log}"
+    );
+    let h = history(&config);
+    assert_eq!(h["jobs"][0]["state"], "queued", "{h}");
+}

@@ -45,7 +45,8 @@ pub fn serve(args: &ServeArgs, env: &BTreeMap<String, String>) -> Result<()> {
     configure_git(ProcessOptions {
         stall_timeout: config.git.timeout,
     })?;
-    runtime()?.block_on(service::serve(
+    let runtime = runtime()?;
+    let served = runtime.block_on(service::serve(
         config,
         env.clone(),
         Arc::new(SystemClock),
@@ -54,7 +55,11 @@ pub fn serve(args: &ServeArgs, env: &BTreeMap<String, String>) -> Result<()> {
         },
         shutdown_signal(),
         None,
-    ))
+    ));
+    // A git call stuck on a silent server (its job already back in the queue) would hold the
+    // process until the socket's time limit: the process does not wait for the blocking pool.
+    runtime.shutdown_background();
+    served
 }
 
 /// SIGTERM or SIGINT.

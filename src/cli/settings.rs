@@ -122,6 +122,7 @@ pub fn git_settings(cache_dir: PathBuf, git: &GitArgs) -> Result<GitSettings> {
             },
             timeout,
             progress: super::progress::fetch(),
+            cancel: Default::default(),
         },
     })
 }
@@ -138,6 +139,7 @@ pub fn offline_git_settings(cache_dir: PathBuf) -> GitSettings {
             auth: GitAuth::default(),
             timeout: DEFAULT_TIMEOUT,
             progress: None,
+            cancel: Default::default(),
         },
     }
 }

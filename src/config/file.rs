@@ -50,6 +50,10 @@ pub struct WebhookFile {
     pub read_tokens_file: Option<PathBuf>,
     pub basic_auth: Option<BasicAuthFile>,
     pub max_body_bytes: Option<usize>,
+    pub header_read_timeout: Option<Scalar>,
+    pub body_read_timeout: Option<Scalar>,
+    pub idle_timeout: Option<Scalar>,
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -73,6 +73,19 @@ pub struct Webhook {
     #[serde(rename = "read_tokens_file")]
     pub read_tokens: Option<Secret>,
     pub max_body_bytes: usize,
+    /// A connection is closed when a request's head takes longer than this to arrive, from the
+    /// connection's start or the request's first byte.
+    #[serde(serialize_with = "ser_duration")]
+    pub header_read_timeout: Duration,
+    /// A connection is closed when a request's body takes longer than this after its head.
+    #[serde(serialize_with = "ser_duration")]
+    pub body_read_timeout: Duration,
+    /// A connection that sends nothing for this long after an answer is closed.
+    #[serde(serialize_with = "ser_duration")]
+    pub idle_timeout: Duration,
+    /// Connections open at once (lowered to what the open-files limit allows); past it the
+    /// oldest that have not completed a request are closed.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]

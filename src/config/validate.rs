@@ -135,6 +135,26 @@ pub fn validate(
             format!("{max_body_bytes}: give at least 1024 (Alertmanager's payloads are a few KiB)"),
         );
     }
+    let header_read_timeout = p.timeout(
+        "webhook.header_read_timeout",
+        w.header_read_timeout.as_ref(),
+        "10s",
+    );
+    let body_read_timeout = p.timeout(
+        "webhook.body_read_timeout",
+        w.body_read_timeout.as_ref(),
+        "30s",
+    );
+    let idle_timeout = p.timeout("webhook.idle_timeout", w.idle_timeout.as_ref(), "60s");
+    let max_connections = w.max_connections.unwrap_or(10_000);
+    if max_connections < 16 {
+        p.push(
+            "webhook.max_connections",
+            format!(
+                "{max_connections}: give at least 16 (Alertmanager, probes and scrapes share them)"
+            ),
+        );
+    }
 
     let tls = match file.tls {
         None => None,
@@ -445,6 +465,10 @@ pub fn validate(
             read_tokens: w_read_tokens,
             basic_auth,
             max_body_bytes,
+            header_read_timeout,
+            body_read_timeout,
+            idle_timeout,
+            max_connections,
         },
         tls,
         journal,
@@ -539,6 +563,19 @@ impl Problems<'_> {
             self.push(key_path, e);
             duration::parse(default).expect("defaults are valid durations")
         })
+    }
+
+    /// A connection's time limit: a duration above zero.
+    fn timeout(&mut self, key_path: &str, value: Option<&Scalar>, default: &str) -> Duration {
+        let limit = self.duration(key_path, value, default);
+        if limit.is_zero() {
+            self.push(
+                key_path,
+                "0 would close every connection at once; give a duration like 10s".into(),
+            );
+            return duration::parse(default).expect("defaults are valid durations");
+        }
+        limit
     }
 
     /// Pull request settings: `over`'s values where given, else `base`'s.

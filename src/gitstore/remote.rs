@@ -4,11 +4,14 @@
 //! 401 with no limit (we stop after one retry); `Remote::push` returns Ok even when the server
 //! rejects a ref (we check each ref's status). Time limits: each operation stops at its own
 //! deadline (checked on every callback while data flows); a server that goes silent is cut off
-//! by the socket limits set once for the process (see [`super::process`]).
+//! by the socket limits set once for the process (see [`super::process`]). A [`Cancel`] stops
+//! every operation that watches it at its next callback (the service's shutdown).
 
 use std::cell::RefCell;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -37,6 +40,24 @@ pub struct Network {
     pub timeout: Duration,
     /// Told how a fetch is going (a person at a terminal waiting for a first clone).
     pub progress: Option<Progress>,
+    /// Stops the operations in flight, and refuses new ones, once cancelled.
+    pub cancel: Cancel,
+}
+
+/// A signal, shared by clones, that stops network operations from another thread: checked
+/// before each operation and in its callbacks, so that a transfer in flight ends at its next
+/// callback rather than at its time limit.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 /// How far a fetch has come.
@@ -142,6 +163,8 @@ struct Exchange {
     credential_calls: u32,
     auth_failed: bool,
     timed_out: bool,
+    /// Stopped by the network's [`Cancel`].
+    cancelled: bool,
     /// Text the server sent on the sideband ("remote: ..." lines: hook output).
     server_text: String,
     /// Refs the server refused, with its reason.
@@ -154,9 +177,18 @@ fn callbacks<'a>(
     exchange: &'a RefCell<Exchange>,
     deadline: Instant,
 ) -> RemoteCallbacks<'a> {
+    // Whether the operation may go on: neither cancelled nor past its deadline.
+    let go_on = move |ex: &mut Exchange| {
+        ex.cancelled |= net.cancel.is_cancelled();
+        ex.timed_out |= Instant::now() >= deadline;
+        !(ex.cancelled || ex.timed_out)
+    };
     let mut cb = RemoteCallbacks::new();
     cb.credentials(move |_url, username_from_url, allowed| {
         let mut ex = exchange.borrow_mut();
+        if !go_on(&mut ex) {
+            return Err(git2::Error::from_str("stopped"));
+        }
         ex.credential_calls += 1;
         if ex.credential_calls > 1 {
             // The credentials given were refused; libgit2 would ask again forever.
@@ -209,18 +241,20 @@ fn callbacks<'a>(
                 received_bytes: stats.received_bytes(),
             });
         }
-        let in_time = Instant::now() < deadline;
-        if !in_time {
-            exchange.borrow_mut().timed_out = true;
-        }
-        in_time
+        go_on(&mut exchange.borrow_mut())
     });
     cb.sideband_progress(move |text| {
         let mut ex = exchange.borrow_mut();
         ex.server_text.push_str(&String::from_utf8_lossy(text));
-        let in_time = Instant::now() < deadline;
-        ex.timed_out |= !in_time;
-        in_time
+        go_on(&mut ex)
+    });
+    // Before the pack is sent: the last point where a push stops with nothing written.
+    cb.push_negotiation(move |_updates| {
+        if go_on(&mut exchange.borrow_mut()) {
+            Ok(())
+        } else {
+            Err(git2::Error::from_str("stopped"))
+        }
     });
     cb.push_update_reference(move |refname, status| {
         if let Some(reason) = status {
@@ -238,6 +272,9 @@ fn callbacks<'a>(
 fn network_error(err: git2::Error, url: &str, net: &Network, ex: &Exchange) -> anyhow::Error {
     let url = redact(url);
     let timeout = net.timeout.as_secs_f64();
+    if ex.cancelled {
+        return stopped(&url);
+    }
     if ex.auth_failed {
         let message = err.message();
         let error = Error::new(Kind::Usage).text(message);
@@ -279,6 +316,19 @@ fn network_error(err: git2::Error, url: &str, net: &Network, ex: &Exchange) -> a
     anyhow::anyhow!("git operation on {url} failed: {}", err.message())
 }
 
+/// An operation stopped by the network's [`Cancel`]: worth trying again (by another run).
+fn stopped(url: &str) -> anyhow::Error {
+    Error::transient(format!("stopped talking to {url}: the work was cancelled")).into()
+}
+
+/// Refuses to start an operation once the network is cancelled.
+fn check_cancel(url: &str, net: &Network) -> Result<()> {
+    if net.cancel.is_cancelled() {
+        return Err(stopped(&redact(url)));
+    }
+    Ok(())
+}
+
 /// Connects to the remote for reading its refs, and reads what `read` asks.
 fn read_remote<T>(
     repo: &Repository,
@@ -286,6 +336,7 @@ fn read_remote<T>(
     net: &Network,
     read: impl FnOnce(&git2::RemoteConnection<'_, '_, '_>) -> Result<T, git2::Error>,
 ) -> Result<T> {
+    check_cancel(url, net)?;
     let exchange = RefCell::new(Exchange::default());
     let deadline = Instant::now() + net.timeout;
     let mut remote = repo.remote_anonymous(url)?;
@@ -316,6 +367,7 @@ pub fn fetch(
     prune: bool,
     net: &Network,
 ) -> Result<()> {
+    check_cancel(url, net)?;
     let exchange = RefCell::new(Exchange::default());
     let deadline = Instant::now() + net.timeout;
     let mut remote = repo.remote_anonymous(url)?;
@@ -428,6 +480,7 @@ impl From<PushError> for anyhow::Error {
 
 /// Pushes `refs/heads/<branch>` to the same name on the remote; never forced.
 pub fn push(repo: &Repository, url: &str, branch: &str, net: &Network) -> Result<(), PushError> {
+    check_cancel(url, net)?;
     let exchange = RefCell::new(Exchange::default());
     let deadline = Instant::now() + net.timeout;
     let mut remote = repo.remote_anonymous(url).map_err(anyhow::Error::from)?;

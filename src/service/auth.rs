@@ -183,6 +183,10 @@ mod tests {
             read_tokens: None,
             basic_auth: basic,
             max_body_bytes: 1 << 20,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_read_timeout: std::time::Duration::from_secs(30),
+            idle_timeout: std::time::Duration::from_secs(60),
+            max_connections: 10_000,
         }
     }
 

@@ -29,6 +29,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/webhooks/argo-rollouts", post(argo_rollouts))
         .route("/webhooks/flagger", post(flagger))
         .layer(DefaultBodyLimit::max(shared.config.webhook.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            declared_length,
+        ))
         .route_layer(middleware::from_fn_with_state(shared.clone(), authorize));
     let status = Router::new()
         .route("/", get(status_index))
@@ -94,18 +98,40 @@ async fn authorize(State(shared): State<Arc<Shared>>, request: Request, next: Ne
     next.run(request).await
 }
 
+/// Refuses a body whose declared length is over `webhook.max_body_bytes` before reading any
+/// of it: the client need not send it, and the server need not take it in. A body without a
+/// length (chunked) is limited as it is read.
+async fn declared_length(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let max = shared.config.webhook.max_body_bytes;
+    if declared.is_some_and(|n| n > max as u64) {
+        shared.metrics.delivery("too_large");
+        return too_large(max);
+    }
+    next.run(request).await
+}
+
+fn too_large(max: usize) -> Response {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("the body is larger than webhook.max_body_bytes ({max} bytes)"),
+    )
+}
+
 /// The answer to a body that could not be read (too large, cut off).
 fn rejected(shared: &Shared, rejection: BytesRejection) -> Response {
     let status = rejection.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         shared.metrics.delivery("too_large");
-        return error(
-            status,
-            &format!(
-                "the body is larger than webhook.max_body_bytes ({} bytes)",
-                shared.config.webhook.max_body_bytes
-            ),
-        );
+        return too_large(shared.config.webhook.max_body_bytes);
     }
     shared.metrics.delivery("invalid");
     error(status, &rejection.body_text())

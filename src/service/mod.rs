@@ -6,6 +6,7 @@
 //! deliveries, retries or processes (the engine's branch and pull request are idempotent).
 
 mod auth;
+mod connections;
 pub mod explain;
 mod http;
 mod intake;
@@ -21,7 +22,6 @@ mod worker;
 mod writer;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::future::IntoFuture;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,7 +34,7 @@ use tracing::{info, warn};
 use crate::clock::Clock;
 use crate::config::{Config, Forge};
 use crate::error::Error;
-use crate::gitstore::remote::Source;
+use crate::gitstore::remote::{Cancel, Source};
 use crate::journal::{self, Journal};
 use crate::manifest::PathFilter;
 use crate::pipeline::{Engine, EngineSettings};
@@ -55,6 +55,16 @@ pub fn engine(
     env: &BTreeMap<String, String>,
     clock: Arc<dyn Clock>,
 ) -> Result<Engine> {
+    engine_stopped_by(config, env, clock, Cancel::default())
+}
+
+/// [`engine`], its git work stopped by `cancel`.
+fn engine_stopped_by(
+    config: &Config,
+    env: &BTreeMap<String, String>,
+    clock: Arc<dyn Clock>,
+    cancel: Cancel,
+) -> Result<Engine> {
     let settings = EngineSettings {
         git: GitSettings {
             cache_dir: mirrors_dir(config),
@@ -62,7 +72,10 @@ pub fn engine(
                 name: config.git.author.name.clone(),
                 email: config.git.author.email.clone(),
             },
-            network: secrets::network(config, env)?,
+            network: crate::gitstore::remote::Network {
+                cancel,
+                ..secrets::network(config, env)?
+            },
         },
         github_api_url: config.github.api_url.clone(),
         // The local forge opens nothing on GitHub: its credentials are not read.
@@ -83,6 +96,8 @@ pub struct StartUp {
     auth: auth::Auth,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
     engine: Engine,
+    /// Stops the engine's git work (of jobs still running at shutdown_timeout).
+    cancel: Cancel,
     journal: journal::Location,
     pub warnings: Vec<String>,
 }
@@ -102,7 +117,11 @@ pub fn start_up(
         &mut errors,
         config.tls.as_ref().map(tls::acceptor).transpose(),
     );
-    let engine = keep(&mut errors, engine(config, env, clock));
+    let cancel = Cancel::default();
+    let engine = keep(
+        &mut errors,
+        engine_stopped_by(config, env, clock, cancel.clone()),
+    );
     let journal = keep(&mut errors, secrets::journal(config, env));
     if let (Some(auth), Some(acceptor), Some(engine), Some(journal)) =
         (auth, acceptor, engine, journal)
@@ -111,6 +130,7 @@ pub fn start_up(
             auth,
             acceptor,
             engine,
+            cancel,
             journal,
             warnings: secrets::exposed(config),
         });
@@ -127,9 +147,10 @@ pub fn start_up(
 
 /// Runs the service until `shutdown` completes (SIGTERM or SIGINT for the binary), then stops
 /// taking deliveries (503), lets the jobs in flight finish within `shutdown_timeout` (or puts
-/// them back in the queue), and closes the journal. The address it listens on (`listen` may
-/// give port 0) goes to `listening` once it takes requests. `startup` says what the command
-/// line asked of this start.
+/// them back in the queue and stops their git work), and closes the journal. A git call that
+/// no callback can stop (a silent server) is left behind: the caller need not wait for the
+/// blocking pool. The address it listens on (`listen` may give port 0) goes to `listening`
+/// once it takes requests. `startup` says what the command line asked of this start.
 pub async fn serve(
     config: Config,
     env: BTreeMap<String, String>,
@@ -145,6 +166,7 @@ pub async fn serve(
         auth,
         acceptor,
         mut engine,
+        cancel,
         journal: location,
         warnings,
     } = start_up(&config, &env, clock.clone())?;
@@ -170,6 +192,12 @@ pub async fn serve(
         }
         engine = engine.with_local_forge(journal.clone());
     }
+    let limits = connections::Limits {
+        header_read: config.webhook.header_read_timeout,
+        body_read: config.webhook.body_read_timeout,
+        idle: config.webhook.idle_timeout,
+        max_connections: connections::raise_and_cap(config.webhook.max_connections),
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| {
@@ -192,6 +220,7 @@ pub async fn serve(
         stopping: AtomicBool::new(false),
         prepared: Mutex::new(HashSet::new()),
         running: Mutex::new(HashMap::new()),
+        released: Mutex::new(HashSet::new()),
     });
 
     let preparing: Vec<_> = shared
@@ -213,23 +242,15 @@ pub async fn serve(
     );
     // The server keeps listening while the jobs in flight finish, answering 503 to new
     // deliveries (Alertmanager sends them again later), then stops.
-    let (stop_http, mut http_stopped) = tokio::sync::watch::channel(false);
-    let stopped = async move {
-        let _ = http_stopped.wait_for(|s| *s).await;
-    };
+    let (stop_http, http_stopped) = tokio::sync::watch::channel(false);
     let router = http::router(shared.clone());
-    let server = match acceptor {
-        Some(acceptor) => tokio::spawn(
-            axum::serve(tls::TlsListener::new(listener, acceptor)?, router)
-                .with_graceful_shutdown(stopped)
-                .into_future(),
-        ),
-        None => tokio::spawn(
-            axum::serve(listener, router)
-                .with_graceful_shutdown(stopped)
-                .into_future(),
-        ),
-    };
+    let server = tokio::spawn(connections::serve(
+        listener,
+        acceptor,
+        router,
+        limits,
+        http_stopped,
+    ));
     if let Some(listening) = listening {
         let _ = listening.send(address);
     }
@@ -245,7 +266,9 @@ pub async fn serve(
     let _ = pruning.await;
 
     let timeout = shared.config.shutdown_timeout;
-    if tokio::time::timeout(timeout, join_all(workers))
+    let mut workers = std::pin::pin!(join_all(workers));
+    let mut workers_ended = true;
+    if tokio::time::timeout(timeout, workers.as_mut())
         .await
         .is_err()
     {
@@ -263,21 +286,40 @@ pub async fn serve(
         let now = clock.now().timestamp_millis();
         for (id, worker) in running {
             let journal = journal.clone();
+            shared
+                .released
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id);
             let _ = tokio::task::spawn_blocking(move || journal.release(id, &worker, now)).await;
+        }
+        // Their git transfers stop at their next callback; the workers then find their claims
+        // gone and record nothing.
+        cancel.cancel();
+        workers_ended = tokio::time::timeout(STOP_GRACE, workers.as_mut())
+            .await
+            .is_ok();
+        if !workers_ended {
+            warn!("a git call that cannot be interrupted is still running (a silent server); stopping without it");
         }
     }
     let _ = stop_http.send(true);
     server
         .await
-        .context("the HTTP server stopped unexpectedly")?
-        .context("the HTTP server failed")?;
+        .context("the HTTP server stopped unexpectedly")?;
 
-    // The writer thread ends when the last sender (in `shared`) is dropped.
+    // The writer thread ends when the last sender (in `shared`) is dropped; a worker left
+    // behind still holds one, and the writer has nothing to write (deliveries get 503).
     drop(shared);
-    let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
+    if workers_ended {
+        let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
+    }
     info!("stopped");
     Ok(())
 }
+
+/// How long jobs stopped at shutdown_timeout have to notice and end.
+const STOP_GRACE: Duration = Duration::from_secs(2);
 
 async fn join_all(handles: Vec<tokio::task::JoinHandle<()>>) {
     for h in handles {

@@ -88,6 +88,7 @@ pub fn network(config: &Config, env: &BTreeMap<String, String>) -> Result<Networ
         },
         timeout: config.git.timeout,
         progress: None,
+        cancel: Default::default(),
     })
 }
 

@@ -32,6 +32,8 @@ pub struct Shared {
     /// Jobs running in this process, with the worker holding each, to put back in the queue if
     /// shutdown cannot wait for them.
     pub running: Mutex<HashMap<i64, String>>,
+    /// Jobs put back in the queue at shutdown while they ran: their workers record nothing.
+    pub released: Mutex<HashSet<i64>>,
     /// This process, in the journal's claims.
     pub worker_id: String,
 }

@@ -151,6 +151,16 @@ async fn run_one(shared: &Arc<Shared>, me: &str, job: Claimed) {
             })
             .await;
         }
+        // Stopped at shutdown_timeout, its claim already given back: not a failure of the job.
+        Err(err) if was_released(shared, job.id) => {
+            info!(
+                "job stopped at shutdown: {}",
+                render_chain(&err, &config_key)
+            );
+            let failure = failure(shared, &job, &err, now);
+            let me = me.to_string();
+            record_end(shared, job.id, move |j| j.fail(job.id, &me, now, &failure)).await;
+        }
         Err(err) => {
             let failure = failure(shared, &job, &err, now);
             if failure.retry_at.is_some() {
@@ -204,7 +214,11 @@ where
         match tokio::task::spawn_blocking(move || write(journal.as_ref())).await {
             Ok(Ok(true)) => return,
             Ok(Ok(false)) => {
-                warn!("job {id} was taken over by another worker after its lease ran out; this run's outcome is not recorded");
+                if was_released(shared, id) {
+                    warn!("job {id} was put back in the queue at shutdown; this run's outcome is not recorded");
+                } else {
+                    warn!("job {id} was taken over by another worker after its lease ran out; this run's outcome is not recorded");
+                }
                 return;
             }
             Ok(Err(e)) if !shared.stopping() => {
@@ -259,6 +273,15 @@ async fn wait_for_room(shared: &Arc<Shared>) -> bool {
             return true;
         }
     }
+}
+
+/// Whether shutdown put the job back in the queue while it ran.
+fn was_released(shared: &Shared, id: i64) -> bool {
+    shared
+        .released
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains(&id)
 }
 
 /// Guards that refuse a job, by the code of the error they raise.

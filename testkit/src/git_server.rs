@@ -132,6 +132,31 @@ exit 0
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 
+    /// A pre-receive hook that takes the push in, writes the file it returns, and then keeps
+    /// talking (a line every 200 ms) for ten minutes, or until the server is dropped (the file
+    /// goes with it), and refuses the push: a push that hangs with the connection alive.
+    pub fn hanging_pushes(&self, name: &str) -> PathBuf {
+        let started = self.dir.path().join(format!("{name}.push-started"));
+        let hook = self.repo_path(name).join("hooks/pre-receive");
+        std::fs::write(
+            &hook,
+            format!(
+                "#!/bin/sh
+cat >/dev/null
+touch '{started}'
+i=0
+while [ $i -lt 3000 ] && [ -e '{started}' ]; do echo \"checking $i\" >&2 || exit 1; sleep 0.2; i=$((i+1)); done
+exit 1
+",
+                started = started.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+        started
+    }
+
     /// The branches on the server, with their tips.
     pub fn branches(&self, name: &str) -> Vec<(String, String)> {
         let out = run_git(

@@ -27,10 +27,30 @@ impl Service {
         env: &[(&str, String)],
     ) -> Service {
         let mut cmd = Command::new(binary);
-        cmd.args(["serve", "--config"])
-            .arg(config)
-            .args(flags)
-            .env_clear()
+        cmd.args(["serve", "--config"]).arg(config).args(flags);
+        Service::launch(cmd, env)
+    }
+
+    /// [`Service::start`] with the open-files limits `(soft, hard)`, as a container's runtime
+    /// may set them.
+    pub fn start_with_open_files(
+        binary: &Path,
+        config: &Path,
+        env: &[(&str, String)],
+        (soft, hard): (u64, u64),
+    ) -> Service {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!(
+                "ulimit -S -n {soft} && ulimit -H -n {hard} && exec \"$0\" serve --config \"$1\""
+            ))
+            .arg(binary)
+            .arg(config);
+        Service::launch(cmd, env)
+    }
+
+    fn launch(mut cmd: Command, env: &[(&str, String)]) -> Service {
+        cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", std::env::var_os("HOME").unwrap_or_default())
             .env("RUST_LOG", "info")

@@ -147,6 +147,7 @@ pub fn revert_request(source: &str, cache_dir: &std::path::Path) -> RevertReques
             auth: GitAuth::default(),
             timeout: std::time::Duration::from_secs(20),
             progress: None,
+            cancel: Default::default(),
         },
     }
 }
