@@ -354,9 +354,15 @@ fn explain_says_what_a_webhook_event_would_do() {
         text.contains("canary-aborts") && text.contains("would open"),
         "{text}"
     );
+    assert!(text.contains("(from the label)"), "{text}");
     let text = explain("flagger", &flagger_event("Failed"));
     assert!(
         text.contains("ghcr.io/acme/api:2.1.0") && text.contains("would open"),
+        "{text}"
+    );
+    // Flagger names no image: it is rendered from the workload, and the text says which.
+    assert!(
+        text.contains("\nworkload  prod/") && text.contains("(rendered from the workload)"),
         "{text}"
     );
     let text = explain("flagger", &flagger_event("Succeeded"));

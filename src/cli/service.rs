@@ -165,8 +165,15 @@ pub fn explain(
                 if let Some(repo) = &e.repo {
                     writeln!(out, "repo      {repo}")?;
                 }
+                if let Some(workload) = &e.workload {
+                    writeln!(out, "workload  {workload}")?;
+                }
                 if let Some(image) = &e.image {
-                    writeln!(out, "image     {image} (from the label)")?;
+                    let source = match e.image_source {
+                        Some("workload") => "rendered from the workload",
+                        _ => "from the label",
+                    };
+                    writeln!(out, "image     {image} ({source})")?;
                 }
                 if let Some(c) = &e.culprit {
                     writeln!(

@@ -27,6 +27,9 @@ pub struct Explained {
     /// The workload the image was found from (`namespace/kind/name`), when it was.
     pub workload: Option<String>,
     pub image: Option<String>,
+    /// Where the image came from: `label` (the rule's image label) or `workload` (rendered from
+    /// the workload the labels name).
+    pub image_source: Option<&'static str>,
     pub culprit: Option<Located>,
     /// `would open`, `would comment` or `skipped`.
     pub decision: String,
@@ -50,6 +53,7 @@ pub async fn explain(
             repo: None,
             workload: None,
             image: None,
+            image_source: None,
             culprit: None,
             decision: "skipped".into(),
             reason: String::new(),
@@ -115,6 +119,7 @@ pub async fn explain(
                         if let Some(w) = &culprit.workload {
                             e.workload = Some(w.clone());
                             e.image = Some(culprit.located.image.clone());
+                            e.image_source = Some("workload");
                         }
                         let existing = journal
                             .and_then(|j| j.last_pull(&repo.name, &subject.target()).ok().flatten())
@@ -162,7 +167,10 @@ pub async fn explain(
 
 fn describe_subject(e: &mut Explained, subject: &Subject) {
     match subject {
-        Subject::Image(image) => e.image = Some(image.to_string()),
+        Subject::Image(image) => {
+            e.image = Some(image.to_string());
+            e.image_source = Some("label");
+        }
         Subject::Workload(candidates) => {
             e.workload = Some(subject.target().trim_start_matches("workload:").to_string());
             if candidates.len() > 1 {
