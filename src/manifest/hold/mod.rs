@@ -9,6 +9,7 @@
 
 pub mod argo;
 pub mod flux;
+mod glob;
 pub mod pattern;
 pub mod renovate;
 
