@@ -9,6 +9,7 @@ pub mod kustomize;
 pub mod paths;
 pub mod place;
 pub mod refs;
+pub mod splice;
 pub mod values;
 pub mod yaml;
 

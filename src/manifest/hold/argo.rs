@@ -16,9 +16,13 @@ use yaml_rust2::scanner::TScalarStyle;
 
 use super::glob;
 use super::pattern::argo_glob;
-use super::{line_end, line_start, newline, Edited, HoldError};
+use super::{Edited, HoldError};
 use crate::image::normalize_name;
-use crate::manifest::yaml::{parse_documents, Node, Scalar};
+use crate::manifest::splice::{
+    dash_indent, double_quoted, entry_end, escaped, insert_lines_after, is_block_map, line_end,
+    line_start, parse, plain_ok, remove_entry, remove_item, scalar_span, splice,
+};
+use crate::manifest::yaml::{entry, parse_documents, Node, Scalar};
 
 const PREFIX: &str = "argocd-image-updater.argoproj.io/";
 const IMAGE_LIST: &str = "argocd-image-updater.argoproj.io/image-list";
@@ -213,14 +217,17 @@ fn image_name(spec: &str) -> String {
 
 /// The aliases of the image in an ImageUpdater's applicationRefs (the one that selects `app`).
 fn updater_aliases(doc: &Node, wanted: &str, app: Option<&str>) -> Vec<String> {
-    let refs = seq(doc.get("spec").and_then(|s| s.get("applicationRefs")));
+    let refs = doc
+        .get("spec")
+        .and_then(|s| s.get("applicationRefs"))
+        .map_or(&[][..], Node::items);
     let chosen: Vec<&Node> = match app {
         None => refs.iter().collect(),
         Some(app) => selecting_ref(refs, app).into_iter().collect(),
     };
     chosen
         .into_iter()
-        .flat_map(|r| seq(r.get("images")))
+        .flat_map(|r| r.get("images").map_or(&[][..], Node::items))
         .filter(|image| {
             image
                 .get_scalar("imageName")
@@ -360,7 +367,7 @@ fn locate_app<'a>(text: &str, doc: &'a Node, config: &Config) -> Result<AppPlace
     let annotations = doc
         .get("metadata")
         .and_then(|m| m.get("annotations"))
-        .and_then(map_entries)
+        .and_then(Node::entries)
         .ok_or_else(|| HoldError(format!("Application `{name}` has no annotations mapping")))?;
     let (image_list_key, list) = entry(annotations, IMAGE_LIST)
         .and_then(|(k, v)| Some((k, v.as_scalar()?)))
@@ -414,10 +421,17 @@ fn locate_app<'a>(text: &str, doc: &'a Node, config: &Config) -> Result<AppPlace
 fn locate_updater<'a>(doc: &'a Node, config: &Config) -> Result<UpdaterPlace<'a>, HoldError> {
     let name = &config.name;
     let spec = doc.get("spec");
-    let refs = seq(spec.and_then(|s| s.get("applicationRefs")));
+    let refs = spec
+        .and_then(|s| s.get("applicationRefs"))
+        .map_or(&[][..], Node::items);
     let mut found = Vec::new();
     for (ref_index, r) in refs.iter().enumerate() {
-        for (image_index, image) in seq(r.get("images")).iter().enumerate() {
+        for (image_index, image) in r
+            .get("images")
+            .map_or(&[][..], Node::items)
+            .iter()
+            .enumerate()
+        {
             if image
                 .get_scalar("alias")
                 .is_some_and(|a| a.value == config.alias)
@@ -443,14 +457,14 @@ fn locate_updater<'a>(doc: &'a Node, config: &Config) -> Result<UpdaterPlace<'a>
             )))
         }
     };
-    let image = map_entries(image).ok_or_else(|| {
+    let image = Node::entries(image).ok_or_else(|| {
         HoldError(format!(
             "ImageUpdater `{name}`: image `{}` is not a mapping",
             config.alias
         ))
     })?;
     let settings = entry(image, "commonUpdateSettings");
-    let own = settings.and_then(|(_, s)| map_entries(s).and_then(|s| entry(s, "ignoreTags")));
+    let own = settings.and_then(|(_, s)| Node::entries(s).and_then(|s| entry(s, "ignoreTags")));
     let inherited = ignore_list(app_ref.get("commonUpdateSettings"))
         .or_else(|| ignore_list(spec.and_then(|s| s.get("commonUpdateSettings"))))
         .unwrap_or_default();
@@ -565,7 +579,7 @@ fn append_to_annotation(
         }
         let new = format!("{}{sep}{glob}", value.value);
         if !plain_ok(&new) {
-            let (start, end) = scalar_span(text, value)?;
+            let (start, end) = span(text, value)?;
             return Ok(splice(text, start, end, &double_quoted(&new)));
         }
     }
@@ -651,7 +665,7 @@ fn append_to_list(
             &line,
         ));
     }
-    let (_, end) = scalar_span(text, last)?;
+    let (_, end) = span(text, last)?;
     Ok(splice(
         text,
         end,
@@ -669,7 +683,7 @@ fn item_lines(indent: usize, patterns: &[String]) -> Vec<String> {
 
 /// Just past the `[` of an empty flow list written as `key: []`.
 fn empty_flow_open(text: &str, key: &Scalar) -> Result<usize, HoldError> {
-    let (_, end) = scalar_span(text, key)?;
+    let (_, end) = span(text, key)?;
     let rest = &text[end..];
     let after_colon = rest.trim_start_matches(' ').strip_prefix(':');
     let open = after_colon
@@ -753,39 +767,6 @@ fn tagged(exact: Vec<String>, loose: Vec<String>) -> Vec<(String, Check)> {
     exact.chain(loose).collect()
 }
 
-/// The text without a mapping entry (its key line and the more indented lines under it).
-fn remove_entry(text: &str, key: &Scalar) -> Option<String> {
-    let prefix = text.get(line_start(text, key.line)..key.offset)?;
-    if !prefix.bytes().all(|b| b == b' ') {
-        return None;
-    }
-    let last = entry_end(text, key.line, key.column - 1);
-    Some(remove_lines(text, key.line, last))
-}
-
-/// The text without item `at` of a list: its `- ` line(s), or its text and one `, `.
-fn remove_item(text: &str, list: &[Node], at: usize) -> Option<String> {
-    let item = list[at].as_scalar()?;
-    if let Some(dash) = dash_indent(text, item) {
-        // Removing the only item would leave a null, which inherits instead of ignoring nothing.
-        if list.len() == 1 {
-            return None;
-        }
-        let last = entry_end(text, item.line, dash);
-        return Some(remove_lines(text, item.line, last));
-    }
-    let (start, end) = scalar_span(text, item).ok()?;
-    let span = |n: &Node| n.as_scalar().and_then(|s| scalar_span(text, s).ok());
-    let (from, to) = if at > 0 {
-        (span(&list[at - 1])?.1, end)
-    } else if let Some(next) = list.get(1) {
-        (start, span(next)?.0)
-    } else {
-        (start, end)
-    };
-    Some(splice(text, from, to, ""))
-}
-
 /// An annotation value without one pattern (and the comma that joined it to the others).
 fn without_item(value: &str, glob: &str) -> Option<String> {
     let parts: Vec<&str> = value.split(',').collect();
@@ -803,7 +784,7 @@ fn without_item(value: &str, glob: &str) -> Option<String> {
 /// The scalar's bytes replaced by `value` in the scalar's style (plain only when plain reads
 /// back as the same string).
 fn rewrite_scalar(text: &str, scalar: &Scalar, value: &str) -> Result<String, HoldError> {
-    let (start, end) = scalar_span(text, scalar)?;
+    let (start, end) = span(text, scalar)?;
     let raw = match scalar.style {
         TScalarStyle::Plain if plain_ok(value) => value.to_string(),
         TScalarStyle::SingleQuoted => format!("'{}'", value.replace('\'', "''")),
@@ -888,10 +869,6 @@ fn values_except(docs: &[Node], skip: &[Seg]) -> Vec<(Vec<Seg>, String)> {
 // ---------------------------------------------------------------------------------------------
 // Text helpers
 
-fn parse(text: &str) -> Result<Vec<Node>, HoldError> {
-    parse_documents(text).map_err(|e| HoldError(format!("not valid YAML: {}", e.0)))
-}
-
 /// A tag goes into a comma-separated annotation and a YAML string: no commas, no blanks.
 fn check_tag(tag: &str) -> Result<(), HoldError> {
     if tag.is_empty()
@@ -907,28 +884,6 @@ fn check_tag(tag: &str) -> Result<(), HoldError> {
     Ok(())
 }
 
-fn seq(node: Option<&Node>) -> &[Node] {
-    match node {
-        Some(Node::Seq(items)) => items,
-        _ => &[],
-    }
-}
-
-fn map_entries(node: &Node) -> Option<&[(Node, Node)]> {
-    match node {
-        Node::Map(entries) => Some(entries),
-        _ => None,
-    }
-}
-
-/// The key and value of `key` in a mapping's entries.
-fn entry<'a>(entries: &'a [(Node, Node)], key: &str) -> Option<(&'a Scalar, &'a Node)> {
-    entries.iter().find_map(|(k, v)| {
-        let k = k.as_scalar()?;
-        (k.value == key).then_some((k, v))
-    })
-}
-
 fn first_last_keys(entries: &[(Node, Node)]) -> Result<(&Scalar, &Scalar), HoldError> {
     fn key(e: Option<&(Node, Node)>) -> Option<&Scalar> {
         e.and_then(|(k, _)| k.as_scalar())
@@ -938,47 +893,14 @@ fn first_last_keys(entries: &[(Node, Node)]) -> Result<(&Scalar, &Scalar), HoldE
         .ok_or_else(|| HoldError("a mapping with a complex key; add the hold by hand".into()))
 }
 
-/// Whether a mapping is written in block style: its first key starts its line (after
-/// indentation and `- `), and no `{` or `,` of a flow mapping comes before it.
-fn is_block_map(text: &str, entries: &[(Node, Node)]) -> bool {
-    let Some((Node::Scalar(first), _)) = entries.first() else {
-        return false;
-    };
-    let start = line_start(text, first.line);
-    let Some(prefix) = text.get(start..first.offset) else {
-        return false;
-    };
-    if !prefix.bytes().all(|b| b == b' ' || b == b'-') {
-        return false;
-    }
-    prefix.contains('-') || !text[..start].trim_end().ends_with(['{', ','])
-}
-
-/// The indentation of the `-` of a block list item, when the item starts its line.
-fn dash_indent(text: &str, item: &Scalar) -> Option<usize> {
-    let prefix = text.get(line_start(text, item.line)..item.offset)?;
-    let before_space = prefix.trim_end_matches(' ');
-    let indent = before_space.strip_suffix('-')?;
-    (before_space.len() < prefix.len() && indent.bytes().all(|b| b == b' ')).then_some(indent.len())
-}
-
-/// The last line of the block entry that starts at line `line` with its key (or `-`) at
-/// `indent`: the following lines indented deeper belong to it (a block scalar, a value
-/// continued, nested entries); blank lines only when more of it follows.
-fn entry_end(text: &str, line: usize, indent: usize) -> usize {
-    let mut last = line;
-    for (i, l) in text.split('\n').enumerate().skip(line) {
-        let l = l.trim_end_matches('\r');
-        if l.trim().is_empty() {
-            continue;
-        }
-        if l.len() - l.trim_start_matches(' ').len() > indent {
-            last = i + 1;
-        } else {
-            break;
-        }
-    }
-    last
+/// The bytes of a scalar, or why an edit there is left to a person.
+fn span(text: &str, s: &Scalar) -> Result<(usize, usize), HoldError> {
+    scalar_span(text, s).ok_or_else(|| {
+        HoldError(format!(
+            "line {}: {:?} is written over several lines or as a block; edit it by hand",
+            s.line, s.value
+        ))
+    })
 }
 
 /// Where `hold` appends to an annotation's value: before its closing quote, after a plain
@@ -997,136 +919,9 @@ fn append_point(text: &str, key: &Scalar, value: &Scalar) -> Result<usize, HoldE
             let content = text[line_start(text, last)..end].trim_end_matches(['\n', '\r']);
             Ok(line_start(text, last) + content.len())
         }
-        TScalarStyle::DoubleQuoted | TScalarStyle::SingleQuoted => {
-            Ok(scalar_span(text, value)?.1 - 1)
-        }
-        _ => Ok(scalar_span(text, value)?.1),
+        TScalarStyle::DoubleQuoted | TScalarStyle::SingleQuoted => Ok(span(text, value)?.1 - 1),
+        _ => Ok(span(text, value)?.1),
     }
-}
-
-/// The bytes of a scalar (quotes included): quoted ones to their closing quote, across lines;
-/// plain ones only on one line.
-fn scalar_span(text: &str, s: &Scalar) -> Result<(usize, usize), HoldError> {
-    let unsupported = || {
-        HoldError(format!(
-            "line {}: {:?} is written over several lines or as a block; edit it by hand",
-            s.line, s.value
-        ))
-    };
-    let rest = text.get(s.offset..).ok_or_else(unsupported)?;
-    let bytes = rest.as_bytes();
-    let close = match (s.style, bytes.first()) {
-        (TScalarStyle::DoubleQuoted, Some(b'"')) => {
-            let mut i = 1;
-            loop {
-                match bytes.get(i) {
-                    Some(b'\\') => i += 2,
-                    Some(b'"') => break Some(i),
-                    Some(_) => i += 1,
-                    None => break None,
-                }
-            }
-        }
-        (TScalarStyle::SingleQuoted, Some(b'\'')) => {
-            let mut i = 1;
-            loop {
-                match (bytes.get(i), bytes.get(i + 1)) {
-                    (Some(b'\''), Some(b'\'')) => i += 2,
-                    (Some(b'\''), _) => break Some(i),
-                    (Some(_), _) => i += 1,
-                    (None, _) => break None,
-                }
-            }
-        }
-        (TScalarStyle::Plain, _) if !s.value.is_empty() && rest.starts_with(&s.value) => {
-            return Ok((s.offset, s.offset + s.value.len()))
-        }
-        _ => None,
-    };
-    close
-        .map(|c| (s.offset, s.offset + c + 1))
-        .ok_or_else(unsupported)
-}
-
-/// `glob` as it is written inside a scalar of `style`.
-fn escaped(style: TScalarStyle, glob: &str) -> String {
-    match style {
-        TScalarStyle::DoubleQuoted => {
-            let quoted = double_quoted(glob);
-            quoted[1..quoted.len() - 1].to_string()
-        }
-        TScalarStyle::SingleQuoted => glob.replace('\'', "''"),
-        _ => glob.to_string(),
-    }
-}
-
-/// A YAML double-quoted string.
-fn double_quoted(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Whether `value` written plain in a block mapping reads back as that same string (not a
-/// number, a boolean, null, a comment or a nested mapping).
-fn plain_ok(value: &str) -> bool {
-    let Some(first) = value.chars().next() else {
-        return false;
-    };
-    let looks_typed = !value.contains(' ')
-        && (matches!(
-            value.to_ascii_lowercase().as_str(),
-            "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~"
-        ) || (first.is_ascii_digit() || matches!(first, '+' | '-' | '.'))
-            && value
-                .chars()
-                .all(|c| c.is_ascii_hexdigit() || "+-._:xXoO".contains(c)));
-    !looks_typed
-        && !"-?:,[]{}#&*!|>'\"%@`".contains(first)
-        && value.trim() == value
-        && !value.ends_with(':')
-        && !value.contains(": ")
-        && !value.contains(" #")
-        && !value.chars().any(char::is_control)
-}
-
-fn splice(text: &str, start: usize, end: usize, with: &str) -> String {
-    format!("{}{with}{}", &text[..start], &text[end..])
-}
-
-/// Inserts whole lines after line `line`, in the file's line ending.
-fn insert_lines_after(text: &str, line: usize, lines: &[String]) -> String {
-    let nl = newline(text);
-    let at = line_end(text, line);
-    let block = lines.join(nl);
-    if text[..at].ends_with('\n') {
-        splice(text, at, at, &format!("{block}{nl}"))
-    } else {
-        splice(text, at, at, &format!("{nl}{block}"))
-    }
-}
-
-/// Removes lines `first..=last`, the undoing of [`insert_lines_after`].
-fn remove_lines(text: &str, first: usize, last: usize) -> String {
-    let mut start = line_start(text, first);
-    let end = line_end(text, last);
-    if !text[..end].ends_with('\n') && start > 0 {
-        start -= if text[..start].ends_with("\r\n") {
-            2
-        } else {
-            1
-        };
-    }
-    splice(text, start, end, "")
 }
 
 #[cfg(test)]

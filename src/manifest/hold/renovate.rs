@@ -13,7 +13,8 @@
 use serde_json::{json, Map, Value};
 
 use super::pattern::{renovate_excluded, renovate_excluding};
-use super::{newline, Edited, HoldError};
+use super::{Edited, HoldError};
+use crate::manifest::splice::newline;
 
 /// Config files Renovate reads, in its order, that revertbot can edit (strict JSON only).
 pub const CONFIG_FILES: &[&str] = &[
