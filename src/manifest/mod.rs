@@ -5,6 +5,7 @@
 
 pub mod edit;
 pub mod hold;
+pub mod json_splice;
 pub mod kustomize;
 pub mod paths;
 pub mod place;

@@ -1,8 +1,8 @@
 //! Which Argo CD Image Updater configurations in a file name an image: an Application's
 //! `image-list` annotation, or an `ImageUpdater`'s applicationRefs.
 
-use super::super::glob;
 use crate::image::normalize_name;
+use crate::manifest::hold::glob;
 use crate::manifest::yaml::{parse_documents, Node};
 
 pub(super) const PREFIX: &str = "argocd-image-updater.argoproj.io/";
