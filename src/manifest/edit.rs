@@ -5,13 +5,20 @@
 use yaml_rust2::scanner::TScalarStyle;
 
 use super::refs::{references, Field, Reference};
-use super::yaml::{parse_documents, Node, Scalar};
+use super::splice::{parse, verbatim_span, NotYaml};
+use super::yaml::{Node, Scalar};
 use crate::image::ImageRef;
 
 /// Why a place cannot be edited.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct EditError(pub String);
+
+impl From<NotYaml> for EditError {
+    fn from(e: NotYaml) -> Self {
+        EditError(e.to_string())
+    }
+}
 
 /// One version to put back: the place (as found in the current file) and the value it gets.
 #[derive(Debug, Clone)]
@@ -24,7 +31,7 @@ pub struct VersionEdit {
 /// value and every other reference in the file is unchanged.
 pub fn apply(text: &str, edits: &[VersionEdit]) -> Result<String, EditError> {
     let before = references(text).map_err(|e| EditError(format!("not valid YAML: {}", e.0)))?;
-    let docs = parse_documents(text).map_err(|e| EditError(format!("not valid YAML: {}", e.0)))?;
+    let docs = parse(text)?;
     let mut sorted: Vec<&VersionEdit> = edits.iter().collect();
     // From the end of the file backwards, so that earlier offsets stay valid.
     sorted.sort_by_key(|e| std::cmp::Reverse((e.place.offset, e.place.field)));
@@ -71,32 +78,19 @@ fn scalar_at(docs: &[Node], offset: usize) -> Option<&Scalar> {
 /// The bytes of a scalar in the source, quotes included; only single-line scalars written
 /// without escapes qualify, so that replacing the inner text is exact.
 fn raw_span(text: &str, s: &Scalar) -> Result<(usize, usize), EditError> {
-    let rest = &text[s.offset..];
-    let line = s.line;
-    let unsupported = |why: &str| {
-        EditError(format!(
-            "the value at line {line} is {why}; edit it by hand"
-        ))
-    };
-    let inner = match s.style {
-        TScalarStyle::Plain => {
-            return if rest.starts_with(s.value.as_str()) {
-                Ok((s.offset, s.offset + s.value.len()))
-            } else {
-                Err(unsupported("a multi-line plain scalar"))
-            };
+    let why = match s.style {
+        TScalarStyle::Plain => "a multi-line plain scalar",
+        TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
+            "written with escapes or over several lines"
         }
-        TScalarStyle::SingleQuoted => ('\'', s.value.replace('\'', "''")),
-        TScalarStyle::DoubleQuoted => ('"', s.value.clone()),
-        _ => return Err(unsupported("a block scalar")),
+        _ => "a block scalar",
     };
-    let (quote, body) = inner;
-    let expected = format!("{quote}{body}{quote}");
-    if rest.starts_with(&expected) && !(quote == '"' && body.contains('\\')) {
-        Ok((s.offset, s.offset + expected.len()))
-    } else {
-        Err(unsupported("written with escapes or over several lines"))
-    }
+    verbatim_span(text, s).ok_or_else(|| {
+        EditError(format!(
+            "the value at line {} is {why}; edit it by hand",
+            s.line
+        ))
+    })
 }
 
 /// The scalar's text with the place's version replaced by `value`.

@@ -1,14 +1,17 @@
 //! GitOps manifests, pure: YAML read with positions, the places that reference an image (the
-//! five reference formats), which places a change touched, and byte-level edits of one scalar.
+//! five reference formats), which places a change touched, and byte-level edits of one scalar
+//! (edit) on the splicing that the holds use too (splice; json_splice for Renovate's JSON).
 //! Workloads rendered as kustomize renders them (kustomize). Everything here works on `&str`;
 //! nothing reads git or the disk.
 
 pub mod edit;
 pub mod hold;
+pub mod json_splice;
 pub mod kustomize;
 pub mod paths;
 pub mod place;
 pub mod refs;
+pub mod splice;
 pub mod values;
 pub mod yaml;
 

@@ -47,6 +47,36 @@ impl Node {
     pub fn get_scalar(&self, key: &str) -> Option<&Scalar> {
         self.get(key).and_then(Node::as_scalar)
     }
+
+    /// A mapping's entries, in order; `None` for anything else.
+    pub fn entries(&self) -> Option<&[(Node, Node)]> {
+        match self {
+            Node::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// The key and value of `key` when this node is a mapping that has it: an edit needs the
+    /// key's position as well as the value.
+    pub fn entry(&self, key: &str) -> Option<(&Scalar, &Node)> {
+        self.entries().and_then(|entries| entry(entries, key))
+    }
+
+    /// A sequence's items; none for anything else (a list that is absent or null holds none).
+    pub fn items(&self) -> &[Node] {
+        match self {
+            Node::Seq(items) => items,
+            _ => &[],
+        }
+    }
+}
+
+/// The key and value of `key` among a mapping's entries (the first, for a duplicated key).
+pub fn entry<'a>(entries: &'a [(Node, Node)], key: &str) -> Option<(&'a Scalar, &'a Node)> {
+    entries.iter().find_map(|(k, v)| {
+        let k = k.as_scalar()?;
+        (k.value == key).then_some((k, v))
+    })
 }
 
 /// Why a file could not be read as YAML.

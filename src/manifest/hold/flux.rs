@@ -6,7 +6,8 @@
 //! so, which also tells a later unhold that the whole list was revertbot's.
 
 use super::pattern::flux_regex;
-use super::{line_end, line_start, newline, Edited, HoldError};
+use super::{Edited, HoldError};
+use crate::manifest::splice::{line_end, line_start, newline, parse, splice};
 use crate::manifest::yaml::{parse_documents, Node, Scalar};
 
 /// Flux's own default exclusion: signature tags.
@@ -78,7 +79,7 @@ pub fn hold(text: &str, document: usize, tag: &str) -> Result<Edited, HoldError>
             block.push_str(&format!("{pad}exclusionList: {CREATED}{nl}"));
             block.push_str(&format!("{pad}  - '{DEFAULT_EXCLUSION}'{nl}"));
             block.push_str(&format!("{pad}  - '{pattern}'{nl}"));
-            format!("{}{block}{}", &text[..after], &text[after..])
+            splice(text, after, after, &block)
         }
     };
     verify(text, &out, document, &pattern, true)?;
@@ -91,7 +92,7 @@ pub fn unhold(text: &str, document: usize, tag: &str) -> Result<Edited, HoldErro
     let pattern = flux_regex(tag);
     let docs = parse(text)?;
     let spec = spec_of(&docs, document)?;
-    let Some((key, Node::Seq(items))) = entry(spec, "exclusionList") else {
+    let Some((key, Node::Seq(items))) = spec.entry("exclusionList") else {
         return Ok(Edited::Unchanged);
     };
     let Some(item) = items
@@ -115,16 +116,13 @@ pub fn unhold(text: &str, document: usize, tag: &str) -> Result<Edited, HoldErro
             .map(|s| s.line)
             .max()
             .unwrap_or(key.line);
-        format!(
-            "{}{}",
-            &text[..line_start(text, key.line)],
-            &text[line_end(text, last)..]
-        )
+        splice(text, line_start(text, key.line), line_end(text, last), "")
     } else if item.line != key.line && own_line(text, item) {
-        format!(
-            "{}{}",
-            &text[..line_start(text, item.line)],
-            &text[line_end(text, item.line)..]
+        splice(
+            text,
+            line_start(text, item.line),
+            line_end(text, item.line),
+            "",
         )
     } else {
         return Err(HoldError(format!(
@@ -133,10 +131,6 @@ pub fn unhold(text: &str, document: usize, tag: &str) -> Result<Edited, HoldErro
     };
     verify(text, &out, document, &pattern, false)?;
     Ok(Edited::Changed(out))
-}
-
-fn parse(text: &str) -> Result<Vec<Node>, HoldError> {
-    parse_documents(text).map_err(|e| HoldError(format!("not valid YAML: {}", e.0)))
 }
 
 fn is_kind(doc: &Node, kind: &str) -> bool {
@@ -168,17 +162,6 @@ fn spec_of(docs: &[Node], document: usize) -> Result<&Node, HoldError> {
     }
 }
 
-/// The key and value of `key` in a mapping.
-fn entry<'a>(map: &'a Node, key: &str) -> Option<(&'a Scalar, &'a Node)> {
-    match map {
-        Node::Map(entries) => entries.iter().find_map(|(k, v)| {
-            let k = k.as_scalar()?;
-            (k.value == key).then_some((k, v))
-        }),
-        _ => None,
-    }
-}
-
 /// Whether the scalar is the only item on its line (`- 'x'`, possibly with a comment).
 fn own_line(text: &str, item: &Scalar) -> bool {
     let start = line_start(text, item.line);
@@ -204,15 +187,18 @@ fn append_item(
             } else {
                 ""
             };
-            Ok(format!(
-                "{}{lead}{prefix}'{pattern}'{nl}{}",
-                &text[..at],
-                &text[at..]
+            Ok(splice(
+                text,
+                at,
+                at,
+                &format!("{lead}{prefix}'{pattern}'{nl}"),
             ))
         }
         _ => {
             // Flow style: `exclusionList: [a, b]` or `[]`.
-            let (key, _) = entry(spec, "exclusionList").expect("the list was found by its key");
+            let (key, _) = spec
+                .entry("exclusionList")
+                .expect("the list was found by its key");
             let open = text[key.offset..]
                 .find('[')
                 .map(|i| key.offset + i)
@@ -300,7 +286,7 @@ fn outside_list(docs: &[Node], document: usize) -> Vec<String> {
     let mut out = Vec::new();
     for (i, doc) in docs.iter().enumerate() {
         let skip = (i == document)
-            .then(|| doc.get("spec").and_then(|s| entry(s, "exclusionList")))
+            .then(|| doc.get("spec").and_then(|s| s.entry("exclusionList")))
             .flatten();
         collect(doc, skip.map(|(k, _)| k.offset), &mut out);
     }

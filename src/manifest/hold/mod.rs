@@ -9,13 +9,22 @@
 
 pub mod argo;
 pub mod flux;
+mod glob;
 pub mod pattern;
 pub mod renovate;
+
+use crate::manifest::splice::NotYaml;
 
 /// Why a file cannot take a hold (or give one up).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct HoldError(pub String);
+
+impl From<NotYaml> for HoldError {
+    fn from(e: NotYaml) -> Self {
+        HoldError(e.to_string())
+    }
+}
 
 /// What an edit did to a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,38 +33,4 @@ pub enum Edited {
     Changed(String),
     /// Nothing to do: the hold is there already (or, lifting it, was not there).
     Unchanged,
-}
-
-/// The byte offset where line `line` (1-based) starts; the text's length past its end.
-pub(crate) fn line_start(text: &str, line: usize) -> usize {
-    if line <= 1 {
-        return 0;
-    }
-    let mut seen = 1;
-    for (i, b) in text.bytes().enumerate() {
-        if b == b'\n' {
-            seen += 1;
-            if seen == line {
-                return i + 1;
-            }
-        }
-    }
-    text.len()
-}
-
-/// The byte offset just past the end of line `line` (1-based), its newline included.
-pub(crate) fn line_end(text: &str, line: usize) -> usize {
-    let start = line_start(text, line);
-    text[start..]
-        .find('\n')
-        .map_or(text.len(), |i| start + i + 1)
-}
-
-/// The line ending the file uses (`\r\n` or `\n`).
-pub(crate) fn newline(text: &str) -> &'static str {
-    if text.contains("\r\n") {
-        "\r\n"
-    } else {
-        "\n"
-    }
 }

@@ -5,7 +5,8 @@
 //! wins, so every tag held for a package goes into one regex, in the package's own rule.
 //!
 //! The config is parsed with serde_json to know what it says, but the edit is made on its
-//! bytes: a small scanner finds where each value, key and item lies in the text, and only the
+//! bytes: a small scanner (`manifest::json_splice`) finds where each value, key and item lies in
+//! the text, and only the
 //! bytes of the hold are inserted, replaced or removed, laid out like their neighbours. The
 //! result is parsed again and must equal the config before with just that change; lifting a
 //! hold gives back the file as it was before the hold, byte for byte.
@@ -13,7 +14,10 @@
 use serde_json::{json, Map, Value};
 
 use super::pattern::{renovate_excluded, renovate_excluding};
-use super::{newline, Edited, HoldError};
+use super::{Edited, HoldError};
+use crate::manifest::json_splice::{
+    append, colon_of, member, remove, scan, Item, Node, Splice, Style,
+};
 
 /// Config files Renovate reads, in its order, that revertbot can edit (strict JSON only).
 pub const CONFIG_FILES: &[&str] = &[
@@ -127,7 +131,7 @@ impl<'a> Config<'a> {
                     .into(),
             ));
         }
-        let root = Scanner { text, at: 0 }.value().ok_or_else(|| {
+        let root = scan(text).ok_or_else(|| {
             HoldError("could not place the parts of the JSON text; add the rule by hand".into())
         })?;
         let style = Style::of(text, &root);
@@ -428,274 +432,6 @@ fn checked(text: &str, splice: &Splice, expected: &Value) -> Result<String, Hold
             "editing the Renovate config did not give the intended JSON; add the rule by hand"
                 .into(),
         )),
-    }
-}
-
-/// How the file is laid out: line ending, indent unit, `:` spacing, and whether the root's
-/// members are on lines of their own.
-struct Style {
-    nl: &'static str,
-    unit: String,
-    colon: String,
-    multi: bool,
-}
-
-impl Style {
-    /// The root's first member tells the unit (its indent) and the colon; an empty root gets
-    /// the usual two spaces, on lines.
-    fn of(text: &str, root: &Node) -> Style {
-        let first = root.items.first();
-        let multi = first.is_none_or(|f| text[root.start + 1..f.start].contains('\n'));
-        let unit = (first.filter(|_| multi))
-            .map(|f| {
-                let (inner, outer) = (line_indent(text, f.start), line_indent(text, root.start));
-                inner.strip_prefix(outer).unwrap_or(inner).to_string()
-            })
-            .filter(|unit| !unit.is_empty())
-            .unwrap_or_else(|| "  ".into());
-        let colon = first.map_or(": ", |f| colon_of(text, f)).to_string();
-        Style {
-            nl: newline(text),
-            unit,
-            colon,
-            multi,
-        }
-    }
-
-    /// Between inline items: `, ` unless the file is written without spaces (`"a":1`).
-    fn inline_sep(&self) -> &'static str {
-        if self.colon == ":" {
-            ","
-        } else {
-            ", "
-        }
-    }
-}
-
-/// The text between a member's key and value (`: `, `:`), when it is on one line.
-fn colon_of<'t>(text: &'t str, item: &Item) -> &'t str {
-    let gap = &text[item.key_end..item.value.start];
-    if gap.trim() == ":" && !gap.contains('\n') {
-        gap
-    } else {
-        ": "
-    }
-}
-
-/// The spaces and tabs that start the line holding byte `at`.
-fn line_indent(text: &str, at: usize) -> &str {
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let line = &text[start..];
-    &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
-}
-
-/// One edit: bytes `start..end` of the text become `with`.
-struct Splice {
-    start: usize,
-    end: usize,
-    with: String,
-}
-
-impl Splice {
-    fn replace(node: &Node, with: String) -> Splice {
-        Splice {
-            start: node.start,
-            end: node.end,
-            with,
-        }
-    }
-}
-
-/// Adds an item after the last one of `container`, laid out like its siblings: with the
-/// separator found between the last two (copied byte for byte), or after a single one on a
-/// line of its own or inline. `render` gets the indent of the new item's line, `None` inline.
-/// An empty container gets its inside replaced, so that [`remove`] leaves `[]` or `{}`.
-fn append(
-    text: &str,
-    container: &Node,
-    style: &Style,
-    render: impl FnOnce(Option<&str>) -> String,
-) -> Splice {
-    let (open, close) = (container.start + 1, container.end - 1);
-    let items = &container.items;
-    let Some(last) = items.last() else {
-        let with = if style.multi {
-            let (nl, outer) = (style.nl, line_indent(text, container.start));
-            let inner = format!("{outer}{}", style.unit);
-            format!("{nl}{inner}{}{nl}{outer}", render(Some(&inner)))
-        } else {
-            render(None)
-        };
-        return Splice {
-            start: open,
-            end: close,
-            with,
-        };
-    };
-    let before_last = items
-        .len()
-        .checked_sub(2)
-        .map_or(open, |i| items[i].value.end);
-    let gap = &text[before_last..last.start];
-    let on_lines = gap.contains('\n');
-    let indent = line_indent(text, last.start);
-    let separator = if items.len() >= 2 {
-        gap.to_string()
-    } else if on_lines {
-        format!(",{}{indent}", style.nl)
-    } else if gap.is_empty() {
-        style.inline_sep().to_string()
-    } else {
-        ", ".to_string()
-    };
-    let end = last.value.end;
-    Splice {
-        start: end,
-        end,
-        with: separator + &render(on_lines.then_some(indent)),
-    }
-}
-
-/// Takes item `k` out of `container` with the separator before it (after it, for the first
-/// of several), undoing [`append`]; the only item goes with all of the container's inside.
-fn remove(container: &Node, k: usize) -> Splice {
-    let items = &container.items;
-    let (start, end) = match (k, items.len()) {
-        (_, 1) => (container.start + 1, container.end - 1),
-        (0, _) => (items[0].start, items[1].start),
-        _ => (items[k - 1].value.end, items[k].value.end),
-    };
-    Splice {
-        start,
-        end,
-        with: String::new(),
-    }
-}
-
-/// The last member named `key` of an object (JSON.parse, like serde_json, keeps the last of
-/// duplicate keys), with its index.
-fn member<'n>(object: &'n Node, key: &str) -> Option<(usize, &'n Item)> {
-    (object.items.iter().enumerate().rev()).find(|(_, item)| item.key.as_deref() == Some(key))
-}
-
-/// Where a JSON value lies in the text; an object's or array's items, in order.
-#[derive(Debug)]
-struct Node {
-    start: usize,
-    end: usize,
-    items: Vec<Item>,
-}
-
-/// An array element (no key; `start` is the value's) or an object member (`start` is the key's
-/// opening quote, `key_end` just past its closing one).
-#[derive(Debug)]
-struct Item {
-    key: Option<String>,
-    start: usize,
-    key_end: usize,
-    value: Node,
-}
-
-/// Finds the spans of text serde_json has accepted already, so it only tracks where values,
-/// keys and strings start and end. serde_json's depth limit (128) bounds the recursion.
-struct Scanner<'t> {
-    text: &'t str,
-    at: usize,
-}
-
-impl Scanner<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.text.as_bytes().get(self.at).copied()
-    }
-
-    fn skip_space(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.at += 1;
-        }
-    }
-
-    fn eat(&mut self, byte: u8) -> bool {
-        self.skip_space();
-        let hit = self.peek() == Some(byte);
-        if hit {
-            self.at += 1;
-        }
-        hit
-    }
-
-    fn value(&mut self) -> Option<Node> {
-        self.skip_space();
-        let start = self.at;
-        let items = match self.peek()? {
-            b'{' => self.items(b'}', true)?,
-            b'[' => self.items(b']', false)?,
-            b'"' => {
-                self.string()?;
-                Vec::new()
-            }
-            _ => {
-                let end = b",]} \t\r\n";
-                while self.peek().is_some_and(|b| !end.contains(&b)) {
-                    self.at += 1;
-                }
-                Vec::new()
-            }
-        };
-        (self.at > start).then_some(Node {
-            start,
-            end: self.at,
-            items,
-        })
-    }
-
-    fn string(&mut self) -> Option<()> {
-        self.at += 1;
-        loop {
-            match self.peek()? {
-                b'\\' => self.at += 2,
-                b'"' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => self.at += 1,
-            }
-        }
-    }
-
-    fn items(&mut self, close: u8, keyed: bool) -> Option<Vec<Item>> {
-        self.at += 1;
-        let mut items = Vec::new();
-        if self.eat(close) {
-            return Some(items);
-        }
-        loop {
-            self.skip_space();
-            let start = self.at;
-            let key = if keyed {
-                (self.peek()? == b'"').then_some(())?;
-                self.string()?;
-                Some(serde_json::from_str(self.text.get(start..self.at)?).ok()?)
-            } else {
-                None
-            };
-            let key_end = self.at;
-            if keyed && !self.eat(b':') {
-                return None;
-            }
-            let value = self.value()?;
-            items.push(Item {
-                key,
-                start,
-                key_end,
-                value,
-            });
-            if self.eat(close) {
-                return Some(items);
-            }
-            if !self.eat(b',') {
-                return None;
-            }
-        }
     }
 }
 
