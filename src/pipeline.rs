@@ -79,6 +79,8 @@ pub struct Culprit {
     pub branch: String,
     /// When the image was found from a workload: `NAMESPACE/KIND/NAME (CONTAINER)`.
     pub workload: Option<String>,
+    /// With a workload: how its culprit was found.
+    pub culprit_from: Option<crate::locate::CulpritFrom>,
 }
 
 /// The pull request's text.
@@ -413,7 +415,7 @@ impl Engine {
                 .base
                 .clone()
                 .unwrap_or_else(|| ws.default_base().to_string());
-            let (image, located, workload) = match (&target.image, &target.workload) {
+            let (image, located, workload, culprit_from) = match (&target.image, &target.workload) {
                 (Some(image), _) => {
                     let located = crate::locate::locate(
                         repo,
@@ -423,7 +425,7 @@ impl Engine {
                             paths: target.paths.clone(),
                         },
                     )?;
-                    (image.clone(), located, None)
+                    (image.clone(), located, None, None)
                 }
                 (None, Some(candidates)) => {
                     let found = crate::locate::locate_workload(
@@ -437,7 +439,12 @@ impl Engine {
                     let image = crate::image::ImageRef::parse(&found.image)
                         .map_err(|e| Error::new(Kind::NotFound).text(e.to_string()))?;
                     let workload = format!("{} ({})", found.workload, found.container);
-                    (image, found.located, Some(workload))
+                    (
+                        image,
+                        found.located,
+                        Some(workload),
+                        Some(found.culprit_from),
+                    )
                 }
                 (None, None) => {
                     return Err(Error::new(Kind::Usage)
@@ -456,6 +463,7 @@ impl Engine {
                 branch,
                 located,
                 workload,
+                culprit_from,
             })
         })
         .await

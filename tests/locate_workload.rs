@@ -422,3 +422,43 @@ fn a_rollout_in_a_base_is_rendered_with_its_overlays_images() {
     assert_eq!(found.image, "ghcr.io/acme/web:1.1.0");
     assert_eq!(found.located.commit.sha, bump.to_string());
 }
+
+/// A Deployment replaced by a StatefulSet created at the bumped tag, the old manifest still in
+/// the tree: the StatefulSet's rendered history starts at its image, so no commit changed it.
+/// Its culprit is where that image value came into the repository, as `locate --image` says —
+/// and the answer says that is how it was found.
+#[test]
+fn a_workload_whose_kind_changed_at_the_bad_tag_falls_back_to_the_images_history() {
+    use revertbot::locate::CulpritFrom;
+    let (_dir, mut w) = repo();
+    w.write("apps/web/deployment.yaml", BASE_DEPLOYMENT);
+    w.commit("web 1.0.0").unwrap();
+    let bump = w
+        .write(
+            "apps/web/deployment.yaml",
+            &BASE_DEPLOYMENT.replace("1.0.0", "1.1.0"),
+        )
+        .commit("chore(deps): update ghcr.io/acme/web to 1.1.0")
+        .unwrap();
+    w.write(
+        "apps/web/statefulset.yaml",
+        &BASE_DEPLOYMENT
+            .replace("kind: Deployment", "kind: StatefulSet")
+            .replace("1.0.0", "1.1.0"),
+    );
+    w.commit("web: a StatefulSet").unwrap();
+
+    let found = find(&w, of_kind(WorkloadKind::StatefulSet, "web")).unwrap();
+    assert_eq!(found.culprit_from, CulpritFrom::ImageHistory);
+    assert_eq!(found.located.commit.sha, bump.to_string());
+    assert_eq!(found.image, "ghcr.io/acme/web:1.1.0");
+    assert!(
+        found.workload.contains("StatefulSet/web"),
+        "{}",
+        found.workload
+    );
+    // The Deployment, whose image did change, is found by its rendering as before.
+    let deployment = find(&w, named(None, "web")).unwrap();
+    assert_eq!(deployment.culprit_from, CulpritFrom::Rendering);
+    assert_eq!(deployment.located.commit.sha, bump.to_string());
+}

@@ -11,6 +11,7 @@ use revertbot::config::{Config, LogFormat, Purpose};
 use revertbot::error::Error;
 use revertbot::gitstore::process::ProcessOptions;
 use revertbot::journal::{self, Journal};
+use revertbot::locate::CulpritFrom;
 use revertbot::service;
 
 use super::args::{ConfigArgs, ExplainArgs, HistoryArgs, Output, ServeArgs, SourceArg};
@@ -174,6 +175,12 @@ pub fn explain(
                         _ => "from the label",
                     };
                     writeln!(out, "image     {image} ({source})")?;
+                }
+                if e.culprit_from == Some(CulpritFrom::ImageHistory) {
+                    writeln!(
+                        out,
+                        "found     by the image's history: the workload's rendering starts at this image already"
+                    )?;
                 }
                 if let Some(c) = &e.culprit {
                     writeln!(

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use super::markdown::{self, code, inline, quote, GITHUB_BODY_LIMIT};
 use crate::alert::{Alert, Payload};
 use crate::gitstore::commit::short_str;
+use crate::locate::CulpritFrom;
 use crate::manifest::Change;
 use crate::revert::{RevertReport, Strategy};
 
@@ -134,6 +135,14 @@ pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -
             code(deployed, SHORT)
         )
         .ok();
+        if report.culprit_from == Some(CulpritFrom::ImageHistory) {
+            writeln!(
+                b,
+                "- Found by the image's history: the workload's rendering starts at {} already (its file renamed or moved, or its kind changed), so the culprit is the commit that brought that image into the repository",
+                code(deployed, SHORT)
+            )
+            .ok();
+        }
     }
     for r in &report.restored {
         writeln!(

@@ -13,5 +13,6 @@ pub use failure::{NEVER_BUMPED, NOT_REFERENCED, STALE};
 pub use query::{Located, Query};
 pub use walk::{locate, locate_watched};
 pub use workload::{
-    locate_workload, WorkloadLocated, WorkloadQuery, WORKLOAD_AMBIGUOUS, WORKLOAD_NOT_FOUND,
+    locate_workload, CulpritFrom, WorkloadLocated, WorkloadQuery, WORKLOAD_AMBIGUOUS,
+    WORKLOAD_NOT_FOUND,
 };

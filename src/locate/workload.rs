@@ -16,7 +16,8 @@ use anyhow::{Context, Result};
 use git2::{Odb, Oid, Repository};
 
 use super::failure;
-use super::query::Located;
+use super::query::{Located, Query};
+use super::walk;
 use crate::alert::workload::Named;
 use crate::error::{Error, Kind};
 use crate::gitstore::tree_files::TreeFiles;
@@ -47,8 +48,22 @@ pub struct WorkloadLocated {
     pub image_before: Option<String>,
     /// Where the workload's resource is written at rev.
     pub file: String,
+    /// How the culprit was found.
+    pub culprit_from: CulpritFrom,
     #[serde(flatten)]
     pub located: Located,
+}
+
+/// How a workload's culprit was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CulpritFrom {
+    /// The commit that changed the image the workload is rendered with.
+    Rendering,
+    /// The workload's rendered history starts at its image already (its file renamed or
+    /// moved, its kind changed): the commit that brought that image value into the repository,
+    /// as `locate --image` finds it.
+    ImageHistory,
 }
 
 /// No culprit: the workload is not found, or several match, or its image never changed.
@@ -151,7 +166,7 @@ fn locate_named(repo: &Repository, query: &WorkloadQuery) -> Result<WorkloadLoca
                 });
             let Some(before) = parent_render else {
                 // The workload first appears here: its image was never changed after.
-                return Err(never_changed(&describe(workload), &query.rev, walked));
+                return by_image_history(repo, query, workload, &container_name, &image, walked);
             };
             let before_image = before
                 .containers
@@ -178,6 +193,7 @@ fn locate_named(repo: &Repository, query: &WorkloadQuery) -> Result<WorkloadLoca
                     image: image_text,
                     image_before: before_image.filter(|i| !i.is_empty()),
                     file: workload.file.clone(),
+                    culprit_from: CulpritFrom::Rendering,
                     located: Located {
                         image: image.to_string(),
                         rev: rev.to_string(),
@@ -194,7 +210,38 @@ fn locate_named(repo: &Repository, query: &WorkloadQuery) -> Result<WorkloadLoca
         }
         child = parent;
     }
-    Err(never_changed(&describe(workload), &query.rev, walked))
+    by_image_history(repo, query, workload, &container_name, &image, walked)
+}
+
+/// A workload whose rendered history starts at the image it has now — created at the new tag
+/// after its file was renamed or moved, or its kind changed — has no commit that changed its
+/// image. Where that image value came into the repository is the culprit then, as `locate
+/// --image` answers; without one, the workload's own answer stands.
+fn by_image_history(
+    repo: &Repository,
+    query: &WorkloadQuery,
+    workload: &Workload,
+    container: &str,
+    image: &ImageRef,
+    walked: usize,
+) -> Result<WorkloadLocated> {
+    let by_image = Query {
+        image: image.clone(),
+        rev: query.rev.clone(),
+        paths: query.paths.clone(),
+    };
+    match walk::locate(repo, &by_image) {
+        Ok(located) => Ok(WorkloadLocated {
+            workload: describe(workload),
+            container: container.to_string(),
+            image: image.to_string(),
+            image_before: None,
+            file: workload.file.clone(),
+            culprit_from: CulpritFrom::ImageHistory,
+            located,
+        }),
+        Err(_) => Err(never_changed(&describe(workload), &query.rev, walked)),
+    }
 }
 
 fn never_changed(workload: &str, rev: &str, walked: usize) -> anyhow::Error {

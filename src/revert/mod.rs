@@ -67,6 +67,7 @@ pub fn rollback_in(
     let mut image = target.image.clone();
     let mut workload = None;
     let mut rendered_before = None;
+    let mut culprit_from = None;
     let culprit = match (&target.commit, &target.image, &target.workload) {
         (Some(commit), _, _) => resolve_commit(repo, commit, Some(Input::Commit))?,
         (None, Some(image), _) => {
@@ -93,6 +94,14 @@ pub fn rollback_in(
             );
             workload = Some(format!("{} ({})", found.workload, found.container));
             rendered_before = found.image_before.clone();
+            culprit_from = Some(found.culprit_from);
+            if found.culprit_from == locate::CulpritFrom::ImageHistory {
+                info!(
+                    workload = %found.workload,
+                    "the workload's rendered history starts at {}: its culprit is where that image came into the repository",
+                    found.image
+                );
+            }
             Oid::from_str(&found.located.commit.sha)?
         }
         (None, None, None) => {
@@ -133,6 +142,7 @@ pub fn rollback_in(
         image: image.as_ref().map(ToString::to_string),
         workload,
         rendered_before,
+        culprit_from,
         base: base_name.clone(),
         base_sha: base.to_string(),
         strategy: None,

@@ -24,6 +24,9 @@ pub struct RevertReport {
     /// rollback deploys again).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rendered_before: Option<String>,
+    /// With a workload: how its culprit was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub culprit_from: Option<crate::locate::CulpritFrom>,
     pub base: String,
     pub base_sha: String,
     pub strategy: Option<Strategy>,

@@ -11,7 +11,7 @@ use crate::config::{Config, RevertOfRevert};
 use crate::error::render_chain;
 use crate::gitstore::remote::Source;
 use crate::journal::Journal;
-use crate::locate::Located;
+use crate::locate::{CulpritFrom, Located};
 use crate::manifest::PathFilter;
 use crate::pipeline::Engine;
 use crate::revert::Target;
@@ -30,6 +30,9 @@ pub struct Explained {
     /// Where the image came from: `label` (the rule's image label) or `workload` (rendered from
     /// the workload the labels name).
     pub image_source: Option<&'static str>,
+    /// With a workload: how its culprit was found (`rendering` or `image_history`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub culprit_from: Option<CulpritFrom>,
     pub culprit: Option<Located>,
     /// `would open`, `would comment` or `skipped`.
     pub decision: String,
@@ -54,6 +57,7 @@ pub async fn explain(
             workload: None,
             image: None,
             image_source: None,
+            culprit_from: None,
             culprit: None,
             decision: "skipped".into(),
             reason: String::new(),
@@ -120,6 +124,7 @@ pub async fn explain(
                             e.workload = Some(w.clone());
                             e.image = Some(culprit.located.image.clone());
                             e.image_source = Some("workload");
+                            e.culprit_from = culprit.culprit_from;
                         }
                         let existing = journal
                             .and_then(|j| j.last_pull(&repo.name, &subject.target()).ok().flatten())
