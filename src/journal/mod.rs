@@ -16,6 +16,7 @@ mod open;
 mod postgres;
 mod records;
 pub mod room;
+mod sql;
 mod sqlite;
 
 pub use crate::config::SslMode;
