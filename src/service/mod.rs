@@ -152,6 +152,7 @@ pub async fn serve(
         warn!("{warning}");
     }
     let now = clock.now().timestamp_millis();
+    // Two looks at the data directory, before anything else runs on the runtime.
     startup::check_journal(&location, &mirrors_dir(&config), startup)?;
     let journal = journal::Handle::open(location).await?;
     release_orphans(&journal, now).await?;
@@ -171,7 +172,7 @@ pub async fn serve(
             ))
         })?;
     let address = listener.local_addr()?;
-    let (writer, writer_thread) = writer::start(journal.blocking().clone(), clock.clone(), 4096);
+    let (writer, writer_stopped) = writer::start(journal.blocking().clone(), clock.clone(), 4096);
     let shared = Arc::new(state::Shared {
         worker_id,
         config,
@@ -265,7 +266,7 @@ pub async fn serve(
 
     // The writer thread ends when the last sender (in `shared`) is dropped.
     drop(shared);
-    let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
+    let _ = writer_stopped.await;
     info!("stopped");
     Ok(())
 }
