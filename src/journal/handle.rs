@@ -161,3 +161,25 @@ async fn off_runtime<T: Send + 'static>(
         .await
         .context("the journal call stopped")?
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Handle, Location};
+
+    #[tokio::test]
+    async fn a_call_that_panics_is_an_error_for_the_caller_and_the_handle_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let handle = Handle::open(Location::Sqlite {
+            data_dir: dir.path().to_path_buf(),
+        })
+        .await
+        .unwrap();
+        let err = handle
+            .call(|_| -> anyhow::Result<()> { panic!("a bug in a journal call") })
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "the journal call stopped");
+        assert_eq!(handle.pending().await.unwrap(), 0);
+        assert!(handle.clone().writable().await);
+    }
+}
