@@ -23,7 +23,7 @@ use crate::forge::local::LocalForge;
 use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec};
 use crate::forge::{host_of, repo_of_remote, web_url, Connected, Forge};
 use crate::gitstore::remote::{self, Source};
-use crate::journal::Journal;
+use crate::journal::Handle;
 use crate::revert::{
     self, Effects, GitSettings, Outcome as RevertOutcome, RevertReport, Target, Workspace,
 };
@@ -118,7 +118,7 @@ impl Engine {
 
     /// The engine with the local forge: pull requests are kept in `journal` instead of being
     /// opened on GitHub (GitHub settings, if any, are not used).
-    pub fn with_local_forge(mut self, journal: Arc<dyn Journal>) -> Engine {
+    pub fn with_local_forge(mut self, journal: Handle) -> Engine {
         self.forge = Forge::Local(LocalForge::new(journal));
         self
     }

@@ -637,7 +637,7 @@ async fn the_local_forge_keeps_one_pull_request_per_branch_in_the_journal() {
         std::sync::Arc::new(SystemClock),
     )
     .unwrap()
-    .with_local_forge(journal.clone());
+    .with_local_forge(revertbot::journal::Handle::new(journal.clone()));
     assert!(engine.opens_pulls());
     // No GitHub behind it: a token that reaches nothing is never used.
     let settings = settings(

@@ -128,7 +128,7 @@ pub fn explain(
             return Ok(());
         }
     };
-    let journal = open_existing_journal(&config, env)?;
+    let journal = open_existing_journal(&config, env)?.map(journal::Handle::new);
     let explained = runtime()?.block_on(async {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let engine = service::engine(&config, env, clock.clone())?;
@@ -136,7 +136,7 @@ pub fn explain(
             service::explain::explain(
                 &config,
                 &engine,
-                journal.as_deref(),
+                journal.as_ref(),
                 &payload,
                 args.fetch,
                 clock.now(),

@@ -2,14 +2,12 @@
 //! shown on the status page under [`LOCAL_PULLS`]. Everything else happens as on GitHub — the
 //! branch is pushed to the repository's remote — so a trial run shows the whole path.
 
-use std::sync::Arc;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::pulls::{PullOutcome, PullRequestSpec, PullState};
 use crate::error::{Error, Kind};
-use crate::journal::{Journal, NewLocalPull};
+use crate::journal::{Handle, NewLocalPull};
 
 /// Where the status page shows the pull requests the local forge keeps: this, then the number.
 pub const LOCAL_PULLS: &str = "/pulls/";
@@ -27,11 +25,11 @@ pub fn keeps(url: &str) -> bool {
 /// The journal, seen as a forge.
 #[derive(Clone)]
 pub struct LocalForge {
-    journal: Arc<dyn Journal>,
+    journal: Handle,
 }
 
 impl LocalForge {
-    pub fn new(journal: Arc<dyn Journal>) -> LocalForge {
+    pub fn new(journal: Handle) -> LocalForge {
         LocalForge { journal }
     }
 
@@ -55,7 +53,7 @@ impl LocalForge {
                 .unwrap_or(i64::MAX),
         };
         let now = now.timestamp_millis();
-        let kept = self.call(move |j| j.ensure_local_pull(&new, now)).await?;
+        let kept = self.journal.ensure_local_pull(&new, now).await?;
         Ok(PullOutcome {
             number: kept.number,
             url: pull_path(kept.number),
@@ -72,25 +70,12 @@ impl LocalForge {
     /// Adds a comment to local pull request `number`; an error when there is none.
     pub async fn comment(&self, number: u64, text: String, now: DateTime<Utc>) -> Result<()> {
         let now = now.timestamp_millis();
-        let found = self
-            .call(move |j| j.comment_local_pull(number, &text, now))
-            .await?;
+        let found = self.journal.comment_local_pull(number, &text, now).await?;
         if !found {
             return Err(Error::new(Kind::NotFound)
                 .text(format!("no local pull request #{number} in the journal"))
                 .into());
         }
         Ok(())
-    }
-
-    /// A journal call, on the blocking pool: the journal's calls block.
-    async fn call<T: Send + 'static>(
-        &self,
-        call: impl FnOnce(&dyn Journal) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let journal = self.journal.clone();
-        tokio::task::spawn_blocking(move || call(journal.as_ref()))
-            .await
-            .context("the journal call stopped")?
     }
 }

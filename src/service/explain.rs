@@ -10,7 +10,7 @@ use crate::alert::Payload;
 use crate::config::{Config, RevertOfRevert};
 use crate::error::render_chain;
 use crate::gitstore::remote::Source;
-use crate::journal::Journal;
+use crate::journal;
 use crate::locate::{CulpritFrom, Located};
 use crate::manifest::PathFilter;
 use crate::pipeline::Engine;
@@ -42,7 +42,7 @@ pub struct Explained {
 pub async fn explain(
     config: &Config,
     engine: &Engine,
-    journal: Option<&dyn Journal>,
+    journal: Option<&journal::Handle>,
     payload: &Payload,
     fetch: bool,
     now: DateTime<Utc>,
@@ -73,8 +73,7 @@ pub async fn explain(
                 e.rule = Some(rule.name.clone());
                 e.repo = Some(rule.repo.clone());
                 describe_subject(&mut e, &subject);
-                let pull =
-                    journal.and_then(|j| j.last_pull(&rule.repo, &subject.target()).ok().flatten());
+                let pull = last_pull(journal, &rule.repo, &subject.target()).await;
                 match pull {
                     Some(pull) => {
                         let number = pull.number;
@@ -114,20 +113,21 @@ pub async fn explain(
                         let guards = &config.guards;
                         let limit = rules::started_at(alert)
                             .map(|t| t.timestamp() + guards.culprit_grace.as_secs() as i64);
-                        let recent = journal
-                            .and_then(|j| {
-                                j.rollbacks_since(&repo.name, now.timestamp_millis() - 3_600_000)
-                                    .ok()
-                            })
-                            .unwrap_or(0);
+                        let recent = match journal {
+                            Some(j) => j
+                                .rollbacks_since(&repo.name, now.timestamp_millis() - 3_600_000)
+                                .await
+                                .unwrap_or(0),
+                            None => 0,
+                        };
                         if let Some(w) = &culprit.workload {
                             e.workload = Some(w.clone());
                             e.image = Some(culprit.located.image.clone());
                             e.image_source = Some("workload");
                             e.culprit_from = culprit.culprit_from;
                         }
-                        let existing = journal
-                            .and_then(|j| j.last_pull(&repo.name, &subject.target()).ok().flatten())
+                        let existing = last_pull(journal, &repo.name, &subject.target())
+                            .await
                             .filter(|pull| pull.branch == culprit.branch);
                         if culprit.is_revert && guards.revert_of_revert == RevertOfRevert::Refuse {
                             e.reason = format!(
@@ -183,4 +183,14 @@ fn describe_subject(e: &mut Explained, subject: &Subject) {
             }
         }
     }
+}
+
+/// The latest rollback pull request of `target` the journal knows of; none without a journal,
+/// or when it cannot be read (explain says what it can).
+async fn last_pull(
+    journal: Option<&journal::Handle>,
+    repo: &str,
+    target: &str,
+) -> Option<journal::LastPull> {
+    journal?.last_pull(repo, target).await.ok().flatten()
 }

@@ -313,16 +313,12 @@ async fn record(shared: &Arc<Shared>, payload: &Payload, body: &[u8]) -> Respons
 const STATUS_LIMIT: u32 = 50;
 
 async fn status_index(State(shared): State<Arc<Shared>>) -> Response {
-    let journal = shared.journal.clone();
-    let read = tokio::task::spawn_blocking(move || {
-        anyhow::Ok((
-            journal.jobs(STATUS_LIMIT)?,
-            journal.deliveries(STATUS_LIMIT)?,
-        ))
-    })
-    .await;
+    let read = shared
+        .journal
+        .call(|j| Ok((j.jobs(STATUS_LIMIT)?, j.deliveries(STATUS_LIMIT)?)))
+        .await;
     match read {
-        Ok(Ok((jobs, deliveries))) => html(status::index(&jobs, &deliveries)),
+        Ok((jobs, deliveries)) => html(status::index(&jobs, &deliveries)),
         _ => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the journal cannot be read",
@@ -362,11 +358,10 @@ async fn one_page(
     missing: &str,
     read: impl FnOnce(&dyn Journal) -> anyhow::Result<Option<String>> + Send + 'static,
 ) -> Response {
-    let journal = shared.journal.clone();
-    match tokio::task::spawn_blocking(move || read(journal.as_ref())).await {
-        Ok(Ok(Some(page))) => html(page),
-        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, missing),
-        _ => error(
+    match shared.journal.call(read).await {
+        Ok(Some(page)) => html(page),
+        Ok(None) => error(StatusCode::NOT_FOUND, missing),
+        Err(_) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the journal cannot be read",
         ),
@@ -393,10 +388,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
-    let journal = shared.journal.clone();
-    let writable = tokio::task::spawn_blocking(move || journal.writable())
-        .await
-        .unwrap_or(false);
+    let writable = shared.journal.writable().await;
     if shared.stopping() {
         return error(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
     }
@@ -416,8 +408,7 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
-    let journal = shared.journal.clone();
-    if let Ok(Ok(pending)) = tokio::task::spawn_blocking(move || journal.pending()).await {
+    if let Ok(pending) = shared.journal.pending().await {
         shared.metrics.pending.set(i64::from(pending));
     }
     (

@@ -35,7 +35,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Forge};
 use crate::error::Error;
 use crate::gitstore::remote::{Cancel, Source};
-use crate::journal::{self, Journal};
+use crate::journal;
 use crate::manifest::PathFilter;
 use crate::pipeline::{Engine, EngineSettings};
 use crate::revert::{Author, GitSettings, Target};
@@ -173,18 +173,11 @@ pub async fn serve(
     for warning in &warnings {
         warn!("{warning}");
     }
-    // The journal's calls block (PostgreSQL's client runs a runtime of its own): off the
-    // async threads, as every later call is.
     let now = clock.now().timestamp_millis();
-    let mirrors = mirrors_dir(&config);
-    let journal = tokio::task::spawn_blocking(move || -> Result<Arc<dyn Journal>> {
-        startup::check_journal(&location, &mirrors, startup)?;
-        let journal = journal::open(&location)?;
-        release_orphans(journal.as_ref(), now)?;
-        Ok(journal)
-    })
-    .await
-    .context("opening the journal stopped")??;
+    // Two looks at the data directory, before anything else runs on the runtime.
+    startup::check_journal(&location, &mirrors_dir(&config), startup)?;
+    let journal = journal::Handle::open(location).await?;
+    release_orphans(&journal, now).await?;
     info!(backend = journal.backend(), "journal open");
     if config.forge == Forge::Local {
         if config.github.auth.is_some() {
@@ -207,7 +200,7 @@ pub async fn serve(
             ))
         })?;
     let address = listener.local_addr()?;
-    let (writer, writer_thread) = writer::start(journal.clone(), clock.clone(), 4096);
+    let (writer, writer_stopped) = writer::start(journal.blocking().clone(), clock.clone(), 4096);
     let shared = Arc::new(state::Shared {
         worker_id,
         config,
@@ -285,13 +278,12 @@ pub async fn serve(
         );
         let now = clock.now().timestamp_millis();
         for (id, worker) in running {
-            let journal = journal.clone();
             shared
                 .released
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(id);
-            let _ = tokio::task::spawn_blocking(move || journal.release(id, &worker, now)).await;
+            let _ = journal.release(id, &worker, now).await;
         }
         // Their git transfers stop at their next callback; the workers then find their claims
         // gone and record nothing.
@@ -312,7 +304,7 @@ pub async fn serve(
     // behind still holds one, and the writer has nothing to write (deliveries get 503).
     drop(shared);
     if workers_ended {
-        let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
+        let _ = writer_stopped.await;
     }
     info!("stopped");
     Ok(())
@@ -366,9 +358,9 @@ async fn prepare(shared: Arc<state::Shared>, name: String) {
 /// (killed, or the container restarted): they need not wait for their lease to run out. Run
 /// before the workers start, so a claim in this process's own name (a restarted container's
 /// process has the same pid) is an orphan too.
-fn release_orphans(journal: &dyn Journal, now: i64) -> Result<()> {
+async fn release_orphans(journal: &journal::Handle, now: i64) -> Result<()> {
     let prefix = format!("{}-", hostname());
-    for (id, claimed_by) in journal.running()? {
+    for (id, claimed_by) in journal.running().await? {
         let Some(pid) = claimed_by
             .strip_prefix(&prefix)
             .and_then(|rest| rest.split('/').next())
@@ -379,7 +371,7 @@ fn release_orphans(journal: &dyn Journal, now: i64) -> Result<()> {
         let alive = pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists();
         if !alive {
             warn!("job {id} was running in process {pid}, which is gone; queued again");
-            journal.release(id, &claimed_by, now)?;
+            journal.release(id, &claimed_by, now).await?;
         }
     }
     Ok(())

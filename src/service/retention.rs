@@ -51,14 +51,9 @@ pub async fn run(shared: Arc<Shared>) {
 async fn prune(shared: &Arc<Shared>, before: i64) -> (Pruned, Option<anyhow::Error>) {
     let mut total = Pruned::default();
     while !shared.stopping() {
-        let journal = shared.journal.clone();
-        let batch = match tokio::task::spawn_blocking(move || journal.prune(before)).await {
-            Ok(Ok(batch)) => batch,
-            Ok(Err(e)) => return (total, Some(e)),
-            Err(e) => {
-                let e = anyhow::Error::from(e).context("the journal call stopped");
-                return (total, Some(e));
-            }
+        let batch = match shared.journal.prune(before).await {
+            Ok(batch) => batch,
+            Err(e) => return (total, Some(e)),
         };
         if batch.is_empty() {
             break;

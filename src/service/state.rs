@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -10,7 +10,7 @@ use super::auth::Auth;
 use super::metrics::Metrics;
 use crate::config::Config;
 use crate::error::Input;
-use crate::journal::{Journal, NewDelivery, Recorded};
+use crate::journal::{self, NewDelivery, Recorded};
 use crate::pipeline::Engine;
 
 /// A delivery for the journal writer, and where to send what it recorded.
@@ -19,7 +19,7 @@ pub type Write = (NewDelivery, oneshot::Sender<Result<Recorded, String>>);
 pub struct Shared {
     pub config: Config,
     pub engine: Engine,
-    pub journal: Arc<dyn Journal>,
+    pub journal: journal::Handle,
     pub auth: Auth,
     pub metrics: Metrics,
     pub writer: mpsc::Sender<Write>,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use tracing::{info, warn, Instrument};
 
 use super::state::{config_key, Shared};
@@ -40,34 +40,28 @@ pub async fn run(shared: Arc<Shared>, n: usize) {
     // trying again every second; said once when it goes and once when it comes back.
     let mut journal_away = false;
     while !shared.stopping() {
-        let claimed = {
-            let (journal, me, now) = (shared.journal.clone(), me.clone(), now_ms(&shared));
-            tokio::task::spawn_blocking(move || {
-                journal.claim(&me, now, now + LEASE.as_millis() as i64)
-            })
-            .await
-        };
-        if journal_away && matches!(claimed, Ok(Ok(_))) {
+        let now = now_ms(&shared);
+        let claimed = shared
+            .journal
+            .claim(&me, now, now + LEASE.as_millis() as i64)
+            .await;
+        if journal_away && claimed.is_ok() {
             journal_away = false;
             info!("the journal is back; taking jobs again");
         }
         let job = match claimed {
-            Ok(Ok(Some(job))) => job,
-            Ok(Ok(None)) => {
+            Ok(Some(job)) => job,
+            Ok(None) => {
                 // Idle until a job is queued, or a retry falls due.
                 let _ = tokio::time::timeout(Duration::from_secs(1), shared.wake.notified()).await;
                 continue;
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 if !journal_away {
                     warn!("cannot take a job from the journal; pausing until it answers: {e:#}");
                     journal_away = true;
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-            Err(e) => {
-                warn!("the journal call stopped: {e}");
                 continue;
             }
         };
@@ -101,11 +95,8 @@ async fn run_one(shared: &Arc<Shared>, me: &str, job: Claimed) {
             loop {
                 tokio::time::sleep(LEASE / 3).await;
                 let until = now_ms(&shared) + LEASE.as_millis() as i64;
-                let journal = shared.journal.clone();
-                let me = me.clone();
-                let renewed =
-                    tokio::task::spawn_blocking(move || journal.renew(id, &me, until)).await;
-                if !matches!(renewed, Ok(Ok(true))) {
+                let renewed = shared.journal.renew(id, &me, until).await;
+                if !matches!(renewed, Ok(true)) {
                     warn!("could not renew the lease of job {id}");
                 }
             }
@@ -195,7 +186,7 @@ async fn run_one(shared: &Arc<Shared>, me: &str, job: Claimed) {
 /// Records how a job ended; while the journal is away, tries again until it is back (or the
 /// service stops): the work is done, and a job left running would be run again once its
 /// lease ran out.
-async fn record_end<F>(shared: &Arc<Shared>, id: i64, write: F)
+async fn record_end<F>(shared: &Shared, id: i64, write: F)
 where
     F: Fn(&dyn Journal) -> Result<bool> + Send + Sync + 'static,
 {
@@ -203,17 +194,17 @@ where
 }
 
 /// Records `what` of job `id` as [`record_end`] does.
-async fn record<F>(shared: &Arc<Shared>, id: i64, what: &str, write: F)
+async fn record<F>(shared: &Shared, id: i64, what: &str, write: F)
 where
     F: Fn(&dyn Journal) -> Result<bool> + Send + Sync + 'static,
 {
     let write = Arc::new(write);
     let mut wait = Duration::from_millis(250);
     loop {
-        let (journal, write) = (shared.journal.clone(), write.clone());
-        match tokio::task::spawn_blocking(move || write(journal.as_ref())).await {
-            Ok(Ok(true)) => return,
-            Ok(Ok(false)) => {
+        let write = write.clone();
+        match shared.journal.call(move |j| write(j)).await {
+            Ok(true) => return,
+            Ok(false) => {
                 if was_released(shared, id) {
                     warn!("job {id} was put back in the queue at shutdown; this run's outcome is not recorded");
                 } else {
@@ -221,15 +212,11 @@ where
                 }
                 return;
             }
-            Ok(Err(e)) if !shared.stopping() => {
+            Err(e) if !shared.stopping() => {
                 warn!("cannot record {what} of job {id}; trying again: {e:#}");
             }
-            Ok(Err(e)) => {
-                warn!("cannot record {what} of job {id}; stopping, so it will run again once its lease runs out: {e:#}");
-                return;
-            }
             Err(e) => {
-                warn!("the journal call stopped: {e}");
+                warn!("cannot record {what} of job {id}; stopping, so it will run again once its lease runs out: {e:#}");
                 return;
             }
         }
@@ -263,12 +250,13 @@ async fn wait_for_room(shared: &Arc<Shared>) -> bool {
             return false;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let (journal, dir) = (shared.journal.clone(), shared.config.data_dir.clone());
-        let room = tokio::task::spawn_blocking(move || {
-            journal.writable() && journal::room::lacks_room(&dir).is_none()
-        })
-        .await
-        .unwrap_or(false);
+        // Both look at the disk: one hop for the two.
+        let dir = shared.config.data_dir.clone();
+        let room = shared
+            .journal
+            .call(move |j| Ok(j.writable() && journal::room::lacks_room(&dir).is_none()))
+            .await
+            .unwrap_or(false);
         if room {
             return true;
         }
@@ -362,10 +350,7 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
     };
     let guards = &config.guards;
     let hour_ago = now_ms(shared) - 3_600_000;
-    let (journal, name) = (shared.journal.clone(), repo.name.clone());
-    let recent = tokio::task::spawn_blocking(move || journal.rollbacks_since(&name, hour_ago))
-        .await
-        .context("the journal call stopped")??;
+    let recent = shared.journal.rollbacks_since(&repo.name, hour_ago).await?;
     if recent >= guards.max_rollbacks_per_repo_per_hour {
         return Err(Error::new(Kind::CannotRevert)
             .text(format!(
@@ -461,14 +446,7 @@ async fn resolved(shared: &Arc<Shared>, job: &Claimed) -> Result<Finished> {
             job.repo
         ))
     })?;
-    let (journal, name, target) = (
-        shared.journal.clone(),
-        repo.name.clone(),
-        job.target.clone(),
-    );
-    let last = tokio::task::spawn_blocking(move || journal.last_pull(&name, &target))
-        .await
-        .context("the journal call stopped")??;
+    let last = shared.journal.last_pull(&repo.name, &job.target).await?;
     let Some(last) = last else {
         return Ok(Finished {
             outcome: "no-pull-request".into(),
@@ -509,10 +487,8 @@ async fn resolved(shared: &Arc<Shared>, job: &Claimed) -> Result<Finished> {
         fingerprint: first.map(|a| a.fingerprint.clone()).unwrap_or_default(),
         starts_at: first.map(|a| a.starts_at.clone()).unwrap_or_default(),
     };
-    let (journal, key, id, now) = (shared.journal.clone(), note.clone(), job.id, now_ms(shared));
-    let taken = tokio::task::spawn_blocking(move || journal.claim_note(&key, id, now))
-        .await
-        .context("the journal call stopped")??;
+    let (id, now) = (job.id, now_ms(shared));
+    let taken = shared.journal.claim_note(&note, id, now).await?;
     if !taken {
         return Ok(Finished {
             outcome: "noted-already".into(),

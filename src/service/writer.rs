@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::state::Write;
 use crate::clock::Clock;
@@ -13,16 +13,21 @@ use crate::journal::Journal;
 /// Deliveries recorded in one transaction at most.
 const BATCH: usize = 256;
 
-/// Starts the writer; it stops when every sender is gone.
+/// Starts the writer; it stops when every sender is gone, and then the receiver it returns
+/// resolves (whether the thread ended well or not), so that the service awaits it without
+/// blocking the runtime.
 pub fn start(
     journal: Arc<dyn Journal>,
     clock: Arc<dyn Clock>,
     queue: usize,
-) -> (mpsc::Sender<Write>, std::thread::JoinHandle<()>) {
+) -> (mpsc::Sender<Write>, oneshot::Receiver<()>) {
     let (tx, mut rx) = mpsc::channel::<Write>(queue);
-    let handle = std::thread::Builder::new()
+    let (stopped, on_stop) = oneshot::channel::<()>();
+    std::thread::Builder::new()
         .name("journal-writer".into())
         .spawn(move || {
+            // Dropped when the thread ends, however it ends.
+            let _stopped = stopped;
             let mut batch = Vec::with_capacity(BATCH);
             while let Some(first) = rx.blocking_recv() {
                 batch.push(first);
@@ -49,5 +54,5 @@ pub fn start(
             }
         })
         .expect("start the journal writer thread");
-    (tx, handle)
+    (tx, on_stop)
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use revertbot::demo::DEMO_IMAGE;
-use revertbot::journal::{self, DeliveryRecord, JobDetail, Journal, LocalPull};
+use revertbot::journal::{self, DeliveryRecord, JobDetail, LocalPull};
 
 use super::layout::Layout;
 
@@ -25,12 +25,10 @@ pub(super) async fn wait_for_story(data_dir: &Path) -> Result<Story> {
     let location = journal::Location::Sqlite {
         data_dir: data_dir.to_path_buf(),
     };
-    let journal = tokio::task::spawn_blocking(move || journal::open(&location)).await??;
+    let journal = journal::Handle::open(location).await?;
     let started = Instant::now();
     loop {
-        let j = journal.clone();
-        let story = tokio::task::spawn_blocking(move || read_story(j.as_ref())).await??;
-        if let Some(story) = story {
+        if let Some(story) = read_story(&journal).await? {
             return Ok(story);
         }
         if started.elapsed() > JOB_TIMEOUT {
@@ -44,8 +42,8 @@ pub(super) async fn wait_for_story(data_dir: &Path) -> Result<Story> {
 }
 
 /// The first delivery, its job and its pull request, once the job has ended.
-fn read_story(journal: &dyn Journal) -> Result<Option<Story>> {
-    let Some(delivery) = journal.deliveries(1)?.into_iter().next() else {
+async fn read_story(journal: &journal::Handle) -> Result<Option<Story>> {
+    let Some(delivery) = journal.deliveries(1).await?.into_iter().next() else {
         return Ok(None);
     };
     let Some(id) = delivery.alerts.first().and_then(|a| a.job) else {
@@ -58,14 +56,14 @@ fn read_story(journal: &dyn Journal) -> Result<Option<Story>> {
                 .unwrap_or_default()
         );
     };
-    let Some(job) = journal.job(id)? else {
+    let Some(job) = journal.job(id).await? else {
         return Ok(None);
     };
     if !matches!(job.job.state.as_str(), "done" | "failed") {
         return Ok(None);
     }
     let pull = match job.job.pr_number {
-        Some(n) => journal.local_pull(n)?,
+        Some(n) => journal.local_pull(n).await?,
         None => None,
     };
     Ok(Some(Story {

@@ -15,15 +15,14 @@ use std::str::FromStr;
 
 use anyhow::{Context, Result};
 use postgres::error::SqlState;
-use postgres::Row;
 
 use self::pool::Pool;
 use super::backend::{Journal, PostgresSettings, UNWRITABLE};
 use super::records::{
-    AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
-    JobRecord, LastPull, LocalPull, LocalPullOutcome, NewDelivery, NewJob, NewLocalPull, NoteKey,
-    Pruned, Recorded,
+    Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull,
+    LocalPull, LocalPullOutcome, NewDelivery, NewJob, NewLocalPull, NoteKey, Pruned, Recorded,
 };
+use super::sql::{deliveries, jobs};
 use crate::config::SslMode;
 use crate::error::Error;
 
@@ -151,20 +150,12 @@ fn describe(e: &postgres::Error) -> String {
     }
 }
 
-const INSERT_DELIVERY: &str =
-    "INSERT INTO deliveries (received_at, receiver, group_key, status, alerts, payload)
-     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-const INSERT_JOB: &str =
-    "INSERT INTO jobs (kind, repo, target, alert, alert_start, state, not_before, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6, $6)
-     ON CONFLICT (kind, repo, target) WHERE state IN ('queued', 'running') DO NOTHING
-     RETURNING id";
-const OPEN_JOB: &str = "SELECT id FROM jobs
-     WHERE kind = $1 AND repo = $2 AND target = $3 AND state IN ('queued', 'running')
-     ORDER BY id LIMIT 1";
-const INSERT_ALERT: &str =
-    "INSERT INTO alerts (delivery_id, fingerprint, alertname, status, starts_at, rule, repo, target, decision, reason, job_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+/// The claim's lock on a repository: another replica claiming in it now holds it.
+const LOCK_REPO: &str =
+    "SELECT pg_try_advisory_xact_lock(hashtextextended('revertbot.repo:' || $1, 0))";
+/// Whether the repository has a job running, once its lock is held: what another replica
+/// claimed and committed before is seen.
+const REPO_BUSY: &str = "SELECT 1 FROM jobs WHERE repo = $1 AND state = 'running' LIMIT 1";
 
 type JobKey<'a> = (&'static str, &'a str, &'a str);
 
@@ -200,8 +191,12 @@ impl Journal for PostgresJournal {
             }
         }
         self.with_retry(|c| {
-            let [insert_delivery, insert_job, open_job, insert_alert] =
-                c.prepare([INSERT_DELIVERY, INSERT_JOB, OPEN_JOB, INSERT_ALERT])?;
+            let [insert_delivery, insert_job, open_job, insert_alert] = c.prepare([
+                deliveries::INSERT_DELIVERY,
+                jobs::INSERT_JOB_UNLESS_OPEN,
+                jobs::OPEN_JOB,
+                deliveries::INSERT_ALERT,
+            ])?;
             let mut tx = c.client.transaction()?;
             // key -> (job, made by this batch and not yet claimed by one of its alerts)
             let mut jobs: BTreeMap<JobKey<'_>, (i64, bool)> = BTreeMap::new();
@@ -298,53 +293,32 @@ impl Journal for PostgresJournal {
 
     fn claim(&self, worker: &str, now: i64, lease_until: i64) -> Result<Option<Claimed>> {
         self.with_retry(|c| {
-            // Leases that ran out: their workers died, or lost the database for too long.
-            c.client.execute(
-                "UPDATE jobs SET state = 'queued', claimed_by = NULL, lease_until = NULL, updated_at = $1
-                 WHERE state = 'running' AND lease_until < $1",
-                &[&now],
-            )?;
+            let [expire, due, lock_repo, repo_busy, take] = c.prepare([
+                jobs::EXPIRE_LEASES,
+                jobs::DUE,
+                LOCK_REPO,
+                REPO_BUSY,
+                jobs::TAKE,
+            ])?;
+            c.client.execute(&expire, &[&now])?;
             let mut tx = c.client.transaction()?;
-            let candidates = tx.query(
-                "SELECT id, kind, repo, target, alert, alert_start, attempts, created_at FROM jobs
-                 WHERE state = 'queued' AND not_before <= $1
-                   AND repo NOT IN (SELECT repo FROM jobs WHERE state = 'running')
-                 ORDER BY not_before, id LIMIT $2
-                 FOR UPDATE SKIP LOCKED",
-                &[&now, &CANDIDATES],
-            )?;
+            let candidates = tx.query(&due, &[&now, &CANDIDATES])?;
             let mut tried = std::collections::HashSet::new();
             for row in candidates {
-                let job = claimed(&row);
+                let job = jobs::claimed(&row)?;
                 if !tried.insert(job.repo.clone()) {
                     continue;
                 }
                 // Another replica claiming in this repository right now holds the lock; once
                 // it commits, its job is seen running below.
-                let locked: bool = tx
-                    .query_one(
-                        "SELECT pg_try_advisory_xact_lock(hashtextextended('revertbot.repo:' || $1, 0))",
-                        &[&job.repo],
-                    )?
-                    .get(0);
+                let locked: bool = tx.query_one(&lock_repo, &[&job.repo])?.get(0);
                 if !locked {
                     continue;
                 }
-                let busy = tx
-                    .query_opt(
-                        "SELECT 1 FROM jobs WHERE repo = $1 AND state = 'running' LIMIT 1",
-                        &[&job.repo],
-                    )?
-                    .is_some();
-                if busy {
+                if tx.query_opt(&repo_busy, &[&job.repo])?.is_some() {
                     continue;
                 }
-                tx.execute(
-                    "UPDATE jobs SET state = 'running', attempts = attempts + 1, claimed_by = $2,
-                            ran_by = $2, lease_until = $3, updated_at = $4
-                     WHERE id = $1",
-                    &[&job.id, &worker, &lease_until, &now],
-                )?;
+                tx.execute(&take, &[&job.id, &worker, &lease_until, &now])?;
                 tx.commit()?;
                 return Ok(Some(job));
             }
@@ -355,10 +329,8 @@ impl Journal for PostgresJournal {
 
     fn renew(&self, job: i64, worker: &str, lease_until: i64) -> Result<bool> {
         self.with(|c| {
-            c.client.execute(
-                "UPDATE jobs SET lease_until = $3 WHERE id = $1 AND claimed_by = $2 AND state = 'running'",
-                &[&job, &worker, &lease_until],
-            )
+            let [renew] = c.prepare([jobs::RENEW])?;
+            c.client.execute(&renew, &[&job, &worker, &lease_until])
         })
         .map(|n| n == 1)
     }
@@ -366,14 +338,22 @@ impl Journal for PostgresJournal {
     fn finish(&self, job: i64, worker: &str, now: i64, f: &Finished) -> Result<bool> {
         let pr_number = f.pr_number.map(|n| n as i64);
         self.with(|c| {
+            let [finish] = c.prepare([jobs::FINISH])?;
             c.client.execute(
-                "UPDATE jobs SET state = 'done', outcome = $2, culprit = $3, branch = $4, strategy = $5,
-                        pr_number = $6, pr_url = $7, pr_state = $8, diff = $9, updated_at = $10, hold = $12,
-                        claimed_by = NULL, lease_until = NULL, error_kind = NULL, error_code = NULL, error = NULL
-                 WHERE id = $1 AND claimed_by = $11 AND state = 'running'",
+                &finish,
                 &[
-                    &job, &f.outcome, &f.culprit, &f.branch, &f.strategy, &pr_number, &f.pr_url,
-                    &f.pr_state, &f.diff, &now, &worker, &f.hold,
+                    &job,
+                    &f.outcome,
+                    &f.culprit,
+                    &f.branch,
+                    &f.strategy,
+                    &pr_number,
+                    &f.pr_url,
+                    &f.pr_state,
+                    &f.diff,
+                    &now,
+                    &worker,
+                    &f.hold,
                 ],
             )
         })
@@ -386,11 +366,19 @@ impl Journal for PostgresJournal {
             None => ("failed", now),
         };
         self.with(|c| {
+            let [fail] = c.prepare([jobs::FAIL])?;
             c.client.execute(
-                "UPDATE jobs SET state = $2, not_before = $3, outcome = $4, error_kind = $4, error_code = $5,
-                        error = $6, updated_at = $7, claimed_by = NULL, lease_until = NULL
-                 WHERE id = $1 AND claimed_by = $8 AND state = 'running'",
-                &[&job, &state, &not_before, &f.kind, &f.code, &f.message, &now, &worker],
+                &fail,
+                &[
+                    &job,
+                    &state,
+                    &not_before,
+                    &f.kind,
+                    &f.code,
+                    &f.message,
+                    &now,
+                    &worker,
+                ],
             )
         })
         .map(|n| n == 1)
@@ -398,145 +386,92 @@ impl Journal for PostgresJournal {
 
     fn release(&self, job: i64, worker: &str, now: i64) -> Result<bool> {
         self.with(|c| {
-            c.client.execute(
-                "UPDATE jobs SET state = 'queued', claimed_by = NULL, lease_until = NULL, updated_at = $2,
-                        attempts = GREATEST(attempts - 1, 0)
-                 WHERE id = $1 AND claimed_by = $3 AND state = 'running'",
-                &[&job, &now, &worker],
-            )
+            let [release] = c.prepare([jobs::RELEASE])?;
+            c.client.execute(&release, &[&job, &now, &worker])
         })
         .map(|n| n == 1)
     }
 
     fn running(&self) -> Result<Vec<(i64, String)>> {
-        self.with(|c| {
-            c.client.query(
-                "SELECT id, COALESCE(claimed_by, '') FROM jobs WHERE state = 'running' ORDER BY id",
-                &[],
-            )
-        })
-        .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        let rows = self.with(|c| {
+            let [running] = c.prepare([jobs::RUNNING])?;
+            c.client.query(&running, &[])
+        })?;
+        Ok(rows.iter().map(jobs::running).collect::<Result<_, _>>()?)
     }
 
     fn rollbacks_since(&self, repo: &str, since: i64) -> Result<u32> {
         self.with(|c| {
-            c.client.query_one(
-                "SELECT COUNT(DISTINCT COALESCE(branch, target)) FROM jobs
-                 WHERE repo = $1 AND kind = 'rollback'
-                   AND outcome IN ('created', 'reused', 'dry-run') AND updated_at >= $2",
-                &[&repo, &since],
-            )
+            let [rollbacks] = c.prepare([jobs::ROLLBACKS_SINCE])?;
+            c.client.query_one(&rollbacks, &[&repo, &since])
         })
         .map(|row| row.get::<_, i64>(0) as u32)
     }
 
     fn last_pull(&self, repo: &str, target: &str) -> Result<Option<LastPull>> {
-        self.with(|c| {
-            c.client.query_opt(
-                "SELECT pr_number, branch, pr_url FROM jobs
-                 WHERE repo = $1 AND target = $2 AND kind = 'rollback' AND pr_number IS NOT NULL
-                 ORDER BY updated_at DESC, id DESC LIMIT 1",
-                &[&repo, &target],
-            )
-        })
-        .map(|row| {
-            row.map(|r| LastPull {
-                number: r.get::<_, i64>(0) as u64,
-                branch: r.get::<_, Option<String>>(1).unwrap_or_default(),
-                url: r.get(2),
-            })
-        })
+        let row = self.with(|c| {
+            let [last_pull] = c.prepare([jobs::LAST_PULL])?;
+            c.client.query_opt(&last_pull, &[&repo, &target])
+        })?;
+        Ok(row.as_ref().map(jobs::last_pull).transpose()?)
     }
 
     fn pending(&self) -> Result<u32> {
         self.with(|c| {
-            c.client.query_one(
-                "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')",
-                &[],
-            )
+            let [pending] = c.prepare([jobs::PENDING])?;
+            c.client.query_one(&pending, &[])
         })
         .map(|row| row.get::<_, i64>(0) as u32)
     }
 
     fn jobs(&self, limit: u32) -> Result<Vec<JobRecord>> {
         let rows = self.with(|c| {
-            c.client.query(
-                &format!("SELECT {JOB_COLUMNS} FROM jobs j ORDER BY j.id DESC LIMIT $1"),
-                &[&i64::from(limit)],
-            )
+            let [jobs] = c.prepare([jobs::JOBS])?;
+            c.client.query(&jobs, &[&i64::from(limit)])
         })?;
-        Ok(rows.iter().map(job_record).collect())
+        Ok(rows
+            .iter()
+            .map(jobs::job_record)
+            .collect::<Result<_, _>>()?)
     }
 
     fn job(&self, id: i64) -> Result<Option<JobDetail>> {
         let row = self.with(|c| {
-            c.client.query_opt(
-                &format!(
-                    "SELECT {JOB_COLUMNS}, j.error_code, j.pr_state, j.diff, j.alert,
-                            (SELECT MIN(d.received_at) FROM alerts a JOIN deliveries d ON d.id = a.delivery_id
-                             WHERE a.job_id = j.id)
-                     FROM jobs j WHERE j.id = $1"
-                ),
-                &[&id],
-            )
+            let [job] = c.prepare([jobs::JOB])?;
+            c.client.query_opt(&job, &[&id])
         })?;
-        Ok(row.map(|row| JobDetail {
-            job: job_record(&row),
-            error_code: row.get(19),
-            pr_state: row.get(20),
-            diff: row.get(21),
-            alert: row.get(22),
-            received_at: row.get(23),
-        }))
+        Ok(row.as_ref().map(jobs::job_detail).transpose()?)
     }
 
     fn deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
-        let (deliveries, alerts) = self.with(|c| {
-            let deliveries = c.client.query(
-                "SELECT id, received_at, receiver, status FROM deliveries ORDER BY id DESC LIMIT $1",
-                &[&i64::from(limit)],
-            )?;
-            let ids: Vec<i64> = deliveries.iter().map(|r| r.get(0)).collect();
-            let alerts = c.client.query(
-                "SELECT delivery_id, fingerprint, alertname, status, rule, repo, target, decision, reason, job_id
-                 FROM alerts WHERE delivery_id = ANY($1) ORDER BY id",
-                &[&ids],
-            )?;
-            Ok((deliveries, alerts))
+        let (rows, alerts) = self.with(|c| {
+            let [list, alerts] =
+                c.prepare([deliveries::DELIVERIES, deliveries::ALERTS_OF_DELIVERIES])?;
+            let rows = c.client.query(&list, &[&i64::from(limit)])?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+            let alerts = c.client.query(&alerts, &[&ids])?;
+            Ok((rows, alerts))
         })?;
-        let mut out: Vec<DeliveryRecord> = deliveries
+        let mut out: Vec<DeliveryRecord> = rows
             .iter()
-            .map(|row| DeliveryRecord {
-                id: row.get(0),
-                received_at: row.get(1),
-                receiver: row.get(2),
-                status: row.get(3),
-                alerts: Vec::new(),
-            })
-            .collect();
+            .map(deliveries::delivery_record)
+            .collect::<Result<_, _>>()?;
         let index: BTreeMap<i64, usize> = out.iter().enumerate().map(|(i, d)| (d.id, i)).collect();
         for row in &alerts {
-            let delivery: i64 = row.get(0);
+            let (delivery, alert) = deliveries::alert_record(row)?;
             if let Some(&i) = index.get(&delivery) {
-                out[i].alerts.push(AlertRecord {
-                    fingerprint: row.get(1),
-                    alertname: row.get(2),
-                    status: row.get(3),
-                    rule: row.get(4),
-                    repo: row.get(5),
-                    target: row.get(6),
-                    decision: row.get(7),
-                    reason: row.get(8),
-                    job: row.get(9),
-                });
+                out[i].alerts.push(alert);
             }
         }
         Ok(out)
     }
 
     fn delivery_count(&self) -> Result<u64> {
-        self.with(|c| c.client.query_one("SELECT COUNT(*) FROM deliveries", &[]))
-            .map(|row| row.get::<_, i64>(0) as u64)
+        self.with(|c| {
+            let [count] = c.prepare([deliveries::DELIVERY_COUNT])?;
+            c.client.query_one(&count, &[])
+        })
+        .map(|row| row.get::<_, i64>(0) as u64)
     }
 
     fn prune(&self, before: i64) -> Result<Pruned> {
@@ -561,49 +496,6 @@ impl Journal for PostgresJournal {
 
     fn noted(&self, note: &NoteKey, job: i64, now: i64) -> Result<()> {
         self.with(|c| notes::noted(c, note, job, now))
-    }
-}
-
-/// The columns of a job as `jobs` and `job` read them (`job_record` maps them).
-const JOB_COLUMNS: &str =
-    "j.id, j.kind, j.repo, j.target, j.state, j.attempts, j.created_at, j.updated_at,
-    j.outcome, j.error_kind, j.error, j.culprit, j.branch, j.strategy, j.pr_number, j.pr_url,
-    (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by, j.hold";
-
-fn job_record(row: &Row) -> JobRecord {
-    JobRecord {
-        id: row.get(0),
-        kind: JobKind::parse(row.get(1)),
-        repo: row.get(2),
-        target: row.get(3),
-        state: row.get(4),
-        attempts: row.get::<_, i64>(5) as u32,
-        created_at: row.get(6),
-        updated_at: row.get(7),
-        outcome: row.get(8),
-        error_kind: row.get(9),
-        error: row.get(10),
-        culprit: row.get(11),
-        branch: row.get(12),
-        strategy: row.get(13),
-        pr_number: row.get::<_, Option<i64>>(14).map(|n| n as u64),
-        pr_url: row.get(15),
-        alerts: row.get::<_, i64>(16) as u32,
-        ran_by: row.get(17),
-        hold: row.get(18),
-    }
-}
-
-fn claimed(row: &Row) -> Claimed {
-    Claimed {
-        id: row.get(0),
-        kind: JobKind::parse(row.get(1)),
-        repo: row.get(2),
-        target: row.get(3),
-        alert: row.get(4),
-        alert_start: row.get(5),
-        attempt: row.get::<_, i64>(6) as u32 + 1,
-        created_at: row.get(7),
     }
 }
 

@@ -11,6 +11,8 @@ use anyhow::Result;
 use postgres::{Client, Config, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::journal::sql::Dialect;
+
 /// How long to wait for the server to answer a connection, and for a dead peer to be noticed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const USER_TIMEOUT: Duration = Duration::from_secs(15);
@@ -35,14 +37,15 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// The statements for `sqls`, prepared once per connection.
+    /// The statements for `sqls` (of [`crate::journal::sql`], or written for PostgreSQL
+    /// alone), prepared once per connection, as PostgreSQL spells them.
     pub fn prepare<const N: usize>(
         &mut self,
         sqls: [&'static str; N],
     ) -> Result<[Statement; N], postgres::Error> {
         for sql in sqls {
             if !self.statements.contains_key(sql) {
-                let statement = self.client.prepare(sql)?;
+                let statement = self.client.prepare(&Dialect::Postgres.render(sql))?;
                 self.statements.insert(sql, statement);
             }
         }

@@ -3,23 +3,10 @@
 //! once meet on the unique index and on the pull request's row lock.
 
 use super::pool::Conn;
-use crate::journal::records::{LocalComment, LocalPull, LocalPullOutcome, NewLocalPull};
-
-const FIND: &str = "SELECT number, created_at FROM local_pulls
-     WHERE repo = $1 AND head = $2 FOR UPDATE";
-const NEWEST_COMMENT: &str = "SELECT MAX(created_at) FROM local_pull_comments WHERE number = $1";
-const INSERT: &str =
-    "INSERT INTO local_pulls (repo, head, base, title, body, state, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, 'open', $6, $6)
-     ON CONFLICT (repo, head) DO NOTHING
-     RETURNING number";
-const INSERT_COMMENT: &str =
-    "INSERT INTO local_pull_comments (number, body, created_at) VALUES ($1, $2, $3)";
-const TOUCH: &str = "UPDATE local_pulls SET updated_at = $2 WHERE number = $1";
-const GET: &str = "SELECT number, repo, head, base, title, body, state, created_at
-     FROM local_pulls WHERE number = $1";
-const COMMENTS: &str =
-    "SELECT body, created_at FROM local_pull_comments WHERE number = $1 ORDER BY id";
+use crate::journal::records::{LocalPull, LocalPullOutcome, NewLocalPull};
+use crate::journal::sql::pulls::{
+    self, COMMENTS, FIND, GET, INSERT, INSERT_COMMENT, NEWEST_COMMENT, TOUCH,
+};
 
 /// [`crate::journal::Journal::ensure_local_pull`].
 pub fn ensure(
@@ -31,14 +18,9 @@ pub fn ensure(
         c.prepare([FIND, NEWEST_COMMENT, INSERT, INSERT_COMMENT, TOUCH])?;
     let mut tx = c.client.transaction()?;
     let outcome = loop {
-        // Looked for before the insert: an insert that conflicts uses up a number all the
-        // same, and most calls find the pull request open already.
         if let Some(row) = tx.query_opt(&find, &[&pull.repo, &pull.head])? {
             let number: i64 = row.get(0);
             let created_at: i64 = row.get(1);
-            // A statement of its own, after the row lock is held: it sees the comment of a
-            // replica that held the lock before (a snapshot taken with the lock's wait would
-            // not), so one occurrence is not commented on twice.
             let newest: Option<i64> = tx.query_one(&newest_comment, &[&number])?.get(0);
             let last = newest.map_or(created_at, |c| c.max(created_at));
             let commented = pull.comment_due(last, now);
@@ -103,26 +85,12 @@ pub fn get(c: &mut Conn, number: u64) -> Result<Option<LocalPull>, postgres::Err
     let Some(row) = c.client.query_opt(&get, &[&number])? else {
         return Ok(None);
     };
-    // In the order they were added, oldest first: replicas' clocks may not agree on
-    // created_at.
-    let comments = c
+    let mut pull = pulls::local_pull(&row)?;
+    pull.comments = c
         .client
         .query(&comments, &[&number])?
         .iter()
-        .map(|r| LocalComment {
-            body: r.get(0),
-            created_at: r.get(1),
-        })
-        .collect();
-    Ok(Some(LocalPull {
-        number: row.get::<_, i64>(0) as u64,
-        repo: row.get(1),
-        head: row.get(2),
-        base: row.get(3),
-        title: row.get(4),
-        body: row.get(5),
-        state: row.get(6),
-        created_at: row.get(7),
-        comments,
-    }))
+        .map(pulls::local_comment)
+        .collect::<Result<_, _>>()?;
+    Ok(Some(pull))
 }

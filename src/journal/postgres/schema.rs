@@ -5,6 +5,8 @@
 use anyhow::{Context, Result};
 use postgres::Client;
 
+use crate::journal::sql::{migrations, Dialect};
+
 /// `(version, SQL)`, in order. A migration, once released, never changes: add a new one.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_journal.sql")),
@@ -38,7 +40,7 @@ fn apply(client: &mut Client) -> Result<i64> {
     for (v, sql) in MIGRATIONS {
         let mut tx = client.transaction()?;
         let applied = tx
-            .query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[v])?
+            .query_opt(&*Dialect::Postgres.render(migrations::APPLIED), &[v])?
             .is_some();
         if !applied {
             tx.batch_execute(sql)
@@ -52,12 +54,7 @@ fn apply(client: &mut Client) -> Result<i64> {
         tx.commit()?;
         version = *v;
     }
-    let newest: i64 = client
-        .query_one(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            &[],
-        )?
-        .get(0);
+    let newest: i64 = client.query_one(migrations::NEWEST, &[])?.get(0);
     if newest > version {
         anyhow::bail!(
             "the journal's schema is version {newest}, newer than this revertbot knows ({version}); run a newer revertbot"

@@ -4,26 +4,25 @@
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use crate::journal::records::{LocalComment, LocalPull, LocalPullOutcome, NewLocalPull};
+use super::statements::prepare as cached;
+use crate::journal::records::{LocalPull, LocalPullOutcome, NewLocalPull};
+use crate::journal::sql::pulls;
 
 /// [`crate::journal::Journal::ensure_local_pull`].
 pub fn ensure(conn: &mut Connection, pull: &NewLocalPull, now: i64) -> Result<LocalPullOutcome> {
     // Immediate: the write lock from the first read, so that another process on the data_dir
     // cannot find the same head missing, or the same comment due, in between.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let found: Option<(i64, i64, Option<i64>)> = tx
-        .prepare_cached(
-            "SELECT p.number, p.created_at,
-                    (SELECT MAX(c.created_at) FROM local_pull_comments c WHERE c.number = p.number)
-             FROM local_pulls p WHERE p.repo = ?1 AND p.head = ?2",
-        )?
+    let found: Option<(i64, i64)> = cached(&tx, pulls::FIND)?
         .query_row(params![pull.repo, pull.head], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            Ok((row.get(0)?, row.get(1)?))
         })
         .optional()?;
     let outcome = match found {
-        Some((number, created_at, newest_comment)) => {
-            let last = newest_comment.map_or(created_at, |c| c.max(created_at));
+        Some((number, created_at)) => {
+            let newest: Option<i64> =
+                cached(&tx, pulls::NEWEST_COMMENT)?.query_row([number], |row| row.get(0))?;
+            let last = newest.map_or(created_at, |c| c.max(created_at));
             let commented = pull.comment_due(last, now);
             if commented {
                 add_comment(&tx, number, &pull.occurrence_comment, now)?;
@@ -34,14 +33,15 @@ pub fn ensure(conn: &mut Connection, pull: &NewLocalPull, now: i64) -> Result<Lo
                 commented,
             }
         }
+        // Under the write lock the head is not opened by another process meanwhile: the
+        // insert does not conflict, and returns the number.
         None => {
-            tx.prepare_cached(
-                "INSERT INTO local_pulls (repo, head, base, title, body, state, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?6)",
-            )?
-            .execute(params![pull.repo, pull.head, pull.base, pull.title, pull.body, now])?;
+            let number: i64 = cached(&tx, pulls::INSERT)?.query_row(
+                params![pull.repo, pull.head, pull.base, pull.title, pull.body, now],
+                |row| row.get(0),
+            )?;
             LocalPullOutcome {
-                number: tx.last_insert_rowid() as u64,
+                number: number as u64,
                 created: true,
                 commented: false,
             }
@@ -58,24 +58,20 @@ pub fn comment(conn: &mut Connection, number: u64, body: &str, now: i64) -> Resu
         return Ok(false);
     };
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let exists = tx
-        .prepare_cached("SELECT 1 FROM local_pulls WHERE number = ?1")?
-        .exists([number])?;
-    if exists {
-        add_comment(&tx, number, body, now)?;
-        tx.commit()?;
+    // The update first: it finds the pull request, and nothing is written when there is none
+    // (the transaction is rolled back when dropped).
+    if cached(&tx, pulls::TOUCH)?.execute(params![number, now])? == 0 {
+        return Ok(false);
     }
-    Ok(exists)
+    cached(&tx, pulls::INSERT_COMMENT)?.execute(params![number, body, now])?;
+    tx.commit()?;
+    Ok(true)
 }
 
 /// The comment, and the pull request's `updated_at` with it.
 fn add_comment(tx: &Transaction<'_>, number: i64, body: &str, now: i64) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO local_pull_comments (number, body, created_at) VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![number, body, now])?;
-    tx.prepare_cached("UPDATE local_pulls SET updated_at = ?2 WHERE number = ?1")?
-        .execute(params![number, now])?;
+    cached(tx, pulls::INSERT_COMMENT)?.execute(params![number, body, now])?;
+    cached(tx, pulls::TOUCH)?.execute(params![number, now])?;
     Ok(())
 }
 
@@ -86,39 +82,14 @@ pub fn get(conn: &mut Connection, number: u64) -> Result<Option<LocalPull>> {
     };
     // One read transaction: the pull request and its comments as of one moment.
     let tx = conn.transaction()?;
-    let pull = tx
-        .prepare_cached(
-            "SELECT number, repo, head, base, title, body, state, created_at
-             FROM local_pulls WHERE number = ?1",
-        )?
-        .query_row([number], |row| {
-            Ok(LocalPull {
-                number: row.get::<_, i64>(0)? as u64,
-                repo: row.get(1)?,
-                head: row.get(2)?,
-                base: row.get(3)?,
-                title: row.get(4)?,
-                body: row.get(5)?,
-                state: row.get(6)?,
-                created_at: row.get(7)?,
-                comments: Vec::new(),
-            })
-        })
+    let pull = cached(&tx, pulls::GET)?
+        .query_row([number], |row| pulls::local_pull(row))
         .optional()?;
     let Some(mut pull) = pull else {
         return Ok(None);
     };
-    // In the order they were added, oldest first.
-    pull.comments = tx
-        .prepare_cached(
-            "SELECT body, created_at FROM local_pull_comments WHERE number = ?1 ORDER BY id",
-        )?
-        .query_map([number], |row| {
-            Ok(LocalComment {
-                body: row.get(0)?,
-                created_at: row.get(1)?,
-            })
-        })?
+    pull.comments = cached(&tx, pulls::COMMENTS)?
+        .query_map([number], |row| pulls::local_comment(row))?
         .collect::<Result<_, _>>()?;
     Ok(Some(pull))
 }

@@ -4,6 +4,8 @@
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 
+use crate::journal::sql::migrations;
+
 /// `(version, SQL)`, in order. A migration, once released, never changes: add a new one.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_journal.sql")),
@@ -26,11 +28,7 @@ pub fn migrate(conn: &mut Connection) -> Result<i64> {
     let mut version = 0;
     for (v, sql) in MIGRATIONS {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let applied: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
-            [v],
-            |row| row.get(0),
-        )?;
+        let applied = tx.prepare(migrations::APPLIED)?.exists([v])?;
         if !applied {
             tx.execute_batch(sql)
                 .with_context(|| format!("journal migration {v} failed"))?;
@@ -42,11 +40,7 @@ pub fn migrate(conn: &mut Connection) -> Result<i64> {
         tx.commit()?;
         version = *v;
     }
-    let newest: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        [],
-        |row| row.get(0),
-    )?;
+    let newest: i64 = conn.query_row(migrations::NEWEST, [], |row| row.get(0))?;
     if newest > version {
         anyhow::bail!(
             "the journal's schema is version {newest}, newer than this revertbot knows ({version}); run a newer revertbot"
