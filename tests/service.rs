@@ -34,7 +34,7 @@ fn world() -> World {
     let server = GitServer::start();
     server.publish("gitops", demo.path());
     let github = FakeGitHub::start();
-    github.add_repo(OWNER, "gitops");
+    github.add_repo(OWNER, "gitops", &server.repo_path("gitops"));
     github.allow_token(TOKEN);
     World {
         server,
@@ -614,7 +614,7 @@ fn an_alert_naming_a_pod_rolls_back_what_kustomize_deploys_for_it() {
     let server = GitServer::start();
     server.publish("gitops", gitops.path());
     let github = FakeGitHub::start();
-    github.add_repo(OWNER, "gitops");
+    github.add_repo(OWNER, "gitops", &server.repo_path("gitops"));
     github.allow_token(TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let config = service::config(dir.path(), &server.url("gitops"), &github.base_url(), "");

@@ -197,7 +197,7 @@ fn the_status_page_lists_the_job_shows_its_diff_and_escapes_alert_text() {
     let server = GitServer::start();
     server.publish("gitops", demo.path());
     let github = FakeGitHub::start();
-    github.add_repo(OWNER, "gitops");
+    github.add_repo(OWNER, "gitops", &server.repo_path("gitops"));
     github.allow_token(TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let config = service::config(dir.path(), &server.url("gitops"), &github.base_url(), "");
