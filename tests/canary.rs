@@ -57,7 +57,7 @@ fn world() -> World {
     let server = GitServer::start();
     server.publish("gitops", repo.path());
     let github = FakeGitHub::start();
-    github.add_repo(OWNER, "gitops");
+    github.add_repo(OWNER, "gitops", &server.repo_path("gitops"));
     github.allow_token(TOKEN);
     World {
         server,
@@ -141,6 +141,8 @@ fn flagger_event(phase: &str) -> String {
 #[test]
 fn an_argo_rollouts_abort_and_a_flagger_failure_each_open_one_pull_request() {
     let w = world();
+    // Pushes take a second: the first abort's job is still running when it is sent again.
+    w.server.slow_pushes("gitops", 1);
     let svc = w.serve();
 
     let (status, body) = post(
@@ -152,13 +154,16 @@ fn an_argo_rollouts_abort_and_a_flagger_failure_each_open_one_pull_request() {
         (status, body.as_str()),
         (200, r#"{"alerts":["queued"],"delivery":1}"#)
     );
-    // Sent again (the controller retries): it joins the job.
-    let (status, _) = post(
+    // Sent again (the controller retries): it joins the job, and makes none of its own.
+    let (status, body) = post(
         &svc,
         "/webhooks/argo-rollouts",
         &argo_abort("ghcr.io/acme/web:1.5.0", "5f6c7b9d8"),
     );
-    assert_eq!(status, 200);
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"alerts":["coalesced"],"delivery":2}"#)
+    );
 
     let (status, body) = post(&svc, "/webhooks/flagger", &flagger_event("Failed"));
     assert_eq!(status, 200, "{body}");
