@@ -4,7 +4,7 @@
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 pub const USER: &str = "alice";
 pub const PASSWORD: &str = "secret";
@@ -112,24 +112,40 @@ $HTTP["url"] =~ "^/git/" {{
     }
 
     /// A pre-receive hook that talks for `seconds` (a line every 200 ms, which the client
-    /// sees as it comes) before it lets the push in: a slow server that is not silent.
+    /// sees as it comes) before it lets the push in: a slow server that is not silent. When it
+    /// starts is kept for [`GitServer::push_started`].
     pub fn slow_pushes(&self, name: &str, seconds: u32) {
         let hook = self.repo_path(name).join("hooks/pre-receive");
+        let started = self.push_started_file(name);
         let ticks = seconds * 5;
         std::fs::write(
             &hook,
             format!(
                 "#!/bin/sh
+date +%s.%N > '{started}'
 cat >/dev/null
 i=0
 while [ $i -lt {ticks} ]; do echo \"checking $i\" >&2; sleep 0.2; i=$((i+1)); done
 exit 0
-"
+",
+                started = started.display()
             ),
         )
         .unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// When the last push to `name` reached the hook [`GitServer::slow_pushes`] set (its pack
+    /// received, its stall begun), if one did.
+    pub fn push_started(&self, name: &str) -> Option<SystemTime> {
+        let text = std::fs::read_to_string(self.push_started_file(name)).ok()?;
+        let secs: f64 = text.trim().parse().ok()?;
+        Some(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(secs))
+    }
+
+    fn push_started_file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("{name}.push-started"))
     }
 
     /// The branches on the server, with their tips.
