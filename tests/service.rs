@@ -158,13 +158,15 @@ fn an_alert_through_alertmanager_becomes_one_pull_request_then_comments() {
     let am = Alertmanager::start(&svc.url("/alerts"), WEBHOOK_TOKEN);
 
     am.post(&prometheus_alert(None));
+    // Labels, reviewers and assignees are calls of their own after the create: wait for the
+    // pull request as the job leaves it, labelled.
     assert!(
-        eventually(Duration::from_secs(40), || w
-            .github
-            .pulls(OWNER, "gitops")
-            .len()
-            == 1),
-        "no pull request:\n{}",
+        eventually(Duration::from_secs(40), || {
+            let pulls = w.github.pulls(OWNER, "gitops");
+            pulls.len() == 1 && !pulls[0].labels.is_empty()
+        }),
+        "no labelled pull request: {:?}\n{}",
+        w.github.pulls(OWNER, "gitops"),
         svc.log()
     );
     let pull = w.github.pulls(OWNER, "gitops").remove(0);
