@@ -523,7 +523,7 @@ fn latency(generated: &gen::Generated, rounds: usize) -> Result<()> {
     )?;
     git(&served, &["config", "http.receivepack", "true"])?;
     let github = FakeGitHub::start();
-    github.add_repo("acme", "gitops");
+    github.add_repo("acme", "gitops", &served);
     github.allow_token(GITHUB_TOKEN);
     let dir = tempfile::tempdir()?;
     let config = write_config(dir.path(), &server.url("gitops"), &github.base_url(), false)?;

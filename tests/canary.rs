@@ -11,12 +11,10 @@ use std::time::Duration;
 
 use common::eventually;
 use revertbot::gitstore::RepoWriter;
-use revertbot_testkit::fake_github::FakeGitHub;
-use revertbot_testkit::git_server::GitServer;
 use revertbot_testkit::http::http_post;
-use revertbot_testkit::service::{self, Service};
+use revertbot_testkit::service::Service;
+use revertbot_testkit::world::{World, OWNER};
 
-const OWNER: &str = "acme";
 const TOKEN: &str = "ghp_revertbot_canary";
 const WEBHOOK_TOKEN: &str = "webhook-token";
 
@@ -44,54 +42,26 @@ fn gitops(dir: &Path) {
     w.commit("Update from image update automation").unwrap();
 }
 
-struct World {
-    server: GitServer,
-    github: FakeGitHub,
-    _repo: tempfile::TempDir,
-    dir: tempfile::TempDir,
-}
-
 fn world() -> World {
-    let repo = tempfile::tempdir().unwrap();
-    gitops(repo.path());
-    let server = GitServer::start();
-    server.publish("gitops", repo.path());
-    let github = FakeGitHub::start();
-    github.add_repo(OWNER, "gitops");
-    github.allow_token(TOKEN);
-    World {
-        server,
-        github,
-        _repo: repo,
-        dir: tempfile::tempdir().unwrap(),
-    }
+    World::new(Path::new(env!("CARGO_BIN_EXE_revertbot")), TOKEN, gitops)
 }
 
-impl World {
-    fn serve(&self) -> Service {
-        let svc = Service::start(
-            Path::new(env!("CARGO_BIN_EXE_revertbot")),
-            &self.config(),
-            &[("GITHUB_TOKEN", TOKEN.to_string())],
-        );
-        svc.wait_ready();
-        svc
-    }
+/// `serve`, ready, with the rule for canary aborts.
+fn serve(w: &World) -> Service {
+    let svc = w.serve(&config(w));
+    svc.wait_ready();
+    svc
+}
 
-    fn config(&self) -> std::path::PathBuf {
-        let config = service::config(
-            self.dir.path(),
-            &self.server.url("gitops"),
-            &self.github.base_url(),
-            "",
-        );
-        let mut text = std::fs::read_to_string(&config).unwrap();
-        text.push_str(
-            "  - name: canary-aborts\n    matchers: ['source =~ \"argo-rollouts|flagger\"']\n    repo: gitops\n    image_label: image\n    workload: true\n",
-        );
-        std::fs::write(&config, text).unwrap();
-        config
-    }
+/// The world's configuration and a rule that takes Argo Rollouts' and Flagger's aborts.
+fn config(w: &World) -> std::path::PathBuf {
+    let config = w.config("");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "  - name: canary-aborts\n    matchers: ['source =~ \"argo-rollouts|flagger\"']\n    repo: gitops\n    image_label: image\n    workload: true\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    config
 }
 
 fn post(svc: &Service, route: &str, body: &str) -> (u16, String) {
@@ -141,7 +111,9 @@ fn flagger_event(phase: &str) -> String {
 #[test]
 fn an_argo_rollouts_abort_and_a_flagger_failure_each_open_one_pull_request() {
     let w = world();
-    let svc = w.serve();
+    // Pushes take a second: the first abort's job is still running when it is sent again.
+    w.server.slow_pushes("gitops", 1);
+    let svc = serve(&w);
 
     let (status, body) = post(
         &svc,
@@ -152,13 +124,16 @@ fn an_argo_rollouts_abort_and_a_flagger_failure_each_open_one_pull_request() {
         (status, body.as_str()),
         (200, r#"{"alerts":["queued"],"delivery":1}"#)
     );
-    // Sent again (the controller retries): it joins the job.
-    let (status, _) = post(
+    // Sent again (the controller retries): it joins the job, and makes none of its own.
+    let (status, body) = post(
         &svc,
         "/webhooks/argo-rollouts",
         &argo_abort("ghcr.io/acme/web:1.5.0", "5f6c7b9d8"),
     );
-    assert_eq!(status, 200);
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"alerts":["coalesced"],"delivery":2}"#)
+    );
 
     let (status, body) = post(&svc, "/webhooks/flagger", &flagger_event("Failed"));
     assert_eq!(status, 200, "{body}");
@@ -226,7 +201,7 @@ fn an_argo_rollouts_abort_and_a_flagger_failure_each_open_one_pull_request() {
 #[test]
 fn an_abort_of_an_image_git_no_longer_holds_opens_nothing_and_bad_bodies_are_refused() {
     let w = world();
-    let svc = w.serve();
+    let svc = serve(&w);
     // Someone moved on already: git holds 1.5.0, the canary was rolling out 1.3.0.
     let (status, _) = post(
         &svc,
@@ -288,7 +263,7 @@ fn an_abort_of_an_image_git_no_longer_holds_opens_nothing_and_bad_bodies_are_ref
 #[test]
 fn a_prometheus_rule_on_rollout_metrics_routes_through_alertmanager_the_same_way() {
     let w = world();
-    let svc = w.serve();
+    let svc = serve(&w);
     // What deploy/examples' ArgoRolloutDegraded rule sends: the rollout's labels, no image.
     let alert = serde_json::json!({
         "receiver": "revertbot", "status": "firing", "version": "4",
@@ -325,7 +300,7 @@ fn a_prometheus_rule_on_rollout_metrics_routes_through_alertmanager_the_same_way
 #[test]
 fn explain_says_what_a_webhook_event_would_do() {
     let w = world();
-    let config = w.config();
+    let config = config(&w);
     let dir = tempfile::tempdir().unwrap();
     let explain = |source: &str, body: &str| {
         let file = dir.path().join(format!("{source}.json"));

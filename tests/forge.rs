@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::fake_github::FakeGitHub;
 use common::prism::Prism;
@@ -21,7 +21,7 @@ const OWNER: &str = "acme";
 /// A demo GitOps repository whose `origin` is a bare repository, for one scenario.
 struct Gitops {
     dir: tempfile::TempDir,
-    _origin: tempfile::TempDir,
+    origin: tempfile::TempDir,
     cache: tempfile::TempDir,
 }
 
@@ -31,7 +31,7 @@ fn gitops() -> Gitops {
     let origin = common::bare_origin(&writer);
     Gitops {
         dir,
-        _origin: origin,
+        origin,
         cache: tempfile::tempdir().unwrap(),
     }
 }
@@ -139,18 +139,19 @@ async fn rollback(g: &Gitops, settings: &PullSettings) -> Rolled {
         .unwrap_or_else(|e| panic!("rollback with pull request: {e:#}"))
 }
 
-fn fake_with_repo(name: &str) -> FakeGitHub {
+/// A fake GitHub whose repository `name` has `g`'s origin for its branches.
+fn fake_with_repo(name: &str, g: &Gitops) -> FakeGitHub {
     let fake = FakeGitHub::start();
-    fake.add_repo(OWNER, name);
+    fake.add_repo(OWNER, name, g.origin.path());
     fake.allow_token(TOKEN);
     fake
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creates_one_pull_request_and_comments_on_reruns() {
-    let fake = fake_with_repo("gitops");
-    let prism = Prism::start(&fake.base_url());
     let g = gitops();
+    let fake = fake_with_repo("gitops", &g);
+    let prism = Prism::start(&fake.base_url());
     let mut s = settings(&prism.base_url(), "gitops", GitHubAuth::Token(TOKEN.into()));
 
     let first = rollback(&g, &s).await;
@@ -222,9 +223,9 @@ async fn creates_one_pull_request_and_comments_on_reruns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pull_request_closed_without_merging_is_not_reopened() {
-    let fake = fake_with_repo("declined");
-    let prism = Prism::start(&fake.base_url());
     let g = gitops();
+    let fake = fake_with_repo("declined", &g);
+    let prism = Prism::start(&fake.base_url());
     let s = settings(
         &prism.base_url(),
         "declined",
@@ -246,19 +247,20 @@ async fn a_pull_request_closed_without_merging_is_not_reopened() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn already_exists_and_transient_failures_never_duplicate() {
-    let fake = fake_with_repo("flaky");
+    let g = gitops();
+    let fake = fake_with_repo("flaky", &g);
     let prism = Prism::start(&fake.base_url());
     let s = settings(&prism.base_url(), "flaky", GitHubAuth::Token(TOKEN.into()));
 
     // The create lands but its answer is GitHub's 422 "already exists" (a lost response).
-    let g = gitops();
     fake.create_pull_then_422();
     let pr = rollback(&g, &s).await.pull_request.unwrap();
     assert_eq!(pr.state, PullState::Found);
     assert_eq!(fake.pulls(OWNER, "flaky").len(), 1);
 
     // A 502 on the first GET, then success.
-    let fake2 = fake_with_repo("flaky2");
+    let g2 = gitops();
+    let fake2 = fake_with_repo("flaky2", &g2);
     let prism2 = Prism::start(&fake2.base_url());
     let s2 = settings(
         &prism2.base_url(),
@@ -268,7 +270,7 @@ async fn already_exists_and_transient_failures_never_duplicate() {
     fake2.fail_next("GET", "/pulls?", 502, vec![], None);
     // A 502 on the create: revertbot looks before re-sending it.
     fake2.fail_next("POST", "/repos/acme/flaky2/pulls", 502, vec![], None);
-    let pr2 = rollback(&gitops(), &s2).await.pull_request.unwrap();
+    let pr2 = rollback(&g2, &s2).await.pull_request.unwrap();
     assert_eq!(pr2.state, PullState::Created);
     assert_eq!(fake2.pulls(OWNER, "flaky2").len(), 1);
     let requests = fake2.requests();
@@ -286,26 +288,43 @@ async fn already_exists_and_transient_failures_never_duplicate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limit_is_waited_out_until_its_reset() {
-    let fake = fake_with_repo("limited");
+    let g = gitops();
+    let fake = fake_with_repo("limited", &g);
     let prism = Prism::start(&fake.base_url());
     let s = settings(
         &prism.base_url(),
         "limited",
         GitHubAuth::Token(TOKEN.into()),
     );
-    fake.fail_next_rate_limited("GET", "/pulls?", Duration::from_secs(2));
-    let started = Instant::now();
-    let pr = rollback(&gitops(), &s).await.pull_request.unwrap();
+    let reset = fake.fail_next_rate_limited("GET", "/pulls?", Duration::from_secs(3));
+    let reset = chrono::DateTime::from_timestamp(reset, 0).unwrap();
+    let pr = rollback(&g, &s).await.pull_request.unwrap();
     assert_eq!(pr.state, PullState::Created);
+    // The 403 and the retry of the same list: the retry waited for the reset it was told.
+    let lists: Vec<_> = fake
+        .timed_requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/pulls?"))
+        .collect();
+    assert!(lists.len() >= 2, "the list was retried: {lists:?}");
+    let (limited, retry) = (&lists[0], &lists[1]);
+    let to_reset = (reset - limited.at).to_std().unwrap_or_default();
     assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "waited for the reset: {:?}",
-        started.elapsed()
+        to_reset >= Duration::from_secs(1),
+        "the 403 came {to_reset:?} before its reset: too late to see a wait"
+    );
+    let gap = (retry.at - limited.at).to_std().unwrap();
+    assert!(
+        retry.at >= reset && gap >= to_reset,
+        "the 403 at {}, the reset at {reset}, the retry at {} ({gap:?} later)",
+        limited.at,
+        retry.at
     );
     assert_eq!(fake.pulls(OWNER, "limited").len(), 1);
 
     // A reset further away than revertbot will wait: a clear error, no PR.
-    let fake2 = fake_with_repo("limited2");
+    let g2 = gitops();
+    let fake2 = fake_with_repo("limited2", &g2);
     let mut s2 = settings(
         &fake2.base_url(),
         "limited2",
@@ -313,8 +332,7 @@ async fn a_rate_limit_is_waited_out_until_its_reset() {
     );
     s2.github.retry.max_wait = Duration::from_secs(1);
     fake2.fail_next_rate_limited("GET", "/pulls?", Duration::from_secs(600));
-    let g = gitops();
-    let err = engine(&g, &s2).run(job(&g, &s2, None)).await.unwrap_err();
+    let err = engine(&g2, &s2).run(job(&g2, &s2, None)).await.unwrap_err();
     let msg = format!("{err:#}");
     assert!(
         msg.contains("rate limit exceeded") && msg.contains("try again"),
@@ -326,7 +344,8 @@ async fn a_rate_limit_is_waited_out_until_its_reset() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_app_auth_finds_the_installation_and_refreshes_tokens() {
-    let fake = fake_with_repo("app");
+    let g = gitops();
+    let fake = fake_with_repo("app", &g);
     let (private, public) = common::test_app_key();
     fake.add_app(4242, &public, 77, &[(OWNER, "app")]);
     // Shorter than octocrab's 30 s refresh margin: every call needs a fresh token.
@@ -338,7 +357,7 @@ async fn github_app_auth_finds_the_installation_and_refreshes_tokens() {
         installation_id: None,
     };
     let s = settings(&prism.base_url(), "app", auth);
-    let pr = rollback(&gitops(), &s).await.pull_request.unwrap();
+    let pr = rollback(&g, &s).await.pull_request.unwrap();
     assert_eq!(pr.state, PullState::Created);
     let pulls = fake.pulls(OWNER, "app");
     assert_eq!(pulls.len(), 1);
@@ -360,7 +379,8 @@ async fn github_app_auth_finds_the_installation_and_refreshes_tokens() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_engine_looks_an_app_installation_up_once_for_many_jobs() {
-    let fake = fake_with_repo("once");
+    let g = gitops();
+    let fake = fake_with_repo("once", &g);
     let (private, public) = common::test_app_key();
     fake.add_app(4243, &public, 78, &[(OWNER, "once")]);
     let prism = Prism::start(&fake.base_url());
@@ -370,7 +390,6 @@ async fn one_engine_looks_an_app_installation_up_once_for_many_jobs() {
         installation_id: None,
     };
     let s = settings(&prism.base_url(), "once", auth);
-    let g = gitops();
     let engine = engine(&g, &s);
     let first = run(&engine, &g, &s).await.unwrap().pull_request.unwrap();
     let second = run(&engine, &g, &s).await.unwrap().pull_request.unwrap();
@@ -395,13 +414,14 @@ async fn one_engine_looks_an_app_installation_up_once_for_many_jobs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_enterprise_server_base_url() {
+    let g = gitops();
     let fake = FakeGitHub::start_with_prefix("/api/v3");
-    fake.add_repo(OWNER, "ghe");
+    fake.add_repo(OWNER, "ghe", g.origin.path());
     fake.allow_token(TOKEN);
     let base = fake.base_url();
     assert!(base.ends_with("/api/v3"), "{base}");
     let s = settings(&base, "ghe", GitHubAuth::Token(TOKEN.into()));
-    let pr = rollback(&gitops(), &s).await.pull_request.unwrap();
+    let pr = rollback(&g, &s).await.pull_request.unwrap();
     assert_eq!(pr.state, PullState::Created);
     assert_eq!(fake.pulls(OWNER, "ghe").len(), 1);
     assert!(
@@ -415,13 +435,13 @@ async fn github_enterprise_server_base_url() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_token_is_one_clear_error() {
-    let fake = fake_with_repo("denied");
+    let g = gitops();
+    let fake = fake_with_repo("denied", &g);
     let s = settings(
         &fake.base_url(),
         "denied",
         GitHubAuth::Token("wrong".into()),
     );
-    let g = gitops();
     let msg = format!(
         "{:#}",
         engine(&g, &s).run(job(&g, &s, None)).await.unwrap_err()
@@ -436,8 +456,8 @@ async fn a_bad_token_is_one_clear_error() {
 
 #[test]
 fn the_cli_opens_the_pull_request_with_flags_and_environment() {
-    let fake = fake_with_repo("cli");
     let g = gitops();
+    let fake = fake_with_repo("cli", &g);
     let alert = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../shared/fixtures/alertmanager/alertmanager-0.25-webhook-firing.json"
@@ -516,8 +536,8 @@ fn the_cli_opens_the_pull_request_with_flags_and_environment() {
 
 #[test]
 fn the_cli_lifts_a_hold_with_a_pull_request_of_its_own() {
-    let fake = fake_with_repo("held");
     let g = gitops();
+    let fake = fake_with_repo("held", &g);
     let cli = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
             .args(args)

@@ -8,7 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::fake_github::{FakeGitHub, MAX_BODY_CHARS, USER_LOGIN};
+use common::fake_github::{bare_repo_with_branches, FakeGitHub, MAX_BODY_CHARS, USER_LOGIN};
+use common::git_server::run_git;
 use common::prism::Prism;
 use octocrab::models::pulls::PullRequest;
 use octocrab::models::{AppId, InstallationId, IssueState};
@@ -64,13 +65,16 @@ async fn request_reviewers(
 
 #[tokio::test]
 async fn pull_request_flow_with_a_token_matches_githubs_schema() {
+    let branch = "revertbot/ghcr.io-acme-api-0123456789ab";
+    let git = bare_repo_with_branches(&[branch, "revertbot/web"]);
+    // A branch with nothing beyond main.
+    run_git(Some(git.path()), &["branch", "revertbot/nothing", "main"]);
     let fake = FakeGitHub::start();
-    fake.add_repo(OWNER, REPO);
+    fake.add_repo(OWNER, REPO, git.path());
     fake.allow_token(TOKEN);
     let prism = Prism::start(&fake.base_url());
     eprintln!("prism started in {:?}", prism.startup);
     let gh = pat_client(&prism.base_url(), TOKEN);
-    let branch = "revertbot/ghcr.io-acme-api-0123456789ab";
 
     let repo = gh.repos(OWNER, REPO).get().await.unwrap();
     assert_eq!(repo.default_branch.as_deref(), Some("main"));
@@ -126,6 +130,47 @@ async fn pull_request_flow_with_a_token_matches_githubs_schema() {
         detail["message"],
         format!("A pull request already exists for {OWNER}:{branch}.")
     );
+
+    // A head or base that is not in the repository, or a head with nothing beyond its base:
+    // GitHub's 422, and no pull request.
+    for (head, base, want) in [
+        (
+            "revertbot/never-pushed",
+            "main",
+            json!({"resource": "PullRequest", "field": "head", "code": "invalid"}),
+        ),
+        (
+            "other-owner:revertbot/web",
+            "main",
+            json!({"resource": "PullRequest", "field": "head", "code": "invalid"}),
+        ),
+        (
+            "revertbot/web",
+            "no-such-base",
+            json!({"resource": "PullRequest", "field": "base", "code": "invalid"}),
+        ),
+        (
+            "revertbot/nothing",
+            "main",
+            json!({"resource": "PullRequest", "code": "custom",
+                   "message": "No commits between main and revertbot/nothing"}),
+        ),
+    ] {
+        let err = github_error(
+            gh.pulls(OWNER, REPO)
+                .create("Revert", head, base)
+                .send()
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(
+            (err.status_code.as_u16(), err.message.as_str()),
+            (422, "Validation Failed"),
+            "{head} -> {base}"
+        );
+        assert_eq!(err.errors.as_deref(), Some(&[want][..]), "{head} -> {base}");
+    }
+    assert_eq!(fake.pulls(OWNER, REPO).len(), 1, "only the first create");
 
     // Found by head (and a bare branch name is ignored by GitHub: it lists every PR).
     fake.add_pull(OWNER, REPO, "unrelated", "main", "Unrelated", "open", false);
@@ -307,8 +352,9 @@ async fn pull_request_flow_with_a_token_matches_githubs_schema() {
 
 #[tokio::test]
 async fn faults_rate_limits_and_violations_are_reported() {
+    let git = bare_repo_with_branches(&["revertbot/x"]);
     let fake = FakeGitHub::start();
-    fake.add_repo(OWNER, REPO);
+    fake.add_repo(OWNER, REPO, git.path());
     fake.allow_token(TOKEN);
     let prism = Prism::start(&fake.base_url());
     let gh = pat_client(&prism.base_url(), TOKEN);
@@ -459,9 +505,10 @@ async fn faults_rate_limits_and_violations_are_reported() {
 async fn github_app_installation_tokens_on_enterprise_server_match_githubs_schema() {
     // A GitHub Enterprise Server-style base URL: the fake serves under /api/v3 and Prism forwards
     // there (Prism itself routes on the path without the prefix).
+    let git = bare_repo_with_branches(&["revertbot/api"]);
     let fake = FakeGitHub::start_with_prefix("/api/v3");
-    fake.add_repo(OWNER, REPO);
-    fake.add_repo(OWNER, "elsewhere");
+    fake.add_repo(OWNER, REPO, git.path());
+    fake.add_repo(OWNER, "elsewhere", git.path());
     let (private_pem, public_pem) = common::test_app_key();
     let app_id = 424_242;
     let installation = 99_001;
@@ -553,8 +600,9 @@ async fn github_app_installation_tokens_on_enterprise_server_match_githubs_schem
 /// URL, pagination through `Link`, and octocrab quirks revertbot must work around.
 #[tokio::test]
 async fn fake_serves_an_enterprise_prefix_and_pages_for_octocrab() {
+    let git = bare_repo_with_branches(&[]);
     let fake = FakeGitHub::start_with_prefix("/api/v3");
-    fake.add_repo(OWNER, REPO);
+    fake.add_repo(OWNER, REPO, git.path());
     fake.allow_token(TOKEN);
     let gh = pat_client(&fake.base_url(), TOKEN);
     for i in 1..=5 {

@@ -544,21 +544,47 @@ fn reverting_a_rollback_puts_the_image_back_but_never_the_hold() {
     );
     assert_eq!(again.files, ["apps/podinfo/deployment.yaml"]);
 
-    // And locate takes neither the hold nor the unhold for a bump.
-    let located = revertbot::locate::locate(
-        &w.repo,
-        &revertbot::locate::Query {
-            image: ImageRef::parse("ghcr.io/stefanprodan/podinfo:6.5.0").unwrap(),
-            rev: merged.to_string(),
-            paths: Default::default(),
-        },
-    )
-    .unwrap();
-    assert_eq!(
-        located.commit.sha,
-        merged.to_string(),
-        "the rollback put 6.5.0 there"
+    // And locate takes neither a hold nor an unhold for a bump: after the rollback, a commit
+    // that only holds another tag, then one that lifts the rollback's hold; walked from past
+    // both, the culprit for 6.5.0 is still the rollback.
+    let automation = "clusters/prod/flux-system/podinfo-automation.yaml";
+    let hold_line = "    - '^6\\.5\\.1$'\n";
+    assert!(held.contains(hold_line), "{held}");
+    w.checkout(merged).unwrap();
+    w.edit(
+        automation,
+        hold_line,
+        &format!("{hold_line}    - '^6\\.5\\.2$'\n"),
     );
+    let hold_only = w.commit("Hold podinfo 6.5.2").unwrap();
+    w.edit(automation, hold_line, "");
+    let unhold = w.commit("Lift the hold on podinfo 6.5.1").unwrap();
+    let lifted = file_at(&w.repo, &unhold.to_string(), automation).unwrap();
+    assert!(
+        !lifted.contains("6\\.5\\.1") && lifted.contains("6\\.5\\.2"),
+        "{lifted}"
+    );
+    assert_eq!(
+        file_at(&w.repo, &unhold.to_string(), "apps/podinfo/deployment.yaml"),
+        file_at(&w.repo, &merged.to_string(), "apps/podinfo/deployment.yaml"),
+        "neither commit touches the image"
+    );
+    for rev in [merged, hold_only, unhold] {
+        let located = revertbot::locate::locate(
+            &w.repo,
+            &revertbot::locate::Query {
+                image: ImageRef::parse("ghcr.io/stefanprodan/podinfo:6.5.0").unwrap(),
+                rev: rev.to_string(),
+                paths: Default::default(),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            located.commit.sha,
+            merged.to_string(),
+            "from {rev}: the rollback put 6.5.0 there"
+        );
+    }
 }
 
 #[test]

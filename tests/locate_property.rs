@@ -14,8 +14,11 @@
 //! mention images in text.
 //!
 //! The reference follows the rule literally, with no caching and no shortcuts: at each step of
-//! the first-parent walk it parses every YAML file of the commit and of its first parent, finds
-//! renames with git's rename detection on the whole trees, and compares values. Queries are
+//! the first-parent walk it takes every YAML file of the commit and of its first parent, finds
+//! renames with git's rename detection on the whole trees, and compares values. It never asks
+//! the engine's parser: each file's references (image, tag or digest, document, YAML path) come
+//! from the generator's model, which knows what it wrote; and the parser is checked on its own
+//! against the model, file by file, commit by commit. Queries are
 //! made at HEAD and at two earlier commits, for each image under its name before and after a
 //! registry move, without a version, with each tag and digest held there, and with a tag not
 //! held there. The culprit, commits walked, changed files and their (field, from, to), or the
@@ -26,14 +29,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use git2::{Delta, DiffFindOptions, ObjectType, Oid, Repository, Tree, TreeWalkMode};
+use git2::{Delta, DiffFindOptions, Oid, Repository, Tree};
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, TestCaseError};
 use revertbot::error::Error;
 use revertbot::gitstore::RepoWriter;
-use revertbot::image::{normalize_name, ImageRef};
+use revertbot::image::ImageRef;
 use revertbot::locate::{self, Query};
-use revertbot::manifest::{references, Field, PathFilter, Place, Reference};
+use revertbot::manifest::{references, Field, PathFilter, Place};
 
 // ---------------------------------------------------------------------------------------------
 // The model of a GitOps repository.
@@ -56,6 +59,19 @@ const IMAGES: [[&[&str]; 2]; 4] = [
         &["registry.acme.io/acme/web-worker"],
     ],
     [&["registry.example.com/team/api"], &["ghcr.io/team/api"]],
+];
+
+/// Each image's name as an image reference means it (registry, repository; Docker Hub's
+/// official images under `library/`), before and after the move: what every spelling of
+/// `IMAGES` stands for, written out here rather than asked of the engine.
+const CANONICAL: [[&str; 2]; 4] = [
+    ["ghcr.io/acme/web", "registry.acme.io/acme/web"],
+    ["docker.io/library/nginx", "mirror.gcr.io/library/nginx"],
+    [
+        "ghcr.io/acme/web-worker",
+        "registry.acme.io/acme/web-worker",
+    ],
+    ["registry.example.com/team/api", "ghcr.io/team/api"],
 ];
 
 const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
@@ -172,6 +188,24 @@ impl Entry {
             s.push_str(&format!("@{d}"));
         }
         s
+    }
+
+    /// The name every spelling of this entry's image stands for.
+    fn canonical(&self) -> String {
+        CANONICAL[self.img][usize::from(self.moved)].to_string()
+    }
+
+    /// What a full `name[:tag][@digest]` string holds: its tag (none when it has neither a tag
+    /// nor a digest), and its digest.
+    fn versions(&self) -> Vec<(Field, Option<String>)> {
+        let mut out = Vec::new();
+        if self.tag.is_some() || self.digest.is_none() {
+            out.push((Field::Tag, self.tag.map(str::to_string)));
+        }
+        if let Some(d) = self.digest {
+            out.push((Field::Digest, Some(d.to_string())));
+        }
+        out
     }
 
     fn quote(&self, s: &str) -> String {
@@ -398,6 +432,151 @@ impl File {
                 ));
             }
         }
+    }
+
+    /// The references the model puts in this file, in the order the file holds them: what the
+    /// engine's parser must find (checked), and what the brute-force reference walks with. None
+    /// for a symlink (not a YAML file to read); none inside a file that is not YAML or UTF-8.
+    fn refs(&self) -> Option<Vec<Ref>> {
+        if self.link {
+            return None;
+        }
+        let mut out = Vec::new();
+        if self.broken != Broken::No {
+            return Some(out);
+        }
+        // Where each place is in the file, (document, entry, line within the entry), to put
+        // them in file order at the end, a tag before a digest; the names of one place (a
+        // kustomize `name` and `newName`) keep the order they came in.
+        let mut placed: Vec<((usize, usize, u8, Field), Ref)> = Vec::new();
+        let mut push =
+            |image: &str, field: Field, value: Option<String>, doc: usize, path: String| {
+                let last = path.rsplit('.').next().unwrap_or_default();
+                let line = match last {
+                    "newTag" | "tag" => 1,
+                    "digest" => 2,
+                    _ => 0,
+                };
+                // The entry: the first index in the path, or the `appN` key of a Helm value.
+                let entry = path
+                    .split(['[', ']'])
+                    .nth(1)
+                    .and_then(|i| i.parse().ok())
+                    .or_else(|| {
+                        let key = path.trim_start_matches("spec.values.").split('.').next()?;
+                        key.strip_prefix("app")?.parse().ok()
+                    })
+                    .unwrap_or(0);
+                placed.push((
+                    (doc, entry, line, field),
+                    Ref {
+                        image: image.to_string(),
+                        field,
+                        value,
+                        document: doc,
+                        yaml_path: path,
+                    },
+                ))
+            };
+        match self.kind {
+            Kind::Kustomize(_) => {
+                for (i, e) in self.entries.iter().enumerate() {
+                    let at = format!("images[{i}]");
+                    // With a marker the entry is `name: appN` + `newName`: both names match.
+                    let mut names = vec![e.canonical()];
+                    if e.marker {
+                        names.insert(0, format!("docker.io/library/app{}", e.img));
+                    } else if e.tag.is_none() && e.digest.is_none() {
+                        // `name` alone changes no image.
+                        continue;
+                    }
+                    for name in &names {
+                        if let Some(t) = e.tag {
+                            push(name, Field::Tag, Some(t.into()), 0, format!("{at}.newTag"));
+                        }
+                        if let Some(d) = e.digest {
+                            push(
+                                name,
+                                Field::Digest,
+                                Some(d.into()),
+                                0,
+                                format!("{at}.digest"),
+                            );
+                        }
+                        if e.tag.is_none() && e.digest.is_none() {
+                            push(name, Field::Tag, None, 0, format!("{at}.newName"));
+                        }
+                    }
+                }
+            }
+            Kind::Deploy => {
+                for doc in 0..2 {
+                    let entries = self.entries.iter().filter(|e| e.doc == doc);
+                    for (i, e) in entries.enumerate() {
+                        let at = format!("spec.template.spec.containers[{i}].image");
+                        // A setter marker on it changes nothing: one place, one reference.
+                        for (field, value) in e.versions() {
+                            push(&e.canonical(), field, value, doc, at.clone());
+                        }
+                    }
+                }
+            }
+            Kind::Helm(v) => {
+                let prefix = if v == 0 { "" } else { "spec.values." };
+                for (i, e) in self.entries.iter().enumerate() {
+                    let at = format!("{prefix}app{i}.image");
+                    let name = e.canonical();
+                    if let Some(t) = e.tag {
+                        push(&name, Field::Tag, Some(t.into()), 0, format!("{at}.tag"));
+                    }
+                    if let Some(d) = e.digest {
+                        push(
+                            &name,
+                            Field::Digest,
+                            Some(d.into()),
+                            0,
+                            format!("{at}.digest"),
+                        );
+                    }
+                    if e.tag.is_none() && e.digest.is_none() {
+                        push(&name, Field::Tag, None, 0, format!("{at}.repository"));
+                    }
+                }
+            }
+            Kind::Argo(0) => {
+                for (i, e) in self.entries.iter().enumerate() {
+                    for (field, value) in e.versions() {
+                        push(
+                            &e.canonical(),
+                            field,
+                            value,
+                            0,
+                            format!("kustomize.images[{i}]"),
+                        );
+                    }
+                }
+            }
+            Kind::Argo(_) => {
+                let mut k = 0;
+                for e in &self.entries {
+                    k += 1; // the name or repository parameter
+                    let versions = e
+                        .tag
+                        .map(|t| (Field::Tag, t))
+                        .into_iter()
+                        .chain(e.digest.map(|d| (Field::Digest, d)));
+                    for (field, value) in versions {
+                        let at = format!("helm.parameters[{k}].value");
+                        push(&e.canonical(), field, Some(value.into()), 0, at);
+                        k += 1;
+                    }
+                }
+            }
+            Kind::Plain => {}
+        }
+        placed.sort_by_key(|(at, _)| *at);
+        out.extend(placed.into_iter().map(|(_, r)| r));
+        Some(out)
     }
 
     fn render_plain(&self, s: &mut String) {
@@ -696,6 +875,31 @@ struct History {
     _dir: tempfile::TempDir,
     writer: RepoWriter,
     chain: Vec<(Oid, String, Snapshot)>,
+    /// Per first-parent commit: every YAML file and the references the model put in it.
+    refs: HashMap<Oid, Refs>,
+}
+
+/// Every YAML file of a commit (symlinks are not) and its references.
+type Refs = BTreeMap<String, Vec<Ref>>;
+
+/// A reference to an image at one place of a file, as the model writes it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Ref {
+    /// The canonical name (see `CANONICAL`).
+    image: String,
+    field: Field,
+    value: Option<String>,
+    document: usize,
+    yaml_path: String,
+}
+
+impl Model {
+    fn refs(&self) -> Refs {
+        self.files
+            .iter()
+            .filter_map(|f| Some((f.path.clone(), f.refs()?)))
+            .collect()
+    }
 }
 
 impl History {
@@ -716,6 +920,7 @@ impl History {
         sync(&mut writer, &mut written, &files);
         let root = writer.commit("initial").unwrap();
         let mut chain = vec![(root, "initial".to_string(), files)];
+        let mut refs = HashMap::from([(root, model.refs())]);
         for op in &case.ops {
             model.apply(op);
             let files = model.render();
@@ -732,12 +937,51 @@ impl History {
                 writer.commit(&format!("{op:?}")).unwrap()
             };
             chain.push((id, format!("{op:?}"), files));
+            refs.insert(id, model.refs());
         }
         History {
             _dir: dir,
             writer,
             chain,
+            refs,
         }
+    }
+
+    /// The model's references at a first-parent commit.
+    fn refs_at(&self, commit: Oid) -> &Refs {
+        &self.refs[&commit]
+    }
+
+    /// The engine's parser finds, in every file of every commit, exactly the references the
+    /// model wrote there, in file order.
+    fn check_parser(&self) -> Result<(), String> {
+        for (id, op, files) in &self.chain {
+            for (path, expected) in self.refs_at(*id) {
+                let Some(Content::File(bytes)) = files.get(path) else {
+                    return Err(format!("{path} is not a file at {id}"));
+                };
+                let found: Vec<Ref> = std::str::from_utf8(bytes)
+                    .ok()
+                    .and_then(|text| references(text).ok())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| Ref {
+                        image: r.image,
+                        field: r.field,
+                        value: r.value,
+                        document: r.document,
+                        yaml_path: r.yaml_path,
+                    })
+                    .collect();
+                if &found != expected {
+                    return Err(format!(
+                        "references of {path} after {op}:\nengine: {found:#?}\nmodel:  {expected:#?}\n--- file\n{}",
+                        String::from_utf8_lossy(bytes)
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Every commit of the first-parent chain with the files it changed.
@@ -813,31 +1057,9 @@ enum Outcome {
 struct Answer {
     outcome: Outcome,
     /// Every YAML file at rev and its references to the image.
-    at_rev: BTreeMap<String, Vec<Reference>>,
+    at_rev: BTreeMap<String, Vec<Ref>>,
     /// Paths at rev of the files the culprit changed.
     changed_rev_paths: BTreeSet<String>,
-}
-
-/// Every YAML file (regular file named *.yaml, *.yml or Kustomization) of a tree, parsed.
-/// A blob that is not UTF-8 or not YAML holds no references.
-fn parse_all(repo: &Repository, tree: &Tree) -> BTreeMap<String, Vec<Reference>> {
-    let mut out = BTreeMap::new();
-    tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
-        let name = entry.name().unwrap_or_default();
-        let regular = entry.filemode() == 0o100644 || entry.filemode() == 0o100755;
-        let yaml = name.ends_with(".yaml") || name.ends_with(".yml") || name == "Kustomization";
-        if entry.kind() == Some(ObjectType::Blob) && regular && yaml {
-            let blob = repo.find_blob(entry.id()).unwrap();
-            let refs = std::str::from_utf8(blob.content())
-                .ok()
-                .and_then(|text| references(text).ok())
-                .unwrap_or_default();
-            out.insert(format!("{dir}{name}"), refs);
-        }
-        git2::TreeWalkResult::Ok
-    })
-    .unwrap();
-    out
 }
 
 enum Origin {
@@ -876,11 +1098,11 @@ fn origins(repo: &Repository, parent: &Tree, tree: &Tree) -> HashMap<String, Ori
     out
 }
 
-fn to_image(refs: &[Reference], image: &str) -> Vec<Reference> {
+fn to_image(refs: &[Ref], image: &str) -> Vec<Ref> {
     refs.iter().filter(|r| r.image == image).cloned().collect()
 }
 
-fn values(refs: &[Reference]) -> Values {
+fn values(refs: &[Ref]) -> Values {
     refs.iter().map(|r| (r.field, r.value.clone())).collect()
 }
 
@@ -888,15 +1110,19 @@ fn values(refs: &[Reference]) -> Values {
 /// the followed values and that the commit's file no longer references, or references only on
 /// the same scalars as the followed name (a `newName` added beside `name`). Among several, the
 /// one with the same repository (last path segment) as the followed name.
-fn moved_from(cur: &[Reference], par: &[Reference], image: &str, vals: &Values) -> Option<String> {
-    let followed_offsets: HashSet<usize> = cur
+fn moved_from(cur: &[Ref], par: &[Ref], image: &str, vals: &Values) -> Option<String> {
+    // A scalar is one place: (document, YAML path).
+    let followed_places: HashSet<(usize, &str)> = cur
         .iter()
         .filter(|r| r.image == image)
-        .map(|r| r.offset)
+        .map(|r| (r.document, r.yaml_path.as_str()))
         .collect();
     let gone_or_alias = |n: &str| {
-        let now: Vec<&Reference> = cur.iter().filter(|r| r.image == n).collect();
-        now.is_empty() || now.iter().any(|r| followed_offsets.contains(&r.offset))
+        let now: Vec<&Ref> = cur.iter().filter(|r| r.image == n).collect();
+        now.is_empty()
+            || now
+                .iter()
+                .any(|r| followed_places.contains(&(r.document, r.yaml_path.as_str())))
     };
     let candidates: BTreeSet<&str> = par
         .iter()
@@ -921,9 +1147,9 @@ fn moved_from(cur: &[Reference], par: &[Reference], image: &str, vals: &Values) 
 /// The places whose value differs between a file at the culprit and at its parent: places are
 /// paired by (document, YAML path, field), then by field in file order; unpaired places were
 /// added or removed.
-fn changes_of(file: &str, cur: &[Reference], par: &[Reference]) -> Vec<ChangeKey> {
-    let mut par_left: Vec<Option<&Reference>> = par.iter().map(Some).collect();
-    let mut pairs: Vec<(&Reference, Option<&Reference>)> = Vec::new();
+fn changes_of(file: &str, cur: &[Ref], par: &[Ref]) -> Vec<ChangeKey> {
+    let mut par_left: Vec<Option<&Ref>> = par.iter().map(Some).collect();
+    let mut pairs: Vec<(&Ref, Option<&Ref>)> = Vec::new();
     let mut unpaired = Vec::new();
     for r in cur {
         let found = par_left.iter().position(|p| {
@@ -970,11 +1196,14 @@ struct Followed {
     values: Values,
 }
 
-fn reference(repo: &Repository, rev: Oid, query: &ImageRef) -> Answer {
-    let image = normalize_name(&query.name);
+/// The culprit for `query` (whose name stands for `image`) at `rev`, by the rule, from the
+/// model's references.
+fn reference(history: &History, rev: Oid, image: &str, query: &ImageRef) -> Answer {
+    let repo = &history.writer.repo;
+    let image = image.to_string();
     let rev_commit = repo.find_commit(rev).unwrap();
-    let all_at_rev = parse_all(repo, &rev_commit.tree().unwrap());
-    let at_rev: BTreeMap<String, Vec<Reference>> = all_at_rev
+    let all_at_rev = history.refs_at(rev);
+    let at_rev: BTreeMap<String, Vec<Ref>> = all_at_rev
         .iter()
         .map(|(path, refs)| (path.clone(), to_image(refs, &image)))
         .filter(|(_, refs)| !refs.is_empty())
@@ -989,7 +1218,7 @@ fn reference(repo: &Repository, rev: Oid, query: &ImageRef) -> Answer {
             files: all_at_rev.len(),
         });
     }
-    let holds = |r: &Reference| match r.field {
+    let holds = |r: &Ref| match r.field {
         Field::Tag => query.tag.is_some() && r.value == query.tag,
         Field::Digest => query.digest.is_some() && r.value == query.digest,
     };
@@ -1014,8 +1243,8 @@ fn reference(repo: &Repository, rev: Oid, query: &ImageRef) -> Answer {
     while let Ok(parent) = commit.parent(0) {
         walked += 1;
         let (tree, parent_tree) = (commit.tree().unwrap(), parent.tree().unwrap());
-        let cur_files = parse_all(repo, &tree);
-        let par_files = parse_all(repo, &parent_tree);
+        let cur_files = history.refs_at(commit.id());
+        let par_files = history.refs_at(parent.id());
         let origins = origins(repo, &parent_tree, &tree);
         let mut next = Vec::new();
         let mut changed = Vec::new();
@@ -1136,7 +1365,7 @@ fn check_twins(answer: &Answer, twins: &[Place]) -> Result<(), String> {
         .iter()
         .filter_map(|(_, field, _, to)| Some((*field, to.as_deref()?)))
         .collect();
-    let holds_new = |r: &Reference| {
+    let holds_new = |r: &Ref| {
         r.value
             .as_deref()
             .is_some_and(|v| new_values.contains(&(r.field, v)))
@@ -1168,6 +1397,12 @@ fn check_twins(answer: &Answer, twins: &[Place]) -> Result<(), String> {
 
 fn check(case: &Case) -> Result<(), TestCaseError> {
     let history = History::build(case);
+    if let Err(e) = history.check_parser() {
+        return Err(TestCaseError::fail(format!(
+            "{e}\nhistory:\n{}",
+            history.describe()
+        )));
+    }
     let repo = &history.writer.repo;
     let chain = &history.chain;
     let mut revs = vec![chain.last().unwrap().0];
@@ -1178,7 +1413,7 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
         }
     }
     for rev in revs {
-        let at_rev = parse_all(repo, &repo.find_commit(rev).unwrap().tree().unwrap());
+        let at_rev = history.refs_at(rev);
         for &img in &case.images {
             for moved in [false, true] {
                 let spellings = IMAGES[img][usize::from(moved)];
@@ -1187,7 +1422,7 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
                 let held: BTreeSet<(Field, &str)> = at_rev
                     .values()
                     .flatten()
-                    .filter(|r| r.image == normalize_name(name))
+                    .filter(|r| r.image == CANONICAL[img][usize::from(moved)])
                     .filter_map(|r| Some((r.field, r.value.as_deref()?)))
                     .collect();
                 let other = VERSIONS
@@ -1201,7 +1436,8 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
                     queries.push(ImageRef::parse(&format!("{name}{sep}{value}")).unwrap());
                 }
                 for query in queries {
-                    let answer = reference(repo, rev, &query);
+                    let canonical = CANONICAL[img][usize::from(moved)];
+                    let answer = reference(&history, rev, canonical, &query);
                     let (outcome, twins) = engine(repo, rev, &query);
                     let twins_ok = check_twins(&answer, &twins);
                     if outcome != answer.outcome || twins_ok.is_err() {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use revertbot::alert::rules::{route, Routed, Subject};
 use revertbot::alert::{Alert, Payload, Status};
 use revertbot::config::{Config, Guards, RevertOfRevert, Rule};
@@ -85,8 +86,33 @@ proptest! {
 
     #[test]
     fn any_matcher_string_parses_or_is_refused(s in text("abc_=!~\"\\{}, .*|", 24)) {
-        if let Ok(matchers) = matcher::parse(&s) {
-            prop_assert!(!matchers.is_empty());
+        match matcher::parse(&s) {
+            Ok(matchers) => prop_assert!(!matchers.is_empty()),
+            // A refusal names the text, or the part of it at fault, and says what is wrong.
+            Err(e) => {
+                let names_a_part = e.starts_with(&format!("{s:?}"))
+                    || substrings(s.trim()).any(|part| e.starts_with(&format!("{part:?}: ")));
+                prop_assert!(names_a_part, "{:?} for {:?}", e, s);
+            }
+        }
+    }
+
+    #[test]
+    fn a_matcher_list_reads_as_written_and_a_broken_one_is_refused_for_its_fault(
+        (text, expected) in matcher_text(),
+    ) {
+        let got = matcher::parse(&text);
+        match expected {
+            Ok(want) => {
+                let got = got.map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
+                let got: Vec<(String, Op, String)> =
+                    got.into_iter().map(|m| (m.name, m.op, m.value)).collect();
+                prop_assert_eq!(got, want, "{:?}", text);
+            }
+            Err(fault) => match got {
+                Ok(m) => prop_assert!(false, "{:?} read as {:?}, not refused for {}", text, m, fault),
+                Err(e) => prop_assert!(e.contains(fault), "{:?}: {:?}, not {:?}", text, e, fault),
+            },
         }
     }
 
@@ -147,10 +173,13 @@ proptest! {
             Routed::Unmatched => prop_assert_ne!(severity, "critical"),
             Routed::Rollback { subject: Subject::Image(got), .. } => {
                 prop_assert!(!resolved && minutes_ago <= 120);
+                // Written out again, it is the label as sent (less the blanks around it).
+                prop_assert_eq!(got.to_string(), image.trim());
                 prop_assert_eq!(Some(got), parsed);
             }
             Routed::Resolved { subject: Subject::Image(got), .. } => {
                 prop_assert!(resolved);
+                prop_assert_eq!(got.to_string(), image.trim());
                 prop_assert_eq!(Some(got), parsed);
             }
             Routed::Rollback { subject: Subject::Workload(_), .. }
@@ -162,4 +191,204 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn a_label_built_from_parts_routes_to_exactly_those_parts(
+        (label, expected) in image_label(),
+        resolved in any::<bool>(),
+    ) {
+        let rules = [Rule {
+            name: "r".into(),
+            matchers: matcher::parse(r#"severity="critical""#).unwrap(),
+            repo: "gitops".into(),
+            image_label: Some("image".into()),
+            workload: false,
+        }];
+        let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z").unwrap().into();
+        let alert = Alert {
+            status: if resolved { Status::Resolved } else { Status::Firing },
+            labels: [("severity".to_string(), "critical".to_string()), ("image".to_string(), label.clone())].into(),
+            annotations: BTreeMap::new(),
+            starts_at: (now - chrono::Duration::minutes(5)).to_rfc3339(),
+            ends_at: String::new(),
+            generator_url: String::new(),
+            fingerprint: "f".into(),
+        };
+        match (route(&alert, &rules, &guards(), now), expected) {
+            (Routed::Rollback { subject: Subject::Image(got), .. }, Some(want))
+            | (Routed::Resolved { subject: Subject::Image(got), .. }, Some(want)) => {
+                prop_assert_eq!((got.name, got.tag, got.digest), want, "{:?}", label);
+            }
+            (Routed::Skipped { .. }, None) => {}
+            (routed, expected) => prop_assert!(
+                false,
+                "{:?} routed {:?}, expected {:?}",
+                label,
+                routed,
+                expected
+            ),
+        }
+    }
+}
+
+/// Every substring of `s` (on character boundaries).
+fn substrings(s: &str) -> impl Iterator<Item = &str> {
+    let bounds: Vec<usize> = s.char_indices().map(|(i, _)| i).chain([s.len()]).collect();
+    (0..bounds.len()).flat_map(move |a| {
+        let bounds = bounds.clone();
+        (a..bounds.len()).map(move |b| &s[bounds[a]..bounds[b]])
+    })
+}
+
+/// A label name as Alertmanager writes them.
+fn label_name() -> impl Strategy<Value = String> {
+    "[a-zA-Z_][a-zA-Z0-9_]{0,8}"
+}
+
+/// One matcher written out, and what it reads as: a bare word, or a quoted value with its
+/// escapes; a regex always a valid one.
+fn one_matcher() -> impl Strategy<Value = (String, (String, Op, String))> {
+    let op = prop_oneof![
+        Just(Op::Equal),
+        Just(Op::NotEqual),
+        Just(Op::Regex),
+        Just(Op::NotRegex)
+    ];
+    (label_name(), op, "[ \t]{0,2}", "[ \t]{0,2}", any::<bool>()).prop_flat_map(
+        |(name, op, pad1, pad2, bare)| {
+            let symbol = match op {
+                Op::Equal => "=",
+                Op::NotEqual => "!=",
+                Op::Regex => "=~",
+                Op::NotRegex => "!~",
+            };
+            let value: BoxedStrategy<String> = match (op, bare) {
+                (Op::Regex | Op::NotRegex, _) => "[a-z0-9_]{0,6}(\\.\\*)?".boxed(),
+                (_, true) => "[a-zA-Z0-9_.:/-]{1,8}".boxed(),
+                (_, false) => "[a-z \"\\\\\n,{}=!~]{0,8}".boxed(),
+            };
+            value.prop_map(move |value| {
+                let written = if bare && matches!(op, Op::Equal | Op::NotEqual) && !value.is_empty()
+                {
+                    value.clone()
+                } else {
+                    let escaped = value
+                        .replace('\\', "\\\\")
+                        .replace('"', "\\\"")
+                        .replace('\n', "\\n");
+                    format!("\"{escaped}\"")
+                };
+                (
+                    format!("{name}{pad1}{symbol}{pad2}{written}"),
+                    (name.clone(), op, value),
+                )
+            })
+        },
+    )
+}
+
+/// A matcher list written out with what it reads as, or a text broken on purpose with the
+/// words its refusal must hold.
+#[allow(clippy::type_complexity)]
+fn matcher_text() -> impl Strategy<Value = (String, Result<Vec<(String, Op, String)>, &'static str>)>
+{
+    let list = || {
+        (
+            proptest::collection::vec(one_matcher(), 1..4),
+            any::<bool>(),
+            "[ ]{0,2}",
+        )
+            .prop_map(|(ms, braces, pad)| {
+                let text = ms
+                    .iter()
+                    .map(|(t, _)| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(&format!(",{pad}"));
+                let text = if braces { format!("{{{text}}}") } else { text };
+                (text, ms.into_iter().map(|(_, m)| m).collect::<Vec<_>>())
+            })
+    };
+    let broken = proptest::sample::select(vec![
+        ("", "holds no matcher"),
+        ("  ", "holds no matcher"),
+        ("{}", "holds no matcher"),
+        ("{ , }", "holds no matcher"),
+        ("{a=\"b\"", "without its"),
+        ("a=\"b", "a quote is not closed"),
+        ("a", "give =, !=, =~ or !~"),
+        ("a ~ \"b\"", "give =, !=, =~ or !~"),
+        ("=\"b\"", "give a label name"),
+        ("a=b c", "quote the value"),
+        ("a==b", "quote the value"),
+        ("a=\"x\\qy\"", "is not an escape"),
+        ("a=\"b\" c", "text after the closing quote"),
+        ("a=~\"(\"", "is not a valid regular expression"),
+        ("a!~\"[\"", "is not a valid regular expression"),
+    ]);
+    prop_oneof![
+        3 => list().prop_map(|(text, ms)| (text, Ok(ms))),
+        1 => broken.clone().prop_map(|(text, fault)| (text.to_string(), Err(fault))),
+        // A broken matcher after good ones: the list is refused for it.
+        1 => (list(), broken).prop_filter_map("a list to append to", |((text, _), (bad, fault))| {
+            (!text.starts_with('{') && !bad.trim().is_empty() && !bad.starts_with('{'))
+                .then(|| (format!("{text}, {bad}"), Err(fault)))
+        }),
+    ]
+}
+
+/// An image label written from parts, with what it names — (name, tag, digest) when it holds
+/// a version — or a label broken on purpose (None), as are labels with no version.
+#[allow(clippy::type_complexity)]
+fn image_label() -> impl Strategy<Value = (String, Option<(String, Option<String>, Option<String>)>)>
+{
+    let name = (
+        proptest::sample::select(vec![
+            "",
+            "ghcr.io/",
+            "registry.acme.io:5000/",
+            "localhost:5000/",
+            "docker.io/library/",
+        ]),
+        "[a-z0-9]{1,6}([._-][a-z0-9]{1,4})?(/[a-z0-9]{1,6}([._-][a-z0-9]{1,4})?){0,2}",
+    )
+        .prop_map(|(registry, path)| format!("{registry}{path}"));
+    let tag = proptest::option::of("[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}");
+    let digest = proptest::option::of("sha256:[0-9a-f]{64}");
+    let blank = proptest::sample::select(vec!["", " ", "\t", "\n", "  "]);
+    let good = (name.clone(), tag, digest, blank.clone(), blank).prop_map(
+        |(name, tag, digest, before, after)| {
+            let mut label = name.clone();
+            if let Some(t) = &tag {
+                label.push_str(&format!(":{t}"));
+            }
+            if let Some(d) = &digest {
+                label.push_str(&format!("@{d}"));
+            }
+            let meaning = (tag.is_some() || digest.is_some()).then_some((name, tag, digest));
+            (format!("{before}{label}{after}"), meaning)
+        },
+    );
+    // Each broken in one known way; never a reference.
+    let bad_suffix = proptest::sample::select(vec![
+        ":1.5<2",
+        ":1 5",
+        ":",
+        "@sha256:xyz",
+        "@sha256:0123456789abcdef",
+        "@:0123456789abcdef0123456789abcdef",
+        ":1.0/x",
+    ]);
+    let broken = prop_oneof![
+        (name.clone(), bad_suffix).prop_map(|(n, s)| format!("{n}{s}")),
+        name.clone()
+            .prop_map(|n| format!("{n}:{}", "1".repeat(129))),
+        name.clone().prop_map(|n| format!("../{n}:1.0")),
+        name.prop_map(|n| format!("{n}/./x:1.0")),
+        Just(String::new()),
+        Just("  ".to_string()),
+    ];
+    prop_oneof![
+        3 => good,
+        1 => broken.prop_map(|label| (label, None)),
+    ]
 }

@@ -102,7 +102,7 @@ impl World {
         let server = GitServer::start();
         server.publish("gitops", repo.path());
         let github = FakeGitHub::start();
-        github.add_repo(OWNER, "gitops");
+        github.add_repo(OWNER, "gitops", &server.repo_path("gitops"));
         github.allow_token(TOKEN);
         World {
             pg: Postgres::start(),

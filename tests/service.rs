@@ -10,66 +10,24 @@ use std::time::Duration;
 use chrono::{SecondsFormat, Utc};
 use common::alertmanager::Alertmanager;
 use common::fake_github::FakeGitHub;
-use common::git_server::GitServer;
 use common::service::{self, Service};
 use common::{eventually, http, http_get};
+use revertbot_testkit::world::{World, OWNER};
 use serde_json::json;
 
-const OWNER: &str = "acme";
 const TOKEN: &str = "ghp_revertbot_service_token";
 const WEBHOOK_TOKEN: &str = "webhook-token";
 const IMAGE: &str = "ghcr.io/acme/frontend:1.5.0";
 
-/// The demo repository on the git server, GitHub knowing the repository and the token.
-struct World {
-    server: GitServer,
-    github: FakeGitHub,
-    _demo: tempfile::TempDir,
-    dir: tempfile::TempDir,
-}
-
+/// The demo repository on the git server, the fake GitHub, and `serve` on them.
 fn world() -> World {
-    let demo = tempfile::tempdir().unwrap();
-    revertbot::demo::build(demo.path()).unwrap();
-    let server = GitServer::start();
-    server.publish("gitops", demo.path());
-    let github = FakeGitHub::start();
-    github.add_repo(OWNER, "gitops");
-    github.allow_token(TOKEN);
-    World {
-        server,
-        github,
-        _demo: demo,
-        dir: tempfile::tempdir().unwrap(),
-    }
-}
-
-impl World {
-    fn config(&self, extra_guards: &str) -> std::path::PathBuf {
-        service::config(
-            self.dir.path(),
-            &self.server.url("gitops"),
-            &self.github.base_url(),
-            extra_guards,
-        )
-    }
-
-    fn serve(&self, config: &std::path::Path) -> Service {
-        Service::start(
-            std::path::Path::new(env!("CARGO_BIN_EXE_revertbot")),
-            config,
-            &[("GITHUB_TOKEN", TOKEN.to_string())],
-        )
-    }
-
-    fn rollback_branches(&self) -> Vec<String> {
-        self.server
-            .branches("gitops")
-            .into_iter()
-            .map(|(b, _)| b)
-            .filter(|b| b != "main")
-            .collect()
-    }
+    World::new(
+        std::path::Path::new(env!("CARGO_BIN_EXE_revertbot")),
+        TOKEN,
+        |dir| {
+            revertbot::demo::build(dir).unwrap();
+        },
+    )
 }
 
 fn rfc3339(ago: Duration) -> String {
@@ -158,13 +116,15 @@ fn an_alert_through_alertmanager_becomes_one_pull_request_then_comments() {
     let am = Alertmanager::start(&svc.url("/alerts"), WEBHOOK_TOKEN);
 
     am.post(&prometheus_alert(None));
+    // Labels, reviewers and assignees are calls of their own after the create: wait for the
+    // pull request as the job leaves it, labelled.
     assert!(
-        eventually(Duration::from_secs(40), || w
-            .github
-            .pulls(OWNER, "gitops")
-            .len()
-            == 1),
-        "no pull request:\n{}",
+        eventually(Duration::from_secs(40), || {
+            let pulls = w.github.pulls(OWNER, "gitops");
+            pulls.len() == 1 && !pulls[0].labels.is_empty()
+        }),
+        "no labelled pull request: {:?}\n{}",
+        w.github.pulls(OWNER, "gitops"),
         svc.log()
     );
     let pull = w.github.pulls(OWNER, "gitops").remove(0);
@@ -593,9 +553,13 @@ fn tls_serves_the_webhook_over_https_only() {
 fn an_alert_naming_a_pod_rolls_back_what_kustomize_deploys_for_it() {
     // prod overlays the base and Flux adds the bad tag to the overlay: no value changed in
     // place, yet what runs changed.
-    let gitops = tempfile::tempdir().unwrap();
-    let mut w = revertbot::gitstore::RepoWriter::init(gitops.path()).unwrap();
-    w.write(
+    let mut bump = None;
+    let world = World::new(
+        std::path::Path::new(env!("CARGO_BIN_EXE_revertbot")),
+        TOKEN,
+        |dir| {
+            let mut w = revertbot::gitstore::RepoWriter::init(dir).unwrap();
+            w.write(
         "apps/web/base/deployment.yaml",
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: ghcr.io/acme/web:1.0.0\n",
     )
@@ -604,25 +568,18 @@ fn an_alert_naming_a_pod_rolls_back_what_kustomize_deploys_for_it() {
         "apps/web/prod/kustomization.yaml",
         "namespace: prod\nnamePrefix: prod-\nresources:\n  - ../base\n",
     );
-    w.commit("web").unwrap();
-    w.author("fluxcdbot", "flux@example.com").write(
+            w.commit("web").unwrap();
+            w.author("fluxcdbot", "flux@example.com").write(
         "apps/web/prod/kustomization.yaml",
         "namespace: prod\nnamePrefix: prod-\nresources:\n  - ../base\nimages:\n  - name: ghcr.io/acme/web\n    newTag: 1.1.0\n",
     );
-    let bump = w.commit("Update from image update automation").unwrap();
-
-    let server = GitServer::start();
-    server.publish("gitops", gitops.path());
-    let github = FakeGitHub::start();
-    github.add_repo(OWNER, "gitops");
-    github.allow_token(TOKEN);
-    let dir = tempfile::tempdir().unwrap();
-    let config = service::config(dir.path(), &server.url("gitops"), &github.base_url(), "");
-    let svc = Service::start(
-        std::path::Path::new(env!("CARGO_BIN_EXE_revertbot")),
-        &config,
-        &[("GITHUB_TOKEN", TOKEN.to_string())],
+            bump = Some(w.commit("Update from image update automation").unwrap());
+        },
     );
+    let bump = bump.unwrap();
+    let (server, github) = (&world.server, &world.github);
+    let config = world.config("");
+    let svc = world.serve(&config);
     svc.wait_ready();
     let labels = json!({
         "alertname": "WebHighErrorRate",
@@ -926,8 +883,11 @@ fn shutdown_does_not_wait_for_a_git_server_that_never_answers() {
             held.push(conn);
         }
     });
+    // GitHub is never reached: the job stops at the push.
     let github = FakeGitHub::start();
-    github.add_repo(OWNER, "gitops");
+    let bare = tempfile::tempdir().unwrap();
+    git2::Repository::init_bare(bare.path()).unwrap();
+    github.add_repo(OWNER, "gitops", bare.path());
     github.allow_token(TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let config = service::config(dir.path(), &url, &github.base_url(), "");

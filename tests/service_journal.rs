@@ -35,7 +35,7 @@ fn world() -> World {
     let server = GitServer::start();
     server.publish("gitops", demo.path());
     let github = FakeGitHub::start();
-    github.add_repo(OWNER, "gitops");
+    github.add_repo(OWNER, "gitops", &server.repo_path("gitops"));
     github.allow_token(TOKEN);
     World {
         server,

@@ -10,13 +10,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::eventually;
-use revertbot_testkit::fake_github::FakeGitHub;
-use revertbot_testkit::git_server::GitServer;
 use revertbot_testkit::http::{free_port, http, http_get, http_post};
-use revertbot_testkit::service::{self, Service};
+use revertbot_testkit::world::{World, OWNER};
 use serde_json::{json, Value};
 
-const OWNER: &str = "acme";
 const TOKEN: &str = "ghp_revertbot_status";
 const VIEWER: &str = "viewer";
 const PASSWORD: &str = "s3e-the-page";
@@ -192,15 +189,11 @@ fn alert(alertname: &str, labels: Value) -> String {
 
 #[test]
 fn the_status_page_lists_the_job_shows_its_diff_and_escapes_alert_text() {
-    let demo = tempfile::tempdir().unwrap();
-    revertbot::demo::build(demo.path()).unwrap();
-    let server = GitServer::start();
-    server.publish("gitops", demo.path());
-    let github = FakeGitHub::start();
-    github.add_repo(OWNER, "gitops");
-    github.allow_token(TOKEN);
-    let dir = tempfile::tempdir().unwrap();
-    let config = service::config(dir.path(), &server.url("gitops"), &github.base_url(), "");
+    let w = World::new(Path::new(env!("CARGO_BIN_EXE_revertbot")), TOKEN, |dir| {
+        revertbot::demo::build(dir).unwrap();
+    });
+    let (github, dir) = (&w.github, &w.dir);
+    let config = w.config("");
     let password = dir.path().join("viewer-password");
     std::fs::write(&password, PASSWORD).unwrap();
     let read_tokens = dir.path().join("read-tokens");
@@ -215,11 +208,7 @@ fn the_status_page_lists_the_job_shows_its_diff_and_escapes_alert_text() {
         1,
     );
     std::fs::write(&config, text).unwrap();
-    let svc = Service::start(
-        Path::new(env!("CARGO_BIN_EXE_revertbot")),
-        &config,
-        &[("GITHUB_TOKEN", TOKEN.to_string())],
-    );
+    let svc = w.serve(&config);
     svc.wait_ready();
     let post = |body: &str| {
         http_post(

@@ -96,7 +96,7 @@ fn finish_queue(
         let src = dir.path().join(format!("src-{name}"));
         build_repo(&src)?;
         server.publish(&name, &src);
-        github.add_repo(OWNER, &name);
+        github.add_repo(OWNER, &name, &server.repo_path(&name));
         repos.push(name);
     }
     let db = format!("bench_{tag}");

@@ -327,9 +327,21 @@ fn why(b: &mut String, ctx: AlertContext) {
     } else {
         format!(", firing since {}", inline(&a.starts_at, SHORT))
     };
+    // The others firing in the same group (two pods of one workload): counted, not listed.
+    let others = ctx
+        .payload
+        .alerts
+        .iter()
+        .filter(|o| o.status == crate::alert::Status::Firing && !std::ptr::eq(*o, a))
+        .count();
+    let more = if others > 0 {
+        format!(", +{others} more firing in this group")
+    } else {
+        String::new()
+    };
     writeln!(
         b,
-        "Alert **{}**{severity}{since}.\n",
+        "Alert **{}**{severity}{since}{more}.\n",
         inline(a.name(), SHORT)
     )
     .ok();

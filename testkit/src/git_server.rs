@@ -4,7 +4,7 @@
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 pub const USER: &str = "alice";
 pub const PASSWORD: &str = "secret";
@@ -112,19 +112,23 @@ $HTTP["url"] =~ "^/git/" {{
     }
 
     /// A pre-receive hook that talks for `seconds` (a line every 200 ms, which the client
-    /// sees as it comes) before it lets the push in: a slow server that is not silent.
+    /// sees as it comes) before it lets the push in: a slow server that is not silent. When it
+    /// starts is kept for [`GitServer::push_started`].
     pub fn slow_pushes(&self, name: &str, seconds: u32) {
         let hook = self.repo_path(name).join("hooks/pre-receive");
+        let started = self.push_started_file(name);
         let ticks = seconds * 5;
         std::fs::write(
             &hook,
             format!(
                 "#!/bin/sh
+date +%s.%N > '{started}'
 cat >/dev/null
 i=0
 while [ $i -lt {ticks} ]; do echo \"checking $i\" >&2; sleep 0.2; i=$((i+1)); done
 exit 0
-"
+",
+                started = started.display()
             ),
         )
         .unwrap();
@@ -136,7 +140,7 @@ exit 0
     /// talking (a line every 200 ms) for ten minutes, or until the server is dropped (the file
     /// goes with it), and refuses the push: a push that hangs with the connection alive.
     pub fn hanging_pushes(&self, name: &str) -> PathBuf {
-        let started = self.dir.path().join(format!("{name}.push-started"));
+        let started = self.dir.path().join(format!("{name}.push-hanging"));
         let hook = self.repo_path(name).join("hooks/pre-receive");
         std::fs::write(
             &hook,
@@ -155,6 +159,18 @@ exit 1
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
         started
+    }
+
+    /// When the last push to `name` reached the hook [`GitServer::slow_pushes`] set (its pack
+    /// received, its stall begun), if one did.
+    pub fn push_started(&self, name: &str) -> Option<SystemTime> {
+        let text = std::fs::read_to_string(self.push_started_file(name)).ok()?;
+        let secs: f64 = text.trim().parse().ok()?;
+        Some(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(secs))
+    }
+
+    fn push_started_file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("{name}.push-started"))
     }
 
     /// The branches on the server, with their tips.

@@ -9,6 +9,10 @@
 //! Behaviour copied from GitHub, because revertbot must cope with it:
 //! - `GET /repos/{o}/{r}/pulls?head=...` filters only when `head` is `owner:branch`; a bare branch
 //!   name is ignored by GitHub (every PR is listed), and so it is here.
+//! - `POST /repos/{o}/{r}/pulls` answers 422 (`field: head` or `base`, `code: invalid`) when the
+//!   branch is not in the repository's bare git repository, and 422 "No commits between BASE and
+//!   HEAD" when the head has nothing beyond the base: a pull request exists only for a pushed
+//!   branch, so a test cannot pass with the push skipped.
 //! - `POST /repos/{o}/{r}/pulls` answers 422 "A pull request already exists for owner:branch." when
 //!   an open PR has the same head and base; a closed one does not block a new PR.
 //! - Bodies (PRs, comments) over 65,536 characters are refused with 422.
@@ -28,6 +32,7 @@
 #![allow(dead_code)]
 
 mod apps;
+mod git;
 mod issues;
 mod model;
 mod pulls;
@@ -38,6 +43,7 @@ mod routing;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -47,6 +53,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+pub use git::bare_repo_with_branches;
 use model::{key, user_id, App, CommentState, Fault, Identity, IssuedToken, Repo, RepoKey};
 use reply::{bad_credentials, error, not_found, Fail};
 
@@ -77,6 +84,16 @@ pub struct Pull {
     pub assignees: Vec<String>,
     pub requested_reviewers: Vec<String>,
     pub requested_teams: Vec<String>,
+}
+
+/// A request as the fake received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    /// Path and query as sent, prefix included.
+    pub path: String,
+    /// When it arrived (before it was answered, faults included).
+    pub at: DateTime<Utc>,
 }
 
 /// An issue comment (on a PR) as the fake holds it.
@@ -153,14 +170,16 @@ impl FakeGitHub {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds a repository with default branch `main`.
-    pub fn add_repo(&self, owner: &str, name: &str) {
+    /// Adds a repository with default branch `main`, whose branches live in the bare git
+    /// repository `git_dir` (the one revertbot pushes to): a pull request is created only when
+    /// its head and base exist there and the head has commits beyond the base, as on GitHub.
+    pub fn add_repo(&self, owner: &str, name: &str, git_dir: &Path) {
         let mut st = self.lock();
         let id = st.next_id();
         let owner_id = user_id(owner);
         st.repos
             .entry(key(owner, name))
-            .or_insert_with(|| Repo::new(id, owner, owner_id, name));
+            .or_insert_with(|| Repo::new(id, owner, owner_id, name, git_dir.to_path_buf()));
     }
 
     pub fn set_default_branch(&self, owner: &str, name: &str, branch: &str) {
@@ -245,7 +264,8 @@ impl FakeGitHub {
     }
 
     /// Pre-populates a pull request (author [`USER_LOGIN`]); `state` is `"open"` or `"closed"`,
-    /// `merged` implies closed. Returns its number.
+    /// `merged` implies closed. Returns its number. Its branches need not exist in the git
+    /// repository (a merged pull request's branch is often deleted).
     #[allow(clippy::too_many_arguments)]
     pub fn add_pull(
         &self,
@@ -402,6 +422,15 @@ impl FakeGitHub {
 
     /// Every request received, in order: (method, path+query as sent, prefix included).
     pub fn requests(&self) -> Vec<(String, String)> {
+        self.lock()
+            .requests
+            .iter()
+            .map(|r| (r.method.clone(), r.path.clone()))
+            .collect()
+    }
+
+    /// Every request received, in order, with the time it arrived.
+    pub fn timed_requests(&self) -> Vec<Request> {
         self.lock().requests.clone()
     }
 }
@@ -429,7 +458,7 @@ struct State {
     tokens_issued: usize,
     faults: VecDeque<Fault>,
     create_pull_then_422: bool,
-    requests: Vec<(String, String)>,
+    requests: Vec<Request>,
     next_id: u64,
 }
 

@@ -2,6 +2,7 @@
 //! their tokens; queued faults. Ids and SHAs are made up but stable, and look like GitHub's.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -98,6 +99,8 @@ pub(super) struct Repo {
     pub(super) owner_id: u64,
     pub(super) name: String,
     pub(super) default_branch: String,
+    /// Its bare git repository: where pull requests' heads and bases are looked up.
+    pub(super) git_dir: PathBuf,
     pub(super) created_at: DateTime<Utc>,
     pub(super) pulls: BTreeMap<u64, PullState>,
     pub(super) next_number: u64,
@@ -106,13 +109,14 @@ pub(super) struct Repo {
 }
 
 impl Repo {
-    pub(super) fn new(id: u64, owner: &str, owner_id: u64, name: &str) -> Repo {
+    pub(super) fn new(id: u64, owner: &str, owner_id: u64, name: &str, git_dir: PathBuf) -> Repo {
         Repo {
             id,
             owner: owner.to_string(),
             owner_id,
             name: name.to_string(),
             default_branch: "main".to_string(),
+            git_dir,
             created_at: Utc::now() - chrono::Duration::days(400),
             pulls: BTreeMap::new(),
             next_number: 1,

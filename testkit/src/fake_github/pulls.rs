@@ -3,6 +3,7 @@
 use axum::http::{HeaderValue, StatusCode};
 use serde_json::{json, Value};
 
+use super::git;
 use super::model::{fake_sha, node_id, ts, user_id, Identity, PullState, Repo, RepoKey};
 use super::reply::{
     author_association, error, merge, not_found, ok, paginated, validation_failed, Fail, Reply,
@@ -117,6 +118,23 @@ impl State {
                        "message": format!("A pull request already exists for {}:{}.", repo.owner, head_branch)}),
             )
         };
+        // The fake has no forks: a head from another owner does not exist.
+        let head_tip = head_owner
+            .eq_ignore_ascii_case(&repo.owner)
+            .then(|| git::tip(&repo.git_dir, &head_branch))
+            .flatten();
+        let invalid = |field: &str| {
+            validation_failed(
+                &doc,
+                json!({"resource": "PullRequest", "field": field, "code": "invalid"}),
+            )
+        };
+        let Some(head_tip) = head_tip else {
+            return Err(invalid("head"));
+        };
+        let Some(base_tip) = git::tip(&repo.git_dir, &base) else {
+            return Err(invalid("base"));
+        };
         if repo.pulls.values().any(|p| {
             p.open
                 && p.head_owner.eq_ignore_ascii_case(&head_owner)
@@ -124,6 +142,13 @@ impl State {
                 && p.base == base
         }) {
             return Err(already(repo));
+        }
+        if git::commits_between(&repo.git_dir, &base_tip, &head_tip) == 0 {
+            return Err(validation_failed(
+                &doc,
+                json!({"resource": "PullRequest", "code": "custom",
+                       "message": format!("No commits between {base} and {head}")}),
+            ));
         }
         let draft = b.get("draft").and_then(Value::as_bool).unwrap_or(false);
         let mcm = b
@@ -253,8 +278,11 @@ impl State {
             number,
             title: title.to_string(),
             body,
-            head_sha: fake_sha(&format!("{head_owner}:{head_branch}")),
-            base_sha: fake_sha(&format!("{}:{base}", repo.owner)),
+            head_sha: git::tip(&repo.git_dir, &head_branch)
+                .filter(|_| head_owner.eq_ignore_ascii_case(&repo.owner))
+                .unwrap_or_else(|| fake_sha(&format!("{head_owner}:{head_branch}"))),
+            base_sha: git::tip(&repo.git_dir, base)
+                .unwrap_or_else(|| fake_sha(&format!("{}:{base}", repo.owner))),
             head_owner,
             head: head_branch,
             base: base.to_string(),

@@ -32,8 +32,12 @@ impl State {
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| uri.path().to_string());
-        self.requests
-            .push((method.as_str().to_string(), path_and_query.clone()));
+        let at = self.now();
+        self.requests.push(super::Request {
+            method: method.as_str().to_string(),
+            path: path_and_query.clone(),
+            at,
+        });
 
         if let Some(i) = self
             .faults
