@@ -27,3 +27,4 @@ pub mod matcher;
 pub mod pipeline;
 pub mod revert;
 pub mod service;
+pub mod subject;

@@ -12,6 +12,7 @@ use common::file_at;
 use revertbot::gitstore::remote::{GitAuth, Network, Source};
 use revertbot::gitstore::RepoWriter;
 use revertbot::image::ImageRef;
+use revertbot::subject::Subject;
 use revertbot::revert::{
     self, Author, Effects, GitSettings, HoldPolicy, Outcome, RevertReport, Target,
 };
@@ -71,7 +72,7 @@ fn git_settings(cache: &Path) -> GitSettings {
 
 fn target(dir: &Path, image: &str, hold: HoldPolicy) -> Target {
     Target {
-        image: Some(ImageRef::parse(image).unwrap()),
+        subject: Some(Subject::Image(ImageRef::parse(image).unwrap())),
         hold,
         ..Target::new(Source::Path(dir.to_path_buf()))
     }
@@ -521,7 +522,10 @@ fn reverting_a_rollback_puts_the_image_back_but_never_the_hold() {
     // Someone reverts the rollback itself, whole, as `git revert` would.
     let cache = tempfile::tempdir().unwrap();
     let t = Target {
-        commit: Some(merged.to_string()),
+        subject: Some(Subject::Commit {
+            commit: merged.to_string(),
+            image: None,
+        }),
         whole_commit: true,
         allow_revert_of_revert: true,
         ..Target::new(Source::Path(dir.path().to_path_buf()))

@@ -12,6 +12,9 @@ use revertbot::journal::{
     self, Decision, Failure, Finished, JobKind, Journal, LocalPullOutcome, Location, NewAlert,
     NewDelivery, NewJob, NewLocalPull, PostgresSettings, Pruned, SslMode, PRUNE_BATCH,
 };
+use revertbot::image::ImageRef;
+use revertbot::manifest::kustomize::WorkloadKind;
+use revertbot::subject::{Named, Subject};
 use revertbot_testkit::postgres::Postgres;
 
 /// Where a test's journal lives; it lasts as long as this.
@@ -80,6 +83,7 @@ on_both_backends!(
     handles_ensuring_one_head_at_once_make_one_local_pull_and_one_comment,
     pruning_deletes_old_deliveries_and_ended_jobs_and_keeps_open_work,
     pruning_goes_a_batch_at_a_time_oldest_first,
+    a_job_is_claimed_with_its_subject_as_it_was_recorded,
 );
 
 fn alert(fingerprint: &str, decision: Decision) -> NewAlert {
@@ -94,13 +98,17 @@ fn alert(fingerprint: &str, decision: Decision) -> NewAlert {
 }
 
 fn job(repo: &str, image: &str) -> Decision {
-    Decision::Job(NewJob {
-        kind: JobKind::Rollback,
-        repo: repo.into(),
-        target: image.into(),
-        alert: "{}".into(),
-        alert_start: Some(1_796_000_000),
-    })
+    job_of(repo, Subject::Image(ImageRef::parse(image).unwrap()))
+}
+
+fn job_of(repo: &str, subject: Subject) -> Decision {
+    Decision::Job(NewJob::new(
+        JobKind::Rollback,
+        repo.into(),
+        subject,
+        "{}".into(),
+        Some(1_796_000_000),
+    ))
 }
 
 fn delivery(alerts: Vec<NewAlert>) -> NewDelivery {
@@ -359,25 +367,47 @@ fn sqlite_a_journal_of_an_earlier_version_is_brought_up_to_date_keeping_its_jobs
             [],
         )
         .unwrap();
+        // A workload's job kept only its key; its candidates come from the alert's labels.
+        conn.execute(
+            "INSERT INTO jobs (kind, repo, image, alert, state, not_before, created_at, updated_at)
+             VALUES ('rollback', 'other', 'workload:prod/Deployment/frontend:web', ?1, 'queued', 0, 0, 0)",
+            [WORKLOAD_ALERT],
+        )
+        .unwrap();
     }
     let j = journal::open(&Location::Sqlite {
         data_dir: dir.path().to_path_buf(),
     })
     .unwrap();
     let jobs = j.jobs(10).unwrap();
-    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs.len(), 2);
     assert_eq!(
-        (jobs[0].repo.as_str(), jobs[0].target.as_str()),
+        (jobs[1].repo.as_str(), jobs[1].target.as_str()),
         ("gitops", "app:2")
     );
     let claimed = j.claim("w", 1, 1_000).unwrap().unwrap();
     assert_eq!(claimed.target, "app:2");
+    assert_eq!(
+        claimed.subject,
+        Ok(Subject::Image(ImageRef::parse("app:2").unwrap()))
+    );
+    let workload = j.claim("w", 1, 1_000).unwrap().unwrap();
+    let Ok(Subject::Workload(candidates)) = &workload.subject else {
+        panic!("the old workload job reads back as a workload: {:?}", workload.subject);
+    };
+    assert_eq!(candidates[0].path(), "prod/Deployment/frontend:web");
     // And what later versions added is there.
     let opened = j
         .ensure_local_pull(&local_pull("gitops", "revertbot/app-2"), 10)
         .unwrap();
     assert_eq!((opened.number, opened.created), (1, true));
 }
+
+/// An alert as the first release kept it with a workload's job.
+const WORKLOAD_ALERT: &str = r#"{"version":"4","status":"firing","receiver":"revertbot",
+    "groupKey":"{}:{}","alerts":[{"status":"firing","labels":{"alertname":"PodCrashLooping",
+    "namespace":"prod","deployment":"frontend","container":"web"},"annotations":{},
+    "startsAt":"2026-11-30T10:00:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"f1"}]}"#;
 
 fn handles_recording_alerts_for_one_target_at_once_make_one_job(store: Store) {
     let targets: Vec<String> = (0..5).map(|i| format!("app:{i}")).collect();
@@ -414,6 +444,48 @@ fn handles_recording_alerts_for_one_target_at_once_make_one_job(store: Store) {
     assert_eq!(jobs.len(), 5);
     assert_eq!(jobs.iter().map(|r| r.alerts).sum::<u32>(), 200);
     assert_eq!(j.delivery_count().unwrap(), 40);
+}
+
+fn a_job_is_claimed_with_its_subject_as_it_was_recorded(store: Store) {
+    let j = store.open();
+    let workload = Subject::Workload(vec![
+        Named {
+            namespace: Some("prod".into()),
+            kind: Some(WorkloadKind::Deployment),
+            name: "frontend".into(),
+            container: Some("web".into()),
+        },
+        Named {
+            namespace: Some("prod".into()),
+            kind: None,
+            name: "frontend-7d9c".into(),
+            container: Some("web".into()),
+        },
+    ]);
+    let subjects = [
+        ("r1", Subject::Image(ImageRef::parse("ghcr.io/acme/api:1.4.0").unwrap())),
+        ("r2", workload),
+        (
+            "r3",
+            Subject::Commit {
+                commit: "abc1234".into(),
+                image: Some(ImageRef::parse("nginx:1.27").unwrap()),
+            },
+        ),
+    ];
+    let alerts = subjects
+        .iter()
+        .map(|(repo, subject)| alert(repo, job_of(repo, subject.clone())))
+        .collect();
+    j.record(&[delivery(alerts)], 0).unwrap();
+    let mut claimed = BTreeMap::new();
+    while let Some(c) = j.claim("w", 1, 1_000).unwrap() {
+        claimed.insert(c.repo.clone(), (c.target.clone(), c.subject.unwrap()));
+    }
+    for (repo, subject) in subjects {
+        assert_eq!(claimed[repo], (subject.key(), subject), "{repo}");
+    }
+    assert_eq!(claimed["r2"].0, "workload:prod/Deployment/frontend:web");
 }
 
 fn a_worker_whose_lease_ran_out_cannot_record_an_outcome_over_the_new_one(store: Store) {
@@ -453,7 +525,7 @@ fn postgresql_replicas_starting_together_migrate_once() {
             "together",
             "SELECT count(*), max(version) FROM schema_migrations"
         ),
-        "5|5"
+        "6|6"
     );
 }
 

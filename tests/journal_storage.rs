@@ -13,6 +13,8 @@ use revertbot::journal::{
     self, Decision, Failure, JobKind, Journal, Location, NewAlert, NewDelivery, NewJob, NoteKey,
     PostgresSettings, SslMode, FILE_NAME, UNWRITABLE,
 };
+use revertbot::image::ImageRef;
+use revertbot::subject::Subject;
 use revertbot_testkit::postgres::Postgres;
 
 enum Store {
@@ -77,13 +79,13 @@ fn jobs(j: &dyn Journal, targets: &[&str]) -> Vec<i64> {
             status: "resolved".into(),
             starts_at: "2026-11-30T10:00:00Z".into(),
             rule: Some("bad-image".into()),
-            decision: Decision::Job(NewJob {
-                kind: JobKind::Resolved,
-                repo: "gitops".into(),
-                target: (*t).into(),
-                alert: "{}".into(),
-                alert_start: None,
-            }),
+            decision: Decision::Job(NewJob::new(
+                JobKind::Resolved,
+                "gitops".into(),
+                Subject::Image(ImageRef::parse(t).unwrap()),
+                "{}".into(),
+                None,
+            )),
         })
         .collect();
     let recorded = j

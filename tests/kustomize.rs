@@ -719,7 +719,8 @@ fn patch_targets_select_by_label() {
 mod alert_labels {
     use std::collections::BTreeMap;
 
-    use revertbot::alert::workload::{from_labels, Named};
+    use revertbot::alert::workload::from_labels;
+    use revertbot::subject::Named;
     use revertbot::manifest::kustomize::WorkloadKind;
 
     #[test]

@@ -16,7 +16,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "pure",
         &[
-            "error", "clock", "image", "manifest", "matcher", "alert", "config",
+            "error", "clock", "image", "manifest", "matcher", "alert", "config", "subject",
         ],
     ),
     ("git", &["gitstore"]),

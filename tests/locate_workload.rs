@@ -6,7 +6,7 @@
 mod common;
 
 use common::repo;
-use revertbot::alert::workload::Named;
+use revertbot::subject::Named;
 use revertbot::error::{kind_of, Error, Kind};
 use revertbot::gitstore::RepoWriter;
 use revertbot::locate::{locate_workload, WorkloadLocated, WorkloadQuery, WORKLOAD_AMBIGUOUS};

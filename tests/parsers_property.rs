@@ -8,7 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use revertbot::alert::rules::{route, Routed, Subject};
+use revertbot::alert::rules::{route, Routed};
+use revertbot::subject::Subject;
 use revertbot::alert::{Alert, Payload, Status};
 use revertbot::config::{Config, Guards, RevertOfRevert, Rule};
 use revertbot::image::ImageRef;
@@ -182,8 +183,8 @@ proptest! {
                 prop_assert_eq!(got.to_string(), image.trim());
                 prop_assert_eq!(Some(got), parsed);
             }
-            Routed::Rollback { subject: Subject::Workload(_), .. }
-            | Routed::Resolved { subject: Subject::Workload(_), .. } => {
+            Routed::Rollback { subject: Subject::Workload(_) | Subject::Commit { .. }, .. }
+            | Routed::Resolved { subject: Subject::Workload(_) | Subject::Commit { .. }, .. } => {
                 prop_assert!(false, "the rule takes the image from its label only");
             }
             Routed::Skipped { reason, .. } => {

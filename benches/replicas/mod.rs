@@ -11,6 +11,8 @@ use revertbot::gitstore::RepoWriter;
 use revertbot::journal::{
     self, Decision, JobKind, Location, NewAlert, NewDelivery, NewJob, PostgresSettings, SslMode,
 };
+use revertbot::image::ImageRef;
+use revertbot::subject::Subject;
 use revertbot_testkit::fake_github::FakeGitHub;
 use revertbot_testkit::git_server::GitServer;
 use revertbot_testkit::postgres::Postgres;
@@ -195,13 +197,13 @@ fn queue(repos: &[String]) -> NewDelivery {
                 status: "firing".into(),
                 starts_at: starts.clone(),
                 rule: Some(repo.clone()),
-                decision: Decision::Job(NewJob {
-                    kind: JobKind::Rollback,
-                    repo: repo.clone(),
-                    target: image,
-                    alert: payload.to_string(),
-                    alert_start: Some(now.timestamp_millis()),
-                }),
+                decision: Decision::Job(NewJob::new(
+                    JobKind::Rollback,
+                    repo.clone(),
+                    Subject::Image(ImageRef::parse(&image).expect("the benchmark names images that parse")),
+                    payload.to_string(),
+                    Some(now.timestamp_millis()),
+                )),
             });
         }
     }

@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::workload::{self, Named};
+use super::workload;
 use super::{Alert, Status};
 use crate::config::{Guards, Rule};
 use crate::image::ImageRef;
+use crate::subject::Subject;
 
 /// What one alert asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,40 +21,6 @@ pub enum Routed<'r> {
     Rollback { rule: &'r Rule, subject: Subject },
     /// The alert resolved: say so on the rollback's pull request for this.
     Resolved { rule: &'r Rule, subject: Subject },
-}
-
-/// What an alert is about.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Subject {
-    /// The image its label names, with the version.
-    Image(ImageRef),
-    /// The workload its labels name (candidates, most likely first): its image is found in
-    /// the repository, as kustomize renders it.
-    Workload(Vec<Named>),
-}
-
-impl Subject {
-    /// What the journal keys jobs by: the image, or `workload:NAMESPACE/KIND/NAME[:CONTAINER]`
-    /// of the most likely candidate.
-    pub fn target(&self) -> String {
-        match self {
-            Subject::Image(image) => image.to_string(),
-            Subject::Workload(candidates) => {
-                let first = &candidates[0];
-                let mut t = format!(
-                    "workload:{}/{}/{}",
-                    first.namespace.as_deref().unwrap_or("*"),
-                    first.kind.map_or("*".to_string(), |k| k.to_string()),
-                    first.name
-                );
-                if let Some(c) = &first.container {
-                    t.push(':');
-                    t.push_str(c);
-                }
-                t
-            }
-        }
-    }
 }
 
 /// Routes an alert: the first rule whose matchers all match; the image from its label; the
@@ -194,7 +161,7 @@ mod tests {
         match route(&a, &rules, &guards(), now()) {
             Routed::Rollback { rule, subject } => {
                 assert_eq!(rule.name, "prod");
-                assert_eq!(subject.target(), "ghcr.io/acme/api:1.2.3");
+                assert_eq!(subject.key(), "ghcr.io/acme/api:1.2.3");
             }
             other => panic!("{other:?}"),
         }
@@ -264,7 +231,7 @@ mod tests {
             } => {
                 assert_eq!(candidates[0].name, "frontend");
                 assert_eq!(
-                    Subject::Workload(candidates).target(),
+                    Subject::Workload(candidates).key(),
                     "workload:prod/Deployment/frontend:web"
                 );
             }

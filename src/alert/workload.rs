@@ -11,17 +11,7 @@
 use std::collections::BTreeMap;
 
 use crate::manifest::kustomize::WorkloadKind;
-
-/// A workload an alert may be about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Named {
-    pub namespace: Option<String>,
-    /// `None`: a workload of any kind with this name (a pod name that fits no controller's
-    /// naming, which may be a workload's as written).
-    pub kind: Option<WorkloadKind>,
-    pub name: String,
-    pub container: Option<String>,
-}
+use crate::subject::Named;
 
 /// The labels that name a workload directly, in the order their candidates are offered.
 const WORKLOAD_LABELS: [(&str, WorkloadKind); 6] = [

@@ -199,6 +199,15 @@ pub fn explain(
                         )?;
                     }
                 }
+                if let Some(strategy) = &e.strategy {
+                    writeln!(out, "strategy  {strategy}")?;
+                }
+                if let Some(hold) = &e.hold {
+                    writeln!(out, "hold      {hold}")?;
+                }
+                if let Some(error) = &e.preview_error {
+                    writeln!(out, "preview   failed: {error}")?;
+                }
                 writeln!(out, "decision  {}: {}", e.decision, e.reason)?;
             }
         }

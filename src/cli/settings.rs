@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
-use revertbot::alert::workload::Named;
+use revertbot::subject::{Named, Subject};
 use revertbot::alert::Payload;
 use revertbot::error::Error;
 use revertbot::forge::github::{GitHubAuth, GitHubSettings, RepoName, RetryPolicy};
@@ -30,9 +30,12 @@ pub fn target(args: &TargetArgs) -> Result<Target> {
     Ok(Target {
         source: Source::parse(&args.repo),
         base: args.base.clone(),
-        commit: args.commit.clone(),
-        image,
-        workload: None,
+        subject: match (args.commit.clone(), image) {
+            (Some(commit), image) => Some(Subject::Commit { commit, image }),
+            (None, Some(image)) => Some(Subject::Image(image)),
+            // The rollback says what to give.
+            (None, None) => None,
+        },
         paths: PathFilter::new(&args.paths)?,
         whole_commit: args.whole_commit,
         allow_revert_of_revert: args.allow_revert_of_revert,

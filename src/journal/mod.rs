@@ -12,6 +12,7 @@
 
 mod backend;
 mod handle;
+mod legacy;
 mod open;
 mod postgres;
 mod records;

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::subject::Subject;
+
 /// A delivery to record, with the decision for each of its alerts.
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
@@ -25,7 +27,7 @@ pub struct NewAlert {
 }
 
 /// What to do with one alert.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// A job for the target: a new one, or the one queued or running for it already.
     Job(NewJob),
@@ -38,16 +40,81 @@ pub enum Decision {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {
     pub kind: JobKind,
     pub repo: String,
-    /// What to roll back: the image as the alert named it (`name:tag`), or
-    /// `workload:NAMESPACE/KIND/NAME[:CONTAINER]`, the workload whose image to find.
+    /// What to roll back, stored as it was routed.
+    pub subject: Subject,
+    /// What open jobs are keyed (and coalesced) by: [`Subject::key`].
     pub target: String,
     /// The v4 payload with only this alert, for the pull request's story.
     pub alert: String,
     pub alert_start: Option<i64>,
+}
+
+impl NewJob {
+    pub fn new(
+        kind: JobKind,
+        repo: String,
+        subject: Subject,
+        alert: String,
+        alert_start: Option<i64>,
+    ) -> NewJob {
+        NewJob {
+            kind,
+            repo,
+            target: subject.key(),
+            subject,
+            alert,
+            alert_start,
+        }
+    }
+}
+
+impl NewAlert {
+    /// What its row records beside the alert itself. For a job, `job` opens or finds it and
+    /// says which (`queued` or `coalesced`) and its id.
+    pub(super) fn columns<'a, E>(
+        &'a self,
+        job: impl FnOnce(&'a NewJob) -> Result<(&'static str, i64), E>,
+    ) -> Result<AlertColumns<'a>, E> {
+        Ok(match &self.decision {
+            Decision::Unmatched => AlertColumns {
+                decision: "unmatched",
+                repo: None,
+                target: None,
+                reason: None,
+                job: None,
+            },
+            Decision::Skipped { repo, reason } => AlertColumns {
+                decision: "skipped",
+                repo: repo.as_deref(),
+                target: None,
+                reason: Some(reason),
+                job: None,
+            },
+            Decision::Job(j) => {
+                let (decision, id) = job(j)?;
+                AlertColumns {
+                    decision,
+                    repo: Some(&j.repo),
+                    target: Some(&j.target),
+                    reason: None,
+                    job: Some(id),
+                }
+            }
+        })
+    }
+}
+
+/// An alert row's columns after the alert's own: see [`NewAlert::columns`].
+pub(super) struct AlertColumns<'a> {
+    pub decision: &'static str,
+    pub repo: Option<&'a str>,
+    pub target: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub job: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -92,7 +159,10 @@ pub struct Claimed {
     pub id: i64,
     pub kind: JobKind,
     pub repo: String,
+    /// The key it was recorded under ([`NewJob::target`]).
     pub target: String,
+    /// What to roll back, as routed; an error for a row this revertbot cannot read.
+    pub subject: Result<Subject, String>,
     pub alert: String,
     pub alert_start: Option<i64>,
     /// Tries so far, this one included.

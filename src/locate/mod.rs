@@ -4,11 +4,13 @@
 //! history; what a file references comes from [`crate::manifest`], the objects from
 //! [`crate::gitstore`].
 
+mod culprit;
 mod failure;
 mod query;
 mod walk;
 mod workload;
 
+pub use culprit::{culprit, Culprit};
 pub use failure::{NEVER_BUMPED, NOT_REFERENCED, STALE};
 pub use query::{Located, Query};
 pub use walk::{locate, locate_watched};

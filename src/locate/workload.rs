@@ -18,7 +18,7 @@ use git2::{Odb, Oid, Repository};
 use super::failure;
 use super::query::{Located, Query};
 use super::walk;
-use crate::alert::workload::Named;
+use crate::subject::Named;
 use crate::error::{Error, Kind};
 use crate::gitstore::tree_files::TreeFiles;
 use crate::gitstore::{resolve_commit, Blobs, CommitInfo, FirstParents};

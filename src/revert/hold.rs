@@ -41,6 +41,20 @@ impl HoldReport {
     pub fn is_empty(&self) -> bool {
         self.held.is_empty() && self.by_hand.is_empty()
     }
+
+    /// One line for people (the journal, `explain`): each hold, then what is left by hand.
+    pub fn summary(&self) -> Option<String> {
+        let held = self
+            .held
+            .iter()
+            .map(|x| format!("{}: {} in {} ({})", x.tool, x.pattern, x.file, x.object));
+        let by_hand = self
+            .by_hand
+            .iter()
+            .map(|x| format!("{}: by hand, {}", x.tool, x.why));
+        let parts: Vec<String> = held.chain(by_hand).collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
 }
 
 /// One hold in a file of the repository.

@@ -20,7 +20,7 @@ use tracing::info;
 use crate::error::{Error, Input, Kind};
 use crate::gitstore::remote;
 use crate::gitstore::{resolve_commit, CommitInfo};
-use crate::locate::{self, Query};
+use crate::locate;
 pub use failure::{
     BRANCH_CONFLICT, CANNOT_REVERT, CULPRIT_TOO_LATE, IMAGE_NOT_CHANGED, REVERT_OF_REVERT,
 };
@@ -63,56 +63,17 @@ pub fn rollback_in(
         .clone()
         .unwrap_or_else(|| ws.default_base().to_string());
     let base = resolve_commit(repo, &base_name, Some(Input::Base))?;
-    // The image rolled back: named, or the one a workload is rendered with.
-    let mut image = target.image.clone();
-    let mut workload = None;
-    let mut rendered_before = None;
-    let mut culprit_from = None;
-    let culprit = match (&target.commit, &target.image, &target.workload) {
-        (Some(commit), _, _) => resolve_commit(repo, commit, Some(Input::Commit))?,
-        (None, Some(image), _) => {
-            let query = Query {
-                image: image.clone(),
-                rev: base.to_string(),
-                paths: target.paths.clone(),
-            };
-            let located = locate::locate(repo, &query)?;
-            Oid::from_str(&located.commit.sha)?
-        }
-        (None, None, Some(candidates)) => {
-            let found = locate::locate_workload(
-                repo,
-                &locate::WorkloadQuery {
-                    candidates: candidates.clone(),
-                    rev: base.to_string(),
-                    paths: target.paths.clone(),
-                },
-            )?;
-            image = Some(
-                crate::image::ImageRef::parse(&found.image)
-                    .map_err(|e| Error::new(Kind::NotFound).text(e.to_string()))?,
-            );
-            workload = Some(format!("{} ({})", found.workload, found.container));
-            rendered_before = found.image_before.clone();
-            culprit_from = Some(found.culprit_from);
-            if found.culprit_from == locate::CulpritFrom::ImageHistory {
-                info!(
-                    workload = %found.workload,
-                    "the workload's rendered history starts at {}: its culprit is where that image came into the repository",
-                    found.image
-                );
-            }
-            Oid::from_str(&found.located.commit.sha)?
-        }
-        (None, None, None) => {
-            return Err(Error::new(Kind::Usage)
-                .text("give ")
-                .input(Input::Commit)
-                .text(" or ")
-                .input(Input::Image)
-                .into())
-        }
+    let Some(subject) = &target.subject else {
+        return Err(Error::new(Kind::Usage)
+            .text("give ")
+            .input(Input::Commit)
+            .text(" or ")
+            .input(Input::Image)
+            .into());
     };
+    let found = locate::culprit(repo, subject, &base.to_string(), &target.paths)?;
+    let culprit = found.commit;
+    let image = found.image;
     if let Some(limit) = target.committed_by {
         let committed = repo.find_commit(culprit)?.committer().when().seconds();
         if committed > limit {
@@ -140,9 +101,9 @@ pub fn rollback_in(
         reverted: culprit.to_string(),
         culprit: CommitInfo::of(&repo.find_commit(culprit)?),
         image: image.as_ref().map(ToString::to_string),
-        workload,
-        rendered_before,
-        culprit_from,
+        workload: found.workload,
+        rendered_before: found.rendered_before,
+        culprit_from: found.culprit_from,
         base: base_name.clone(),
         base_sha: base.to_string(),
         strategy: None,

@@ -4,9 +4,8 @@
 use std::path::PathBuf;
 
 use super::hold::HoldPolicy;
-use crate::alert::workload::Named;
+use crate::subject::Subject;
 use crate::gitstore::remote::{Network, Source};
-use crate::image::ImageRef;
 use crate::manifest::PathFilter;
 
 /// What a deployment sets once for every rollback.
@@ -31,13 +30,9 @@ pub struct Target {
     pub source: Source,
     /// Base branch or revision; default: the remote's default branch (or a local repo's HEAD).
     pub base: Option<String>,
-    /// The culprit, when known; else it is found as `locate` finds it for `image`.
-    pub commit: Option<String>,
-    /// The image whose places are rolled back.
-    pub image: Option<ImageRef>,
-    /// Without an image: the workload (candidates, most likely first) whose image, as
-    /// kustomize renders it, is rolled back.
-    pub workload: Option<Vec<Named>>,
+    /// What is rolled back; `None` only where the repository is opened without a rollback
+    /// (a service's start-up, an unhold).
+    pub subject: Option<Subject>,
     pub paths: PathFilter,
     pub whole_commit: bool,
     pub allow_revert_of_revert: bool,
@@ -53,9 +48,7 @@ impl Target {
         Target {
             source,
             base: None,
-            commit: None,
-            image: None,
-            workload: None,
+            subject: None,
             paths: PathFilter::default(),
             whole_commit: false,
             allow_revert_of_revert: false,

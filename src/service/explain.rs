@@ -5,16 +5,14 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::alert::rules::{self, Routed, Subject};
+use crate::alert::rules::{self, Routed};
+use crate::subject::Subject;
 use crate::alert::Payload;
 use crate::config::{Config, RevertOfRevert};
 use crate::error::render_chain;
-use crate::gitstore::remote::Source;
 use crate::journal;
 use crate::locate::{CulpritFrom, Located};
-use crate::manifest::PathFilter;
-use crate::pipeline::Engine;
-use crate::revert::Target;
+use crate::pipeline::{self, Engine};
 
 use super::state::config_key;
 
@@ -34,6 +32,15 @@ pub struct Explained {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub culprit_from: Option<CulpritFrom>,
     pub culprit: Option<Located>,
+    /// With `would open`: how the rollback reverts (`revert`, `partial` or `semantic`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    /// With `would open`: what the rollback holds, and what must be held by hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold: Option<String>,
+    /// With `would open`: why the rollback could not be made here, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview_error: Option<String>,
     /// `would open`, `would comment` or `skipped`.
     pub decision: String,
     pub reason: String,
@@ -59,6 +66,9 @@ pub async fn explain(
             image_source: None,
             culprit_from: None,
             culprit: None,
+            strategy: None,
+            hold: None,
+            preview_error: None,
             decision: "skipped".into(),
             reason: String::new(),
         };
@@ -73,7 +83,7 @@ pub async fn explain(
                 e.rule = Some(rule.name.clone());
                 e.repo = Some(rule.repo.clone());
                 describe_subject(&mut e, &subject);
-                let pull = last_pull(journal, &rule.repo, &subject.target()).await;
+                let pull = last_pull(journal, &rule.repo, &subject.key()).await;
                 match pull {
                     Some(pull) => {
                         let number = pull.number;
@@ -96,23 +106,22 @@ pub async fn explain(
                     out.push(e);
                     continue;
                 };
-                let (image, workload) = match &subject {
-                    Subject::Image(image) => (Some(image.clone()), None),
-                    Subject::Workload(candidates) => (None, Some(candidates.clone())),
-                };
-                let target = Target {
-                    base: repo.branch.clone(),
-                    image,
-                    workload,
-                    paths: PathFilter::new(&repo.paths).unwrap_or_default(),
-                    ..Target::new(Source::parse(&repo.url))
-                };
+                let alert_start = rules::started_at(alert).map(|t| t.timestamp());
+                let key = subject.key();
+                let target =
+                    match pipeline::rollback_target(repo, &config.guards, subject, alert_start) {
+                        Ok(target) => target,
+                        Err(err) => {
+                            e.reason = render_chain(&err, &config_key);
+                            out.push(e);
+                            continue;
+                        }
+                    };
                 match engine.find_culprit(&target, fetch).await {
                     Err(err) => e.reason = render_chain(&err, &config_key),
                     Ok(culprit) => {
                         let guards = &config.guards;
-                        let limit = rules::started_at(alert)
-                            .map(|t| t.timestamp() + guards.culprit_grace.as_secs() as i64);
+                        let limit = target.committed_by;
                         let recent = match journal {
                             Some(j) => j
                                 .rollbacks_since(&repo.name, now.timestamp_millis() - 3_600_000)
@@ -126,7 +135,7 @@ pub async fn explain(
                             e.image_source = Some("workload");
                             e.culprit_from = culprit.culprit_from;
                         }
-                        let existing = last_pull(journal, &repo.name, &subject.target())
+                        let existing = last_pull(journal, &repo.name, &key)
                             .await
                             .filter(|pull| pull.branch == culprit.branch);
                         if culprit.is_revert && guards.revert_of_revert == RevertOfRevert::Refuse {
@@ -151,6 +160,15 @@ pub async fn explain(
                             );
                         } else {
                             e.decision = "would open".into();
+                            // The rollback itself, made as the worker makes it and not written:
+                            // its strategy and hold are what `serve` would push.
+                            match engine.preview(&target, false).await {
+                                Ok(preview) => {
+                                    e.strategy = preview.strategy.map(|s| s.as_str().to_string());
+                                    e.hold = preview.hold.summary();
+                                }
+                                Err(err) => e.preview_error = Some(render_chain(&err, &config_key)),
+                            }
                             e.reason = if guards.dry_run {
                                 format!(
                                     "branch {} (guards.dry_run: recorded, not pushed)",
@@ -177,11 +195,13 @@ fn describe_subject(e: &mut Explained, subject: &Subject) {
             e.image_source = Some("label");
         }
         Subject::Workload(candidates) => {
-            e.workload = Some(subject.target().trim_start_matches("workload:").to_string());
+            e.workload = candidates.first().map(|c| c.path());
             if candidates.len() > 1 {
                 e.reason = format!("{} candidate workloads from the labels", candidates.len());
             }
         }
+        // Alerts never name a commit.
+        Subject::Commit { .. } => {}
     }
 }
 

@@ -33,13 +33,13 @@ pub fn delivery(payload: &Payload, raw: &str, config: &Config, now: DateTime<Utc
                     } else {
                         JobKind::Rollback
                     };
-                    Decision::Job(NewJob {
+                    Decision::Job(NewJob::new(
                         kind,
-                        repo: rule.repo.clone(),
-                        target: subject.target(),
-                        alert: single(payload, alert),
-                        alert_start: rules::started_at(alert).map(|t| t.timestamp()),
-                    })
+                        rule.repo.clone(),
+                        subject,
+                        single(payload, alert),
+                        rules::started_at(alert).map(|t| t.timestamp()),
+                    ))
                 }
             };
             NewAlert {

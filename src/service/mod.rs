@@ -29,16 +29,15 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tokio::sync::Notify;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::clock::Clock;
 use crate::config::{Config, Forge};
 use crate::error::Error;
-use crate::gitstore::remote::{Cancel, Source};
+use crate::gitstore::remote::Cancel;
 use crate::journal;
-use crate::manifest::PathFilter;
 use crate::pipeline::{Engine, EngineSettings};
-use crate::revert::{Author, GitSettings, Target};
+use crate::revert::{Author, GitSettings};
 pub use startup::Startup;
 pub use state::config_key;
 
@@ -325,10 +324,12 @@ async fn prepare(shared: Arc<state::Shared>, name: String) {
     let Some(repo) = shared.config.repo(&name).cloned() else {
         return;
     };
-    let target = Target {
-        base: repo.branch.clone(),
-        paths: PathFilter::new(&repo.paths).unwrap_or_default(),
-        ..Target::new(Source::parse(&repo.url))
+    let target = match crate::pipeline::repo_target(&repo) {
+        Ok(target) => target,
+        Err(err) => {
+            error!(repo = %name, "repos.{name}.paths: {err:#}");
+            return;
+        }
     };
     loop {
         match shared.engine.prepare(&target).await {

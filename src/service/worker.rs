@@ -11,19 +11,12 @@ use tracing::{info, warn, Instrument};
 
 use super::state::{config_key, Shared};
 use crate::alert::Payload;
-use crate::config::RevertOfRevert;
 use crate::error::{kind_of, render_chain, Error, Kind};
 use crate::forge::github::RepoName;
 use crate::forge::pulls::{PullDress, PullState};
-use crate::gitstore::remote::Source;
-use crate::image::ImageRef;
 use crate::journal::{self, Claimed, Failure, Finished, JobKind, Journal, NoteKey};
-use crate::manifest::PathFilter;
-use crate::pipeline::{Job, PullOptions};
-use crate::revert::{Effects, Target};
-
-/// How a job's target names a workload rather than an image.
-const WORKLOAD_PREFIX: &str = "workload:";
+use crate::pipeline::{rollback_target, Job, PullOptions};
+use crate::revert::Effects;
 
 /// How long a claim holds without renewal; renewed every third of it.
 const LEASE: Duration = Duration::from_secs(60);
@@ -336,18 +329,12 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
         ))
     })?;
     let alert = Payload::from_json(job.alert.as_bytes()).ok();
-    // A workload target: its image is found in the repository, from the alert's labels.
-    let (image, workload) = if job.target.starts_with(WORKLOAD_PREFIX) {
-        let labels = alert
-            .as_ref()
-            .and_then(|a| a.alerts.first())
-            .map(|a| a.labels.clone())
-            .unwrap_or_default();
-        (None, Some(crate::alert::workload::from_labels(&labels)))
-    } else {
-        let image = ImageRef::parse(&job.target).map_err(|e| Error::usage(e.to_string()))?;
-        (Some(image), None)
-    };
+    let subject = job.subject.clone().map_err(|e| {
+        Error::usage(format!(
+            "job {}: {e}; send the alert again to record it anew",
+            job.id
+        ))
+    })?;
     let guards = &config.guards;
     let hour_ago = now_ms(shared) - 3_600_000;
     let recent = shared.journal.rollbacks_since(&repo.name, hour_ago).await?;
@@ -360,23 +347,7 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
             .with_code(RATE_GUARD)
             .into());
     }
-    let target = Target {
-        source: Source::parse(&repo.url),
-        base: repo.branch.clone(),
-        commit: None,
-        image,
-        workload,
-        paths: PathFilter::new(&repo.paths)?,
-        whole_commit: false,
-        allow_revert_of_revert: guards.revert_of_revert == RevertOfRevert::Allow,
-        hold: match repo.hold {
-            crate::config::Hold::Auto => crate::revert::HoldPolicy::Auto,
-            crate::config::Hold::None => crate::revert::HoldPolicy::None,
-        },
-        committed_by: job
-            .alert_start
-            .map(|start| start + guards.culprit_grace.as_secs() as i64),
-    };
+    let target = rollback_target(repo, guards, subject, job.alert_start)?;
     let pr = &repo.pull_request;
     let outcome = shared
         .engine
@@ -435,7 +406,7 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
                 .unwrap_or_default()
         }),
         diff: Some(r.diff.clone()).filter(|d| !d.is_empty()),
-        hold: hold_summary(&r.hold),
+        hold: r.hold.summary(),
     })
 }
 
@@ -516,19 +487,4 @@ async fn resolved(shared: &Arc<Shared>, job: &Claimed) -> Result<Finished> {
         pr_number: Some(number),
         ..Finished::default()
     })
-}
-
-/// What a rollback holds, in a line for the journal and the status page.
-fn hold_summary(h: &crate::revert::HoldReport) -> Option<String> {
-    let mut parts: Vec<String> = h
-        .held
-        .iter()
-        .map(|x| format!("{}: {} in {} ({})", x.tool, x.pattern, x.file, x.object))
-        .collect();
-    parts.extend(
-        h.by_hand
-            .iter()
-            .map(|x| format!("{}: by hand, {}", x.tool, x.why)),
-    );
-    (!parts.is_empty()).then(|| parts.join("; "))
 }

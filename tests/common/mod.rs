@@ -68,6 +68,7 @@ pub mod ssh_server;
 
 use revertbot::gitstore::remote::{GitAuth, Network, Source};
 use revertbot::revert::{Author, Effects, GitSettings, RevertReport, Target};
+use revertbot::subject::Subject;
 
 /// One `revert` as the CLI would ask it: the deployment's settings, the target and the
 /// effects side by side, so that a test sets any of them by name.
@@ -104,9 +105,11 @@ impl RevertRequest {
         Target {
             source: self.source.clone(),
             base: self.base.clone(),
-            commit: self.commit.clone(),
-            image: self.image.clone(),
-            workload: None,
+            subject: match (self.commit.clone(), self.image.clone()) {
+                (Some(commit), image) => Some(Subject::Commit { commit, image }),
+                (None, Some(image)) => Some(Subject::Image(image)),
+                (None, None) => None,
+            },
             paths: self.paths.clone(),
             whole_commit: self.whole_commit,
             allow_revert_of_revert: self.allow_revert_of_revert,

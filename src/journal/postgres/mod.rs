@@ -204,7 +204,15 @@ impl Journal for PostgresJournal {
                 let made = loop {
                     if let Some(row) = tx.query_opt(
                         &insert_job,
-                        &[&key.0, &j.repo, &j.target, &j.alert, &j.alert_start, &now],
+                        &[
+                            &key.0,
+                            &j.repo,
+                            &j.target,
+                            &j.alert,
+                            &j.alert_start,
+                            &now,
+                            &j.subject.to_json(),
+                        ],
                     )? {
                         break (row.get::<_, i64>(0), true);
                     }
@@ -233,35 +241,19 @@ impl Journal for PostgresJournal {
                 let mut decisions = Vec::with_capacity(d.alerts.len());
                 let mut new_jobs = 0;
                 for a in &d.alerts {
-                    let (decision, repo, target, reason, job) = match &a.decision {
-                        Decision::Unmatched => ("unmatched", None, None, None, None),
-                        Decision::Skipped { repo, reason } => (
-                            "skipped",
-                            repo.as_deref(),
-                            None,
-                            Some(reason.as_str()),
-                            None,
-                        ),
-                        Decision::Job(j) => {
-                            let entry = jobs
-                                .get_mut(&(j.kind.as_str(), j.repo.as_str(), j.target.as_str()))
-                                .expect("every job of the batch was made or found");
-                            let decision = if entry.1 {
-                                entry.1 = false;
-                                new_jobs += 1;
-                                "queued"
-                            } else {
-                                "coalesced"
-                            };
-                            (
-                                decision,
-                                Some(j.repo.as_str()),
-                                Some(j.target.as_str()),
-                                None,
-                                Some(entry.0),
-                            )
-                        }
-                    };
+                    let c = a.columns(|j| {
+                        let entry = jobs
+                            .get_mut(&(j.kind.as_str(), j.repo.as_str(), j.target.as_str()))
+                            .expect("every job of the batch was made or found");
+                        let decision = if entry.1 {
+                            entry.1 = false;
+                            new_jobs += 1;
+                            "queued"
+                        } else {
+                            "coalesced"
+                        };
+                        Ok::<_, postgres::Error>((decision, entry.0))
+                    })?;
                     tx.execute(
                         &insert_alert,
                         &[
@@ -271,14 +263,14 @@ impl Journal for PostgresJournal {
                             &a.status,
                             &a.starts_at,
                             &a.rule,
-                            &repo,
-                            &target,
-                            &decision,
-                            &reason,
-                            &job,
+                            &c.repo,
+                            &c.target,
+                            &c.decision,
+                            &c.reason,
+                            &c.job,
                         ],
                     )?;
-                    decisions.push(decision);
+                    decisions.push(c.decision);
                 }
                 out.push(Recorded {
                     delivery,

@@ -5,6 +5,7 @@
 use anyhow::{Context, Result};
 use postgres::Client;
 
+use crate::journal::legacy;
 use crate::journal::sql::{migrations, Dialect};
 
 /// `(version, SQL)`, in order. A migration, once released, never changes: add a new one.
@@ -14,7 +15,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_local_pulls.sql")),
     (4, include_str!("migrations/0004_retention.sql")),
     (5, include_str!("migrations/0005_resolved_notes.sql")),
+    (6, include_str!("migrations/0006_subject.sql")),
 ];
+
+/// The migration that adds jobs' `subject`: the open jobs' are filled in with it.
+const SUBJECT: i64 = 6;
 
 /// The advisory lock's key: `hashtextextended('revertbot.migrations', 0)`, spelled in SQL so
 /// that any tool can see who holds it.
@@ -45,6 +50,9 @@ fn apply(client: &mut Client) -> Result<i64> {
         if !applied {
             tx.batch_execute(sql)
                 .with_context(|| format!("journal migration {v} failed"))?;
+            if *v == SUBJECT {
+                store_subjects(&mut tx).with_context(|| format!("journal migration {v} failed"))?;
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at)
                  VALUES ($1, (extract(epoch FROM now()) * 1000)::BIGINT)",
@@ -61,4 +69,16 @@ fn apply(client: &mut Client) -> Result<i64> {
         );
     }
     Ok(version)
+}
+
+fn store_subjects(tx: &mut postgres::Transaction) -> Result<(), postgres::Error> {
+    let unstored = tx.query(migrations::UNSTORED_SUBJECTS, &[])?;
+    let store = Dialect::Postgres.render(migrations::STORE_SUBJECT);
+    for row in unstored {
+        let (id, target, alert): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
+        if let Some(subject) = legacy::subject_of(&target, &alert) {
+            tx.execute(&*store, &[&id, &subject.to_json()])?;
+        }
+    }
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! and read back.
 
 use super::row::Row;
+use crate::subject::Subject;
 use crate::journal::records::{Claimed, JobDetail, JobKind, JobRecord, LastPull};
 
 /// The open job (queued or running) of a target.
@@ -12,8 +13,8 @@ pub const OPEN_JOB: &str = "SELECT id FROM jobs
 /// A new job, queued; its columns for both of [`INSERT_JOB`] and [`INSERT_JOB_UNLESS_OPEN`].
 macro_rules! insert_job {
     () => {
-        "INSERT INTO jobs (kind, repo, target, alert, alert_start, state, not_before, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6)"
+        "INSERT INTO jobs (kind, repo, target, alert, alert_start, state, not_before, created_at, updated_at, subject)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6, ?7)"
     };
 }
 
@@ -36,7 +37,7 @@ pub const EXPIRE_LEASES: &str =
 /// The oldest due jobs of repositories with no job running, at most `?2` ([`claimed`] maps
 /// them); on PostgreSQL those another replica is claiming are passed over.
 pub const DUE: &str =
-    "SELECT id, kind, repo, target, alert, alert_start, attempts, created_at FROM jobs
+    "SELECT id, kind, repo, target, alert, alert_start, attempts, created_at, subject FROM jobs
      WHERE state = 'queued' AND not_before <= ?1
        AND repo NOT IN (SELECT repo FROM jobs WHERE state = 'running')
      ORDER BY not_before, id LIMIT ?2
@@ -155,6 +156,10 @@ pub fn claimed<R: Row>(row: &R) -> Result<Claimed, R::Error> {
         alert_start: row.get(5)?,
         attempt: row.get::<i64>(6)? as u32 + 1,
         created_at: row.get(7)?,
+        subject: match row.get::<Option<String>>(8)? {
+            Some(text) => Subject::from_json(&text),
+            None => Err("the job was recorded with no subject".into()),
+        },
     })
 }
 

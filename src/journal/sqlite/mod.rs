@@ -19,7 +19,7 @@ mod statements;
 
 use super::backend::Journal;
 use super::records::{
-    Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull,
+    Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull,
     LocalPull, LocalPullOutcome, NewDelivery, NewLocalPull, NoteKey, Pruned, Recorded,
 };
 use super::sql::{deliveries, jobs};
@@ -142,48 +142,30 @@ impl Journal for SqliteJournal {
                 let mut decisions = Vec::with_capacity(d.alerts.len());
                 let mut new_jobs = 0;
                 for a in &d.alerts {
-                    let (decision, repo, target, reason, job) = match &a.decision {
-                        Decision::Unmatched => ("unmatched", None, None, None, None),
-                        Decision::Skipped { repo, reason } => (
-                            "skipped",
-                            repo.as_deref(),
-                            None,
-                            Some(reason.as_str()),
-                            None,
-                        ),
-                        Decision::Job(j) => {
-                            let open: Option<i64> = cached(&tx, jobs::OPEN_JOB)?
-                                .query_row(params![j.kind.as_str(), j.repo, j.target], |row| {
-                                    row.get(0)
-                                })
-                                .optional()?;
-                            let (decision, id) = match open {
-                                Some(id) => ("coalesced", id),
-                                None => {
-                                    new_jobs += 1;
-                                    let id = cached(&tx, jobs::INSERT_JOB)?.query_row(
-                                        params![
-                                            j.kind.as_str(),
-                                            j.repo,
-                                            j.target,
-                                            j.alert,
-                                            j.alert_start,
-                                            now
-                                        ],
-                                        |row| row.get(0),
-                                    )?;
-                                    ("queued", id)
-                                }
-                            };
-                            (
-                                decision,
-                                Some(j.repo.as_str()),
-                                Some(j.target.as_str()),
-                                None,
-                                Some(id),
-                            )
+                    let c = a.columns(|j| {
+                        let open: Option<i64> = cached(&tx, jobs::OPEN_JOB)?
+                            .query_row(params![j.kind.as_str(), j.repo, j.target], |row| {
+                                row.get(0)
+                            })
+                            .optional()?;
+                        if let Some(id) = open {
+                            return Ok::<_, anyhow::Error>(("coalesced", id));
                         }
-                    };
+                        new_jobs += 1;
+                        let id = cached(&tx, jobs::INSERT_JOB)?.query_row(
+                            params![
+                                j.kind.as_str(),
+                                j.repo,
+                                j.target,
+                                j.alert,
+                                j.alert_start,
+                                now,
+                                j.subject.to_json()
+                            ],
+                            |row| row.get(0),
+                        )?;
+                        Ok(("queued", id))
+                    })?;
                     cached(&tx, deliveries::INSERT_ALERT)?.execute(params![
                         delivery,
                         a.fingerprint,
@@ -191,13 +173,13 @@ impl Journal for SqliteJournal {
                         a.status,
                         a.starts_at,
                         a.rule,
-                        repo,
-                        target,
-                        decision,
-                        reason,
-                        job
+                        c.repo,
+                        c.target,
+                        c.decision,
+                        c.reason,
+                        c.job
                     ])?;
-                    decisions.push(decision);
+                    decisions.push(c.decision);
                 }
                 out.push(Recorded {
                     delivery,

@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 
+use crate::journal::legacy;
 use crate::journal::sql::migrations;
 
 /// `(version, SQL)`, in order. A migration, once released, never changes: add a new one.
@@ -15,7 +16,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/0005_local_pulls.sql")),
     (6, include_str!("migrations/0006_retention.sql")),
     (7, include_str!("migrations/0007_resolved_notes.sql")),
+    (8, include_str!("migrations/0008_subject.sql")),
 ];
+
+/// The migration that adds jobs' `subject`: the open jobs' are filled in with it.
+const SUBJECT: i64 = 8;
 
 /// Brings the schema up to date; returns the version it is at.
 pub fn migrate(conn: &mut Connection) -> Result<i64> {
@@ -32,6 +37,9 @@ pub fn migrate(conn: &mut Connection) -> Result<i64> {
         if !applied {
             tx.execute_batch(sql)
                 .with_context(|| format!("journal migration {v} failed"))?;
+            if *v == SUBJECT {
+                store_subjects(&tx).with_context(|| format!("journal migration {v} failed"))?;
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s','now') * 1000)",
                 [v],
@@ -47,4 +55,23 @@ pub fn migrate(conn: &mut Connection) -> Result<i64> {
         );
     }
     Ok(version)
+}
+
+fn store_subjects(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
+    let unstored = tx
+        .prepare(migrations::UNSTORED_SUBJECTS)?
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (id, target, alert) in unstored {
+        if let Some(subject) = legacy::subject_of(&target, &alert) {
+            tx.execute(migrations::STORE_SUBJECT, rusqlite::params![id, subject.to_json()])?;
+        }
+    }
+    Ok(())
 }

@@ -4,7 +4,9 @@
 use std::fmt;
 
 /// The kinds of object that run containers and that an alert can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum WorkloadKind {
     Deployment,
     StatefulSet,

@@ -7,6 +7,8 @@
 //! Git work runs on the blocking pool; GitHub calls are async. Each job runs in one span with
 //! the repository, image and culprit as fields.
 
+mod target;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +26,8 @@ use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec};
 use crate::forge::{host_of, repo_of_remote, web_url, Connected, Forge};
 use crate::gitstore::remote::{self, Source};
 use crate::journal::Handle;
+use crate::subject::Subject;
+pub use target::{repo_target, rollback_target};
 use crate::revert::{
     self, Effects, GitSettings, Outcome as RevertOutcome, RevertReport, Target, Workspace,
 };
@@ -128,7 +132,7 @@ impl Engine {
         let span = tracing::info_span!(
             "job",
             repo = %remote::redact(&source_text(&job.target.source)),
-            image = job.target.image.as_ref().map(ToString::to_string).unwrap_or_default(),
+            subject = job.target.subject.as_ref().map(Subject::key).unwrap_or_default(),
             sha = tracing::field::Empty,
         );
         self.run_job(job).instrument(span).await
@@ -392,6 +396,32 @@ impl Engine {
         .await
     }
 
+    /// Makes the rollback a job would make — culprit, strategy, hold, branch, diff — and writes
+    /// nothing but the mirror cache: from the mirror as it is (fetched first if there is none
+    /// yet, or when `fetch`).
+    pub async fn preview(&self, target: &Target, fetch: bool) -> Result<RevertReport> {
+        let (git, target) = (self.git.clone(), target.clone());
+        blocking(move || {
+            let offline = Effects {
+                dry_run: true,
+                offline: true,
+                push: false,
+            };
+            match Workspace::open(&git.cache_dir, &target, offline) {
+                Ok(ws) if !fetch => revert::rollback_in(ws, &git, &target, offline),
+                _ => {
+                    let online = Effects {
+                        offline: false,
+                        ..offline
+                    };
+                    let ws = Workspace::open(&git.cache_dir, &target, online)?;
+                    revert::rollback_in(ws, &git, &target, online)
+                }
+            }
+        })
+        .await
+    }
+
     /// Finds the culprit for a target's image as a rollback would, without writing anything
     /// but the mirror cache: from the mirror as it is (fetched first if there is none yet, or
     /// when `fetch`).
@@ -415,55 +445,23 @@ impl Engine {
                 .base
                 .clone()
                 .unwrap_or_else(|| ws.default_base().to_string());
-            let (image, located, workload, culprit_from) = match (&target.image, &target.workload) {
-                (Some(image), _) => {
-                    let located = crate::locate::locate(
-                        repo,
-                        &crate::locate::Query {
-                            image: image.clone(),
-                            rev,
-                            paths: target.paths.clone(),
-                        },
-                    )?;
-                    (image.clone(), located, None, None)
-                }
-                (None, Some(candidates)) => {
-                    let found = crate::locate::locate_workload(
-                        repo,
-                        &crate::locate::WorkloadQuery {
-                            candidates: candidates.clone(),
-                            rev,
-                            paths: target.paths.clone(),
-                        },
-                    )?;
-                    let image = crate::image::ImageRef::parse(&found.image)
-                        .map_err(|e| Error::new(Kind::NotFound).text(e.to_string()))?;
-                    let workload = format!("{} ({})", found.workload, found.container);
-                    (
-                        image,
-                        found.located,
-                        Some(workload),
-                        Some(found.culprit_from),
-                    )
-                }
-                (None, None) => {
-                    return Err(Error::new(Kind::Usage)
-                        .text("give ")
-                        .input(Input::Image)
-                        .into())
-                }
-            };
-            let commit = repo.find_commit(git2::Oid::from_str(&located.commit.sha)?)?;
+            let give_image = || Error::new(Kind::Usage).text("give ").input(Input::Image);
+            let subject = target.subject.as_ref().ok_or_else(give_image)?;
+            let found = crate::locate::culprit(repo, subject, &rev, &target.paths)?;
+            // A commit given by hand is its own culprit: there is nothing to find.
+            let located = found.located.ok_or_else(give_image)?;
+            let image_name = found.image.as_ref().map(|i| i.name.as_str());
+            let commit = repo.find_commit(found.commit)?;
             let committed_at = commit.committer().when().seconds();
             let is_revert = crate::revert::message::is_a_revert(commit.message_raw().unwrap_or(""));
-            let branch = crate::revert::rollback_branch(repo, commit.id(), Some(&image.name))?;
+            let branch = crate::revert::rollback_branch(repo, commit.id(), image_name)?;
             Ok(Culprit {
                 committed_at,
                 is_revert,
                 branch,
                 located,
-                workload,
-                culprit_from,
+                workload: found.workload,
+                culprit_from: found.culprit_from,
             })
         })
         .await
