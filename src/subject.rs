@@ -209,5 +209,4 @@ mod tests {
         assert!(Subject::from_json(r#"{"v":1,"image":"nginx:1","workload":[]}"#).is_err());
         assert!(Subject::from_json("workload:prod/Deployment/x").is_err());
     }
-
 }

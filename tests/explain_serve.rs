@@ -104,8 +104,11 @@ fn fill(dir: &Path) {
         "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\nspec:\n  chart:\n    spec:\n      chart: podinfo\n  values:\n    image:\n      repository: ghcr.io/stefanprodan/podinfo\n      tag: 6.5.0\n",
     );
     w.commit("Add api, web, batch and podinfo").unwrap();
-    w.author("fluxcdbot", "flux@example.com")
-        .edit("apps/api/deployment.yaml", "api:1.0.0", "api:1.1.0");
+    w.author("fluxcdbot", "flux@example.com").edit(
+        "apps/api/deployment.yaml",
+        "api:1.0.0",
+        "api:1.1.0",
+    );
     w.commit("Update from image update automation").unwrap();
     w.edit(
         "apps/web/prod/kustomization.yaml",
@@ -114,7 +117,11 @@ fn fill(dir: &Path) {
     );
     w.commit("Update from image update automation").unwrap();
     w.author("Dana Ops", "dana@example.com")
-        .edit("apps/batch/deployments.yaml", "worker:2.0.0", "worker:2.1.0")
+        .edit(
+            "apps/batch/deployments.yaml",
+            "worker:2.0.0",
+            "worker:2.1.0",
+        )
         .edit("apps/batch/deployments.yaml", "jobs:5.0.0", "jobs:5.1.0");
     w.commit("Bump worker and jobs").unwrap();
     w.author("renovate[bot]", "bot@renovateapp.com").edit(

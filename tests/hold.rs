@@ -12,10 +12,10 @@ use common::file_at;
 use revertbot::gitstore::remote::{GitAuth, Network, Source};
 use revertbot::gitstore::RepoWriter;
 use revertbot::image::ImageRef;
-use revertbot::subject::Subject;
 use revertbot::revert::{
     self, Author, Effects, GitSettings, HoldPolicy, Outcome, RevertReport, Target,
 };
+use revertbot::subject::Subject;
 
 const DEPLOYMENT: &str = r#"apiVersion: apps/v1
 kind: Deployment

@@ -8,11 +8,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Barrier, Mutex};
 
+use revertbot::image::ImageRef;
 use revertbot::journal::{
     self, Decision, Failure, Finished, JobKind, Journal, LocalPullOutcome, Location, NewAlert,
     NewDelivery, NewJob, NewLocalPull, PostgresSettings, Pruned, SslMode, PRUNE_BATCH,
 };
-use revertbot::image::ImageRef;
 use revertbot::manifest::kustomize::WorkloadKind;
 use revertbot::subject::{Named, Subject};
 use revertbot_testkit::postgres::Postgres;
@@ -393,7 +393,10 @@ fn sqlite_a_journal_of_an_earlier_version_is_brought_up_to_date_keeping_its_jobs
     );
     let workload = j.claim("w", 1, 1_000).unwrap().unwrap();
     let Ok(Subject::Workload(candidates)) = &workload.subject else {
-        panic!("the old workload job reads back as a workload: {:?}", workload.subject);
+        panic!(
+            "the old workload job reads back as a workload: {:?}",
+            workload.subject
+        );
     };
     assert_eq!(candidates[0].path(), "prod/Deployment/frontend:web");
     // And what later versions added is there.
@@ -463,7 +466,10 @@ fn a_job_is_claimed_with_its_subject_as_it_was_recorded(store: Store) {
         },
     ]);
     let subjects = [
-        ("r1", Subject::Image(ImageRef::parse("ghcr.io/acme/api:1.4.0").unwrap())),
+        (
+            "r1",
+            Subject::Image(ImageRef::parse("ghcr.io/acme/api:1.4.0").unwrap()),
+        ),
         ("r2", workload),
         (
             "r3",

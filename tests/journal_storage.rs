@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 
 use revertbot::error::{kind_of, Error, Kind};
+use revertbot::image::ImageRef;
 use revertbot::journal::{
     self, Decision, Failure, JobKind, Journal, Location, NewAlert, NewDelivery, NewJob, NoteKey,
     PostgresSettings, SslMode, FILE_NAME, UNWRITABLE,
 };
-use revertbot::image::ImageRef;
 use revertbot::subject::Subject;
 use revertbot_testkit::postgres::Postgres;
 

@@ -720,8 +720,8 @@ mod alert_labels {
     use std::collections::BTreeMap;
 
     use revertbot::alert::workload::from_labels;
-    use revertbot::subject::Named;
     use revertbot::manifest::kustomize::WorkloadKind;
+    use revertbot::subject::Named;
 
     #[test]
     fn a_pod_label_names_the_deployment_with_its_namespace_and_container() {

@@ -6,12 +6,12 @@
 mod common;
 
 use common::repo;
-use revertbot::subject::Named;
 use revertbot::error::{kind_of, Error, Kind};
 use revertbot::gitstore::RepoWriter;
 use revertbot::locate::{locate_workload, WorkloadLocated, WorkloadQuery, WORKLOAD_AMBIGUOUS};
 use revertbot::manifest::kustomize::WorkloadKind;
 use revertbot::manifest::PathFilter;
+use revertbot::subject::Named;
 
 const BASE_DEPLOYMENT: &str = "apiVersion: apps/v1
 kind: Deployment

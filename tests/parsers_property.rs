@@ -9,11 +9,11 @@ use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use revertbot::alert::rules::{route, Routed};
-use revertbot::subject::Subject;
 use revertbot::alert::{Alert, Payload, Status};
 use revertbot::config::{Config, Guards, RevertOfRevert, Rule};
 use revertbot::image::ImageRef;
 use revertbot::matcher::{self, Matcher, Op};
+use revertbot::subject::Subject;
 
 /// Text that looks like what it fuzzes: mostly its own alphabet, now and then anything.
 fn text(alphabet: &'static str, max: usize) -> impl Strategy<Value = String> {

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use revertbot::gitstore::RepoWriter;
+use revertbot::image::ImageRef;
 use revertbot::journal::{
     self, Decision, JobKind, Location, NewAlert, NewDelivery, NewJob, PostgresSettings, SslMode,
 };
-use revertbot::image::ImageRef;
 use revertbot::subject::Subject;
 use revertbot_testkit::fake_github::FakeGitHub;
 use revertbot_testkit::git_server::GitServer;
@@ -200,7 +200,9 @@ fn queue(repos: &[String]) -> NewDelivery {
                 decision: Decision::Job(NewJob::new(
                     JobKind::Rollback,
                     repo.clone(),
-                    Subject::Image(ImageRef::parse(&image).expect("the benchmark names images that parse")),
+                    Subject::Image(
+                        ImageRef::parse(&image).expect("the benchmark names images that parse"),
+                    ),
                     payload.to_string(),
                     Some(now.timestamp_millis()),
                 )),

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
-use revertbot::subject::{Named, Subject};
 use revertbot::alert::Payload;
 use revertbot::error::Error;
 use revertbot::forge::github::{GitHubAuth, GitHubSettings, RepoName, RetryPolicy};
@@ -16,6 +15,7 @@ use revertbot::manifest::kustomize::WorkloadKind;
 use revertbot::manifest::PathFilter;
 use revertbot::pipeline::PullOptions;
 use revertbot::revert::{Author, GitSettings, HoldPolicy, Target};
+use revertbot::subject::{Named, Subject};
 
 use super::args::{GitArgs, GitHubArgs, HoldArg, PullArgs, TargetArgs};
 

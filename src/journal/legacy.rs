@@ -30,7 +30,9 @@ mod tests {
     fn an_old_image_key_is_its_image_and_an_old_workload_key_takes_the_alerts_candidates() {
         assert_eq!(
             subject_of("ghcr.io/acme/api:1.4.0", "{}"),
-            Some(Subject::Image(ImageRef::parse("ghcr.io/acme/api:1.4.0").unwrap()))
+            Some(Subject::Image(
+                ImageRef::parse("ghcr.io/acme/api:1.4.0").unwrap()
+            ))
         );
         let alert = r#"{"version":"4","status":"firing","receiver":"r","groupKey":"{}:{}",
             "alerts":[{"status":"firing","labels":{"alertname":"X","namespace":"prod",

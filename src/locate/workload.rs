@@ -18,13 +18,13 @@ use git2::{Odb, Oid, Repository};
 use super::failure;
 use super::query::{Located, Query};
 use super::walk;
-use crate::subject::Named;
 use crate::error::{Error, Kind};
 use crate::gitstore::tree_files::TreeFiles;
 use crate::gitstore::{resolve_commit, Blobs, CommitInfo, FirstParents};
 use crate::image::ImageRef;
 use crate::manifest::kustomize::{self, Files, Workload, KUSTOMIZATION_NAMES};
 use crate::manifest::{changed_pairs, is_yaml_name, Change, Location, PathFilter};
+use crate::subject::Named;
 
 /// The workload an alert names, and where to look.
 #[derive(Debug, Clone)]

@@ -27,11 +27,11 @@ use crate::forge::{host_of, repo_of_remote, web_url, Connected, Forge};
 use crate::gitstore::remote::{self, Source};
 use crate::gitstore::resolve_commit;
 use crate::journal::Handle;
-use crate::subject::Subject;
-pub use target::{repo_target, rollback_target};
 use crate::revert::{
     self, Effects, GitSettings, Outcome as RevertOutcome, RevertReport, Target, Workspace,
 };
+use crate::subject::Subject;
+pub use target::{repo_target, rollback_target};
 
 /// What a deployment sets once.
 #[derive(Debug, Clone)]
@@ -176,22 +176,13 @@ impl Engine {
             .clock
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let pull = self
-            .publish(
-                &forge,
-                Publish {
-                    pushed: report.pushed,
-                    outcome: report.outcome,
-                    head: report.branch.as_deref(),
-                    base: &report.base,
-                    text: &text,
-                    occurrence_comment: body::occurrence_comment(ctx, &now),
-                    comment_interval: options.comment_interval,
-                },
-                options.dress,
-                effects,
-            )
-            .await?;
+        let branch = Publish::of(report.pushed, report.outcome, report.branch.as_deref())
+            .onto(&report.base, &text)
+            .comments(
+                body::occurrence_comment(ctx, &now),
+                options.comment_interval,
+            );
+        let pull = self.publish(&forge, branch, options.dress, effects).await?;
         Ok(Outcome {
             revert: report,
             pull_text: Some(text),
@@ -283,23 +274,11 @@ impl Engine {
                 title: format!("Lift the hold on {image}:{tag}"),
                 body: body::unhold_body(&report),
             };
-            let pull = self
-                .publish(
-                    &forge,
-                    Publish {
-                        pushed: report.pushed,
-                        outcome: report.outcome,
-                        head: report.branch.as_deref(),
-                        base: &report.base,
-                        text: &text,
-                        occurrence_comment: String::new(),
-                        // Lifting a hold again says nothing new on its pull request.
-                        comment_interval: Duration::MAX,
-                    },
-                    options.dress,
-                    effects,
-                )
-                .await?;
+            // Lifting a hold again says nothing new on its pull request.
+            let branch = Publish::of(report.pushed, report.outcome, report.branch.as_deref())
+                .onto(&report.base, &text)
+                .comments(String::new(), Duration::MAX);
+            let pull = self.publish(&forge, branch, options.dress, effects).await?;
             Ok(UnholdOutcome {
                 unhold: report,
                 pull_text: Some(text),
@@ -317,9 +296,42 @@ struct Publish<'a> {
     outcome: RevertOutcome,
     head: Option<&'a str>,
     base: &'a str,
-    text: &'a PullText,
+    text: Option<&'a PullText>,
     occurrence_comment: String,
     comment_interval: Duration,
+}
+
+impl<'a> Publish<'a> {
+    /// What happened to the branch: a rollback's or an unhold's.
+    fn of(pushed: bool, outcome: RevertOutcome, head: Option<&'a str>) -> Publish<'a> {
+        Publish {
+            pushed,
+            outcome,
+            head,
+            base: "",
+            text: None,
+            occurrence_comment: String::new(),
+            comment_interval: Duration::MAX,
+        }
+    }
+
+    /// The pull request's base and text.
+    fn onto(self, base: &'a str, text: &'a PullText) -> Publish<'a> {
+        Publish {
+            base,
+            text: Some(text),
+            ..self
+        }
+    }
+
+    /// What is said on a pull request found again, and how often at most.
+    fn comments(self, comment: String, interval: Duration) -> Publish<'a> {
+        Publish {
+            occurrence_comment: comment,
+            comment_interval: interval,
+            ..self
+        }
+    }
 }
 
 impl Engine {
@@ -341,14 +353,15 @@ impl Engine {
         if !ready || effects.dry_run {
             return Ok(None);
         }
+        let text = branch.text.context("a pull request has its text")?;
         let spec = PullRequestSpec {
             head: branch
                 .head
                 .context("a pushed branch has a name")?
                 .to_string(),
             base: branch.base.to_string(),
-            title: branch.text.title.clone(),
-            body: branch.text.body.clone(),
+            title: text.title.clone(),
+            body: text.body.clone(),
             dress,
             occurrence_comment: branch.occurrence_comment,
             comment_interval: branch.comment_interval,

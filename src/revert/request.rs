@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use super::hold::HoldPolicy;
-use crate::subject::Subject;
 use crate::gitstore::remote::{Network, Source};
 use crate::manifest::PathFilter;
+use crate::subject::Subject;
 
 /// What a deployment sets once for every rollback.
 #[derive(Debug, Clone)]

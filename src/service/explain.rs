@@ -6,13 +6,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::alert::rules::{self, Routed};
-use crate::subject::Subject;
 use crate::alert::Payload;
 use crate::config::{Config, RevertOfRevert};
 use crate::error::render_chain;
 use crate::journal;
 use crate::locate::{CulpritFrom, Located};
 use crate::pipeline::{self, Engine};
+use crate::subject::Subject;
 
 use super::state::config_key;
 

@@ -254,22 +254,9 @@ impl Journal for PostgresJournal {
                         };
                         Ok::<_, postgres::Error>((decision, entry.0))
                     })?;
-                    tx.execute(
-                        &insert_alert,
-                        &[
-                            &delivery,
-                            &a.fingerprint,
-                            &a.alertname,
-                            &a.status,
-                            &a.starts_at,
-                            &a.rule,
-                            &c.repo,
-                            &c.target,
-                            &c.decision,
-                            &c.reason,
-                            &c.job,
-                        ],
-                    )?;
+                    let params: [&(dyn postgres::types::ToSql + Sync); 11] =
+                        deliveries::alert_params!(delivery, a, c);
+                    tx.execute(&insert_alert, &params)?;
                     decisions.push(c.decision);
                 }
                 out.push(Recorded {

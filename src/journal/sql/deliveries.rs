@@ -12,6 +12,27 @@ pub const INSERT_ALERT: &str =
     "INSERT INTO alerts (delivery_id, fingerprint, alertname, status, starts_at, rule, repo, target, decision, reason, job_id)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
+/// [`INSERT_ALERT`]'s parameters — the delivery, the alert, and its decision's columns — as an
+/// array of the backend's parameter references (the element type is the one it is bound to).
+macro_rules! alert_params {
+    ($delivery:expr, $alert:expr, $columns:expr) => {
+        [
+            &$delivery as _,
+            &$alert.fingerprint as _,
+            &$alert.alertname as _,
+            &$alert.status as _,
+            &$alert.starts_at as _,
+            &$alert.rule as _,
+            &$columns.repo as _,
+            &$columns.target as _,
+            &$columns.decision as _,
+            &$columns.reason as _,
+            &$columns.job as _,
+        ]
+    };
+}
+pub(crate) use alert_params;
+
 /// The newest deliveries, newest first ([`delivery_record`] maps them).
 pub const DELIVERIES: &str =
     "SELECT id, received_at, receiver, status FROM deliveries ORDER BY id DESC LIMIT ?1";

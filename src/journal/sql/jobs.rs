@@ -2,8 +2,8 @@
 //! and read back.
 
 use super::row::Row;
-use crate::subject::Subject;
 use crate::journal::records::{Claimed, JobDetail, JobKind, JobRecord, LastPull};
+use crate::subject::Subject;
 
 /// The open job (queued or running) of a target.
 pub const OPEN_JOB: &str = "SELECT id FROM jobs

@@ -17,3 +17,19 @@ pub const TAKE_OVER: &str = "UPDATE resolved_notes SET job_id = ?5, updated_at =
 
 pub const MADE: &str = "UPDATE resolved_notes SET state = 'made', updated_at = ?6
      WHERE repo = ?1 AND pull_url = ?2 AND fingerprint = ?3 AND starts_at = ?4 AND job_id = ?5";
+
+/// The note's key, the job and the time — what [`TAKE_OVER`] and [`MADE`] are given — as an
+/// array of the backend's parameter references (the element type is the one it is bound to).
+macro_rules! keyed {
+    ($note:expr, $job:expr, $now:expr) => {
+        [
+            &$note.repo as _,
+            &$note.pull_url as _,
+            &$note.fingerprint as _,
+            &$note.starts_at as _,
+            $job as _,
+            $now as _,
+        ]
+    };
+}
+pub(crate) use keyed;

@@ -19,8 +19,8 @@ mod statements;
 
 use super::backend::Journal;
 use super::records::{
-    Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull,
-    LocalPull, LocalPullOutcome, NewDelivery, NewLocalPull, NoteKey, Pruned, Recorded,
+    Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull, LocalPull,
+    LocalPullOutcome, NewDelivery, NewLocalPull, NoteKey, Pruned, Recorded,
 };
 use super::sql::{deliveries, jobs};
 use crate::error::Error;
@@ -144,9 +144,7 @@ impl Journal for SqliteJournal {
                 for a in &d.alerts {
                     let c = a.columns(|j| {
                         let open: Option<i64> = cached(&tx, jobs::OPEN_JOB)?
-                            .query_row(params![j.kind.as_str(), j.repo, j.target], |row| {
-                                row.get(0)
-                            })
+                            .query_row(params![j.kind.as_str(), j.repo, j.target], |row| row.get(0))
                             .optional()?;
                         if let Some(id) = open {
                             return Ok::<_, anyhow::Error>(("coalesced", id));
@@ -166,19 +164,9 @@ impl Journal for SqliteJournal {
                         )?;
                         Ok(("queued", id))
                     })?;
-                    cached(&tx, deliveries::INSERT_ALERT)?.execute(params![
-                        delivery,
-                        a.fingerprint,
-                        a.alertname,
-                        a.status,
-                        a.starts_at,
-                        a.rule,
-                        c.repo,
-                        c.target,
-                        c.decision,
-                        c.reason,
-                        c.job
-                    ])?;
+                    let params: [&dyn rusqlite::ToSql; 11] =
+                        deliveries::alert_params!(delivery, a, c);
+                    cached(&tx, deliveries::INSERT_ALERT)?.execute(params)?;
                     decisions.push(c.decision);
                 }
                 out.push(Recorded {

@@ -70,7 +70,10 @@ fn store_subjects(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
         .collect::<rusqlite::Result<Vec<_>>>()?;
     for (id, target, alert) in unstored {
         if let Some(subject) = legacy::subject_of(&target, &alert) {
-            tx.execute(migrations::STORE_SUBJECT, rusqlite::params![id, subject.to_json()])?;
+            tx.execute(
+                migrations::STORE_SUBJECT,
+                rusqlite::params![id, subject.to_json()],
+            )?;
         }
     }
     Ok(())
