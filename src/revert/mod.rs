@@ -58,11 +58,7 @@ pub fn rollback_in(
 ) -> Result<RevertReport> {
     ws.sync(target, &git.network)?;
     let repo = ws.repo();
-    let base_name = target
-        .base
-        .clone()
-        .unwrap_or_else(|| ws.default_base().to_string());
-    let base = resolve_commit(repo, &base_name, Some(Input::Base))?;
+    let (base_name, base) = ws.base(target)?;
     // The image rolled back: named, or the one a workload is rendered with.
     let mut image = target.image.clone();
     let mut workload = None;
