@@ -157,12 +157,76 @@ const ARGO_SOURCE: &str = r#"kustomize:
   - ghcr.io/acme/api:3.1.0
 "#;
 
+/// One commit of the demo's history after the first: its author (name, email), its edits
+/// (file, text, replacement) and its message.
+struct Step {
+    author: (&'static str, &'static str),
+    edits: &'static [(&'static str, &'static str, &'static str)],
+    message: &'static str,
+}
+
+const DANA: (&str, &str) = ("Dana Ops", "dana@acme.example");
+const FLUXCDBOT: (&str, &str) = ("fluxcdbot", "fluxcdbot@users.noreply.github.com");
+
+/// The frontend's production overlay, where the bad image lands.
+const PROD: &str = "apps/frontend/prod/kustomization.yaml";
+
+/// The history after the first commit, oldest first.
+const HISTORY: &[Step] = &[
+    // Flux v1's automation, before the move to Flux v2's image automation.
+    Step {
+        author: ("Weave Flux", "support@weave.works"),
+        edits: &[(PROD, "newTag: 2.0.0", "newTag: 2.0.1")],
+        message: "Auto-release ghcr.io/acme/worker:2.0.1\n\n[ci skip]\n",
+    },
+    Step {
+        author: (
+            "renovate[bot]",
+            "29139614+renovate[bot]@users.noreply.github.com",
+        ),
+        edits: &[("infra/podinfo/helmrelease.yaml", "tag: 6.5.0", "tag: 6.5.1")],
+        message: "chore(deps): update ghcr.io/stefanprodan/podinfo docker tag to v6.5.1 (#41)",
+    },
+    Step {
+        author: FLUXCDBOT,
+        edits: &[(
+            "apps/frontend/staging/kustomization.yaml",
+            "newTag: 1.4.0",
+            "newTag: 1.5.0",
+        )],
+        message: "[ci skip] ghcr.io/acme/frontend:1.5.0",
+    },
+    Step {
+        author: FLUXCDBOT,
+        edits: &[
+            (PROD, "newTag: 1.4.0", "newTag: 1.5.0"),
+            (PROD, "newTag: 2.0.1", "newTag: 2.1.0"),
+        ],
+        message: "Update from image update automation",
+    },
+    Step {
+        author: DANA,
+        edits: &[(
+            PROD,
+            "images:\n",
+            "# Tags are written by Flux image automation; do not edit by hand.\nimages:\n",
+        )],
+        message: "Document who writes image tags",
+    },
+    Step {
+        author: ("argocd-image-updater", "noreply@argoproj.io"),
+        edits: &[("apps/api/.argocd-source-api.yaml", "3.1.0", "3.2.0")],
+        message:
+            "build: automatic update of api\n\nupdates image acme/api tag '3.1.0' to '3.2.0'\n",
+    },
+];
+
 /// Builds the demo repository in `dir` and returns the writer (its head is the tip).
 pub fn build(dir: &Path) -> Result<RepoWriter> {
     let mut w = RepoWriter::init(dir)?;
-    w.author("Dana Ops", "dana@acme.example")
+    w.author(DANA.0, DANA.1)
         .write("apps/frontend/base/deployment.yaml", DEPLOYMENT)
-        .write("apps/frontend/prod/kustomization.yaml", PROD_KUSTOMIZATION)
+        .write(PROD, PROD_KUSTOMIZATION)
         .write(
             "apps/frontend/staging/kustomization.yaml",
             STAGING_KUSTOMIZATION,
@@ -171,51 +235,12 @@ pub fn build(dir: &Path) -> Result<RepoWriter> {
         .write("apps/api/.argocd-source-api.yaml", ARGO_SOURCE)
         .write("flux-system/image-automation.yaml", IMAGE_AUTOMATION);
     w.commit("Add frontend, podinfo and api")?;
-
-    // Flux v1's automation, before the move to Flux v2's image automation.
-    w.author("Weave Flux", "support@weave.works").edit(
-        "apps/frontend/prod/kustomization.yaml",
-        "newTag: 2.0.0",
-        "newTag: 2.0.1",
-    );
-    w.commit("Auto-release ghcr.io/acme/worker:2.0.1\n\n[ci skip]\n")?;
-
-    w.author(
-        "renovate[bot]",
-        "29139614+renovate[bot]@users.noreply.github.com",
-    )
-    .edit("infra/podinfo/helmrelease.yaml", "tag: 6.5.0", "tag: 6.5.1");
-    w.commit("chore(deps): update ghcr.io/stefanprodan/podinfo docker tag to v6.5.1 (#41)")?;
-
-    w.author("fluxcdbot", "fluxcdbot@users.noreply.github.com")
-        .edit(
-            "apps/frontend/staging/kustomization.yaml",
-            "newTag: 1.4.0",
-            "newTag: 1.5.0",
-        );
-    w.commit("[ci skip] ghcr.io/acme/frontend:1.5.0")?;
-
-    w.edit(
-        "apps/frontend/prod/kustomization.yaml",
-        "newTag: 1.4.0",
-        "newTag: 1.5.0",
-    )
-    .edit(
-        "apps/frontend/prod/kustomization.yaml",
-        "newTag: 2.0.1",
-        "newTag: 2.1.0",
-    );
-    w.commit("Update from image update automation")?;
-
-    w.author("Dana Ops", "dana@acme.example").edit(
-        "apps/frontend/prod/kustomization.yaml",
-        "images:\n",
-        "# Tags are written by Flux image automation; do not edit by hand.\nimages:\n",
-    );
-    w.commit("Document who writes image tags")?;
-
-    w.author("argocd-image-updater", "noreply@argoproj.io")
-        .edit("apps/api/.argocd-source-api.yaml", "3.1.0", "3.2.0");
-    w.commit("build: automatic update of api\n\nupdates image acme/api tag '3.1.0' to '3.2.0'\n")?;
+    for step in HISTORY {
+        w.author(step.author.0, step.author.1);
+        for (path, from, to) in step.edits {
+            w.edit(path, from, to);
+        }
+        w.commit(step.message)?;
+    }
     Ok(w)
 }

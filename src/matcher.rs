@@ -190,16 +190,19 @@ fn unquote(quoted: &str) -> Result<String, String> {
     Err("the quote is not closed".into())
 }
 
+/// A label set written as pairs, for the tests of everything that reads labels (matchers,
+/// kustomize selectors, the workload an alert names).
+#[cfg(test)]
+pub(crate) fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     fn one(text: &str) -> Matcher {
         let mut m = parse(text).unwrap();

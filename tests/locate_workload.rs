@@ -134,6 +134,53 @@ fn an_overlay_that_adds_an_images_override_changed_what_is_deployed() {
 }
 
 #[test]
+fn a_move_to_another_registry_reads_as_the_image_moved() {
+    let (_d, mut w) = repo();
+    base_and_overlay(&mut w);
+    w.edit(
+        "apps/web/base/deployment.yaml",
+        "ghcr.io/acme/web:1.1.0",
+        "registry.acme.io/acme/web:1.1.0",
+    );
+    let moved = w.commit("Serve web from registry.acme.io").unwrap();
+    let found = find(&w, named(Some("prod"), "prod-web")).unwrap();
+    assert_eq!(found.located.commit.sha, moved.to_string());
+    let lines: Vec<String> = found.located.changes.iter().map(|c| c.versions()).collect();
+    assert_eq!(
+        lines,
+        ["image ghcr.io/acme/web:1.1.0 -> registry.acme.io/acme/web:1.1.0"]
+    );
+
+    // A kustomize `images:` entry whose `newName` changed moves it too.
+    w.write(
+        "apps/web/prod/kustomization.yaml",
+        &prod_kustomization("images:\n  - name: registry.acme.io/acme/web\n    newName: mirror.acme.io/acme/web\n    newTag: 1.1.0\n"),
+    );
+    w.commit("Mirror web").unwrap();
+    w.edit(
+        "apps/web/prod/kustomization.yaml",
+        "newName: mirror.acme.io",
+        "newName: ghcr.io",
+    );
+    let renamed = w.commit("Serve web from ghcr.io again").unwrap();
+    let found = find(&w, named(Some("prod"), "prod-web")).unwrap();
+    assert_eq!(found.located.commit.sha, renamed.to_string());
+    let change = &found.located.changes[..];
+    assert_eq!(change.len(), 1, "{change:?}");
+    assert_eq!(
+        change[0].versions(),
+        "image mirror.acme.io/acme/web:1.1.0 -> ghcr.io/acme/web:1.1.0"
+    );
+    assert_eq!(
+        serde_json::to_value(&change[0]).unwrap()["moved"],
+        serde_json::json!({
+            "from": "mirror.acme.io/acme/web:1.1.0",
+            "to": "ghcr.io/acme/web:1.1.0"
+        })
+    );
+}
+
+#[test]
 fn with_two_images_entries_the_later_one_decides() {
     let (_d, mut w) = repo();
     base_and_overlay(&mut w);

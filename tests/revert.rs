@@ -470,3 +470,51 @@ fn images_that_fold_to_one_slug_never_share_a_rollback() {
     assert_eq!(rollback(&req(slash)).commit, second.commit);
     assert_eq!(rollback(&req(dash)).commit, first.commit);
 }
+
+#[test]
+fn a_move_to_another_registry_is_rolled_back_as_the_image_it_was() {
+    let (dir, mut w) = repo();
+    w.write(
+        "apps/api.yaml",
+        &deployment("old.registry.io/acme/api:1.4.0"),
+    )
+    .write(
+        K,
+        "images:\n  - name: acme/api\n    newName: mirror.acme.io/acme/api\n    newTag: 1.4.0\n",
+    );
+    w.commit("init").unwrap();
+    w.edit(
+        "apps/api.yaml",
+        "old.registry.io/acme/api",
+        "ghcr.io/acme/api",
+    )
+    .edit(K, "newName: mirror.acme.io", "newName: ghcr.io");
+    let moved = w.commit("Serve api from ghcr.io").unwrap();
+    let c = cache();
+    let mut req = revert_request(dir.path().to_str().unwrap(), c.path());
+    req.commit = Some(moved.to_string());
+    let r = rollback(&req);
+    let restored: Vec<String> = r
+        .restored
+        .iter()
+        .map(|p| format!("{}  {}", p.at.file, p.versions()))
+        .collect();
+    assert_eq!(
+        restored,
+        [
+            "apps/api.yaml  image ghcr.io/acme/api:1.4.0 -> old.registry.io/acme/api:1.4.0",
+            "clusters/prod/kustomization.yaml  image ghcr.io/acme/api:1.4.0 -> mirror.acme.io/acme/api:1.4.0",
+        ]
+    );
+    let body = revertbot::forge::body::body(
+        &r,
+        &revertbot::forge::body::Links {
+            repo_web_url: "https://github.com/acme/gitops",
+        },
+        None,
+    );
+    assert!(
+        body.contains("- `apps/api.yaml` `spec.template.spec.containers[0].image`: image `ghcr.io/acme/api:1.4.0` → `old.registry.io/acme/api:1.4.0`\n"),
+        "{body}"
+    );
+}

@@ -149,16 +149,12 @@ pub fn argo_rollouts(body: &[u8], now: DateTime<Utc>) -> Result<Event, EventErro
         }
     }
     let at = e.aborted_at.as_deref().or(e.time.as_deref());
-    let identity = format!(
-        "{ARGO_ROLLOUTS}/{ns}/{name}/{}",
-        e.current_pod_hash.as_deref().unwrap_or("")
-    );
     Ok(Event::Alert(payload(
         ARGO_ROLLOUTS,
         labels,
         annotations,
         started(at, now),
-        &identity,
+        e.current_pod_hash.as_deref(),
     )))
 }
 
@@ -217,16 +213,12 @@ pub fn flagger(body: &[u8], now: DateTime<Utc>) -> Result<Event, EventError> {
                 })?,
         ),
     };
-    let identity = format!(
-        "{FLAGGER}/{ns}/{name}/{}",
-        e.checksum.as_deref().unwrap_or("")
-    );
     Ok(Event::Alert(payload(
         FLAGGER,
         labels,
         annotations,
         started(at.as_deref(), now),
-        &identity,
+        e.checksum.as_deref(),
     )))
 }
 
@@ -257,21 +249,24 @@ fn started(at: Option<&str>, now: DateTime<Utc>) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// The one-alert payload of an event about the workload its labels name (`namespace`, and
+/// `rollout` or `canary`), grouped by that workload; `revision` tells one rollout of it from
+/// the next (Argo Rollouts' pod hash, Flagger's checksum).
 fn payload(
     receiver: &str,
     labels: BTreeMap<String, String>,
     annotations: BTreeMap<String, String>,
     starts_at: String,
-    identity: &str,
+    revision: Option<&str>,
 ) -> Payload {
-    let group_key = format!(
-        "{{}}:{{source=\"{receiver}\", namespace=\"{}\", name=\"{}\"}}",
-        labels.get("namespace").map_or("", String::as_str),
-        labels
-            .get("rollout")
-            .or(labels.get("canary"))
-            .map_or("", String::as_str)
-    );
+    let namespace = labels.get("namespace").map_or("", String::as_str);
+    let name = labels
+        .get("rollout")
+        .or(labels.get("canary"))
+        .map_or("", String::as_str);
+    let group_key =
+        format!("{{}}:{{source=\"{receiver}\", namespace=\"{namespace}\", name=\"{name}\"}}");
+    let identity = format!("{receiver}/{namespace}/{name}/{}", revision.unwrap_or(""));
     Payload {
         version: "4".into(),
         group_key,
@@ -289,7 +284,7 @@ fn payload(
             starts_at,
             ends_at: "0001-01-01T00:00:00Z".into(),
             generator_url: String::new(),
-            fingerprint: fingerprint(identity),
+            fingerprint: fingerprint(&identity),
         }],
     }
 }
@@ -338,6 +333,31 @@ mod tests {
         // Through JSON and back, as the journal keeps it.
         let json = serde_json::to_vec(&p).unwrap();
         assert_eq!(Payload::from_json(&json).unwrap(), p);
+    }
+
+    #[test]
+    fn the_group_and_fingerprint_come_from_the_workload_and_its_revision() {
+        // Fingerprints already in journals must stay what they were: pinned.
+        let argo = br#"{"rollout":{"name":"web","namespace":"prod"},"currentPodHash":"5f6c7b9d8"}"#;
+        let flagger_failed =
+            br#"{"name":"web","namespace":"prod","phase":"Failed","checksum":"6d4c"}"#;
+        for (event, receiver, fingerprint) in [
+            (
+                argo_rollouts(argo, now()),
+                ARGO_ROLLOUTS,
+                "87f2f8d93e07463d",
+            ),
+            (flagger(flagger_failed, now()), FLAGGER, "05383317066b23de"),
+        ] {
+            let Ok(Event::Alert(p)) = event else {
+                panic!("an alert")
+            };
+            assert_eq!(
+                p.group_key,
+                format!("{{}}:{{source=\"{receiver}\", namespace=\"prod\", name=\"web\"}}")
+            );
+            assert_eq!(p.alerts[0].fingerprint, fingerprint, "{receiver}");
+        }
     }
 
     #[test]

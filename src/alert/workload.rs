@@ -154,14 +154,8 @@ fn is_digits(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::matcher::labels;
     use WorkloadKind::*;
-
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     /// The candidates as `(kind, name)`.
     fn kinds(pairs: &[(&str, &str)]) -> Vec<(Option<WorkloadKind>, String)> {

@@ -1,6 +1,7 @@
 //! The engine as the command line runs it: libgit2 set up once, one job on a runtime of its
 //! own, and the JSON shape of a `revert` answer.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -26,24 +27,25 @@ pub struct RevertJson<'a> {
 }
 
 /// Builds the engine and runs one job on a runtime of its own.
-pub fn block_on_unhold(settings: EngineSettings, job: UnholdJob) -> Result<UnholdOutcome> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let engine = Engine::new(settings, Arc::new(SystemClock))?;
-        engine.unhold(job).await
-    })
+pub fn block_on(settings: EngineSettings, job: Job) -> Result<Outcome> {
+    with_engine(settings, |engine| async move { engine.run(job).await })
 }
 
-pub fn block_on(settings: EngineSettings, job: Job) -> Result<Outcome> {
+/// Builds the engine and lifts one hold on a runtime of its own.
+pub fn block_on_unhold(settings: EngineSettings, job: UnholdJob) -> Result<UnholdOutcome> {
+    with_engine(settings, |engine| async move { engine.unhold(job).await })
+}
+
+/// Builds the engine and runs `work` with it on a single-threaded runtime: a command does one
+/// thing, and waits for it.
+fn with_engine<T, F, Fut>(settings: EngineSettings, work: F) -> Result<T>
+where
+    F: FnOnce(Engine) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let engine = Engine::new(settings, Arc::new(SystemClock))?;
-        engine.run(job).await
-    })
+    runtime.block_on(async move { work(Engine::new(settings, Arc::new(SystemClock))?).await })
 }

@@ -92,20 +92,9 @@ pub fn reverted(r: &RevertReport, pull: Option<&PullOutcome>) -> String {
     if let Some(strategy) = r.strategy {
         let _ = writeln!(out, "strategy  {}", strategy.as_str());
     }
-    if let Some(branch) = &r.branch {
-        let _ = writeln!(out, "branch    {branch} ({})", state(r.outcome));
-    }
-    if let Some(commit) = &r.commit {
-        let _ = writeln!(out, "commit    {commit}");
-    }
-    match (&r.remote, r.pushed) {
-        (Some(remote), true) => {
-            let _ = writeln!(out, "pushed    {remote}");
-        }
-        _ => {
-            let _ = writeln!(out, "pushed    no");
-        }
-    }
+    written(
+        &mut out, r.outcome, &r.branch, &r.commit, &r.remote, r.pushed,
+    );
     for p in &r.restored {
         let _ = writeln!(
             out,
@@ -137,26 +126,41 @@ pub fn unheld(r: &UnholdReport, pull: Option<&PullOutcome>) -> String {
         );
         return out;
     }
-    if let Some(branch) = &r.branch {
-        let _ = writeln!(out, "branch    {branch} ({})", state(r.outcome));
-    }
-    if let Some(commit) = &r.commit {
-        let _ = writeln!(out, "commit    {commit}");
-    }
-    match (&r.remote, r.pushed) {
-        (Some(remote), true) => {
-            let _ = writeln!(out, "pushed    {remote}");
-        }
-        _ => {
-            let _ = writeln!(out, "pushed    no");
-        }
-    }
+    written(
+        &mut out, r.outcome, &r.branch, &r.commit, &r.remote, r.pushed,
+    );
     holds(&mut out, &r.lifted, "lifted");
     pull_line(&mut out, pull);
     if !r.diff.is_empty() {
         let _ = writeln!(out, "\n{}", r.diff.trim_end());
     }
     out
+}
+
+/// Where a change went (a rollback's or a lifted hold's): its branch, its commit, and the
+/// remote it was pushed to.
+fn written(
+    out: &mut String,
+    outcome: Outcome,
+    branch: &Option<String>,
+    commit: &Option<String>,
+    remote: &Option<String>,
+    pushed: bool,
+) {
+    if let Some(branch) = branch {
+        let _ = writeln!(out, "branch    {branch} ({})", state(outcome));
+    }
+    if let Some(commit) = commit {
+        let _ = writeln!(out, "commit    {commit}");
+    }
+    match remote {
+        Some(remote) if pushed => {
+            let _ = writeln!(out, "pushed    {remote}");
+        }
+        _ => {
+            let _ = writeln!(out, "pushed    no");
+        }
+    }
 }
 
 fn state(outcome: Outcome) -> &'static str {

@@ -304,8 +304,16 @@ pub fn unhold_body(report: &crate::revert::UnholdReport) -> String {
     b
 }
 
-/// `tag `1.5.0` → `1.4.0``: a change's versions, as code spans.
+/// `tag `1.5.0` → `1.4.0``, or `image `ghcr.io/acme/api:1.4.0` → `old.io/acme/api:1.4.0``
+/// where the image moved: a change's versions, as code spans.
 fn versions(c: &Change) -> String {
+    if let Some(moved) = &c.moved {
+        return format!(
+            "image {} → {}",
+            code(&moved.from, SHORT),
+            code(&moved.to, SHORT)
+        );
+    }
     let version = |v: &Option<String>| code(v.as_deref().unwrap_or("none"), SHORT);
     format!(
         "{} {} → {}",

@@ -23,7 +23,7 @@ use crate::gitstore::tree_files::TreeFiles;
 use crate::gitstore::{resolve_commit, Blobs, CommitInfo, FirstParents};
 use crate::image::ImageRef;
 use crate::manifest::kustomize::{self, Files, Workload, KUSTOMIZATION_NAMES};
-use crate::manifest::{changed_pairs, is_yaml_name, Change, Location, PathFilter};
+use crate::manifest::{changed_places, is_yaml_name, Change, Location, Moved, PathFilter};
 use crate::subject::Named;
 
 /// The workload an alert names, and where to look.
@@ -656,17 +656,15 @@ fn changes(
         };
         // Any name the container's image had on either side: a registry move changes it.
         let (new_refs, old_refs) = (refs(new)?, refs(old)?);
-        let of = |refs: &[crate::manifest::Reference]| -> Vec<crate::manifest::Reference> {
-            refs.iter().filter(|r| r.image == name).cloned().collect()
-        };
         out.extend(
-            changed_pairs(&of(&new_refs), &of(&old_refs))
+            changed_places(&name, &new_refs, &old_refs)
                 .iter()
                 .filter_map(|p| p.change(path)),
         );
     }
     if out.is_empty() {
         let split = |s: &str| ImageRef::parse(s).ok().and_then(|i| i.tag.or(i.digest));
+        let name_of = |s: &str| ImageRef::parse(s).ok().map(|i| i.normalized_name());
         out.push(Change {
             at: Location {
                 file: after.file.clone(),
@@ -677,6 +675,12 @@ fn changes(
             },
             from: from.and_then(split),
             to: split(to),
+            moved: from
+                .filter(|from| name_of(from) != name_of(to))
+                .map(|from| Moved {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                }),
         });
     }
     Ok(out)

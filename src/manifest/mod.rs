@@ -16,9 +16,11 @@ pub mod values;
 pub mod yaml;
 
 pub use paths::PathFilter;
-pub use place::{Change, Location, Place};
+pub use place::{Change, Location, Moved, Place};
 pub use refs::{references, Field, Form, Reference};
-pub use values::{changed_pairs, holds_version, moved_from, values_of, PlacePair, Values};
+pub use values::{
+    changed_pairs, changed_places, holds_version, moved_from, values_of, PlacePair, Values,
+};
 
 /// Whether a file name is one the deploy tools read as YAML.
 pub fn is_yaml_name(name: &str) -> bool {

@@ -55,14 +55,29 @@ pub struct Change {
     pub at: Location,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// Set where the image's name changed at this place (a move to another registry or
+    /// repository): the versions alone would read as a place added or removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved: Option<Moved>,
+}
+
+/// The full references a place held before and after a change of its image's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Moved {
+    pub from: String,
+    pub to: String,
 }
 
 /// How a missing version is written for people.
 pub const NO_VERSION: &str = "(none)";
 
 impl Change {
-    /// `tag 1.4.0 -> 1.5.0`, for people.
+    /// `tag 1.4.0 -> 1.5.0`, or `image old.io/acme/api:1.4.0 -> ghcr.io/acme/api:1.4.0` where
+    /// the image moved, for people.
     pub fn versions(&self) -> String {
+        if let Some(moved) = &self.moved {
+            return format!("image {} -> {}", moved.from, moved.to);
+        }
         format!(
             "{} {} -> {}",
             self.at.field.as_str(),

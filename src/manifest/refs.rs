@@ -67,6 +67,18 @@ pub struct Reference {
     pub form: Form,
 }
 
+impl Reference {
+    /// The image and the version held here as one reference (`ghcr.io/acme/api:1.4.0`,
+    /// `ghcr.io/acme/api@sha256:…`); the bare name where the place holds no version.
+    pub fn full(&self) -> String {
+        match (self.field, &self.value) {
+            (_, None) => self.image.clone(),
+            (Field::Tag, Some(tag)) => format!("{}:{tag}", self.image),
+            (Field::Digest, Some(digest)) => format!("{}@{digest}", self.image),
+        }
+    }
+}
+
 /// Every image reference in a YAML file, in file order.
 pub fn references(src: &str) -> Result<Vec<Reference>, YamlError> {
     let docs = parse_documents(src)?;

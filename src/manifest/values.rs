@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use super::place::{Change, Location};
+use super::place::{Change, Location, Moved};
 use super::refs::{Field, Reference};
 use crate::image::{last_segment, ImageRef};
 
@@ -28,6 +28,10 @@ pub fn holds_version(r: &Reference, image: &ImageRef) -> bool {
 pub struct PlacePair {
     pub new: Option<Reference>,
     pub old: Option<Reference>,
+    /// The other side of a move to another image name at the same scalar: where the commit
+    /// added the place, the reference the parent held there; where it removed it, the one the
+    /// commit holds there. (Only [`changed_places`] sees the other names to set it.)
+    pub renamed: Option<Reference>,
 }
 
 /// Pairs the places of a file in a commit with those in its parent (by YAML path, then in
@@ -60,23 +64,80 @@ pub fn changed_pairs(refs: &[Reference], parent: &[Reference]) -> Vec<PlacePair>
         .map(|(r, p)| PlacePair {
             new: Some(r.clone()),
             old: p.cloned(),
+            renamed: None,
         })
         .collect();
     // Places that the commit removed.
     out.extend(parent_left.into_iter().flatten().map(|p| PlacePair {
         new: None,
         old: Some(p.clone()),
+        renamed: None,
     }));
     out
 }
+
+/// [`changed_pairs`] of the image `name` in a file, given all its references (of every image)
+/// in the commit (`refs`) and in the parent: each place the commit added or removed is paired
+/// with what the same scalar holds under another name on the other side, a move.
+pub fn changed_places(name: &str, refs: &[Reference], parent: &[Reference]) -> Vec<PlacePair> {
+    let of = |side: &[Reference]| -> Vec<Reference> {
+        side.iter().filter(|r| r.image == name).cloned().collect()
+    };
+    let mut pairs = changed_pairs(&of(refs), &of(parent));
+    for pair in &mut pairs {
+        pair.renamed = match (&pair.new, &pair.old) {
+            (Some(new), None) => other_name(new, parent, refs),
+            (None, Some(old)) => other_name(old, refs, parent),
+            _ => None,
+        };
+    }
+    pairs
+}
+
+/// The reference under another image name at `r`'s scalar on the side without `r` (`there`).
+/// Among several, the one whose name is not at that scalar on `r`'s side (`here`) too: a
+/// kustomize entry's `name` stays beside the `newName` that changed.
+fn other_name(r: &Reference, there: &[Reference], here: &[Reference]) -> Option<Reference> {
+    let same_scalar = |x: &Reference| {
+        x.document == r.document
+            && x.yaml_path == r.yaml_path
+            && x.field == r.field
+            && x.image != r.image
+    };
+    let others: Vec<&Reference> = there.iter().filter(|x| same_scalar(x)).collect();
+    let one = match others.as_slice() {
+        [one] => *one,
+        several => {
+            let stays = |o: &Reference| here.iter().any(|x| same_scalar(x) && x.image == o.image);
+            let gone: Vec<&Reference> = several.iter().copied().filter(|o| !stays(o)).collect();
+            match gone.as_slice() {
+                [one] => *one,
+                _ => return None,
+            }
+        }
+    };
+    Some(one.clone())
+}
+
 impl PlacePair {
     /// The change, located where the place is in the commit (in the parent if removed).
     pub fn change(&self, file: &str) -> Option<Change> {
         let at = self.new.as_ref().or(self.old.as_ref())?;
+        let moved = self.renamed.as_ref().map(|other| match &self.new {
+            Some(new) => Moved {
+                from: other.full(),
+                to: new.full(),
+            },
+            None => Moved {
+                from: at.full(),
+                to: other.full(),
+            },
+        });
         Some(Change {
             at: Location::of(file, at),
             from: self.old.as_ref().and_then(|p| p.value.clone()),
             to: self.new.as_ref().and_then(|r| r.value.clone()),
+            moved,
         })
     }
 }
@@ -134,5 +195,61 @@ pub fn moved_from(
                 _ => None,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::refs::references;
+
+    /// The change lines of image `name` between two versions of a file.
+    fn lines(name: &str, parent: &str, commit: &str) -> Vec<String> {
+        let (parent, commit) = (references(parent).unwrap(), references(commit).unwrap());
+        changed_places(name, &commit, &parent)
+            .iter()
+            .filter_map(|p| p.change("f.yaml"))
+            .map(|c| c.versions())
+            .collect()
+    }
+
+    #[test]
+    fn a_move_reads_the_same_from_either_name() {
+        let (old, new) = (
+            "image: old.registry.io/acme/api:1.4.0\n",
+            "image: ghcr.io/acme/api:1.4.0\n",
+        );
+        let moved = ["image old.registry.io/acme/api:1.4.0 -> ghcr.io/acme/api:1.4.0"];
+        assert_eq!(lines("ghcr.io/acme/api", old, new), moved);
+        assert_eq!(lines("old.registry.io/acme/api", old, new), moved);
+        // Another image at the same place is no move of it: a place added stays one.
+        assert_eq!(
+            lines("ghcr.io/acme/api", "other: 1\n", new),
+            ["tag (none) -> 1.4.0"]
+        );
+    }
+
+    #[test]
+    fn a_kustomize_entrys_name_stays_beside_the_new_name_that_moved() {
+        let entry = |new_name: &str| {
+            format!("images:\n  - name: acme/api\n    newName: {new_name}\n    newTag: 1.4.0\n")
+        };
+        assert_eq!(
+            lines(
+                "ghcr.io/acme/api",
+                &entry("mirror.acme.io/acme/api"),
+                &entry("ghcr.io/acme/api")
+            ),
+            ["image mirror.acme.io/acme/api:1.4.0 -> ghcr.io/acme/api:1.4.0"]
+        );
+        // A `newName` added where the entry had none: the image moves off `name`.
+        assert_eq!(
+            lines(
+                "ghcr.io/acme/api",
+                "images:\n  - name: acme/api\n    newTag: 1.4.0\n",
+                &entry("ghcr.io/acme/api")
+            ),
+            ["image docker.io/acme/api:1.4.0 -> ghcr.io/acme/api:1.4.0"]
+        );
     }
 }

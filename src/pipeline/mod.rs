@@ -25,7 +25,6 @@ use crate::forge::local::LocalForge;
 use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec};
 use crate::forge::{host_of, repo_of_remote, web_url, Connected, Forge};
 use crate::gitstore::remote::{self, Source};
-use crate::gitstore::resolve_commit;
 use crate::journal::Handle;
 use crate::revert::{
     self, Effects, GitSettings, Outcome as RevertOutcome, RevertReport, Target, Workspace,
@@ -455,12 +454,8 @@ impl Engine {
                 }
             };
             let repo = ws.repo();
-            let base_name = target
-                .base
-                .clone()
-                .unwrap_or_else(|| ws.default_base().to_string());
             // Resolved as the rollback resolves it, so that both say the same.
-            let rev = resolve_commit(repo, &base_name, Some(Input::Base))?.to_string();
+            let rev = ws.base(&target)?.1.to_string();
             let give_image = || Error::new(Kind::Usage).text("give ").input(Input::Image);
             let subject = target.subject.as_ref().ok_or_else(give_image)?;
             let found = crate::locate::culprit(repo, subject, &rev, &target.paths)?;

@@ -132,12 +132,27 @@ pub fn push_or_reuse(
     report: &mut RevertReport,
 ) -> Result<()> {
     let url = ws.push_url().context("no remote to push to")?;
-    if let Some(remote_tip) = remote::remote_branch(ws.repo(), url, branch, net)? {
+    // The branch is on the remote: this very commit (runs within the same second make the
+    // same one), or another run's, adopted when it reverts the same commit and refused
+    // otherwise.
+    let found = |remote_tip: Oid, report: &mut RevertReport| -> Result<()> {
         if remote_tip != commit {
-            reuse_remote(ws, branch, remote_tip, culprit, image, net, report)?;
+            ensure_local(ws.repo(), url, branch, remote_tip, net)?;
+            check_reverts(
+                ws.repo(),
+                remote_tip,
+                culprit,
+                image,
+                branch,
+                &format!(" on {}", remote::redact(url)),
+            )?;
+            adopt(ws, branch, remote_tip, report)?;
         }
         report.pushed = true;
-        return Ok(());
+        Ok(())
+    };
+    if let Some(remote_tip) = remote::remote_branch(ws.repo(), url, branch, net)? {
+        return found(remote_tip, report);
     }
     let Err(push_error) = remote::push(ws.repo(), url, branch, net) else {
         report.pushed = true;
@@ -148,41 +163,13 @@ pub fn push_or_reuse(
     for wait_ms in [0, 100, 300, 600] {
         std::thread::sleep(std::time::Duration::from_millis(wait_ms));
         if let Some(remote_tip) = remote::remote_branch(ws.repo(), url, branch, net)? {
-            // Runs within the same second make the very same commit.
-            if remote_tip != commit {
-                reuse_remote(ws, branch, remote_tip, culprit, image, net, report)?;
-            }
-            report.pushed = true;
-            return Ok(());
+            return found(remote_tip, report);
         }
         if matches!(push_error, PushError::Other(_)) {
             break;
         }
     }
     Err(push_error.into())
-}
-
-/// Adopts the remote's branch when it reverts the same commit; refuses it otherwise.
-fn reuse_remote(
-    ws: &Workspace,
-    branch: &str,
-    tip: Oid,
-    culprit: Oid,
-    image: Option<&str>,
-    net: &Network,
-    report: &mut RevertReport,
-) -> Result<()> {
-    let url = ws.push_url().context("no remote to push to")?;
-    ensure_local(ws.repo(), url, branch, tip, net)?;
-    check_reverts(
-        ws.repo(),
-        tip,
-        culprit,
-        image,
-        branch,
-        &format!(" on {}", remote::redact(url)),
-    )?;
-    adopt(ws, branch, tip, report)
 }
 
 /// Makes the local branch point at the remote's commit (which reverts the same culprit).

@@ -19,7 +19,7 @@ use tracing::info;
 
 use crate::error::{Error, Input, Kind};
 use crate::gitstore::remote;
-use crate::gitstore::{resolve_commit, CommitInfo};
+use crate::gitstore::CommitInfo;
 use crate::locate;
 pub use failure::{
     BRANCH_CONFLICT, CANNOT_REVERT, CULPRIT_TOO_LATE, IMAGE_NOT_CHANGED, REVERT_OF_REVERT,
@@ -58,11 +58,7 @@ pub fn rollback_in(
 ) -> Result<RevertReport> {
     ws.sync(target, &git.network)?;
     let repo = ws.repo();
-    let base_name = target
-        .base
-        .clone()
-        .unwrap_or_else(|| ws.default_base().to_string());
-    let base = resolve_commit(repo, &base_name, Some(Input::Base))?;
+    let (base_name, base) = ws.base(target)?;
     let Some(subject) = &target.subject else {
         return Err(Error::new(Kind::Usage)
             .text("give ")

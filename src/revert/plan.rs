@@ -18,8 +18,8 @@ use crate::image::ImageRef;
 use crate::locate::{self, Query};
 use crate::manifest::edit::{self, VersionEdit};
 use crate::manifest::{
-    changed_pairs, is_yaml_name, values_of, Change, Field, Location, PathFilter, Place, PlacePair,
-    Reference,
+    changed_places, is_yaml_name, values_of, Change, Field, Location, Moved, PathFilter, Place,
+    PlacePair, Reference,
 };
 
 /// What to revert, and onto what.
@@ -146,6 +146,11 @@ pub fn prepare(repo: &Repository, spec: &RevertSpec) -> Result<Prepared> {
                 at: Location::of(file, place),
                 from: place.value.clone(),
                 to: c.pair.old.as_ref().and_then(|o| o.value.clone()),
+                // A place the culprit moved to another name goes back to the old name.
+                moved: c.pair.renamed.as_ref().map(|before| Moved {
+                    from: place.full(),
+                    to: before.full(),
+                }),
             }),
             _ => None,
         })
@@ -307,11 +312,10 @@ fn target_changes(
                     .cloned()
                     .collect::<Vec<_>>()
             };
-            let (new, old) = (of(&new_refs), of(&old_refs));
-            if values_of(&new) == values_of(&old) {
+            if values_of(&of(&new_refs)) == values_of(&of(&old_refs)) {
                 continue;
             }
-            for pair in changed_pairs(&new, &old) {
+            for pair in changed_places(name, &new_refs, &old_refs) {
                 out.push(TargetChange {
                     path: new_path.clone(),
                     parent_path: (delta.status() != Delta::Added)

@@ -13,9 +13,8 @@ use super::report::Outcome;
 use super::request::{Effects, GitSettings, Target};
 use super::workspace::Workspace;
 use super::{diff, failure, message};
-use crate::error::{Error, Input};
+use crate::error::Error;
 use crate::gitstore::remote;
-use crate::gitstore::resolve_commit;
 
 /// What lifting a hold did.
 #[derive(Debug, Clone, Serialize)]
@@ -47,11 +46,7 @@ pub fn unhold(
     let mut ws = Workspace::open(&git.cache_dir, target, effects)?;
     ws.sync(target, &git.network)?;
     let repo = ws.repo();
-    let base_name = target
-        .base
-        .clone()
-        .unwrap_or_else(|| ws.default_base().to_string());
-    let base = resolve_commit(repo, &base_name, Some(Input::Base))?;
+    let (base_name, base) = ws.base(target)?;
     let base_commit = repo.find_commit(base)?;
     let mut report = UnholdReport {
         outcome: Outcome::DryRun,

@@ -4,13 +4,14 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use git2::Repository;
+use git2::{Oid, Repository};
 use tracing::{info, warn};
 
 use super::request::{Effects, Target};
 use crate::error::{Error, Input, Kind};
 use crate::gitstore::commit_graph;
 use crate::gitstore::remote::{self, MirrorLock, Network, Source};
+use crate::gitstore::resolve_commit;
 
 pub struct Workspace {
     repo: Repository,
@@ -145,6 +146,17 @@ impl Workspace {
 
     pub fn default_base(&self) -> &str {
         &self.default_base
+    }
+
+    /// The branch (or revision) a change goes on top of: the target's, else the default one;
+    /// with its commit.
+    pub fn base(&self, target: &Target) -> Result<(String, Oid)> {
+        let name = target
+            .base
+            .clone()
+            .unwrap_or_else(|| self.default_base.clone());
+        let commit = resolve_commit(&self.repo, &name, Some(Input::Base))?;
+        Ok((name, commit))
     }
 
     /// Whether this is a mirror in the cache (its branches are the remote's).

@@ -135,13 +135,7 @@ fn top_level_parts(s: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::matcher::labels;
 
     #[test]
     fn label_selectors_in_every_spelling() {
