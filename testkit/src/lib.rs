@@ -11,4 +11,5 @@ pub mod git_server;
 pub mod http;
 pub mod postgres;
 pub mod service;
+pub mod tmpfs;
 pub mod world;
