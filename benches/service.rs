@@ -34,9 +34,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use revertbot_testkit::fake_github::FakeGitHub;
-use revertbot_testkit::git_server::GitServer;
-use revertbot_testkit::service::Service;
+use revertbot_testkit::world::{Builder, World, OWNER, REPO};
 use support::{check_exit, load_average, verdict};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_revertbot");
@@ -227,13 +225,17 @@ fn bare_server() -> Result<String> {
     Ok(url)
 }
 
-/// The test kit's service configuration, with the benchmark's guards: no limit on rollbacks
-/// per hour (each latency run makes one), and the intake's dry run.
-fn write_config(dir: &Path, repo_url: &str, github_api: &str, dry_run: bool) -> Result<PathBuf> {
-    let guards = format!("  dry_run: {dry_run}\n  max_rollbacks_per_repo_per_hour: 100000");
-    Ok(revertbot_testkit::service::config(
-        dir, repo_url, github_api, &guards,
-    ))
+/// The benchmark's guards: no limit on rollbacks per hour (each latency run makes one), and
+/// the intake's dry run.
+fn guards(dry_run: bool) -> String {
+    format!("  dry_run: {dry_run}\n  max_rollbacks_per_repo_per_hour: 100000")
+}
+
+/// A world on disk for dry runs: the demo repository by its path, no git server, no GitHub.
+fn demo_on_disk() -> Builder {
+    World::on_disk(Path::new(BINARY), |dir| {
+        revertbot::demo::build(dir).expect("the demo repository");
+    })
 }
 
 fn rss_mib(pid: u32) -> Result<f64> {
@@ -255,42 +257,23 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn intake(rounds: usize, seconds: u64) -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let demo = dir.path().join("gitops");
-    revertbot::demo::build(&demo)?;
-    let config = write_config(
-        dir.path(),
-        demo.to_str().context("utf-8 path")?,
-        "http://127.0.0.1:9",
-        true,
-    )?;
+    let world = demo_on_disk().start();
     // Logging as in production (`info`).
-    let service = Service::start(Path::new(BINARY), &config, &[]);
+    let service = world.serve(&world.config(&guards(true)));
     service.wait_ready();
     let location = revertbot::journal::Location::Sqlite {
-        data_dir: dir.path().join("data"),
+        data_dir: world.data_dir(),
     };
     let journal = || revertbot::journal::open(&location);
     // The same service with the journal in PostgreSQL.
-    let pg = replicas::durable_postgres();
-    let pg_dir = tempfile::tempdir()?;
-    let pg_config = write_config(
-        pg_dir.path(),
-        demo.to_str().context("utf-8 path")?,
-        "http://127.0.0.1:9",
-        true,
-    )?;
-    let mut text = std::fs::read_to_string(&pg_config)?;
-    text.push_str(&format!(
-        "journal:\n  url: {}\n  sslmode: disable\n",
-        pg.url()
-    ));
-    std::fs::write(&pg_config, text)?;
-    let pg_service = Service::start(Path::new(BINARY), &pg_config, &[]);
+    let pg_world = demo_on_disk()
+        .postgres_journal(replicas::durable_postgres())
+        .start();
+    let pg_service = pg_world.serve(&pg_world.config(&guards(true)));
     pg_service.wait_ready();
     let pg_location =
         revertbot::journal::Location::Postgres(revertbot::journal::PostgresSettings {
-            url: pg.url(),
+            url: pg_world.postgres().url(),
             password: None,
             ssl_mode: revertbot::journal::SslMode::Disable,
             root_cert: None,
@@ -299,7 +282,7 @@ fn intake(rounds: usize, seconds: u64) -> Result<()> {
         });
     let pg_journal = revertbot::journal::open(&pg_location)?;
     let bare = bare_server()?;
-    let script = wrk_script(dir.path())?;
+    let script = wrk_script(world.dir())?;
 
     println!(
         "\nintake: wrk -t2 -c32, {seconds} s a round, {rounds} rounds, warming up 2 s each ..."
@@ -447,19 +430,8 @@ fn group_body(n: usize) -> String {
 }
 
 fn coalescing(rounds: usize) -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let demo = dir.path().join("gitops");
-    revertbot::demo::build(&demo)?;
-    let config = write_config(
-        dir.path(),
-        demo.to_str().context("utf-8 path")?,
-        "http://127.0.0.1:9",
-        true,
-    )?;
-    let text = std::fs::read_to_string(&config)?
-        .replace("webhook:\n", "webhook:\n  max_body_bytes: 67108864\n");
-    std::fs::write(&config, text)?;
-    let service = Service::start(Path::new(BINARY), &config, &[]);
+    let world = demo_on_disk().max_body_bytes(64 << 20).start();
+    let service = world.serve(&world.config(&guards(true)));
     service.wait_ready();
     let bare = bare_server()?;
     println!("\ncoalescing: one delivery of N alerts about one image, median of {rounds} rounds");
@@ -510,33 +482,15 @@ fn coalescing(rounds: usize) -> Result<()> {
 // Alert to pull request
 
 fn latency(generated: &gen::Generated, rounds: usize) -> Result<()> {
-    let server = GitServer::start();
-    let served = server.repo_path("gitops");
-    check_exit(
-        &Command::new("git")
-            .args(["clone", "--quiet", "--mirror"])
-            .arg(&generated.path)
-            .arg(&served)
-            .output()?,
-        0,
-        "git clone --mirror",
-    )?;
-    git(&served, &["config", "http.receivepack", "true"])?;
-    let github = FakeGitHub::start();
-    github.add_repo("acme", "gitops", &served);
-    github.allow_token(GITHUB_TOKEN);
-    let dir = tempfile::tempdir()?;
-    let config = write_config(dir.path(), &server.url("gitops"), &github.base_url(), false)?;
-    let service = Service::start(
-        Path::new(BINARY),
-        &config,
-        &[("GITHUB_TOKEN", GITHUB_TOKEN.to_string())],
-    );
+    let world = World::mirroring(Path::new(BINARY), GITHUB_TOKEN, &generated.path).start();
+    let (server, github) = (world.server(), world.github());
+    let served = server.repo_path(REPO);
+    let service = world.serve(&world.config(&guards(false)));
     let started = Instant::now();
     service.wait_ready();
     println!(
         "\nalert to pull request: {} over smart HTTP ({:.1} MiB packed); first fetch of the mirror {:.1} s",
-        server.url("gitops"),
+        server.url(REPO),
         support::pack_mib(&served)?,
         started.elapsed().as_secs_f64()
     );
@@ -556,7 +510,7 @@ fn latency(generated: &gen::Generated, rounds: usize) -> Result<()> {
         }
         // Polled every millisecond: the figure is milliseconds.
         let deadline = start + Duration::from_secs(60);
-        while github.pulls("acme", "gitops").is_empty() {
+        while github.pulls(OWNER, REPO).is_empty() {
             if Instant::now() > deadline {
                 bail!(
                     "{label}: no pull request:
@@ -567,8 +521,8 @@ fn latency(generated: &gen::Generated, rounds: usize) -> Result<()> {
             std::thread::sleep(Duration::from_millis(1));
         }
         let took = start.elapsed();
-        let branch = github.pulls("acme", "gitops")[0].head.clone();
-        github.forget_pulls("acme", "gitops");
+        let branch = github.pulls(OWNER, REPO)[0].head.clone();
+        github.forget_pulls(OWNER, REPO);
         git(&served, &["branch", "-D", &branch])?;
         Ok(took)
     };

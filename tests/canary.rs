@@ -112,7 +112,7 @@ fn flagger_event(phase: &str) -> String {
 fn an_argo_rollouts_abort_and_a_flagger_failure_each_open_one_pull_request() {
     let w = world();
     // Pushes take a second: the first abort's job is still running when it is sent again.
-    w.server.slow_pushes("gitops", 1);
+    w.server().slow_pushes("gitops", 1);
     let svc = serve(&w);
 
     let (status, body) = post(
@@ -148,7 +148,7 @@ fn an_argo_rollouts_abort_and_a_flagger_failure_each_open_one_pull_request() {
 
     assert!(
         eventually(Duration::from_secs(60), || w
-            .github
+            .github()
             .pulls(OWNER, "gitops")
             .len()
             == 2),
@@ -156,7 +156,7 @@ fn an_argo_rollouts_abort_and_a_flagger_failure_each_open_one_pull_request() {
         svc.log()
     );
     std::thread::sleep(Duration::from_secs(1));
-    let pulls = w.github.pulls(OWNER, "gitops");
+    let pulls = w.github().pulls(OWNER, "gitops");
     assert_eq!(
         pulls.len(),
         2,
@@ -190,7 +190,7 @@ fn an_argo_rollouts_abort_and_a_flagger_failure_each_open_one_pull_request() {
         "{}",
         api.body
     );
-    let served = git2::Repository::open_bare(w.server.repo_path("gitops")).unwrap();
+    let served = git2::Repository::open_bare(w.server().repo_path("gitops")).unwrap();
     let deployment = common::file_at(&served, &api.head, "apps/api/deployment.yaml").unwrap();
     assert!(
         deployment.contains("image: ghcr.io/acme/api:2.0.0"),
@@ -217,7 +217,7 @@ fn an_abort_of_an_image_git_no_longer_holds_opens_nothing_and_bad_bodies_are_ref
         "{}",
         svc.log()
     );
-    assert!(w.github.pulls(OWNER, "gitops").is_empty());
+    assert!(w.github().pulls(OWNER, "gitops").is_empty());
 
     let (status, body) = post(
         &svc,
@@ -257,7 +257,7 @@ fn an_abort_of_an_image_git_no_longer_holds_opens_nothing_and_bad_bodies_are_ref
         flagger_event("Failed").as_bytes(),
     );
     assert_eq!(status, 401, "behind the same auth as /alerts");
-    assert!(w.github.pulls(OWNER, "gitops").is_empty());
+    assert!(w.github().pulls(OWNER, "gitops").is_empty());
 }
 
 #[test]
@@ -283,14 +283,14 @@ fn a_prometheus_rule_on_rollout_metrics_routes_through_alertmanager_the_same_way
     assert_eq!(status, 200, "{body}");
     assert!(
         eventually(Duration::from_secs(60), || w
-            .github
+            .github()
             .pulls(OWNER, "gitops")
             .len()
             == 1),
         "{}",
         svc.log()
     );
-    let pull = &w.github.pulls(OWNER, "gitops")[0];
+    let pull = &w.github().pulls(OWNER, "gitops")[0];
     assert_eq!(
         pull.title,
         "Revert ghcr.io/acme/web to 1.4.0 (ArgoRolloutDegraded)"
@@ -346,7 +346,7 @@ fn explain_says_what_a_webhook_event_would_do() {
         "ignored: phase \"Succeeded\": only Failed rolls back\n"
     );
     assert!(
-        w.github.pulls(OWNER, "gitops").is_empty(),
+        w.github().pulls(OWNER, "gitops").is_empty(),
         "explain writes nothing"
     );
 }

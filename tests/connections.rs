@@ -11,44 +11,22 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::http_get;
-use common::service::{self, Service};
+use revertbot_testkit::world::{Builder, World};
 use serde_json::json;
 
 const WEBHOOK_TOKEN: &str = "webhook-token";
 
-/// A dry-run service's configuration on the demo repository (a local path: no git server, no
-/// GitHub), and the directories it lives in.
-fn configured() -> ((tempfile::TempDir, tempfile::TempDir), PathBuf) {
-    let demo = tempfile::tempdir().unwrap();
-    revertbot::demo::build(demo.path()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = service::config(
-        dir.path(),
-        demo.path().to_str().unwrap(),
-        "http://127.0.0.1:9",
-        "  dry_run: true",
-    );
-    ((demo, dir), config)
+/// A world for a dry-run service on the demo repository (a local path: no git server, no
+/// GitHub).
+fn world() -> Builder {
+    World::on_disk(Path::new(env!("CARGO_BIN_EXE_revertbot")), |dir| {
+        revertbot::demo::build(dir).unwrap();
+    })
 }
 
-fn serve(config: &Path) -> Service {
-    Service::start(Path::new(env!("CARGO_BIN_EXE_revertbot")), config, &[])
-}
-
-/// `revertbot history --output json`.
-fn history(config: &Path) -> serde_json::Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
-        .args(["history", "--output", "json", "--config"])
-        .arg(config)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+/// Its configuration: dry runs.
+fn configure(w: &World) -> PathBuf {
+    w.config("  dry_run: true")
 }
 
 /// An Alertmanager delivery of one firing alert about the demo's image.
@@ -82,16 +60,6 @@ fn webhook_body() -> Vec<u8> {
     })
     .to_string()
     .into_bytes()
-}
-
-/// Adds `lines` (indented two spaces) to the `webhook:` section of a configuration file.
-fn webhook_settings(config: &Path, lines: &str) {
-    let text = std::fs::read_to_string(config).unwrap();
-    std::fs::write(
-        config,
-        text.replacen("webhook:\n", &format!("webhook:\n{lines}"), 1),
-    )
-    .unwrap();
 }
 
 /// How long the server took to close `stream` (what it sent is read and dropped), if it did
@@ -145,12 +113,13 @@ fn read_until(stream: &mut TcpStream, end: &str, limit: Duration) -> String {
 
 #[test]
 fn connections_that_send_nothing_trickle_or_stall_are_closed_within_their_limits() {
-    let (_dirs, config) = configured();
-    webhook_settings(
-        &config,
-        "  header_read_timeout: 1s\n  body_read_timeout: 1s\n  idle_timeout: 2s\n",
-    );
-    let svc = serve(&config);
+    let w = world()
+        .header_read_timeout(Duration::from_secs(1))
+        .body_read_timeout(Duration::from_secs(1))
+        .idle_timeout(Duration::from_secs(2))
+        .start();
+    let config = configure(&w);
+    let svc = w.serve(&config);
     let address = format!("127.0.0.1:{}", svc.port);
     let limit = Duration::from_secs(5);
 
@@ -211,7 +180,7 @@ fn connections_that_send_nothing_trickle_or_stall_are_closed_within_their_limits
 
     // None of it got in the way of a client that sends its request.
     assert_eq!(http_get(&svc.url("/healthz")).unwrap().0, 200);
-    let h = history(&config);
+    let h = w.history(&config);
     assert!(
         h["deliveries"].as_array().unwrap().is_empty(),
         "the stalled body recorded nothing"
@@ -220,16 +189,11 @@ fn connections_that_send_nothing_trickle_or_stall_are_closed_within_their_limits
 
 #[test]
 fn at_the_connection_cap_idle_sockets_make_room_for_a_fresh_client() {
-    let (_dirs, config) = configured();
-    webhook_settings(&config, "  max_connections: 50\n");
+    let w = world().max_connections(50).start();
+    let config = configure(&w);
     // A soft open-files limit the idle sockets below would exhaust, under a hard one it may be
     // raised to.
-    let svc = Service::start_with_open_files(
-        std::path::Path::new(env!("CARGO_BIN_EXE_revertbot")),
-        &config,
-        &[],
-        (128, 256),
-    );
+    let svc = w.serve_with_open_files(&config, (128, 256));
     assert!(
         svc.log()
             .contains("open files: soft limit raised from 128 to 256"),
@@ -265,8 +229,9 @@ fn at_the_connection_cap_idle_sockets_make_room_for_a_fresh_client() {
 
 #[test]
 fn a_declared_length_over_max_body_bytes_is_refused_before_the_body_is_sent() {
-    let (_dirs, config) = configured();
-    let svc = serve(&config);
+    let w = world().start();
+    let config = configure(&w);
+    let svc = w.serve(&config);
     let address = format!("127.0.0.1:{}", svc.port);
     let head = |auth: &str| {
         format!(

@@ -5,7 +5,6 @@
 //! once, whatever the number of jobs, handles or replicas asking — on a real SQLite file and a
 //! real PostgreSQL.
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 
 use revertbot::error::{kind_of, Error, Kind};
@@ -16,6 +15,7 @@ use revertbot::journal::{
 };
 use revertbot::subject::Subject;
 use revertbot_testkit::postgres::Postgres;
+use revertbot_testkit::tmpfs::Tmpfs;
 
 enum Store {
     Sqlite(tempfile::TempDir),
@@ -263,50 +263,6 @@ fn sqlite_a_journal_deleted_or_replaced_under_its_handle_is_refused_and_said() {
     drop(j);
     let j = journal::SqliteJournal::open(dir.path()).unwrap();
     assert_eq!(j.claim("w1", 2_000, 10_000).unwrap().unwrap().id, ids[0]);
-}
-
-/// A tmpfs of `size`, mounted at a new directory and unmounted when dropped; `None` where
-/// mounting is not allowed (not root, or no CAP_SYS_ADMIN).
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let dir = tempfile::tempdir().unwrap();
-        let status = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .ok()?;
-        status.success().then_some(Tmpfs { dir })
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Fills it: a file that takes every free byte. Its path, to free the space again.
-    fn fill(&self) -> PathBuf {
-        use std::io::Write;
-        let path = self.path().join("filler");
-        let mut file = std::fs::File::create(&path).unwrap();
-        let chunk = vec![0u8; 64 * 1024];
-        while file.write_all(&chunk).is_ok() {}
-        // What is left is smaller than a chunk.
-        while file.write_all(&chunk[..512]).is_ok() {}
-        path
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
 }
 
 #[test]

@@ -11,22 +11,19 @@ use std::time::Duration;
 use chrono::{SecondsFormat, Utc};
 use common::{eventually, http_get};
 use revertbot::gitstore::RepoWriter;
-use revertbot_testkit::fake_github::FakeGitHub;
-use revertbot_testkit::git_server::GitServer;
 use revertbot_testkit::postgres::Postgres;
-use revertbot_testkit::service::{self, Service};
+use revertbot_testkit::service::Service;
+use revertbot_testkit::world::{Builder, World, OWNER, REPO};
 use serde_json::json;
 
-const OWNER: &str = "acme";
 const TOKEN: &str = "ghp_revertbot_replicas";
 const WEBHOOK_TOKEN: &str = "webhook-token";
 const IMAGES: usize = 10;
 
 /// A GitOps repository with `IMAGES` applications, each bumped from 1.0.0 to 1.1.0 by a commit
 /// of its own: ten culprits.
-fn gitops() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let mut w = RepoWriter::init(dir.path()).unwrap();
+fn gitops(dir: &Path) {
+    let mut w = RepoWriter::init(dir).unwrap();
     for i in 0..IMAGES {
         w.write(
             &format!("apps/app{i}/deployment.yaml"),
@@ -42,7 +39,6 @@ fn gitops() -> tempfile::TempDir {
         w.commit(&format!("chore(deps): update ghcr.io/acme/app{i} to 1.1.0"))
             .unwrap();
     }
-    dir
 }
 
 fn deployment(i: usize, tag: &str) -> String {
@@ -88,76 +84,25 @@ fn delivery(i: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-struct World {
-    pg: Postgres,
-    server: GitServer,
-    github: FakeGitHub,
-    _repo: tempfile::TempDir,
-    dirs: Vec<tempfile::TempDir>,
+/// The ten culprits on the git server and the fake GitHub, and `replicas` services' directories
+/// (their own data_dir, for mirrors), their journal in one PostgreSQL.
+fn world(replicas: usize) -> Builder {
+    World::build(Path::new(env!("CARGO_BIN_EXE_revertbot")), TOKEN, gitops)
+        .postgres_journal(Postgres::start())
+        .replicas(replicas)
 }
 
-impl World {
-    fn new(replicas: usize) -> World {
-        let repo = gitops();
-        let server = GitServer::start();
-        server.publish("gitops", repo.path());
-        let github = FakeGitHub::start();
-        github.add_repo(OWNER, "gitops", &server.repo_path("gitops"));
-        github.allow_token(TOKEN);
-        World {
-            pg: Postgres::start(),
-            server,
-            github,
-            _repo: repo,
-            dirs: (0..replicas)
-                .map(|_| tempfile::tempdir().unwrap())
-                .collect(),
-        }
-    }
+fn sql(w: &World, query: &str) -> String {
+    w.postgres().psql("postgres", query)
+}
 
-    /// Replica `n`'s configuration: its own data_dir (mirrors), the one journal.
-    fn config(&self, n: usize, guards: &str) -> PathBuf {
-        let path = service::config(
-            self.dirs[n].path(),
-            &self.server.url("gitops"),
-            &self.github.base_url(),
-            guards,
-        );
-        let mut text = std::fs::read_to_string(&path).unwrap();
-        text.push_str(&format!(
-            "journal:\n  url: {}\n  sslmode: disable\n",
-            self.pg.url()
-        ));
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn serve(&self, config: &Path) -> Service {
-        Service::start(
-            Path::new(env!("CARGO_BIN_EXE_revertbot")),
-            config,
-            &[("GITHUB_TOKEN", TOKEN.to_string())],
-        )
-    }
-
-    fn sql(&self, query: &str) -> String {
-        self.pg.psql("postgres", query)
-    }
-
-    fn unfinished(&self) -> u32 {
-        self.sql("SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')")
-            .parse()
-            .unwrap()
-    }
-
-    fn rollback_branches(&self) -> Vec<String> {
-        self.server
-            .branches("gitops")
-            .into_iter()
-            .map(|(b, _)| b)
-            .filter(|b| b != "main")
-            .collect()
-    }
+fn unfinished(w: &World) -> u32 {
+    sql(
+        w,
+        "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')",
+    )
+    .parse()
+    .unwrap()
 }
 
 /// Posts until one of `replicas`, starting at `first`, takes it (as Alertmanager, behind a
@@ -188,11 +133,10 @@ fn busy(svc: &Service) -> bool {
 
 #[test]
 fn three_replicas_survive_a_kill_open_one_pull_request_per_culprit_and_share_the_guard() {
-    let w = World::new(3);
     // Each push takes a second at the server: jobs last long enough to kill one mid-way.
-    w.server.slow_pushes("gitops", 1);
+    let w = world(3).slow_pushes(1).start();
     let guard = "  max_rollbacks_per_repo_per_hour: 6";
-    let configs: Vec<PathBuf> = (0..3).map(|n| w.config(n, guard)).collect();
+    let configs: Vec<PathBuf> = (0..3).map(|n| w.replica_config(n, guard)).collect();
     let mut replicas: Vec<Service> = configs.iter().map(|c| w.serve(c)).collect();
     for r in &replicas {
         r.wait_ready();
@@ -230,23 +174,26 @@ fn three_replicas_survive_a_kill_open_one_pull_request_per_culprit_and_share_the
             .join("\n----\n")
     };
     assert!(
-        eventually(Duration::from_secs(120), || w.unfinished() == 0),
+        eventually(Duration::from_secs(120), || unfinished(&w) == 0),
         "jobs did not finish:\n{}",
         logs()
     );
 
     // Every delivery in the journal; every job ended with an outcome.
-    assert_eq!(w.sql("SELECT count(*) FROM deliveries"), "200");
+    assert_eq!(sql(&w, "SELECT count(*) FROM deliveries"), "200");
     assert_eq!(
-        w.sql("SELECT count(*) FROM alerts WHERE job_id IS NULL OR decision NOT IN ('queued', 'coalesced')"),
+        sql(&w, "SELECT count(*) FROM alerts WHERE job_id IS NULL OR decision NOT IN ('queued', 'coalesced')"),
         "0"
     );
     assert_eq!(
-        w.sql("SELECT count(*) FROM jobs WHERE outcome IS NULL OR state NOT IN ('done', 'failed')"),
+        sql(
+            &w,
+            "SELECT count(*) FROM jobs WHERE outcome IS NULL OR state NOT IN ('done', 'failed')"
+        ),
         "0"
     );
     // The guard counted across replicas: six rollbacks in the hour, whoever ran them.
-    let pulls = w.github.pulls(OWNER, "gitops");
+    let pulls = w.github().pulls(OWNER, REPO);
     assert_eq!(
         pulls.len(),
         6,
@@ -264,10 +211,12 @@ fn three_replicas_survive_a_kill_open_one_pull_request_per_culprit_and_share_the
         branches, heads,
         "one branch per culprit, each with its pull request"
     );
-    let refused: u32 = w
-        .sql("SELECT count(*) FROM jobs WHERE error_code = 'max_rollbacks_per_repo_per_hour'")
-        .parse()
-        .unwrap();
+    let refused: u32 = sql(
+        &w,
+        "SELECT count(*) FROM jobs WHERE error_code = 'max_rollbacks_per_repo_per_hour'",
+    )
+    .parse()
+    .unwrap();
     assert!(
         refused >= 4,
         "the other culprits were refused by the guard: {refused}"
@@ -284,7 +233,10 @@ fn three_replicas_survive_a_kill_open_one_pull_request_per_culprit_and_share_the
         })
         .unwrap_or_else(|| panic!("the restart did not take back the killed job:\n{}", logs()));
     let (state, ran_by) = {
-        let row = w.sql(&format!("SELECT state, ran_by FROM jobs WHERE id = {job}"));
+        let row = sql(
+            &w,
+            &format!("SELECT state, ran_by FROM jobs WHERE id = {job}"),
+        );
         let (state, ran_by) = row.split_once('|').unwrap();
         (state.to_string(), ran_by.to_string())
     };
@@ -294,18 +246,7 @@ fn three_replicas_survive_a_kill_open_one_pull_request_per_culprit_and_share_the
         "finished by {ran_by}, the killed process"
     );
     // `history` on any replica shows every replica's work.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
-        .args(["history", "--output", "json", "--limit", "500", "--config"])
-        .arg(&configs[0])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let h: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let h = w.history_of_last(&configs[0], 500);
     assert_eq!(h["deliveries"].as_array().unwrap().len(), 200);
     let jobs = h["jobs"].as_array().unwrap();
     assert!(jobs.iter().all(|j| j["ran_by"].is_string()), "{jobs:#?}");
@@ -313,15 +254,15 @@ fn three_replicas_survive_a_kill_open_one_pull_request_per_culprit_and_share_the
 
 #[test]
 fn the_database_going_away_answers_503_and_loses_nothing_when_it_is_back() {
-    let w = World::new(1);
-    let config = w.config(0, "");
+    let w = world(1).start();
+    let config = w.config("");
     let svc = w.serve(&config);
     svc.wait_ready();
     assert_eq!(probe(&svc, "/readyz"), 200);
 
     let (status, _) = svc.post_alerts(WEBHOOK_TOKEN, &delivery(0));
     assert_eq!(status, 200);
-    w.pg.stop();
+    w.postgres().stop();
     let (status, body) = svc.post_alerts(WEBHOOK_TOKEN, &delivery(1));
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("send it again later"), "{body}");
@@ -332,7 +273,7 @@ fn the_database_going_away_answers_503_and_loses_nothing_when_it_is_back() {
     let resend = std::thread::scope(|s| {
         let sender = s.spawn(|| post(&[&svc], 0, &delivery(1)));
         std::thread::sleep(Duration::from_secs(2));
-        w.pg.start_again();
+        w.postgres().start_again();
         sender.join()
     });
     resend.unwrap();
@@ -342,15 +283,15 @@ fn the_database_going_away_answers_503_and_loses_nothing_when_it_is_back() {
         svc.log()
     );
     assert!(
-        eventually(Duration::from_secs(60), || w.unfinished() == 0),
+        eventually(Duration::from_secs(60), || unfinished(&w) == 0),
         "{}",
         svc.log()
     );
-    assert_eq!(w.sql("SELECT count(*) FROM deliveries"), "2");
-    let pulls = w.github.pulls(OWNER, "gitops");
+    assert_eq!(sql(&w, "SELECT count(*) FROM deliveries"), "2");
+    let pulls = w.github().pulls(OWNER, REPO);
     assert_eq!(pulls.len(), 2, "{}", svc.log());
     assert_eq!(
-        w.sql("SELECT string_agg(outcome, ',' ORDER BY id) FROM jobs"),
+        sql(&w, "SELECT string_agg(outcome, ',' ORDER BY id) FROM jobs"),
         "created,created"
     );
     assert!(svc.log().contains("the journal is back"), "{}", svc.log());

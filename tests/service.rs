@@ -120,14 +120,14 @@ fn an_alert_through_alertmanager_becomes_one_pull_request_then_comments() {
     // pull request as the job leaves it, labelled.
     assert!(
         eventually(Duration::from_secs(40), || {
-            let pulls = w.github.pulls(OWNER, "gitops");
+            let pulls = w.github().pulls(OWNER, "gitops");
             pulls.len() == 1 && !pulls[0].labels.is_empty()
         }),
         "no labelled pull request: {:?}\n{}",
-        w.github.pulls(OWNER, "gitops"),
+        w.github().pulls(OWNER, "gitops"),
         svc.log()
     );
-    let pull = w.github.pulls(OWNER, "gitops").remove(0);
+    let pull = w.github().pulls(OWNER, "gitops").remove(0);
     assert!(
         pull.head.starts_with("revertbot/ghcr.io-acme-frontend-"),
         "{}",
@@ -147,7 +147,7 @@ fn an_alert_through_alertmanager_becomes_one_pull_request_then_comments() {
     assert!(pull.body.contains("Silence this alert"), "{}", pull.body);
     // The branch on the git server rolls the prod tag back, and only it.
     assert_eq!(w.rollback_branches(), std::slice::from_ref(&pull.head));
-    let served = git2::Repository::open_bare(w.server.repo_path("gitops")).unwrap();
+    let served = git2::Repository::open_bare(w.server().repo_path("gitops")).unwrap();
     let prod =
         common::file_at(&served, &pull.head, "apps/frontend/prod/kustomization.yaml").unwrap();
     assert!(
@@ -185,7 +185,7 @@ fn an_alert_through_alertmanager_becomes_one_pull_request_then_comments() {
     assert_eq!(status, 200);
     assert!(
         eventually(Duration::from_secs(30), || {
-            w.github
+            w.github()
                 .comments(OWNER, "gitops", pull.number)
                 .iter()
                 .any(|c| c.body.contains("fired again"))
@@ -198,7 +198,7 @@ fn an_alert_through_alertmanager_becomes_one_pull_request_then_comments() {
     am.post(&prometheus_alert(Some(rfc3339(Duration::from_secs(1)))));
     assert!(
         eventually(Duration::from_secs(30), || {
-            w.github
+            w.github()
                 .comments(OWNER, "gitops", pull.number)
                 .iter()
                 .any(|c| c.body.contains("resolved at"))
@@ -206,10 +206,10 @@ fn an_alert_through_alertmanager_becomes_one_pull_request_then_comments() {
         "no resolved note:\n{}",
         svc.log()
     );
-    assert_eq!(w.github.pulls(OWNER, "gitops").len(), 1);
+    assert_eq!(w.github().pulls(OWNER, "gitops").len(), 1);
     assert_eq!(w.rollback_branches().len(), 1);
     let posts = w
-        .github
+        .github()
         .requests()
         .iter()
         .filter(|(m, p)| m == "POST" && p.ends_with("/pulls"))
@@ -247,7 +247,7 @@ fn an_alert_through_alertmanager_becomes_one_pull_request_then_comments() {
 fn a_crash_after_the_200_loses_nothing_and_opens_the_pull_request_once() {
     let w = world();
     // Each push takes 3 s at the server: time to kill the service in the middle of one.
-    w.server.slow_pushes("gitops", 3);
+    w.server().slow_pushes("gitops", 3);
     let config = w.config("");
     let first = w.serve(&config);
     first.wait_ready();
@@ -266,14 +266,14 @@ fn a_crash_after_the_200_loses_nothing_and_opens_the_pull_request_once() {
     std::thread::sleep(Duration::from_millis(1_500));
     first.kill();
     assert!(
-        w.github.pulls(OWNER, "gitops").is_empty(),
+        w.github().pulls(OWNER, "gitops").is_empty(),
         "killed before the pull request"
     );
 
     let second = w.serve(&config);
     assert!(
         eventually(Duration::from_secs(40), || w
-            .github
+            .github()
             .pulls(OWNER, "gitops")
             .len()
             == 1),
@@ -286,7 +286,7 @@ fn a_crash_after_the_200_loses_nothing_and_opens_the_pull_request_once() {
         second.log()
     );
     std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(w.github.pulls(OWNER, "gitops").len(), 1);
+    assert_eq!(w.github().pulls(OWNER, "gitops").len(), 1);
     assert_eq!(w.rollback_branches().len(), 1);
 }
 
@@ -319,7 +319,7 @@ fn two_processes_on_one_data_dir_open_one_pull_request() {
         a.log(),
         b.log()
     );
-    assert_eq!(w.github.pulls(OWNER, "gitops").len(), 1);
+    assert_eq!(w.github().pulls(OWNER, "gitops").len(), 1);
     assert_eq!(w.rollback_branches().len(), 1);
     let h = history(&config);
     assert_eq!(
@@ -420,7 +420,7 @@ fn bad_input_gets_the_right_status_and_changes_nothing() {
     );
     std::thread::sleep(Duration::from_secs(1));
     assert!(w.rollback_branches().is_empty());
-    assert!(w.github.pulls(OWNER, "gitops").is_empty());
+    assert!(w.github().pulls(OWNER, "gitops").is_empty());
     let h = history(&config);
     assert_eq!(
         h["deliveries"].as_array().unwrap().len(),
@@ -446,7 +446,7 @@ fn bad_input_gets_the_right_status_and_changes_nothing() {
 #[test]
 fn shutting_down_answers_503_finishes_the_job_in_flight_and_stops_cleanly() {
     let w = world();
-    w.server.slow_pushes("gitops", 2);
+    w.server().slow_pushes("gitops", 2);
     let config = w.config("");
     let mut svc = w.serve(&config);
     svc.wait_ready();
@@ -464,7 +464,7 @@ fn shutting_down_answers_503_finishes_the_job_in_flight_and_stops_cleanly() {
     let exit = svc.wait();
     assert!(exit.success(), "{exit}");
     // The job in flight finished within shutdown_timeout (5 s) before the process stopped.
-    assert_eq!(w.github.pulls(OWNER, "gitops").len(), 1);
+    assert_eq!(w.github().pulls(OWNER, "gitops").len(), 1);
     let h = history(&config);
     assert_eq!(h["jobs"][0]["state"], "done");
     assert_eq!(
@@ -477,7 +477,7 @@ fn shutting_down_answers_503_finishes_the_job_in_flight_and_stops_cleanly() {
 #[test]
 fn tls_serves_the_webhook_over_https_only() {
     let w = world();
-    let dir = w.dir.path();
+    let dir = w.dir();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let out = std::process::Command::new("openssl")
         .args([
@@ -577,7 +577,7 @@ fn an_alert_naming_a_pod_rolls_back_what_kustomize_deploys_for_it() {
         },
     );
     let bump = bump.unwrap();
-    let (server, github) = (&world.server, &world.github);
+    let (server, github) = (world.server(), world.github());
     let config = world.config("");
     let svc = world.serve(&config);
     svc.wait_ready();
@@ -655,7 +655,7 @@ fn a_pull_request_on_github_is_not_taken_for_a_local_one_when_the_forge_changes(
         "{}",
         on_github.log()
     );
-    assert_eq!(w.github.pulls(OWNER, "gitops").len(), 1);
+    assert_eq!(w.github().pulls(OWNER, "gitops").len(), 1);
     on_github.kill();
 
     let text = std::fs::read_to_string(&config).unwrap();
@@ -682,9 +682,9 @@ fn a_pull_request_on_github_is_not_taken_for_a_local_one_when_the_forge_changes(
         .find(|j| j["kind"] == "resolved")
         .unwrap_or_else(|| panic!("{jobs}"));
     assert_eq!(note["outcome"], "other-forge", "{jobs}");
-    assert!(w.github.comments(OWNER, "gitops", 1).is_empty());
+    assert!(w.github().comments(OWNER, "gitops", 1).is_empty());
     use revertbot::journal::Journal;
-    let journal = revertbot::journal::SqliteJournal::open(&w.dir.path().join("data")).unwrap();
+    let journal = revertbot::journal::SqliteJournal::open(&w.data_dir()).unwrap();
     assert!(
         journal.local_pull(1).unwrap().is_none(),
         "no local pull request yet"
@@ -699,7 +699,7 @@ fn ended_job(w: &World, config: &std::path::Path, service: &Service) -> serde_js
         job["state"] == "failed" || job["state"] == "done"
     });
     assert!(ended, "{job}\n{}", service.log());
-    assert!(w.github.pulls(OWNER, "gitops").is_empty());
+    assert!(w.github().pulls(OWNER, "gitops").is_empty());
     job
 }
 
@@ -709,7 +709,7 @@ fn ended_job(w: &World, config: &std::path::Path, service: &Service) -> serde_js
 #[test]
 fn a_push_the_servers_hook_declines_ends_declined_and_is_not_tried_again() {
     let w = world();
-    w.server
+    w.server()
         .reject_pushes("gitops", "protected: rollbacks need a change ticket");
     let config = w.config("");
     let service = w.serve(&config);
@@ -744,7 +744,7 @@ fn a_rate_guard_hit_ends_rate_limited() {
     use std::os::unix::fs::PermissionsExt;
     let w = world();
     let config = w.config("  max_rollbacks_per_repo_per_hour: 1");
-    let tokens = w.dir.path().join("tokens");
+    let tokens = w.dir().join("tokens");
     std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o644)).unwrap();
     let service = w.serve(&config);
     service.wait_ready();
@@ -834,7 +834,7 @@ fn shutdown_timeout(config: &std::path::Path, value: &str) {
 #[test]
 fn shutdown_stops_a_hanging_push_at_shutdown_timeout_and_queues_the_job_again() {
     let w = world();
-    let push_started = w.server.hanging_pushes("gitops");
+    let push_started = w.server().hanging_pushes("gitops");
     let config = w.config("");
     shutdown_timeout(&config, "2s");
     let mut svc = w.serve(&config);
@@ -869,7 +869,7 @@ fn shutdown_stops_a_hanging_push_at_shutdown_timeout_and_queues_the_job_again() 
     assert!(!log.contains("lease ran out"), "{log}");
     let h = history(&config);
     assert_eq!(h["jobs"][0]["state"], "queued", "{h}");
-    assert!(w.github.pulls(OWNER, "gitops").is_empty());
+    assert!(w.github().pulls(OWNER, "gitops").is_empty());
 }
 
 #[test]

@@ -10,74 +10,36 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use common::fake_github::FakeGitHub;
-use common::git_server::GitServer;
-use common::service::{self, Service};
+use common::service::Service;
 use common::{eventually, http_get};
 use revertbot::journal::Journal;
+use revertbot_testkit::tmpfs::Tmpfs;
+use revertbot_testkit::world::{Builder, World, OWNER, REPO};
 use serde_json::json;
 
-const OWNER: &str = "acme";
 const TOKEN: &str = "ghp_revertbot_service_token";
 const WEBHOOK_TOKEN: &str = "webhook-token";
 const IMAGE: &str = "ghcr.io/acme/frontend:1.5.0";
 
-struct World {
-    server: GitServer,
-    github: FakeGitHub,
-    _demo: tempfile::TempDir,
-    dir: tempfile::TempDir,
+/// The demo repository on the git server and the fake GitHub: build it with `local_forge()`
+/// to keep pull requests in the journal.
+fn world() -> Builder {
+    World::build(Path::new(env!("CARGO_BIN_EXE_revertbot")), TOKEN, |dir| {
+        revertbot::demo::build(dir).unwrap();
+    })
 }
 
-fn world() -> World {
-    let demo = tempfile::tempdir().unwrap();
-    revertbot::demo::build(demo.path()).unwrap();
-    let server = GitServer::start();
-    server.publish("gitops", demo.path());
-    let github = FakeGitHub::start();
-    github.add_repo(OWNER, "gitops", &server.repo_path("gitops"));
-    github.allow_token(TOKEN);
-    World {
-        server,
-        github,
-        _demo: demo,
-        dir: tempfile::tempdir().unwrap(),
-    }
+/// `serve` on the world's configuration, ready; and the configuration.
+fn serve_ready(w: &World) -> (PathBuf, Service) {
+    let config = w.config("");
+    let svc = w.serve(&config);
+    svc.wait_ready();
+    (config, svc)
 }
 
-impl World {
-    /// The service's configuration; with `local`, pull requests are kept in the journal.
-    fn config(&self, local: bool) -> PathBuf {
-        let path = service::config(
-            self.dir.path(),
-            &self.server.url("gitops"),
-            &self.github.base_url(),
-            "",
-        );
-        if local {
-            let text = std::fs::read_to_string(&path).unwrap();
-            std::fs::write(&path, format!("forge: local\n{text}")).unwrap();
-        }
-        path
-    }
-
-    fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn serve(&self, config: &Path, flags: &[&str]) -> Service {
-        Service::start_with(
-            Path::new(env!("CARGO_BIN_EXE_revertbot")),
-            config,
-            flags,
-            &[("GITHUB_TOKEN", TOKEN.to_string())],
-        )
-    }
-
-    /// The journal, opened as `history` opens it, beside the service.
-    fn journal(&self) -> revertbot::journal::SqliteJournal {
-        revertbot::journal::SqliteJournal::open(&self.data_dir()).unwrap()
-    }
+/// The journal, opened as `history` opens it, beside the service.
+fn journal(w: &World) -> revertbot::journal::SqliteJournal {
+    revertbot::journal::SqliteJournal::open(&w.data_dir()).unwrap()
 }
 
 fn rfc3339(ago: Duration) -> String {
@@ -154,45 +116,8 @@ fn readyz(svc: &Service) -> u16 {
 
 /// Whether every job is done, and there are `n`.
 fn all_done(w: &World, n: usize) -> bool {
-    let jobs = w.journal().jobs(100).unwrap();
+    let jobs = journal(w).jobs(100).unwrap();
     jobs.len() == n && jobs.iter().all(|j| j.state == "done")
-}
-
-/// A tmpfs of `size` mounted at `dir` (made), unmounted when dropped; `None` where mounting is
-/// not allowed (not root, or no CAP_SYS_ADMIN).
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(dir).unwrap();
-        let status = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .ok()?;
-        status.success().then(|| Tmpfs(dir.to_path_buf()))
-    }
-
-    /// Fills it: a file that takes every free byte. Its path, to free the space again.
-    fn fill(&self) -> PathBuf {
-        use std::io::Write;
-        let path = self.0.join("filler");
-        let mut file = std::fs::File::create(&path).unwrap();
-        let chunk = vec![0u8; 64 * 1024];
-        while file.write_all(&chunk).is_ok() {}
-        while file.write_all(&chunk[..512]).is_ok() {}
-        path
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
-    }
 }
 
 /// The disk fills up while the rollback's branch is being pushed: the job is not failed but
@@ -200,16 +125,13 @@ impl Drop for Tmpfs {
 /// with its pull request, and `/readyz` says 200.
 #[test]
 fn a_full_data_dir_holds_the_job_until_there_is_room_then_it_opens_its_pull_request() {
-    let w = world();
-    let Some(disk) = Tmpfs::mount(&w.data_dir(), "32m") else {
+    // Each push takes 3 s at the server: time to fill the disk in the middle of one.
+    let w = world().local_forge().slow_pushes(3).start();
+    let Some(disk) = Tmpfs::mount_at(&w.data_dir(), "32m") else {
         println!("skipped: cannot mount a tmpfs here (needs root)");
         return;
     };
-    // Each push takes 3 s at the server: time to fill the disk in the middle of one.
-    w.server.slow_pushes("gitops", 3);
-    let config = w.config(true);
-    let svc = w.serve(&config, &[]);
-    svc.wait_ready();
+    let (_, svc) = serve_ready(&w);
     let (status, body) = svc.post_alerts(WEBHOOK_TOKEN, &webhook_body(false));
     assert_eq!(status, 200, "{body}");
     assert!(
@@ -245,14 +167,13 @@ fn a_full_data_dir_holds_the_job_until_there_is_room_then_it_opens_its_pull_requ
         "the job did not end once there was room:\n{}",
         svc.log()
     );
-    let job = &w.journal().jobs(10).unwrap()[0];
+    let job = &journal(&w).jobs(10).unwrap()[0];
     assert_eq!(job.pr_number, Some(1), "{job:?}");
     assert!(
         matches!(job.outcome.as_deref(), Some("created" | "reused")),
         "{job:?}"
     );
-    let pull = w
-        .journal()
+    let pull = journal(&w)
         .local_pull(1)
         .unwrap()
         .expect("its pull request");
@@ -266,10 +187,8 @@ fn a_full_data_dir_holds_the_job_until_there_is_room_then_it_opens_its_pull_requ
 /// loudly; started again, it refuses to begin a new journal beside the mirrors unless told to.
 #[test]
 fn a_journal_deleted_under_the_service_is_noticed_and_not_silently_made_again() {
-    let w = world();
-    let config = w.config(true);
-    let svc = w.serve(&config, &[]);
-    svc.wait_ready();
+    let w = world().local_forge().start();
+    let (config, svc) = serve_ready(&w);
     let (status, body) = svc.post_alerts(WEBHOOK_TOKEN, &webhook_body(false));
     assert_eq!(status, 200, "{body}");
     assert!(
@@ -317,7 +236,7 @@ fn a_journal_deleted_under_the_service_is_noticed_and_not_silently_made_again() 
     );
     assert!(!journal.exists(), "no journal made");
 
-    let svc = w.serve(&config, &["--new-journal"]);
+    let svc = w.serve_with_flags(&config, &["--new-journal"]);
     svc.wait_ready();
     assert!(
         svc.log()
@@ -348,7 +267,7 @@ fn resolved_fifty_times(w: &World, svc: &Service) {
         }
     });
     let settled = || {
-        let jobs = w.journal().jobs(100).unwrap();
+        let jobs = journal(w).jobs(100).unwrap();
         jobs.iter().all(|j| j.state == "done")
     };
     assert!(
@@ -366,8 +285,7 @@ fn resolved_fifty_times(w: &World, svc: &Service) {
             svc.log()
         );
     }
-    let outcomes: Vec<String> = w
-        .journal()
+    let outcomes: Vec<String> = journal(w)
         .jobs(100)
         .unwrap()
         .iter()
@@ -383,14 +301,12 @@ fn resolved_fifty_times(w: &World, svc: &Service) {
 
 #[test]
 fn one_resolution_delivered_fifty_times_is_noted_once_on_github() {
-    let w = world();
-    let config = w.config(false);
-    let svc = w.serve(&config, &[]);
-    svc.wait_ready();
+    let w = world().start();
+    let (_, svc) = serve_ready(&w);
     resolved_fifty_times(&w, &svc);
     let notes = w
-        .github
-        .comments(OWNER, "gitops", 1)
+        .github()
+        .comments(OWNER, REPO, 1)
         .into_iter()
         .filter(|c| c.body.contains("<!-- revertbot:resolved -->"))
         .count();
@@ -400,12 +316,10 @@ fn one_resolution_delivered_fifty_times_is_noted_once_on_github() {
 
 #[test]
 fn one_resolution_delivered_fifty_times_is_noted_once_on_the_local_forge() {
-    let w = world();
-    let config = w.config(true);
-    let svc = w.serve(&config, &[]);
-    svc.wait_ready();
+    let w = world().local_forge().start();
+    let (_, svc) = serve_ready(&w);
     resolved_fifty_times(&w, &svc);
-    let pull = w.journal().local_pull(1).unwrap().expect("pull request #1");
+    let pull = journal(&w).local_pull(1).unwrap().expect("pull request #1");
     let notes = pull
         .comments
         .iter()
@@ -419,8 +333,8 @@ fn one_resolution_delivered_fifty_times_is_noted_once_on_the_local_forge() {
 /// one line, and exit 2.
 #[test]
 fn a_journal_that_is_not_a_database_is_named_with_what_to_do() {
-    let w = world();
-    let config = w.config(true);
+    let w = world().local_forge().start();
+    let config = w.config("");
     std::fs::create_dir_all(w.data_dir()).unwrap();
     let journal = w.data_dir().join(revertbot::journal::FILE_NAME);
     std::fs::write(

@@ -192,11 +192,11 @@ fn the_status_page_lists_the_job_shows_its_diff_and_escapes_alert_text() {
     let w = World::new(Path::new(env!("CARGO_BIN_EXE_revertbot")), TOKEN, |dir| {
         revertbot::demo::build(dir).unwrap();
     });
-    let (github, dir) = (&w.github, &w.dir);
+    let (github, dir) = (w.github(), w.dir());
     let config = w.config("");
-    let password = dir.path().join("viewer-password");
+    let password = dir.join("viewer-password");
     std::fs::write(&password, PASSWORD).unwrap();
-    let read_tokens = dir.path().join("read-tokens");
+    let read_tokens = dir.join("read-tokens");
     std::fs::write(&read_tokens, "read-only-token\n").unwrap();
     let text = std::fs::read_to_string(&config).unwrap().replacen(
         "webhook:\n",

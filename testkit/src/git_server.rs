@@ -99,6 +99,24 @@ $HTTP["url"] =~ "^/git/" {{
         path
     }
 
+    /// A bare repository on the server that mirrors `from` (`git clone --mirror`: every ref,
+    /// the packs as they are, however large the history), accepting pushes.
+    pub fn mirror(&self, name: &str, from: &Path) -> PathBuf {
+        let path = self.repo_path(name);
+        run_git(
+            None,
+            &[
+                "clone",
+                "--quiet",
+                "--mirror",
+                from.to_str().unwrap(),
+                path.to_str().unwrap(),
+            ],
+        );
+        run_git(Some(&path), &["config", "http.receivepack", "true"]);
+        path
+    }
+
     pub fn url(&self, name: &str) -> String {
         format!("http://127.0.0.1:{}/git/{name}.git", self.port)
     }

@@ -180,16 +180,97 @@ impl Drop for Service {
 /// A configuration for a service on loopback: one repository served over HTTP by the test
 /// git server, one rule on the `image` label, a bearer token, GitHub at `github_api`.
 pub fn config(dir: &Path, repo_url: &str, github_api: &str, extra_guards: &str) -> PathBuf {
+    config_with(
+        dir,
+        repo_url,
+        github_api,
+        extra_guards,
+        &Settings::default(),
+    )
+}
+
+/// What a configuration sets beyond [`config`]'s file; each left at its default keeps it.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `forge: local`: pull requests are kept in the journal, not opened on GitHub.
+    pub local_forge: bool,
+    /// The journal in PostgreSQL at this URL (`sslmode: disable`), not SQLite in `data_dir`.
+    pub journal_url: Option<String>,
+    pub webhook: Webhook,
+}
+
+/// The `webhook:` section's limits; `None` leaves the service's default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Webhook {
+    pub header_read_timeout: Option<Duration>,
+    pub body_read_timeout: Option<Duration>,
+    pub idle_timeout: Option<Duration>,
+    pub max_connections: Option<u32>,
+    pub max_body_bytes: Option<u64>,
+}
+
+impl Webhook {
+    /// The lines it adds under `webhook:`.
+    fn yaml(&self) -> String {
+        let timeouts = [
+            ("header_read_timeout", self.header_read_timeout),
+            ("body_read_timeout", self.body_read_timeout),
+            ("idle_timeout", self.idle_timeout),
+        ];
+        let counts = [
+            ("max_connections", self.max_connections.map(u64::from)),
+            ("max_body_bytes", self.max_body_bytes),
+        ];
+        let mut lines = String::new();
+        for (key, timeout) in timeouts {
+            if let Some(t) = timeout {
+                lines.push_str(&format!("  {key}: {}\n", duration(t)));
+            }
+        }
+        for (key, count) in counts {
+            if let Some(n) = count {
+                lines.push_str(&format!("  {key}: {n}\n"));
+            }
+        }
+        lines
+    }
+}
+
+/// A duration as the configuration writes it: `2s`, or `1500ms`.
+fn duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// [`config`] with `settings`.
+pub fn config_with(
+    dir: &Path,
+    repo_url: &str,
+    github_api: &str,
+    extra_guards: &str,
+    settings: &Settings,
+) -> PathBuf {
     let tokens = dir.join("tokens");
     std::fs::write(&tokens, "webhook-token\n").unwrap();
     let git_password = dir.join("git-password");
     std::fs::write(&git_password, crate::git_server::PASSWORD).unwrap();
+    let forge = if settings.local_forge {
+        "forge: local\n"
+    } else {
+        ""
+    };
+    let journal = settings.journal_url.as_ref().map_or(String::new(), |url| {
+        format!("journal:\n  url: {url}\n  sslmode: disable\n")
+    });
     let text = format!(
-        r#"listen: 127.0.0.1:0
+        r#"{forge}listen: 127.0.0.1:0
 data_dir: {data}
 shutdown_timeout: 5s
 webhook:
-  bearer_tokens_file: {tokens}
+{webhook}  bearer_tokens_file: {tokens}
 github:
   api_url: {github_api}
 git:
@@ -203,7 +284,7 @@ pull_request:
 guards:
   max_alert_age: 2h
 {extra_guards}
-repos:
+{journal}repos:
   - name: gitops
     url: {repo_url}
     github: acme/gitops
@@ -215,6 +296,7 @@ rules:
     workload: true
 "#,
         data = dir.join("data").display(),
+        webhook = settings.webhook.yaml(),
         tokens = tokens.display(),
         git_password = git_password.display(),
         user = crate::git_server::USER,
@@ -222,4 +304,44 @@ rules:
     let path = dir.join("revertbot.yaml");
     std::fs::write(&path, text).unwrap();
     path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_written_where_the_configuration_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            local_forge: true,
+            journal_url: Some("postgres://postgres@127.0.0.1:5432/postgres".into()),
+            webhook: Webhook {
+                header_read_timeout: Some(Duration::from_secs(1)),
+                idle_timeout: Some(Duration::from_millis(1_500)),
+                max_connections: Some(50),
+                ..Webhook::default()
+            },
+        };
+        let path = config_with(dir.path(), "/repo", "http://127.0.0.1:9", "", &settings);
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(
+            text.starts_with("forge: local\nlisten: 127.0.0.1:0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("webhook:\n  header_read_timeout: 1s\n  idle_timeout: 1500ms\n  max_connections: 50\n  bearer_tokens_file: "),
+            "{text}"
+        );
+        assert!(
+            text.contains("journal:\n  url: postgres://postgres@127.0.0.1:5432/postgres\n  sslmode: disable\nrepos:\n"),
+            "{text}"
+        );
+        // Without settings, the file `config` has always written.
+        let path = config(dir.path(), "/repo", "http://127.0.0.1:9", "");
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.starts_with("listen: "), "{text}");
+        assert!(text.contains("webhook:\n  bearer_tokens_file: "), "{text}");
+        assert!(!text.contains("journal:"), "{text}");
+    }
 }
