@@ -163,7 +163,7 @@ fn explain_says_the_decision_culprit_strategy_and_hold_that_serve_then_makes() {
     let mut decisions = Vec::new();
     for (i, labels) in alerts.into_iter().enumerate() {
         let body = payload(&format!("f{i}"), labels);
-        let file = world.dir.path().join(format!("alert-{i}.json"));
+        let file = world.dir().join(format!("alert-{i}.json"));
         std::fs::write(&file, body.to_string()).unwrap();
         let explained = revertbot(&["explain", "--alert", file.to_str().unwrap()], &config);
         let e = &explained["alerts"][0];
