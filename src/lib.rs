@@ -25,6 +25,7 @@ pub mod locate;
 pub mod manifest;
 pub mod matcher;
 pub mod pipeline;
+pub mod remote_url;
 pub mod revert;
 pub mod service;
 pub mod subject;

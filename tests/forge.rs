@@ -651,7 +651,7 @@ async fn the_local_forge_keeps_one_pull_request_per_branch_in_the_journal() {
     let engine = Engine::new(
         EngineSettings {
             git,
-            github_api_url: revertbot::forge::GITHUB_API_URL.into(),
+            github_api_url: revertbot::remote_url::GITHUB_API_URL.into(),
             github: None,
         },
         std::sync::Arc::new(SystemClock),

@@ -17,6 +17,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "pure",
         &[
             "error", "clock", "image", "manifest", "matcher", "alert", "config", "subject",
+            "remote_url",
         ],
     ),
     ("git", &["gitstore"]),

@@ -205,7 +205,7 @@ pub struct GitArgs {
 #[derive(Debug, clap::Args)]
 pub struct GitHubArgs {
     /// GitHub's API address; for GitHub Enterprise Server `https://HOST/api/v3`.
-    #[arg(long, env = "REVERTBOT_GITHUB_API_URL", default_value = revertbot::forge::GITHUB_API_URL, value_name = "URL")]
+    #[arg(long, env = "REVERTBOT_GITHUB_API_URL", default_value = revertbot::remote_url::GITHUB_API_URL, value_name = "URL")]
     pub github_api_url: String,
     /// The repository on GitHub [default: from the remote URL].
     #[arg(long, value_name = "OWNER/NAME")]
@@ -257,7 +257,7 @@ pub struct PrPreviewArgs {
     /// The repository on GitHub, for links [default: from the remote URL].
     #[arg(long, value_name = "OWNER/NAME")]
     pub github_repo: Option<String>,
-    #[arg(long, env = "REVERTBOT_GITHUB_API_URL", default_value = revertbot::forge::GITHUB_API_URL, value_name = "URL")]
+    #[arg(long, env = "REVERTBOT_GITHUB_API_URL", default_value = revertbot::remote_url::GITHUB_API_URL, value_name = "URL")]
     pub github_api_url: String,
 }
 

@@ -112,7 +112,7 @@ impl RepoName {
             return Ok(given.clone());
         }
         let url = push_url.unwrap_or_default();
-        super::remote_url::repo_of_remote(url)
+        crate::remote_url::repo_of_remote(url)
             .map(|(_, owner, name)| RepoName { owner, name })
             .ok_or_else(|| {
                 Error::new(Kind::Usage)

@@ -1,7 +1,6 @@
 //! Where rollbacks become pull requests: every forge behind one interface ([`Forge`]), one file
 //! each — GitHub (the client, octocrab, built once; its pull requests), the local forge (kept
-//! in the journal) — the pull request's text, and what a remote URL says about which
-//! repository and which server it is on.
+//! in the journal) — and the pull request's text.
 
 pub mod body;
 mod client;
@@ -9,7 +8,5 @@ pub mod github;
 pub mod local;
 pub mod markdown;
 pub mod pulls;
-mod remote_url;
 
 pub use client::{Connected, Forge};
-pub use remote_url::{host_of, repo_of_remote, web_url, GITHUB_API_URL};

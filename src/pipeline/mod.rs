@@ -23,7 +23,8 @@ use crate::forge::body::{self, AlertContext, Links};
 use crate::forge::github::{GitHub, GitHubSettings, RepoName};
 use crate::forge::local::LocalForge;
 use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec};
-use crate::forge::{host_of, repo_of_remote, web_url, Connected, Forge};
+use crate::forge::{Connected, Forge};
+use crate::remote_url::{host_of, repo_of_remote, web_url};
 use crate::gitstore::remote::{self, Source};
 use crate::journal::Handle;
 use crate::revert::{

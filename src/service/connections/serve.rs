@@ -41,6 +41,10 @@ const DRAIN: Duration = Duration::from_secs(2);
 /// tried again: room is made, and the loop does not spin.
 const EVICT_WHEN_OUT_OF_FILES: usize = 16;
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+/// Evicted connections whose sockets may still be closing before `accept` waits for them: each
+/// holds a file descriptor until its task ends, and a busy runtime must not let them pile up
+/// past the open-files limit.
+const CLOSING_AT_MOST: usize = 16;
 /// At most one warning a minute about the cap: an attacker must not fill the log.
 const WARN_EVERY: Duration = Duration::from_secs(60);
 
@@ -60,7 +64,7 @@ pub async fn serve(
     let (mut warned_cap, mut warned_files): (Option<Instant>, Option<Instant>) = (None, None);
     loop {
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = listener.accept(), if registry.closing() < CLOSING_AT_MOST => accepted,
             _ = stopping.wait_for(|s| *s) => break,
             // Ended connections are reaped as they go, so that the set holds only open ones.
             Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,

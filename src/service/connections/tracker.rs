@@ -130,6 +130,8 @@ pub struct Registry {
 struct Inner {
     next: u64,
     open: BTreeMap<u64, Arc<Tracker>>,
+    /// Evicted connections whose tasks have not ended yet: their sockets are still open.
+    closing: usize,
 }
 
 /// A connection in the registry, taken out when dropped.
@@ -140,7 +142,11 @@ pub struct Open {
 
 impl Drop for Open {
     fn drop(&mut self) {
-        self.registry.lock().open.remove(&self.tracker.id);
+        let mut inner = self.registry.lock();
+        if inner.open.remove(&self.tracker.id).is_none() {
+            // Evicted earlier: its socket is closed now.
+            inner.closing = inner.closing.saturating_sub(1);
+        }
     }
 }
 
@@ -172,14 +178,21 @@ impl Registry {
         self.lock().open.len()
     }
 
-    /// Closes up to `n` connections (see [`victims`]); how many. They leave the registry at
-    /// once, so that they no longer count while their tasks end.
+    /// Evicted connections whose sockets are not closed yet (their tasks have not ended).
+    pub fn closing(&self) -> usize {
+        self.lock().closing
+    }
+
+    /// Closes up to `n` connections (see [`victims`]); how many. They leave the open ones at
+    /// once, so that they are not chosen again and a new connection may take their place, and
+    /// count as [`Registry::closing`] until their tasks end and their sockets are closed.
     pub fn evict(&self, n: usize) -> usize {
         let mut inner = self.lock();
         let chosen = victims(inner.open.values().map(|t| t.seen()), n);
         for id in &chosen {
             if let Some(tracker) = inner.open.remove(id) {
                 tracker.evict();
+                inner.closing += 1;
             }
         }
         chosen.len()
@@ -238,6 +251,23 @@ mod tests {
             since_ms,
             answered,
         }
+    }
+
+    #[test]
+    fn an_evicted_connection_counts_as_closing_until_it_is_dropped() {
+        let registry = Arc::new(Registry::new());
+        let first = registry.open();
+        let second = registry.open();
+        assert_eq!((registry.len(), registry.closing()), (2, 0));
+        assert_eq!(registry.evict(1), 1);
+        assert_eq!((registry.len(), registry.closing()), (1, 1));
+        // Not chosen twice.
+        assert_eq!(registry.evict(2), 1);
+        assert_eq!((registry.len(), registry.closing()), (0, 2));
+        drop(first);
+        assert_eq!(registry.closing(), 1);
+        drop(second);
+        assert_eq!((registry.len(), registry.closing()), (0, 0));
     }
 
     #[test]

@@ -1,10 +1,21 @@
-//! What a remote URL or an API address says: which server, which repository on it.
+//! What a remote URL or an API address says: which server, which repository on it. Pure
+//! text, so that the configuration can tell a repository's forge from its URL.
 
 pub const GITHUB_API_URL: &str = "https://api.github.com";
 
 /// `(host, owner, name)` of a git remote URL: `https://host/owner/name(.git)`,
 /// `git@host:owner/name.git`, `ssh://git@host/owner/name.git`.
 pub fn repo_of_remote(url: &str) -> Option<(String, String, String)> {
+    let (host, path) = path_of_remote(url)?;
+    let (owner, name) = path.rsplit_once('/')?;
+    let owner = owner.rsplit('/').next()?;
+    Some((host, owner.to_string(), name.to_string()))
+}
+
+/// `(host, path)` of a git remote URL, the path without `.git` and without slashes around it:
+/// `https://gitlab.example.com/acme/platform/gitops.git` → `acme/platform/gitops` (a GitLab
+/// project's full path, any depth of groups).
+pub fn path_of_remote(url: &str) -> Option<(String, String)> {
     let (host, path) = if let Some((_, rest)) = url.split_once("://") {
         let (authority, path) = rest.split_once('/')?;
         let host = authority.rsplit('@').next()?;
@@ -15,16 +26,10 @@ pub fn repo_of_remote(url: &str) -> Option<(String, String, String)> {
     };
     let path = path.trim_matches('/');
     let path = path.strip_suffix(".git").unwrap_or(path);
-    let (owner, name) = path.rsplit_once('/')?;
-    let owner = owner.rsplit('/').next()?;
-    if owner.is_empty() || name.is_empty() || host.is_empty() {
+    if host.is_empty() || !path.contains('/') || path.split('/').any(str::is_empty) {
         return None;
     }
-    Some((
-        host.to_ascii_lowercase(),
-        owner.to_string(),
-        name.to_string(),
-    ))
+    Some((host.to_ascii_lowercase(), path.to_string()))
 }
 
 /// The web address of a GitHub from its API address: `https://api.github.com` →
@@ -51,6 +56,25 @@ pub fn host_of(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_a_projects_whole_path_from_remote_urls() {
+        let want = |p: &str| Some(("gitlab.example.com".to_string(), p.to_string()));
+        assert_eq!(
+            path_of_remote("https://gitlab.example.com/acme/platform/gitops.git"),
+            want("acme/platform/gitops")
+        );
+        assert_eq!(
+            path_of_remote("git@gitlab.example.com:acme/gitops.git"),
+            want("acme/gitops")
+        );
+        assert_eq!(
+            path_of_remote("ssh://git@gitlab.example.com:2222/acme/a/b/gitops"),
+            want("acme/a/b/gitops")
+        );
+        assert_eq!(path_of_remote("https://gitlab.example.com/gitops.git"), None);
+        assert_eq!(path_of_remote("/srv/git/gitops"), None);
+    }
 
     #[test]
     fn reads_owner_and_name_from_remote_urls() {
