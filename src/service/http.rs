@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, warn, Instrument};
 
 use super::intake;
-use super::metrics::DecisionLabel;
+use super::metrics::{DeliveryResult, Guard};
 use super::state::Shared;
 use super::status;
 use crate::alert::{canary, Payload};
@@ -92,7 +92,7 @@ async fn authorize(State(shared): State<Arc<Shared>>, request: Request, next: Ne
         .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes());
     if !shared.auth.allows(header) {
-        shared.metrics.delivery("unauthorized");
+        shared.metrics.delivery(DeliveryResult::Unauthorized);
         return StatusCode::UNAUTHORIZED.into_response();
     }
     next.run(request).await
@@ -113,7 +113,7 @@ async fn declared_length(
         .and_then(|v| v.trim().parse::<u64>().ok());
     let max = shared.config.webhook.max_body_bytes;
     if declared.is_some_and(|n| n > max as u64) {
-        shared.metrics.delivery("too_large");
+        shared.metrics.delivery(DeliveryResult::TooLarge);
         return too_large(max);
     }
     next.run(request).await
@@ -130,10 +130,10 @@ fn too_large(max: usize) -> Response {
 fn rejected(shared: &Shared, rejection: BytesRejection) -> Response {
     let status = rejection.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        shared.metrics.delivery("too_large");
+        shared.metrics.delivery(DeliveryResult::TooLarge);
         return too_large(shared.config.webhook.max_body_bytes);
     }
-    shared.metrics.delivery("invalid");
+    shared.metrics.delivery(DeliveryResult::Invalid);
     error(status, &rejection.body_text())
 }
 
@@ -168,7 +168,7 @@ async fn event(
     };
     match parse(&body, shared.engine.clock().now()) {
         Err(e) => {
-            shared.metrics.delivery("invalid");
+            shared.metrics.delivery(DeliveryResult::Invalid);
             (
                 StatusCode::BAD_REQUEST,
                 Json(json!({ "error": e.to_string(), "field": e.field })),
@@ -176,7 +176,7 @@ async fn event(
                 .into_response()
         }
         Ok(canary::Event::Ignored(why)) => {
-            shared.metrics.delivery("ignored");
+            shared.metrics.delivery(DeliveryResult::Ignored);
             debug!("event ignored: {why}");
             (StatusCode::OK, Json(json!({ "ignored": why }))).into_response()
         }
@@ -203,7 +203,7 @@ async fn alerts(
     let payload = match Payload::from_json(&body) {
         Ok(payload) => payload,
         Err(e) => {
-            shared.metrics.delivery("invalid");
+            shared.metrics.delivery(DeliveryResult::Invalid);
             return (
                 StatusCode::BAD_REQUEST,
                 Json(json!({ "error": e.message, "field": e.field })),
@@ -242,7 +242,7 @@ async fn record(shared: &Arc<Shared>, payload: &Payload, body: &[u8]) -> Respons
         .collect();
     let (tx, rx) = oneshot::channel();
     if shared.writer.send((delivery, tx)).await.is_err() {
-        shared.metrics.delivery("unavailable");
+        shared.metrics.delivery(DeliveryResult::Unavailable);
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the journal is closed; send it again later",
@@ -252,32 +252,26 @@ async fn record(shared: &Arc<Shared>, payload: &Payload, body: &[u8]) -> Respons
         Ok(Ok(recorded)) => recorded,
         Ok(Err(e)) => {
             warn!("cannot record a delivery: {e}");
-            shared.metrics.delivery("unavailable");
+            shared.metrics.delivery(DeliveryResult::Unavailable);
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the journal cannot be written; send it again later",
             );
         }
         Err(_) => {
-            shared.metrics.delivery("unavailable");
+            shared.metrics.delivery(DeliveryResult::Unavailable);
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the journal is closed; send it again later",
             );
         }
     };
-    shared.metrics.delivery("recorded");
+    shared.metrics.delivery(DeliveryResult::Recorded);
+    shared.metrics.alerts_decided(&recorded.decisions);
     for ((fingerprint, alertname, rule, reason), decision) in seen.iter().zip(&recorded.decisions) {
-        shared
-            .metrics
-            .alerts
-            .get_or_create(&DecisionLabel {
-                decision: (*decision).into(),
-            })
-            .inc();
         let guard = reason.starts_with("guard max_alert_age");
         if guard {
-            shared.metrics.guard("max_alert_age");
+            shared.metrics.guard(Guard::MaxAlertAge);
         }
         // One line for what starts work or what a guard stopped; duplicates (Alertmanager
         // re-sends every group) and unmatched alerts only at debug level.
@@ -409,7 +403,7 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     if let Ok(pending) = shared.journal.pending().await {
-        shared.metrics.pending.set(i64::from(pending));
+        shared.metrics.pending(pending);
     }
     (
         [(

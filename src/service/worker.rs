@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Result;
 use tracing::{info, warn, Instrument};
 
+use super::metrics::Guard;
 use super::state::{config_key, Shared};
 use crate::alert::Payload;
 use crate::error::{kind_of, render_chain, Error, Kind};
@@ -117,18 +118,10 @@ async fn run_one(shared: &Arc<Shared>, me: &str, job: Claimed) {
     };
     renewer.abort();
     let now = now_ms(shared);
-    let kind = job.kind.as_str();
     match result {
         Ok(finished) => {
             info!(outcome = %finished.outcome, "job done");
-            shared
-                .metrics
-                .jobs
-                .get_or_create(&super::metrics::OutcomeLabel {
-                    kind: kind.into(),
-                    outcome: finished.outcome.clone(),
-                })
-                .inc();
+            shared.metrics.job_finished(job.kind, &finished);
             let me = me.to_string();
             record_end(shared, job.id, move |j| {
                 j.finish(job.id, &me, now, &finished)
@@ -151,25 +144,8 @@ async fn run_one(shared: &Arc<Shared>, me: &str, job: Claimed) {
                 warn!(kind = %failure.kind, "job failed, will try again: {}", failure.message);
             } else {
                 warn!(kind = %failure.kind, "job failed: {}", failure.message);
-                shared
-                    .metrics
-                    .jobs
-                    .get_or_create(&super::metrics::OutcomeLabel {
-                        kind: kind.into(),
-                        outcome: failure.kind.clone(),
-                    })
-                    .inc();
             }
-            shared
-                .metrics
-                .errors
-                .get_or_create(&super::metrics::ErrorLabel {
-                    kind: failure.kind.clone(),
-                })
-                .inc();
-            if let Some(code) = failure.code.as_deref().filter(|c| is_guard(c)) {
-                shared.metrics.guard(code);
-            }
+            shared.metrics.job_failed(job.kind, &failure);
             let me = me.to_string();
             record_end(shared, job.id, move |j| j.fail(job.id, &me, now, &failure)).await;
         }
@@ -265,17 +241,6 @@ fn was_released(shared: &Shared, id: i64) -> bool {
         .contains(&id)
 }
 
-/// Guards that refuse a job, by the code of the error they raise.
-fn is_guard(code: &str) -> bool {
-    matches!(
-        code,
-        RATE_GUARD
-            | crate::revert::REVERT_OF_REVERT
-            | crate::revert::CULPRIT_TOO_LATE
-            | crate::locate::NOT_REFERENCED
-    )
-}
-
 fn failure(shared: &Shared, job: &Claimed, err: &anyhow::Error, now: i64) -> Failure {
     let kind = kind_of(err);
     let code = err
@@ -293,8 +258,8 @@ fn failure(shared: &Shared, job: &Claimed, err: &anyhow::Error, now: i64) -> Fai
     }
 }
 
-/// The code of the rate guard's error.
-const RATE_GUARD: &str = "max_rollbacks_per_repo_per_hour";
+/// The code of the rate guard's error: its name, as the other guards' codes are theirs.
+const RATE_GUARD: &str = Guard::MaxRollbacksPerRepoPerHour.label();
 
 /// How a failed job is labelled (its outcome, its error kind, the metrics): the engine's kind,
 /// except a rate-guard hit, which says nothing against the rollback itself (`cannot_revert`
@@ -379,10 +344,10 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
     let pull = outcome.pull.as_ref();
     if pull.is_some() {
         let waited = (now_ms(shared) - job.created_at).max(0) as f64 / 1000.0;
-        shared.metrics.alert_to_pull.observe(waited);
+        shared.metrics.alert_to_pull(waited);
     }
     if guards.dry_run {
-        shared.metrics.guard("dry_run");
+        shared.metrics.guard(Guard::DryRun);
     }
     let outcome_label = match pull.map(|p| p.state) {
         Some(PullState::Declined) => "declined".to_string(),
