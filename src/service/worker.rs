@@ -29,14 +29,14 @@ const MAX_BACKOFF: Duration = Duration::from_secs(600);
 
 /// One worker: takes jobs until the service stops.
 pub async fn run(shared: Arc<Shared>, n: usize) {
-    let me = format!("{}/{n}", shared.worker_id);
+    let me = format!("{}/{n}", shared.worker_id());
     // While the journal is away (the database restarts, the network drops) the worker pauses,
     // trying again every second; said once when it goes and once when it comes back.
     let mut journal_away = false;
     while !shared.stopping() {
-        let now = now_ms(&shared);
+        let now = shared.now_ms();
         let claimed = shared
-            .journal
+            .journal()
             .claim(&me, now, now + LEASE.as_millis() as i64)
             .await;
         if journal_away && claimed.is_ok() {
@@ -47,7 +47,7 @@ pub async fn run(shared: Arc<Shared>, n: usize) {
             Ok(Some(job)) => job,
             Ok(None) => {
                 // Idle until a job is queued, or a retry falls due.
-                let _ = tokio::time::timeout(Duration::from_secs(1), shared.wake.notified()).await;
+                shared.wait_for_work(Duration::from_secs(1)).await;
                 continue;
             }
             Err(e) => {
@@ -59,11 +59,7 @@ pub async fn run(shared: Arc<Shared>, n: usize) {
                 continue;
             }
         };
-        shared
-            .running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(job.id, me.clone());
+        shared.job_started(job.id, &me);
         let span = tracing::info_span!(
             "job",
             id = job.id,
@@ -73,11 +69,7 @@ pub async fn run(shared: Arc<Shared>, n: usize) {
             attempt = job.attempt
         );
         run_one(&shared, &me, job.clone()).instrument(span).await;
-        shared
-            .running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&job.id);
+        shared.job_ended(job.id);
     }
 }
 
@@ -88,8 +80,8 @@ async fn run_one(shared: &Arc<Shared>, me: &str, job: Claimed) {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(LEASE / 3).await;
-                let until = now_ms(&shared) + LEASE.as_millis() as i64;
-                let renewed = shared.journal.renew(id, &me, until).await;
+                let until = shared.now_ms() + LEASE.as_millis() as i64;
+                let renewed = shared.journal().renew(id, &me, until).await;
                 if !matches!(renewed, Ok(true)) {
                     warn!("could not renew the lease of job {id}");
                 }
@@ -110,18 +102,18 @@ async fn run_one(shared: &Arc<Shared>, me: &str, job: Claimed) {
         warn!("job {} cannot finish while {why}; it keeps its claim and runs again once there is room", job.id);
         if !wait_for_room(shared).await {
             renewer.abort();
-            let (me, now) = (me.to_string(), now_ms(shared));
+            let (me, now) = (me.to_string(), shared.now_ms());
             record_end(shared, job.id, move |j| j.release(job.id, &me, now)).await;
             return;
         }
         info!("there is room again; running job {} again", job.id);
     };
     renewer.abort();
-    let now = now_ms(shared);
+    let now = shared.now_ms();
     match result {
         Ok(finished) => {
             info!(outcome = %finished.outcome, "job done");
-            shared.metrics.job_finished(job.kind, &finished);
+            shared.metrics().job_finished(job.kind, &finished);
             let me = me.to_string();
             record_end(shared, job.id, move |j| {
                 j.finish(job.id, &me, now, &finished)
@@ -129,7 +121,7 @@ async fn run_one(shared: &Arc<Shared>, me: &str, job: Claimed) {
             .await;
         }
         // Stopped at shutdown_timeout, its claim already given back: not a failure of the job.
-        Err(err) if was_released(shared, job.id) => {
+        Err(err) if shared.was_released(job.id) => {
             info!(
                 "job stopped at shutdown: {}",
                 render_chain(&err, &config_key)
@@ -145,7 +137,7 @@ async fn run_one(shared: &Arc<Shared>, me: &str, job: Claimed) {
             } else {
                 warn!(kind = %failure.kind, "job failed: {}", failure.message);
             }
-            shared.metrics.job_failed(job.kind, &failure);
+            shared.metrics().job_failed(job.kind, &failure);
             let me = me.to_string();
             record_end(shared, job.id, move |j| j.fail(job.id, &me, now, &failure)).await;
         }
@@ -171,10 +163,10 @@ where
     let mut wait = Duration::from_millis(250);
     loop {
         let write = write.clone();
-        match shared.journal.call(move |j| write(j)).await {
+        match shared.journal().call(move |j| write(j)).await {
             Ok(true) => return,
             Ok(false) => {
-                if was_released(shared, id) {
+                if shared.was_released(id) {
                     warn!("job {id} was put back in the queue at shutdown; this run's outcome is not recorded");
                 } else {
                     warn!("job {id} was taken over by another worker after its lease ran out; this run's outcome is not recorded");
@@ -207,7 +199,7 @@ fn no_room(shared: &Shared, err: &anyhow::Error) -> Option<String> {
             render_chain(err, &config_key)
         ));
     }
-    journal::room::lacks_room(&shared.config.data_dir)
+    journal::room::lacks_room(&shared.config().data_dir)
         .map(|room| format!("data_dir {room} ({})", render_chain(err, &config_key)))
 }
 
@@ -220,9 +212,9 @@ async fn wait_for_room(shared: &Arc<Shared>) -> bool {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
         // Both look at the disk: one hop for the two.
-        let dir = shared.config.data_dir.clone();
+        let dir = shared.config().data_dir.clone();
         let room = shared
-            .journal
+            .journal()
             .call(move |j| Ok(j.writable() && journal::room::lacks_room(&dir).is_none()))
             .await
             .unwrap_or(false);
@@ -230,15 +222,6 @@ async fn wait_for_room(shared: &Arc<Shared>) -> bool {
             return true;
         }
     }
-}
-
-/// Whether shutdown put the job back in the queue while it ran.
-fn was_released(shared: &Shared, id: i64) -> bool {
-    shared
-        .released
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .contains(&id)
 }
 
 fn failure(shared: &Shared, job: &Claimed, err: &anyhow::Error, now: i64) -> Failure {
@@ -277,16 +260,12 @@ fn backoff(attempt: u32, shared: &Shared) -> Duration {
     let base = FIRST_BACKOFF
         .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
         .min(MAX_BACKOFF);
-    let nanos = shared.engine.clock().now().timestamp_subsec_nanos();
+    let nanos = shared.engine().clock().now().timestamp_subsec_nanos();
     base.mul_f64(0.5 + f64::from(nanos % 1000) / 1000.0)
 }
 
-fn now_ms(shared: &Shared) -> i64 {
-    shared.engine.clock().now().timestamp_millis()
-}
-
 async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
-    let config = &shared.config;
+    let config = shared.config();
     let repo = config.repo(&job.repo).ok_or_else(|| {
         Error::usage(format!(
             "repository {:?} is no longer in the configuration",
@@ -301,8 +280,11 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
         ))
     })?;
     let guards = &config.guards;
-    let hour_ago = now_ms(shared) - 3_600_000;
-    let recent = shared.journal.rollbacks_since(&repo.name, hour_ago).await?;
+    let hour_ago = shared.now_ms() - 3_600_000;
+    let recent = shared
+        .journal()
+        .rollbacks_since(&repo.name, hour_ago)
+        .await?;
     if recent >= guards.max_rollbacks_per_repo_per_hour {
         return Err(Error::new(Kind::CannotRevert)
             .text(format!(
@@ -315,7 +297,7 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
     let target = rollback_target(repo, guards, subject, job.alert_start)?;
     let pr = &repo.pull_request;
     let outcome = shared
-        .engine
+        .engine()
         .run(Job {
             target,
             effects: Effects {
@@ -343,11 +325,11 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
     let r = &outcome.revert;
     let pull = outcome.pull.as_ref();
     if pull.is_some() {
-        let waited = (now_ms(shared) - job.created_at).max(0) as f64 / 1000.0;
-        shared.metrics.alert_to_pull(waited);
+        let waited = (shared.now_ms() - job.created_at).max(0) as f64 / 1000.0;
+        shared.metrics().alert_to_pull(waited);
     }
     if guards.dry_run {
-        shared.metrics.guard(Guard::DryRun);
+        shared.metrics().guard(Guard::DryRun);
     }
     let outcome_label = match pull.map(|p| p.state) {
         Some(PullState::Declined) => "declined".to_string(),
@@ -376,13 +358,13 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
 }
 
 async fn resolved(shared: &Arc<Shared>, job: &Claimed) -> Result<Finished> {
-    let repo = shared.config.repo(&job.repo).ok_or_else(|| {
+    let repo = shared.config().repo(&job.repo).ok_or_else(|| {
         Error::usage(format!(
             "repository {:?} is no longer in the configuration",
             job.repo
         ))
     })?;
-    let last = shared.journal.last_pull(&repo.name, &job.target).await?;
+    let last = shared.journal().last_pull(&repo.name, &job.target).await?;
     let Some(last) = last else {
         return Ok(Finished {
             outcome: "no-pull-request".into(),
@@ -390,7 +372,7 @@ async fn resolved(shared: &Arc<Shared>, job: &Claimed) -> Result<Finished> {
         });
     };
     let number = last.number;
-    if shared.config.guards.dry_run || !shared.engine.opens_pulls() {
+    if shared.config().guards.dry_run || !shared.engine().opens_pulls() {
         return Ok(Finished {
             outcome: "dry-run".into(),
             pr_number: Some(number),
@@ -402,7 +384,7 @@ async fn resolved(shared: &Arc<Shared>, job: &Claimed) -> Result<Finished> {
     if !last
         .url
         .as_deref()
-        .is_some_and(|u| shared.engine.keeps_pull(u))
+        .is_some_and(|u| shared.engine().keeps_pull(u))
     {
         return Ok(Finished {
             outcome: "other-forge".into(),
@@ -423,8 +405,8 @@ async fn resolved(shared: &Arc<Shared>, job: &Claimed) -> Result<Finished> {
         fingerprint: first.map(|a| a.fingerprint.clone()).unwrap_or_default(),
         starts_at: first.map(|a| a.starts_at.clone()).unwrap_or_default(),
     };
-    let (id, now) = (job.id, now_ms(shared));
-    let taken = shared.journal.claim_note(&note, id, now).await?;
+    let (id, now) = (job.id, shared.now_ms());
+    let taken = shared.journal().claim_note(&note, id, now).await?;
     if !taken {
         return Ok(Finished {
             outcome: "noted-already".into(),
@@ -438,11 +420,11 @@ async fn resolved(shared: &Arc<Shared>, job: &Claimed) -> Result<Finished> {
         name: name.clone(),
     });
     shared
-        .engine
+        .engine()
         .note_resolved(given.as_ref(), &repo.url, number, alert.as_ref())
         .await?;
     // The comment is made: recorded whatever it takes, or a later delivery would make it again.
-    let now = now_ms(shared);
+    let now = shared.now_ms();
     record(shared, job.id, "the note it made", move |j| {
         j.noted(&note, id, now).map(|()| true)
     })
