@@ -10,6 +10,7 @@ mod connections;
 pub mod explain;
 mod http;
 mod intake;
+mod job;
 mod markdown;
 mod metrics;
 mod retention;
