@@ -13,12 +13,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
-use tokio::sync::oneshot;
 use tracing::{debug, info, warn, Instrument};
 
 use super::intake;
-use super::metrics::DecisionLabel;
-use super::state::Shared;
+use super::metrics::{DeliveryResult, Guard};
+use super::state::{Shared, Unrecorded};
 use super::status;
 use crate::alert::{canary, Payload};
 use crate::journal::Journal;
@@ -28,7 +27,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/alerts", post(alerts))
         .route("/webhooks/argo-rollouts", post(argo_rollouts))
         .route("/webhooks/flagger", post(flagger))
-        .layer(DefaultBodyLimit::max(shared.config.webhook.max_body_bytes))
+        .layer(DefaultBodyLimit::max(
+            shared.config().webhook.max_body_bytes,
+        ))
         .layer(middleware::from_fn_with_state(
             shared.clone(),
             declared_length,
@@ -66,10 +67,10 @@ async fn authorize_read(
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes());
-    if shared.auth.allows_read(header) {
+    if shared.auth().allows_read(header) {
         return next.run(request).await;
     }
-    if shared.auth.takes_basic() {
+    if shared.auth().takes_basic() {
         return (
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Basic realm=\"revertbot\"")],
@@ -91,8 +92,8 @@ async fn authorize(State(shared): State<Arc<Shared>>, request: Request, next: Ne
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes());
-    if !shared.auth.allows(header) {
-        shared.metrics.delivery("unauthorized");
+    if !shared.auth().allows(header) {
+        shared.metrics().delivery(DeliveryResult::Unauthorized);
         return StatusCode::UNAUTHORIZED.into_response();
     }
     next.run(request).await
@@ -111,9 +112,9 @@ async fn declared_length(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let max = shared.config.webhook.max_body_bytes;
+    let max = shared.config().webhook.max_body_bytes;
     if declared.is_some_and(|n| n > max as u64) {
-        shared.metrics.delivery("too_large");
+        shared.metrics().delivery(DeliveryResult::TooLarge);
         return too_large(max);
     }
     next.run(request).await
@@ -130,10 +131,10 @@ fn too_large(max: usize) -> Response {
 fn rejected(shared: &Shared, rejection: BytesRejection) -> Response {
     let status = rejection.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        shared.metrics.delivery("too_large");
-        return too_large(shared.config.webhook.max_body_bytes);
+        shared.metrics().delivery(DeliveryResult::TooLarge);
+        return too_large(shared.config().webhook.max_body_bytes);
     }
-    shared.metrics.delivery("invalid");
+    shared.metrics().delivery(DeliveryResult::Invalid);
     error(status, &rejection.body_text())
 }
 
@@ -166,9 +167,9 @@ async fn event(
         Ok(body) => body,
         Err(rejection) => return rejected(shared, rejection),
     };
-    match parse(&body, shared.engine.clock().now()) {
+    match parse(&body, shared.engine().clock().now()) {
         Err(e) => {
-            shared.metrics.delivery("invalid");
+            shared.metrics().delivery(DeliveryResult::Invalid);
             (
                 StatusCode::BAD_REQUEST,
                 Json(json!({ "error": e.to_string(), "field": e.field })),
@@ -176,7 +177,7 @@ async fn event(
                 .into_response()
         }
         Ok(canary::Event::Ignored(why)) => {
-            shared.metrics.delivery("ignored");
+            shared.metrics().delivery(DeliveryResult::Ignored);
             debug!("event ignored: {why}");
             (StatusCode::OK, Json(json!({ "ignored": why }))).into_response()
         }
@@ -203,7 +204,7 @@ async fn alerts(
     let payload = match Payload::from_json(&body) {
         Ok(payload) => payload,
         Err(e) => {
-            shared.metrics.delivery("invalid");
+            shared.metrics().delivery(DeliveryResult::Invalid);
             return (
                 StatusCode::BAD_REQUEST,
                 Json(json!({ "error": e.message, "field": e.field })),
@@ -221,8 +222,13 @@ async fn alerts(
 }
 
 async fn record(shared: &Arc<Shared>, payload: &Payload, body: &[u8]) -> Response {
-    let now = shared.engine.clock().now();
-    let delivery = intake::delivery(payload, &String::from_utf8_lossy(body), &shared.config, now);
+    let now = shared.engine().clock().now();
+    let delivery = intake::delivery(
+        payload,
+        &String::from_utf8_lossy(body),
+        shared.config(),
+        now,
+    );
     // What the log lines need, kept before the delivery goes to the writer.
     let seen: Vec<(String, String, Option<String>, String)> = delivery
         .alerts
@@ -240,44 +246,30 @@ async fn record(shared: &Arc<Shared>, payload: &Payload, body: &[u8]) -> Respons
             )
         })
         .collect();
-    let (tx, rx) = oneshot::channel();
-    if shared.writer.send((delivery, tx)).await.is_err() {
-        shared.metrics.delivery("unavailable");
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the journal is closed; send it again later",
-        );
-    }
-    let recorded = match rx.await {
-        Ok(Ok(recorded)) => recorded,
-        Ok(Err(e)) => {
+    let recorded = match shared.submit(delivery).await {
+        Ok(recorded) => recorded,
+        Err(Unrecorded::Failed(e)) => {
             warn!("cannot record a delivery: {e}");
-            shared.metrics.delivery("unavailable");
+            shared.metrics().delivery(DeliveryResult::Unavailable);
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the journal cannot be written; send it again later",
             );
         }
-        Err(_) => {
-            shared.metrics.delivery("unavailable");
+        Err(Unrecorded::Closed) => {
+            shared.metrics().delivery(DeliveryResult::Unavailable);
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the journal is closed; send it again later",
             );
         }
     };
-    shared.metrics.delivery("recorded");
+    shared.metrics().delivery(DeliveryResult::Recorded);
+    shared.metrics().alerts_decided(&recorded.decisions);
     for ((fingerprint, alertname, rule, reason), decision) in seen.iter().zip(&recorded.decisions) {
-        shared
-            .metrics
-            .alerts
-            .get_or_create(&DecisionLabel {
-                decision: (*decision).into(),
-            })
-            .inc();
         let guard = reason.starts_with("guard max_alert_age");
         if guard {
-            shared.metrics.guard("max_alert_age");
+            shared.metrics().guard(Guard::MaxAlertAge);
         }
         // One line for what starts work or what a guard stopped; duplicates (Alertmanager
         // re-sends every group) and unmatched alerts only at debug level.
@@ -300,7 +292,7 @@ async fn record(shared: &Arc<Shared>, payload: &Payload, body: &[u8]) -> Respons
         }
     }
     if recorded.new_jobs > 0 {
-        shared.wake.notify_waiters();
+        shared.wake_workers();
     }
     (
         StatusCode::OK,
@@ -314,7 +306,7 @@ const STATUS_LIMIT: u32 = 50;
 
 async fn status_index(State(shared): State<Arc<Shared>>) -> Response {
     let read = shared
-        .journal
+        .journal()
         .call(|j| Ok((j.jobs(STATUS_LIMIT)?, j.deliveries(STATUS_LIMIT)?)))
         .await;
     match read {
@@ -358,7 +350,7 @@ async fn one_page(
     missing: &str,
     read: impl FnOnce(&dyn Journal) -> anyhow::Result<Option<String>> + Send + 'static,
 ) -> Response {
-    match shared.journal.call(read).await {
+    match shared.journal().call(read).await {
         Ok(Some(page)) => html(page),
         Ok(None) => error(StatusCode::NOT_FOUND, missing),
         Err(_) => error(
@@ -388,7 +380,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
-    let writable = shared.journal.writable().await;
+    let writable = shared.journal().writable().await;
     if shared.stopping() {
         return error(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
     }
@@ -408,15 +400,15 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
-    if let Ok(pending) = shared.journal.pending().await {
-        shared.metrics.pending.set(i64::from(pending));
+    if let Ok(pending) = shared.journal().pending().await {
+        shared.metrics().pending(pending);
     }
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        shared.metrics.encode(),
+        shared.metrics().encode(),
     )
         .into_response()
 }

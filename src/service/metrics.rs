@@ -1,4 +1,8 @@
 //! The service's metrics, in Prometheus' text format at `/metrics`.
+//!
+//! Callers say what happened (a delivery answered, a job finished or failed, a guard fired);
+//! which counter that moves and under which labels is decided here, once, so that the names
+//! and label values on `/metrics` cannot drift apart between call sites.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -7,50 +11,126 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ResultLabel {
-    pub result: String,
+use crate::journal::{Failure, Finished, JobKind};
+
+/// How a webhook delivery was answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryResult {
+    /// In the journal, answered 200.
+    Recorded,
+    /// A canary tool's event that asks for nothing: answered 200, not recorded.
+    Ignored,
+    /// Refused for its credentials.
+    Unauthorized,
+    /// A body that is not a delivery (or could not be read whole).
+    Invalid,
+    /// Over `webhook.max_body_bytes`.
+    TooLarge,
+    /// The journal could not take it: answered 503, to be sent again.
+    Unavailable,
+}
+
+impl DeliveryResult {
+    fn label(self) -> &'static str {
+        match self {
+            DeliveryResult::Recorded => "recorded",
+            DeliveryResult::Ignored => "ignored",
+            DeliveryResult::Unauthorized => "unauthorized",
+            DeliveryResult::Invalid => "invalid",
+            DeliveryResult::TooLarge => "too_large",
+            DeliveryResult::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// A guard that stopped an alert or a job (or, for `dry_run`, its effects).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guard {
+    /// `guards.max_alert_age`: an alert too old to act on.
+    MaxAlertAge,
+    /// `guards.dry_run`: a rollback made but not pushed.
+    DryRun,
+    /// `guards.max_rollbacks_per_repo_per_hour`.
+    MaxRollbacksPerRepoPerHour,
+    /// The culprit is itself a revert (`guards.revert_of_revert`).
+    RevertOfRevert,
+    /// The culprit is older than the alert allows.
+    CulpritTooLate,
+    /// The image is not referenced in the repository.
+    NotReferenced,
+}
+
+impl Guard {
+    /// Its label on `/metrics`; for the guards that refuse a job, also the code of the error
+    /// they raise (the engine's own constants, so that the two cannot differ).
+    pub const fn label(self) -> &'static str {
+        match self {
+            Guard::MaxAlertAge => "max_alert_age",
+            Guard::DryRun => "dry_run",
+            Guard::MaxRollbacksPerRepoPerHour => "max_rollbacks_per_repo_per_hour",
+            Guard::RevertOfRevert => crate::revert::REVERT_OF_REVERT,
+            Guard::CulpritTooLate => crate::revert::CULPRIT_TOO_LATE,
+            Guard::NotReferenced => crate::locate::NOT_REFERENCED,
+        }
+    }
+
+    /// The guard that refused a job, by the code of its error.
+    fn refusing(code: &str) -> Option<Guard> {
+        [
+            Guard::MaxRollbacksPerRepoPerHour,
+            Guard::RevertOfRevert,
+            Guard::CulpritTooLate,
+            Guard::NotReferenced,
+        ]
+        .into_iter()
+        .find(|guard| guard.label() == code)
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct DecisionLabel {
-    pub decision: String,
+struct ResultLabel {
+    result: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct OutcomeLabel {
-    pub kind: String,
-    pub outcome: String,
+struct DecisionLabel {
+    decision: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ErrorLabel {
-    pub kind: String,
+struct OutcomeLabel {
+    kind: String,
+    outcome: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct GuardLabel {
-    pub guard: String,
+struct ErrorLabel {
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GuardLabel {
+    guard: String,
 }
 
 pub struct Metrics {
     registry: Registry,
     /// Webhook deliveries by result (`recorded`, `unauthorized`, `invalid`, `too_large`,
-    /// `unavailable`).
-    pub deliveries: Family<ResultLabel, Counter>,
+    /// `unavailable`, `ignored`).
+    deliveries: Family<ResultLabel, Counter>,
     /// Alerts by decision (`queued`, `coalesced`, `unmatched`, `skipped`).
-    pub alerts: Family<DecisionLabel, Counter>,
+    alerts: Family<DecisionLabel, Counter>,
     /// Jobs finished, by kind and outcome (`created`, `reused`, `dry-run`, `commented`... or
     /// the error's kind).
-    pub jobs: Family<OutcomeLabel, Counter>,
+    jobs: Family<OutcomeLabel, Counter>,
     /// Failed job attempts by error kind (`transient`, `usage`, ...).
-    pub errors: Family<ErrorLabel, Counter>,
+    errors: Family<ErrorLabel, Counter>,
     /// Guards that fired, by guard.
-    pub guards: Family<GuardLabel, Counter>,
+    guards: Family<GuardLabel, Counter>,
     /// From the delivery that made a job to its pull request, in seconds.
-    pub alert_to_pull: Histogram,
+    alert_to_pull: Histogram,
     /// Jobs queued or running.
-    pub pending: Gauge,
+    pending: Gauge,
 }
 
 impl Metrics {
@@ -102,20 +182,75 @@ impl Metrics {
         }
     }
 
-    pub fn delivery(&self, result: &str) {
+    /// A webhook delivery answered.
+    pub fn delivery(&self, result: DeliveryResult) {
         self.deliveries
             .get_or_create(&ResultLabel {
-                result: result.into(),
+                result: result.label().into(),
             })
             .inc();
     }
 
-    pub fn guard(&self, guard: &str) {
+    /// The alerts of a recorded delivery, by what the journal decided for each (`queued`,
+    /// `coalesced`, `unmatched`, `skipped`).
+    pub fn alerts_decided(&self, decisions: &[&str]) {
+        for decision in decisions {
+            self.alerts
+                .get_or_create(&DecisionLabel {
+                    decision: (*decision).into(),
+                })
+                .inc();
+        }
+    }
+
+    /// A guard fired.
+    pub fn guard(&self, guard: Guard) {
         self.guards
             .get_or_create(&GuardLabel {
-                guard: guard.into(),
+                guard: guard.label().into(),
             })
             .inc();
+    }
+
+    /// A job of `kind` ended as `finished` says.
+    pub fn job_finished(&self, kind: JobKind, finished: &Finished) {
+        self.job_ended(kind, &finished.outcome);
+    }
+
+    /// An attempt at a job of `kind` failed. Every attempt counts as an error of its kind; one
+    /// that will not be tried again also ends the job, its outcome the error's kind; a guard's
+    /// refusal counts as that guard's hit.
+    pub fn job_failed(&self, kind: JobKind, failure: &Failure) {
+        if failure.retry_at.is_none() {
+            self.job_ended(kind, &failure.kind);
+        }
+        self.errors
+            .get_or_create(&ErrorLabel {
+                kind: failure.kind.clone(),
+            })
+            .inc();
+        if let Some(guard) = failure.code.as_deref().and_then(Guard::refusing) {
+            self.guard(guard);
+        }
+    }
+
+    fn job_ended(&self, kind: JobKind, outcome: &str) {
+        self.jobs
+            .get_or_create(&OutcomeLabel {
+                kind: kind.as_str().into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+
+    /// A job's pull request opened or found, `seconds` after the delivery that made the job.
+    pub fn alert_to_pull(&self, seconds: f64) {
+        self.alert_to_pull.observe(seconds);
+    }
+
+    /// Jobs queued or running, as the journal counts them.
+    pub fn pending(&self, jobs: u32) {
+        self.pending.set(i64::from(jobs));
     }
 
     /// The text exposition.
@@ -130,5 +265,79 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(kind: &str, code: Option<&str>, retry_at: Option<i64>) -> Failure {
+        Failure {
+            kind: kind.into(),
+            code: code.map(str::to_string),
+            message: String::new(),
+            retry_at,
+        }
+    }
+
+    #[test]
+    fn the_exposition_keeps_its_names_and_labels() {
+        let metrics = Metrics::new();
+        metrics.delivery(DeliveryResult::TooLarge);
+        metrics.delivery(DeliveryResult::Recorded);
+        metrics.alerts_decided(&["queued", "queued", "skipped"]);
+        metrics.guard(Guard::MaxAlertAge);
+        metrics.job_finished(
+            JobKind::Rollback,
+            &Finished {
+                outcome: "created".into(),
+                ..Finished::default()
+            },
+        );
+        metrics.job_failed(JobKind::Rollback, &failure("transient", None, Some(1)));
+        metrics.job_failed(
+            JobKind::Rollback,
+            &failure(
+                "rate-limited",
+                Some("max_rollbacks_per_repo_per_hour"),
+                None,
+            ),
+        );
+        metrics.alert_to_pull(0.2);
+        metrics.pending(3);
+        let text = metrics.encode();
+        for line in [
+            r#"revertbot_deliveries_total{result="too_large"} 1"#,
+            r#"revertbot_deliveries_total{result="recorded"} 1"#,
+            r#"revertbot_alerts_total{decision="queued"} 2"#,
+            r#"revertbot_alerts_total{decision="skipped"} 1"#,
+            r#"revertbot_guard_hits_total{guard="max_alert_age"} 1"#,
+            r#"revertbot_guard_hits_total{guard="max_rollbacks_per_repo_per_hour"} 1"#,
+            r#"revertbot_jobs_total{kind="rollback",outcome="created"} 1"#,
+            r#"revertbot_jobs_total{kind="rollback",outcome="rate-limited"} 1"#,
+            r#"revertbot_job_errors_total{kind="transient"} 1"#,
+            r#"revertbot_job_errors_total{kind="rate-limited"} 1"#,
+            "revertbot_alert_to_pull_request_seconds_count 1",
+            "revertbot_jobs_pending 3",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+        // A retried attempt does not end the job.
+        assert!(!text.contains(r#"outcome="transient""#), "{text}");
+    }
+
+    #[test]
+    fn only_the_guards_that_refuse_jobs_are_named_by_error_codes() {
+        assert_eq!(
+            Guard::refusing("revert_of_revert"),
+            Some(Guard::RevertOfRevert)
+        );
+        assert_eq!(
+            Guard::refusing("not_referenced"),
+            Some(Guard::NotReferenced)
+        );
+        assert_eq!(Guard::refusing("dry_run"), None);
+        assert_eq!(Guard::refusing("journal_unwritable"), None);
     }
 }

@@ -10,6 +10,7 @@ mod connections;
 pub mod explain;
 mod http;
 mod intake;
+mod job;
 mod markdown;
 mod metrics;
 mod retention;
@@ -21,14 +22,12 @@ mod tls;
 mod worker;
 mod writer;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use tokio::sync::Notify;
 use tracing::{error, info, warn};
 
 use crate::clock::Clock;
@@ -200,36 +199,30 @@ pub async fn serve(
         })?;
     let address = listener.local_addr()?;
     let (writer, writer_stopped) = writer::start(journal.blocking().clone(), clock.clone(), 4096);
-    let shared = Arc::new(state::Shared {
-        worker_id,
+    let shared = Arc::new(state::Shared::new(
         config,
         engine,
-        journal: journal.clone(),
+        journal.clone(),
         auth,
-        metrics: metrics::Metrics::new(),
         writer,
-        wake: Notify::new(),
-        stopping: AtomicBool::new(false),
-        prepared: Mutex::new(HashSet::new()),
-        running: Mutex::new(HashMap::new()),
-        released: Mutex::new(HashSet::new()),
-    });
+        worker_id,
+    ));
 
     let preparing: Vec<_> = shared
-        .config
+        .config()
         .repos
         .iter()
         .map(|repo| tokio::spawn(prepare(shared.clone(), repo.name.clone())))
         .collect();
-    let workers: Vec<_> = (0..shared.config.workers)
+    let workers: Vec<_> = (0..shared.config().workers)
         .map(|n| tokio::spawn(worker::run(shared.clone(), n)))
         .collect();
     let pruning = tokio::spawn(retention::run(shared.clone()));
 
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     info!(
-        dry_run = shared.config.guards.dry_run,
-        forge = ?shared.config.forge,
+        dry_run = shared.config().guards.dry_run,
+        forge = ?shared.config().forge,
         "listening on {scheme}://{address}"
     );
     // The server keeps listening while the jobs in flight finish, answering 503 to new
@@ -248,8 +241,7 @@ pub async fn serve(
     }
     shutdown.await;
     info!("shutting down: no new deliveries; finishing the jobs in flight");
-    shared.stopping.store(true, Ordering::SeqCst);
-    shared.wake.notify_waiters();
+    shared.stop();
     for task in preparing {
         task.abort();
     }
@@ -257,31 +249,21 @@ pub async fn serve(
     pruning.abort();
     let _ = pruning.await;
 
-    let timeout = shared.config.shutdown_timeout;
+    let timeout = shared.config().shutdown_timeout;
     let mut workers = std::pin::pin!(join_all(workers));
     let mut workers_ended = true;
     if tokio::time::timeout(timeout, workers.as_mut())
         .await
         .is_err()
     {
-        let running: Vec<(i64, String)> = shared
-            .running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|(id, worker)| (*id, worker.clone()))
-            .collect();
+        // Marked released first: their workers, when they end, record nothing.
+        let running = shared.release_running();
         warn!(
             "jobs still running after shutdown_timeout ({}); putting them back in the queue: {running:?}",
             crate::config::duration::format(timeout)
         );
         let now = clock.now().timestamp_millis();
         for (id, worker) in running {
-            shared
-                .released
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(id);
             let _ = journal.release(id, &worker, now).await;
         }
         // Their git transfers stop at their next callback; the workers then find their claims
@@ -321,7 +303,7 @@ async fn join_all(handles: Vec<tokio::task::JoinHandle<()>>) {
 /// Fetches a repository's mirror once, retrying every 30 s until it works: `/readyz` waits
 /// for every repository.
 async fn prepare(shared: Arc<state::Shared>, name: String) {
-    let Some(repo) = shared.config.repo(&name).cloned() else {
+    let Some(repo) = shared.config().repo(&name).cloned() else {
         return;
     };
     let target = match crate::pipeline::repo_target(&repo) {
@@ -332,14 +314,10 @@ async fn prepare(shared: Arc<state::Shared>, name: String) {
         }
     };
     loop {
-        match shared.engine.prepare(&target).await {
+        match shared.engine().prepare(&target).await {
             Ok(()) => {
                 info!(repo = %name, "repository fetched");
-                shared
-                    .prepared
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(name);
+                shared.mark_prepared(name);
                 return;
             }
             Err(e) => warn!(

@@ -16,7 +16,7 @@ const EVERY: Duration = Duration::from_secs(3_600);
 
 /// Prunes until the service stops; returns at once when `retention` is 0 (keep everything).
 pub async fn run(shared: Arc<Shared>) {
-    let retention = shared.config.retention;
+    let retention = shared.config().retention;
     if retention.is_zero() {
         return;
     }
@@ -28,7 +28,7 @@ pub async fn run(shared: Arc<Shared>) {
         if shared.stopping() {
             return;
         }
-        let now = shared.engine.clock().now().timestamp_millis();
+        let now = shared.now_ms();
         let age = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
         let before = now.saturating_sub(age);
         let (pruned, error) = prune(&shared, before).await;
@@ -51,7 +51,7 @@ pub async fn run(shared: Arc<Shared>) {
 async fn prune(shared: &Arc<Shared>, before: i64) -> (Pruned, Option<anyhow::Error>) {
     let mut total = Pruned::default();
     while !shared.stopping() {
-        let batch = match shared.journal.prune(before).await {
+        let batch = match shared.journal().prune(before).await {
             Ok(batch) => batch,
             Err(e) => return (total, Some(e)),
         };
