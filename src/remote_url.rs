@@ -72,7 +72,10 @@ mod tests {
             path_of_remote("ssh://git@gitlab.example.com:2222/acme/a/b/gitops"),
             want("acme/a/b/gitops")
         );
-        assert_eq!(path_of_remote("https://gitlab.example.com/gitops.git"), None);
+        assert_eq!(
+            path_of_remote("https://gitlab.example.com/gitops.git"),
+            None
+        );
         assert_eq!(path_of_remote("/srv/git/gitops"), None);
     }
 

@@ -16,7 +16,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "pure",
         &[
-            "error", "clock", "image", "manifest", "matcher", "alert", "config", "subject",
+            "error",
+            "clock",
+            "image",
+            "manifest",
+            "matcher",
+            "alert",
+            "config",
+            "subject",
             "remote_url",
         ],
     ),

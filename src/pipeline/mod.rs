@@ -24,9 +24,9 @@ use crate::forge::github::{GitHub, GitHubSettings, RepoName};
 use crate::forge::local::LocalForge;
 use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec};
 use crate::forge::{Connected, Forge};
-use crate::remote_url::{host_of, repo_of_remote, web_url};
 use crate::gitstore::remote::{self, Source};
 use crate::journal::Handle;
+use crate::remote_url::{host_of, repo_of_remote, web_url};
 use crate::revert::{
     self, Effects, GitSettings, Outcome as RevertOutcome, RevertReport, Target, Workspace,
 };
