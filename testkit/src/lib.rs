@@ -4,6 +4,7 @@
 //! `world` puts them together for the service's end-to-end tests: one repository on the git
 //! server, the fake GitHub holding it, a token, a configuration, and `serve`.
 
+pub mod fake_gitea;
 pub mod fake_github;
 pub mod git_server;
 pub mod http;
