@@ -6,6 +6,7 @@
 //! by name, a PostgreSQL journal shared by replicas, the local forge, slow pushes, the
 //! webhook's limits).
 
+pub mod fake_gitea;
 pub mod fake_github;
 pub mod git_server;
 pub mod http;
