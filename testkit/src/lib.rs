@@ -5,6 +5,7 @@
 //! server, the fake GitHub holding it, a token, a configuration, and `serve`.
 
 pub mod fake_github;
+pub mod fake_gitlab;
 pub mod git_server;
 pub mod http;
 pub mod postgres;
