@@ -58,7 +58,7 @@ fn project_by_encoded_path_or_id_and_404_for_an_unknown_one() {
         assert_eq!(r.status, 404);
         assert_eq!(r.json(), json!({"message": "404 Project Not Found"}));
     }
-    let r = c.get(&format!("/api/v4/projects/acme%2Fnope/merge_requests"));
+    let r = c.get("/api/v4/projects/acme%2Fnope/merge_requests");
     assert_eq!(r.json(), json!({"message": "404 Project Not Found"}));
     // An unknown route.
     let r = c.get("/api/v4/nothing/here");
