@@ -8,6 +8,7 @@
 
 pub mod fake_gitea;
 pub mod fake_github;
+pub mod fake_gitlab;
 pub mod git_server;
 pub mod http;
 pub mod postgres;

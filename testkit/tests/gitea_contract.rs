@@ -8,7 +8,7 @@
 mod common;
 
 use common::client::Client;
-use common::prism::Prism;
+use common::prism::{forgejo_spec, Prism};
 use revertbot_testkit::fake_gitea::{FakeGitea, USER_LOGIN};
 use revertbot_testkit::fake_github::bare_repo_with_branches;
 use serde_json::{json, Value};
@@ -51,7 +51,7 @@ fn every_operation_matches_forgejos_description() {
     fake.allow_token(TOKEN);
     fake.add_user("alice");
     fake.add_user("bob");
-    let prism = Prism::start(&fake.base_url());
+    let prism = Prism::start(&forgejo_spec(), &fake.base_url());
     eprintln!("prism started in {:?}", prism.startup);
     let api = Client::new(&prism.base_url(), Some(TOKEN));
     let r = format!("/repos/{OWNER}/{REPO}");

@@ -1,22 +1,29 @@
 //! Prism (`@stoplight/prism-cli`) in `proxy --errors` mode in front of an upstream (the fake
-//! Gitea), validating every request and response against Forgejo's own API description (Swagger
-//! 2.0, trimmed by `scripts/trim-forgejo-openapi.mjs` and committed in `testkit/openapi/`).
+//! GitLab or the fake Gitea), validating every request and response against the forge's own API
+//! description, trimmed by `scripts/trim-gitlab-openapi.mjs` / `scripts/trim-forgejo-openapi.mjs`
+//! and committed in `testkit/openapi/`. Adapted from the root package's `tests/common/prism.rs`
+//! (the fake GitHub's check), with the description given by path. With a Swagger 2.0
+//! description (Forgejo's) Prism routes without its `basePath`: clients call `PRISM/repos/...`,
+//! and Prism forwards to `UPSTREAM/repos/...` (give it the fake's `http://127.0.0.1:P/api/v1`).
 //!
-//! Adapted from the root crate's `tests/common/prism.rs` (the fake GitHub's check). How Prism 5
-//! (5.14) reports violations in `proxy --errors` mode:
+//! How Prism 5 (5.14) reports violations in `proxy --errors` mode, and what this module does:
 //! - a request that violates the description is NOT forwarded: Prism answers 422
-//!   `application/problem+json` (type `https://stoplight.io/prism/errors#UNPROCESSABLE_ENTITY`);
+//!   `application/problem+json` (type `https://stoplight.io/prism/errors#UNPROCESSABLE_ENTITY`,
+//!   details in its `validation` array), so the client sees an error;
 //! - a response with an error-level violation (wrong shape or format, a 2xx status the operation
-//!   does not declare) is replaced by a 500 `application/problem+json` (type `...#VIOLATIONS`,
-//!   details in its `validation` array);
-//! - warning-level violations (a non-2xx status the operation does not declare, such as 401 or
-//!   403 on most routes) pass through with an `sl-violations` header;
-//! - the log: warnings as `[VALIDATOR] ⚠ warning Violation: ...`; error-level violations as
-//!   `[HTTP SERVER] <method> <path> ✖ error Request terminated with error: <type>: <title>`.
+//!   does not declare, a media type mismatch) is replaced by a 500 `application/problem+json`
+//!   (type `...#VIOLATIONS`, details in `validation` and in the `sl-violations` header), so the
+//!   client sees an error;
+//! - warning-level violations (a non-2xx status the operation does not declare, such as 502 or
+//!   401 on most routes) pass through with an `sl-violations` header;
+//! - the log: warnings as `[VALIDATOR] ⚠ warning Violation: <location> <message>`; error-level
+//!   violations only as `[HTTP SERVER] <method> <path> ✖ error Request terminated with error:
+//!   <type>: <title>` (the details go to the client only).
 //!
-//! With a Swagger 2.0 description Prism routes without its `basePath`: clients call
-//! `PRISM/repos/...`, and Prism forwards to `UPSTREAM/repos/...` (give it the fake's
-//! `http://127.0.0.1:P/api/v1`).
+//! [`Prism::violations`] syncs with the log (a marker request, logged in order) and parses it;
+//! [`Prism::assert_no_violations`] fails on every violation and every Prism-generated error except
+//! the warning for a non-2xx status the description does not list for the operation (GitLab
+//! does not document every error status a route can answer).
 #![allow(dead_code)]
 
 use std::fs::File;
@@ -73,16 +80,21 @@ pub struct Prism {
     pub startup: Duration,
 }
 
-/// The workspace root, where `node_modules` is.
+/// The repository root, where `node_modules` (Prism) is.
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("testkit is inside the workspace")
+        .expect("testkit is inside the repository")
         .to_path_buf()
 }
 
-/// The trimmed description committed in `testkit/openapi/`.
-pub fn trimmed_spec() -> PathBuf {
+/// The committed, trimmed GitLab description.
+pub fn gitlab_spec() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("openapi/gitlab-v4.trimmed.json")
+}
+
+/// The committed, trimmed Forgejo description (Swagger 2.0).
+pub fn forgejo_spec() -> PathBuf {
     let spec =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("openapi/forgejo-swagger.v1.trimmed.json");
     assert!(spec.exists(), "missing {}", spec.display());
@@ -104,11 +116,15 @@ impl Prism {
     /// Starts `prism proxy --errors <trimmed spec> <upstream>` on a free loopback port and waits
     /// until it listens. `upstream_base_url` may carry a path (`http://127.0.0.1:P/api/v3`):
     /// Prism appends the request path to it.
-    pub fn start(upstream_base_url: &str) -> Prism {
-        let spec = trimmed_spec();
+    pub fn start(spec: &Path, upstream_base_url: &str) -> Prism {
+        let prism_bin = root().join("node_modules/.bin/prism");
+        assert!(
+            prism_bin.exists(),
+            "node_modules is missing @stoplight/prism-cli: run `npm ci` at the repository root first (scripts/test does)"
+        );
         let mut last_log = String::new();
         for _attempt in 0..3 {
-            match Self::try_start(&spec, upstream_base_url) {
+            match Self::try_start(spec, upstream_base_url) {
                 Ok(p) => return p,
                 // Most likely the port was taken between choosing and binding it: try another.
                 Err(log) => last_log = log,
@@ -216,8 +232,8 @@ impl Prism {
         parse_violations(&self.log())
     }
 
-    /// Panics with the list if Prism saw any violation, except a non-2xx status that Forgejo's
-    /// description does not declare for the operation (it does not list 401 or 403 on most).
+    /// Panics with the list if Prism saw any violation, except a non-2xx status that the
+    /// description does not declare for the operation.
     pub fn assert_no_violations(&self) {
         let bad: Vec<Violation> = self
             .violations()
@@ -227,7 +243,7 @@ impl Prism {
         if !bad.is_empty() {
             let list: Vec<String> = bad.iter().map(|v| format!("  {v}")).collect();
             panic!(
-                "prism saw {} contract violation(s) against Forgejo's API description:\n{}\n--- prism log ---\n{}",
+                "prism saw {} contract violation(s) against the OpenAPI description:\n{}\n--- prism log ---\n{}",
                 bad.len(),
                 list.join("\n"),
                 self.log()
