@@ -20,6 +20,8 @@ pub struct File {
     pub tls: Option<TlsFile>,
     pub journal: Option<JournalFile>,
     pub github: GitHubFile,
+    pub gitlab: Option<ForgeServerFile>,
+    pub gitea: Option<ForgeServerFile>,
     pub git: GitFile,
     pub pull_request: PullRequestFile,
     pub guards: GuardsFile,
@@ -87,6 +89,15 @@ pub struct GitHubFile {
     pub app: Option<AppFile>,
 }
 
+/// `gitlab` and `gitea`: a forge server and the token revertbot signs in with.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForgeServerFile {
+    pub url: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppFile {
@@ -143,6 +154,9 @@ pub struct RepoFile {
     #[serde(default)]
     pub paths: Vec<String>,
     pub github: Option<String>,
+    /// A project's full path or its numeric id.
+    pub gitlab: Option<Scalar>,
+    pub gitea: Option<String>,
     pub pull_request: Option<PullRequestFile>,
     pub hold: Option<String>,
 }
@@ -170,6 +184,8 @@ const SECTIONS: &[&str] = &[
     "tls",
     "journal",
     "github",
+    "gitlab",
+    "gitea",
     "git",
     "pull_request",
     "guards",
@@ -200,6 +216,8 @@ pub fn sections(tree: Value, problems: &mut Vec<String>) -> File {
             "tls" => file.tls = read(key, value, problems),
             "journal" => file.journal = read(key, value, problems),
             "github" => file.github = read(key, value, problems).unwrap_or_default(),
+            "gitlab" => file.gitlab = read(key, value, problems),
+            "gitea" => file.gitea = read(key, value, problems),
             "git" => file.git = read(key, value, problems).unwrap_or_default(),
             "pull_request" => file.pull_request = read(key, value, problems).unwrap_or_default(),
             "guards" => file.guards = read(key, value, problems).unwrap_or_default(),

@@ -17,9 +17,9 @@ use std::collections::BTreeMap;
 
 pub use env::{COMMAND_LINE_VARIABLES, ENV_PREFIX};
 pub use model::{
-    Author, BasicAuth, Config, Forge, Git, GitHub, GitHubAuth, Guards, Hold, LogFormat,
-    PostgresJournal, PullRequest, Purpose, Repo, RevertOfRevert, Rule, Secret, SslMode, Tls,
-    Webhook,
+    Author, BasicAuth, Config, Forge, ForgeServer, Git, GitHub, GitHubAuth, Guards, Hold,
+    LogFormat, PostgresJournal, PullRequest, Purpose, Repo, RepoForge, RevertOfRevert, Rule,
+    Secret, SslMode, Tls, Webhook,
 };
 pub use validate::JOURNAL_PASSWORD_ENV;
 

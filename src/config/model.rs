@@ -30,6 +30,10 @@ pub struct Config {
     /// The shared PostgreSQL journal; `None`: SQLite in `data_dir`.
     pub journal: Option<PostgresJournal>,
     pub github: GitHub,
+    /// GitLab (gitlab.com unless `gitlab.url` says another).
+    pub gitlab: ForgeServer,
+    /// Gitea or Forgejo, when configured.
+    pub gitea: Option<ForgeServer>,
     pub git: Git,
     pub pull_request: PullRequest,
     pub guards: Guards,
@@ -144,6 +148,18 @@ pub struct GitHub {
     pub auth: Option<GitHubAuth>,
 }
 
+/// `gitlab` or `gitea`: a forge server, and the token revertbot signs in with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForgeServer {
+    /// Its web address (`https://gitlab.example.com`); the API is under it.
+    pub url: String,
+    /// `None`: no credentials (previews, dry runs, or no repository on this forge).
+    #[serde(rename = "token_file")]
+    pub token: Option<Secret>,
+    /// The certificate authority a self-managed instance's certificate is signed by.
+    pub ca_file: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub enum GitHubAuth {
     #[serde(rename = "token_file")]
@@ -216,13 +232,48 @@ pub struct Repo {
     pub branch: Option<String>,
     /// Where to look for images (globs, as `locate --path`); empty: everywhere.
     pub paths: Vec<String>,
-    /// `OWNER/NAME` on GitHub; default: read from the URL.
-    #[serde(serialize_with = "ser_owner_name")]
-    pub github: Option<(String, String)>,
+    /// The forge its pull requests go to, and the repository's name there.
+    pub forge: RepoForge,
     /// The service's pull request settings with this repository's overrides applied.
     pub pull_request: PullRequest,
     /// Whether rollbacks also hold the bad version.
     pub hold: Hold,
+}
+
+/// Where a repository's pull (or merge) requests go: its `github`, `gitlab` or `gitea` key,
+/// else the forge its URL's host belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RepoForge {
+    /// `OWNER/NAME` on GitHub; `None`: read from the remote at run time (a local path's remote).
+    #[serde(serialize_with = "ser_owner_name")]
+    GitHub(Option<(String, String)>),
+    /// A project's full path (any depth of groups) or its numeric id.
+    GitLab(String),
+    /// `OWNER/NAME` on Gitea or Forgejo.
+    #[serde(serialize_with = "ser_pair")]
+    Gitea((String, String)),
+}
+
+impl RepoForge {
+    /// The forge's name, as the configuration spells its key.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RepoForge::GitHub(_) => "github",
+            RepoForge::GitLab(_) => "gitlab",
+            RepoForge::Gitea(_) => "gitea",
+        }
+    }
+}
+
+impl Repo {
+    /// `OWNER/NAME` on GitHub, when the repository's forge is GitHub and names it.
+    pub fn github_repo(&self) -> Option<&(String, String)> {
+        match &self.forge {
+            RepoForge::GitHub(name) => name.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 /// `repos[].hold`.
@@ -253,6 +304,10 @@ fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Er
 
 fn ser_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_secs())
+}
+
+fn ser_pair<S: serde::Serializer>(r: &(String, String), s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{}/{}", r.0, r.1))
 }
 
 fn ser_owner_name<S: serde::Serializer>(

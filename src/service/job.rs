@@ -90,7 +90,7 @@ fn repo<'a>(shared: &'a Shared, job: &Claimed) -> Result<&'a Repo> {
 
 /// The repository named on GitHub, when the configuration names it.
 fn github_name(repo: &Repo) -> Option<RepoName> {
-    repo.github.as_ref().map(|(owner, name)| RepoName {
+    repo.github_repo().map(|(owner, name)| RepoName {
         owner: owner.clone(),
         name: name.clone(),
     })

@@ -3,6 +3,7 @@
 //! the configuration, as `file.rs` lays them out; `top` checks the top-level keys and puts the
 //! sections together.
 
+mod forge_servers;
 mod git;
 mod github;
 mod guards;

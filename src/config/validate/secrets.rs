@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 
 pub const GITHUB_TOKEN_ENV: &str = "GITHUB_TOKEN";
+pub const GITLAB_TOKEN_ENV: &str = "REVERTBOT_GITLAB_TOKEN";
+pub const GITEA_TOKEN_ENV: &str = "REVERTBOT_GITEA_TOKEN";
 pub const GIT_TOKEN_ENV: &str = "REVERTBOT_GIT_TOKEN";
 pub const GIT_PASSWORD_ENV: &str = "REVERTBOT_GIT_PASSWORD";
 pub const WEBHOOK_TOKEN_ENV: &str = "REVERTBOT_WEBHOOK_TOKEN";
@@ -10,6 +12,8 @@ pub const WEBHOOK_PASSWORD_ENV: &str = "REVERTBOT_WEBHOOK_PASSWORD";
 pub const JOURNAL_PASSWORD_ENV: &str = "REVERTBOT_JOURNAL_PASSWORD";
 /// Those of them that start with `REVERTBOT_`.
 pub const SECRET_VARIABLES: &[&str] = &[
+    GITLAB_TOKEN_ENV,
+    GITEA_TOKEN_ENV,
     GIT_TOKEN_ENV,
     GIT_PASSWORD_ENV,
     WEBHOOK_TOKEN_ENV,

@@ -6,19 +6,21 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::forge_servers::{gitea, gitlab};
 use super::git::git;
 use super::github::github;
 use super::guards::guards;
 use super::journal::journal;
 use super::problems::Problems;
 use super::pull_request::{defaults, pull_request};
-use super::repos::repos;
+use super::repos::{repos, ForgeHosts};
 use super::rules::rules;
-use super::secrets::GITHUB_TOKEN_ENV;
+use super::secrets::{GITEA_TOKEN_ENV, GITHUB_TOKEN_ENV, GITLAB_TOKEN_ENV};
 use super::tls::tls;
 use super::webhook::webhook;
 use crate::config::file::File;
 use crate::config::model::{Config, Forge, LogFormat, Purpose};
+use crate::remote_url::web_url;
 
 pub fn validate(
     file: File,
@@ -73,22 +75,48 @@ pub fn validate(
     let webhook = webhook(file.webhook, env, &mut p);
     let tls = tls(file.tls, &mut p);
     let github = github(file.github, env, &mut p);
+    let gitlab = gitlab(file.gitlab, env, &mut p);
+    let gitea = gitea(file.gitea, env, &mut p);
     let git = git(file.git, env, &mut p);
     let pull_request = pull_request("pull_request", &file.pull_request, &defaults(), &mut p);
     let guards = guards(file.guards, &mut p);
-    if github.auth.is_none()
-        && !guards.dry_run
-        && forge == Forge::GitHub
-        && purpose == Purpose::Serve
-    {
+    let hosts = ForgeHosts::of(
+        &web_url(&github.api_url),
+        &gitlab.url,
+        gitea.as_ref().map(|g| g.url.as_str()),
+        forge == Forge::Local,
+    );
+    let (repos, repo_names) = repos(file.repos, &pull_request, &hosts, &mut p);
+    // Credentials are needed for the forges some repository opens its pull requests on.
+    let opens = !guards.dry_run && forge == Forge::GitHub && purpose == Purpose::Serve;
+    let uses = |name: &str| repos.iter().any(|r| r.forge.name() == name);
+    let or_else = "or set forge: local (pull requests kept in the journal) or guards.dry_run: true";
+    if opens && github.auth.is_none() && (repos.is_empty() || uses("github")) {
         p.push(
             "github",
             format!(
-                "no credentials to open pull requests: set token_file, app, or {GITHUB_TOKEN_ENV}; or set forge: local (pull requests kept in the journal) or guards.dry_run: true"
+                "no credentials to open pull requests: set token_file, app, or {GITHUB_TOKEN_ENV}; {or_else}"
             ),
         );
     }
-    let (repos, repo_names) = repos(file.repos, &pull_request, &mut p);
+    if opens && gitlab.token.is_none() && uses("gitlab") {
+        p.push(
+            "gitlab",
+            format!("no token to open merge requests: set token_file or {GITLAB_TOKEN_ENV}; {or_else}"),
+        );
+    }
+    if opens && gitea.as_ref().is_some_and(|g| g.token.is_none()) && uses("gitea") {
+        p.push(
+            "gitea",
+            format!("no token to open pull requests: set token_file or {GITEA_TOKEN_ENV}; {or_else}"),
+        );
+    }
+    if uses("gitea") && gitea.is_none() {
+        p.push(
+            "gitea.url",
+            "a repository names a Gitea or Forgejo repository: give the server's address (https://HOST)".into(),
+        );
+    }
     let rules = rules(file.rules, &repo_names, &mut p);
     let journal = file.journal.and_then(|j| journal(j, env, &mut p));
 
@@ -106,6 +134,8 @@ pub fn validate(
         tls,
         journal,
         github,
+        gitlab,
+        gitea,
         git,
         pull_request,
         guards,

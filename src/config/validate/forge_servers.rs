@@ -1,0 +1,83 @@
+//! `gitlab` and `gitea`: where a self-hosted (or the public) GitLab, Gitea or Forgejo is, and
+//! the token revertbot signs in with (a file, or `REVERTBOT_GITLAB_TOKEN` /
+//! `REVERTBOT_GITEA_TOKEN`).
+
+use std::collections::BTreeMap;
+
+use super::problems::Problems;
+use super::secrets::{has_env, GITEA_TOKEN_ENV, GITLAB_TOKEN_ENV};
+use crate::config::file::ForgeServerFile;
+use crate::config::model::{ForgeServer, Secret};
+
+/// GitLab's public instance, when `gitlab.url` is not given.
+pub const GITLAB_COM: &str = "https://gitlab.com";
+
+pub fn gitlab(
+    file: Option<ForgeServerFile>,
+    env: &BTreeMap<String, String>,
+    p: &mut Problems<'_>,
+) -> ForgeServer {
+    server("gitlab", file.unwrap_or_default(), Some(GITLAB_COM), GITLAB_TOKEN_ENV, env, p)
+        .expect("GitLab has a default address")
+}
+
+/// Gitea or Forgejo: only where the section is given (there is no public default).
+pub fn gitea(
+    file: Option<ForgeServerFile>,
+    env: &BTreeMap<String, String>,
+    p: &mut Problems<'_>,
+) -> Option<ForgeServer> {
+    match file {
+        Some(file) => server("gitea", file, None, GITEA_TOKEN_ENV, env, p),
+        None if has_env(env, GITEA_TOKEN_ENV) => {
+            p.push(
+                "gitea.url",
+                format!("{GITEA_TOKEN_ENV} is set: give the Gitea or Forgejo server's address (https://HOST)"),
+            );
+            None
+        }
+        None => None,
+    }
+}
+
+fn server(
+    key: &str,
+    file: ForgeServerFile,
+    default_url: Option<&str>,
+    token_env: &str,
+    env: &BTreeMap<String, String>,
+    p: &mut Problems<'_>,
+) -> Option<ForgeServer> {
+    let Some(url) = file.url.as_deref().or(default_url) else {
+        p.push(
+            &format!("{key}.url"),
+            "give the server's address (https://HOST)".into(),
+        );
+        return None;
+    };
+    let url = url.trim().trim_end_matches('/').to_string();
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    if host.is_none_or(|h| h.is_empty() || h.contains(['?', '#'])) {
+        p.push(
+            &format!("{key}.url"),
+            format!("{url:?} is not an http(s) address; give the web address, like https://HOST (the API is found under it)"),
+        );
+    } else if url.ends_with("/api/v4") || url.ends_with("/api/v1") {
+        p.push(
+            &format!("{key}.url"),
+            format!("{url:?}: give the web address without the API's path (/api/v4, /api/v1)"),
+        );
+    }
+    let token = match file.token_file {
+        Some(path) => Some(Secret::File(path)),
+        None if has_env(env, token_env) => Some(Secret::Env(token_env.to_string())),
+        None => None,
+    };
+    Some(ForgeServer {
+        url,
+        token,
+        ca_file: file.ca_file,
+    })
+}
