@@ -127,6 +127,9 @@ fn every_operation_matches_gitlabs_description() {
         200,
     );
     assert_eq!(r.json()["state"], "closed");
+    // Both in the list: the second without description or source-branch removal (nulls).
+    let r = expect(c.get(&format!("{mrs}?state=all")), 200);
+    assert_eq!(r.json().as_array().unwrap().len(), 2);
 
     // Errors as GitLab answers them.
     let r = request("GET", &prism.base_url(), &mrs, &[], None);
