@@ -147,12 +147,13 @@ pub(super) fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> 
 }
 
 impl State {
-    /// `UserBasic`: an author, an assignee, a reviewer.
+    /// `UserBasic`: an author, an assignee, a reviewer. `public_email` is `""` for a user who has
+    /// not published one (GitLab's default; its description types it as a string).
     pub(super) fn user_json(&self, u: &User) -> Value {
         json!({
             "id": u.id,
             "username": u.username,
-            "public_email": null,
+            "public_email": "",
             "name": u.name,
             "state": "active",
             "locked": false,
