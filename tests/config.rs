@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
-use revertbot::config::{Config, GitHubAuth, LogFormat, Secret, SslMode};
+use revertbot::config::{Config, GitHubAuth, LogFormat, RepoForge, Secret, SslMode};
 
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
@@ -67,7 +67,7 @@ fn the_example_configuration_loads_as_documented() {
         Some(GitHubAuth::Token(Secret::File(p))) if p.ends_with("github-token")
     ));
     let repo = c.repo("gitops").unwrap();
-    assert_eq!(repo.github, Some(("acme".into(), "gitops".into())));
+    assert_eq!(repo.github_repo(), Some(&("acme".into(), "gitops".into())));
     // The repository's override replaces the labels, and keeps the rest.
     assert_eq!(repo.pull_request.labels, ["rollback", "prod"]);
     assert_eq!(repo.pull_request.comment_interval, Duration::from_secs(600));
@@ -619,4 +619,135 @@ fn connections_have_time_limits_and_a_cap_from_the_file_or_the_environment() {
             "webhook.max_connections: 3: give at least 16 (Alertmanager, probes and scrapes share them)",
         ]
     );
+}
+
+#[test]
+fn each_repository_opens_its_pull_requests_on_the_forge_its_key_or_its_host_names() {
+    let text = r#"webhook: {bearer_tokens_file: /t}
+guards: {dry_run: true}
+github: {api_url: "https://ghe.example.com/api/v3"}
+gitlab: {url: "https://gitlab.example.com/"}
+gitea: {url: "https://codeberg.org"}
+repos:
+  - {name: hub, url: "https://github.com/acme/gitops.git"}
+  - {name: ghe, url: "git@ghe.example.com:acme/gitops.git"}
+  - {name: lab, url: "https://gitlab.example.com/acme/platform/gitops.git"}
+  - {name: labcom, url: "https://gitlab.com/acme/gitops"}
+  - {name: tea, url: "https://codeberg.org/acme/gitops.git"}
+  - {name: keyed, url: "https://git.example.net/x/y.git", gitlab: 4242}
+  - {name: path, url: /srv/gitops}
+rules: [{repo: hub, image_label: image}]
+"#;
+    let c = Config::load(text, &BTreeMap::new()).unwrap_or_else(|p| panic!("{p}"));
+    let pair = |o: &str, n: &str| (o.to_string(), n.to_string());
+    let forge = |name: &str| c.repo(name).unwrap().forge.clone();
+    assert_eq!(forge("hub"), RepoForge::GitHub(Some(pair("acme", "gitops"))));
+    assert_eq!(forge("ghe"), RepoForge::GitHub(Some(pair("acme", "gitops"))));
+    assert_eq!(forge("lab"), RepoForge::GitLab("acme/platform/gitops".into()));
+    assert_eq!(forge("labcom"), RepoForge::GitLab("acme/gitops".into()));
+    assert_eq!(forge("tea"), RepoForge::Gitea(pair("acme", "gitops")));
+    assert_eq!(forge("keyed"), RepoForge::GitLab("4242".into()));
+    // A local path: its own remote names the repository at run time.
+    assert_eq!(forge("path"), RepoForge::GitHub(None));
+    assert_eq!(c.gitlab.url, "https://gitlab.example.com");
+    assert_eq!(c.gitea.as_ref().unwrap().url, "https://codeberg.org");
+
+    // A host no forge is configured for, two keys, a bad project: each one line, naming it.
+    let bad = r#"webhook: {bearer_tokens_file: /t}
+guards: {dry_run: true}
+repos:
+  - {name: a, url: "https://git.example.net/acme/gitops.git"}
+  - {name: b, url: "https://github.com/acme/gitops", github: acme/gitops, gitlab: acme/gitops}
+  - {name: c, url: /srv/c, gitlab: "acme//gitops"}
+  - {name: d, url: /srv/d, gitea: acme}
+rules: [{repo: a, image_label: image}]
+"#;
+    let problems = Config::load(bad, &BTreeMap::new()).unwrap_err().0;
+    assert_eq!(problems.len(), 5, "{problems:#?}");
+    assert!(problems[0].starts_with("repos[0].url: git.example.net is not a forge revertbot knows"), "{problems:#?}");
+    assert!(problems[1].starts_with("repos[1].github: give one of github, gitlab and gitea"), "{problems:#?}");
+    assert!(problems[2].starts_with("repos[2].gitlab: \"acme//gitops\""), "{problems:#?}");
+    assert_eq!(problems[3], "repos[3].gitea: \"acme\": give OWNER/NAME");
+    assert!(problems[4].starts_with("gitea.url: a repository names a Gitea or Forgejo repository"), "{problems:#?}");
+    // Under forge: local any host will do: the pull requests are kept in the journal.
+    let local = format!("forge: local\n{}", bad.lines().take(4).collect::<Vec<_>>().join("\n"));
+    let local = format!("{local}\nrules: [{{repo: a, image_label: image}}]\n");
+    Config::load(&local, &BTreeMap::new()).unwrap_or_else(|p| panic!("{p}"));
+}
+
+#[test]
+fn credentials_are_needed_only_for_the_forges_some_repository_uses() {
+    let text = |repos: &str| {
+        format!("webhook: {{bearer_tokens_file: /t}}\nrepos:\n{repos}rules: [{{repo: a, image_label: image}}]\n")
+    };
+    let on_gitlab = text("  - {name: a, url: \"https://gitlab.com/acme/gitops.git\"}\n");
+    // No GitHub credentials needed; GitLab's token is.
+    let problems = Config::load(&on_gitlab, &BTreeMap::new()).unwrap_err().0;
+    assert_eq!(
+        problems,
+        ["gitlab: no token to open merge requests: set token_file or REVERTBOT_GITLAB_TOKEN; or set forge: local (pull requests kept in the journal) or guards.dry_run: true"]
+    );
+    let c = Config::load(&on_gitlab, &env(&[("REVERTBOT_GITLAB_TOKEN", "glpat-x")]))
+        .unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.gitlab.token, Some(Secret::Env("REVERTBOT_GITLAB_TOKEN".into())));
+    assert!(c.github.auth.is_none());
+    // The file's key, and the environment's override of it.
+    let c = Config::load(
+        &format!("gitlab: {{token_file: /run/gitlab-token}}\n{on_gitlab}"),
+        &env(&[("REVERTBOT_GITLAB_URL", "https://gitlab.example.com")]),
+    )
+    .unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.gitlab.url, "https://gitlab.example.com");
+    assert_eq!(c.gitlab.token, Some(Secret::File("/run/gitlab-token".into())));
+    // gitlab.com stays GitLab's when another instance is configured.
+    assert_eq!(c.repos[0].forge, RepoForge::GitLab("acme/gitops".into()));
+    let on_gitea = text("  - {name: a, url: \"https://codeberg.org/acme/gitops.git\"}\n");
+    let c = Config::load(
+        &format!("gitea: {{url: \"https://codeberg.org\", token_file: /run/gitea-token}}\n{on_gitea}"),
+        &BTreeMap::new(),
+    )
+    .unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(
+        c.gitea.unwrap().token,
+        Some(Secret::File("/run/gitea-token".into()))
+    );
+    let problems = Config::load(
+        &format!("gitlab: {{url: \"https://gitlab.example.com/api/v4\"}}\n{}", text("  - {name: a, url: /srv/a}\n")),
+        &env(&[("GITHUB_TOKEN", "x")]),
+    )
+    .unwrap_err()
+    .0;
+    assert_eq!(
+        problems,
+        ["gitlab.url: \"https://gitlab.example.com/api/v4\": give the web address without the API's path (/api/v4, /api/v1)"]
+    );
+}
+
+#[test]
+fn check_config_names_each_repositorys_forge_and_serve_opens_pull_requests_only_on_github_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    private_file(&tokens, "webhook-token\n");
+    let gitlab_token = dir.path().join("gitlab-token");
+    private_file(&gitlab_token, "glpat-secret\n");
+    let config = dir.path().join("revertbot.yaml");
+    let text = format!(
+        "data_dir: {data}\nwebhook: {{bearer_tokens_file: {tokens}}}\ngitlab: {{url: \"https://gitlab.example.com\", token_file: {token}}}\nrepos:\n  - {{name: shop, url: \"https://gitlab.example.com/acme/platform/gitops.git\"}}\nrules: [{{repo: shop, image_label: image}}]\n",
+        data = dir.path().join("data").display(),
+        tokens = tokens.display(),
+        token = gitlab_token.display(),
+    );
+    std::fs::write(&config, &text).unwrap();
+    let (code, out, err) = revertbot(&["check-config"], &config, &[]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(
+        err.trim(),
+        "error: repos[0] (shop): its forge is gitlab, where this version of revertbot does not open pull requests yet; set forge: local (pull requests kept in the journal) or guards.dry_run: true"
+    );
+    assert!(!dir.path().join("data").exists(), "nothing made before the refusal");
+    std::fs::write(&config, format!("forge: local\n{text}")).unwrap();
+    let (code, out, err) = revertbot(&["check-config"], &config, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("forge:\n    gitlab: acme/platform/gitops\n"), "{out}");
+    assert!(!out.contains("glpat-secret"), "{out}");
 }

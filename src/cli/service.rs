@@ -166,6 +166,9 @@ pub fn explain(
                 if let Some(repo) = &e.repo {
                     writeln!(out, "repo      {repo}")?;
                 }
+                if let Some(forge) = &e.forge {
+                    writeln!(out, "forge     {forge}")?;
+                }
                 if let Some(workload) = &e.workload {
                     writeln!(out, "workload  {workload}")?;
                 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::alert::rules::{self, Routed};
 use crate::alert::Payload;
-use crate::config::{Config, RevertOfRevert};
+use crate::config::{Config, RepoForge, RevertOfRevert};
 use crate::error::render_chain;
 use crate::journal;
 use crate::locate::{CulpritFrom, Located};
@@ -22,6 +22,10 @@ pub struct Explained {
     pub alertname: String,
     pub rule: Option<String>,
     pub repo: Option<String>,
+    /// Where the rollback's pull request would go: `github OWNER/NAME`, `gitlab PROJECT`,
+    /// `gitea OWNER/NAME`, or `local` (kept in the journal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forge: Option<String>,
     /// The workload the image was found from (`namespace/kind/name`), when it was.
     pub workload: Option<String>,
     pub image: Option<String>,
@@ -61,6 +65,7 @@ pub async fn explain(
             alertname: alert.name().to_string(),
             rule: None,
             repo: None,
+            forge: None,
             workload: None,
             image: None,
             image_source: None,
@@ -106,6 +111,7 @@ pub async fn explain(
                     out.push(e);
                     continue;
                 };
+                e.forge = Some(forge_of(config, repo));
                 let alert_start = rules::started_at(alert).map(|t| t.timestamp());
                 let key = subject.key();
                 let target =
@@ -186,6 +192,19 @@ pub async fn explain(
         out.push(e);
     }
     out
+}
+
+/// Where a repository's pull requests go, for people.
+fn forge_of(config: &Config, repo: &crate::config::Repo) -> String {
+    if config.forge == crate::config::Forge::Local {
+        return "local (kept in the journal)".into();
+    }
+    match &repo.forge {
+        RepoForge::GitHub(Some((owner, name))) => format!("github {owner}/{name}"),
+        RepoForge::GitHub(None) => "github (the repository named by its remote)".into(),
+        RepoForge::GitLab(project) => format!("gitlab {project}"),
+        RepoForge::Gitea((owner, name)) => format!("gitea {owner}/{name}"),
+    }
 }
 
 fn describe_subject(e: &mut Explained, subject: &Subject) {

@@ -121,8 +121,9 @@ pub fn start_up(
         engine_stopped_by(config, env, clock, cancel.clone()),
     );
     let journal = keep(&mut errors, secrets::journal(config, env));
-    if let (Some(auth), Some(acceptor), Some(engine), Some(journal)) =
-        (auth, acceptor, engine, journal)
+    let forges = keep(&mut errors, forges_opened(config));
+    if let (Some(auth), Some(acceptor), Some(engine), Some(journal), Some(())) =
+        (auth, acceptor, engine, journal, forges)
     {
         return Ok(StartUp {
             auth,
@@ -141,6 +142,32 @@ pub fn start_up(
         .map(|e| crate::error::render_chain(e, &config_key))
         .collect();
     Err(Error::usage(lines.join("\n")).into())
+}
+
+/// This version opens pull requests on GitHub (or keeps them in the journal): a repository on
+/// GitLab or Gitea/Forgejo is served with `forge: local` or `guards.dry_run` until their clients
+/// are in, rather than failing each rollback after its push.
+fn forges_opened(config: &Config) -> Result<()> {
+    if config.forge == Forge::Local || config.guards.dry_run {
+        return Ok(());
+    }
+    let unopened: Vec<String> = config
+        .repos
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.forge.name() != "github")
+        .map(|(i, r)| {
+            format!(
+                "repos[{i}] ({}): its forge is {}, where this version of revertbot does not open pull requests yet; set forge: local (pull requests kept in the journal) or guards.dry_run: true",
+                r.name,
+                r.forge.name()
+            )
+        })
+        .collect();
+    if unopened.is_empty() {
+        return Ok(());
+    }
+    Err(Error::usage(unopened.join("\n")).into())
 }
 
 /// Runs the service until `shutdown` completes (SIGTERM or SIGINT for the binary), then stops

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-
 pub struct Response {
     pub status: u16,
     /// Names in lowercase.

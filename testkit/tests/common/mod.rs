@@ -5,4 +5,6 @@ pub mod client;
 mod http;
 pub mod prism;
 
+// Each test file uses its part of what is here.
+#[allow(unused_imports)]
 pub use http::{request, Client, Response};
