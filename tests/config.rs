@@ -117,7 +117,7 @@ rules:
         "guards.max_alert_age: \"2 hours\" is not a duration; write it like 90s, 10m, 2h or 1h30m",
         "guards.revert_of_revert: \"maybe\": give refuse or allow",
         "listen: \"localhost\" is not address:port; write it like 127.0.0.1:9095 or 0.0.0.0:9095",
-        "log_fromat: not a setting; the settings are listen, data_dir, log_format, shutdown_timeout, retention, workers, forge, webhook, tls, journal, github, git, pull_request, guards, repos, rules",
+        "log_fromat: not a setting; the settings are listen, data_dir, log_format, shutdown_timeout, retention, workers, forge, webhook, tls, journal, github, gitlab, gitea, git, pull_request, guards, repos, rules",
         "repos[0].github: \"acme\": give OWNER/NAME",
         "repos[0].paths: \"[[\" is not a valid glob: unclosed character class; missing ']'",
         "repos[1].name: \"gitops\" is the name of an earlier repository too",
@@ -641,9 +641,18 @@ rules: [{repo: hub, image_label: image}]
     let c = Config::load(text, &BTreeMap::new()).unwrap_or_else(|p| panic!("{p}"));
     let pair = |o: &str, n: &str| (o.to_string(), n.to_string());
     let forge = |name: &str| c.repo(name).unwrap().forge.clone();
-    assert_eq!(forge("hub"), RepoForge::GitHub(Some(pair("acme", "gitops"))));
-    assert_eq!(forge("ghe"), RepoForge::GitHub(Some(pair("acme", "gitops"))));
-    assert_eq!(forge("lab"), RepoForge::GitLab("acme/platform/gitops".into()));
+    assert_eq!(
+        forge("hub"),
+        RepoForge::GitHub(Some(pair("acme", "gitops")))
+    );
+    assert_eq!(
+        forge("ghe"),
+        RepoForge::GitHub(Some(pair("acme", "gitops")))
+    );
+    assert_eq!(
+        forge("lab"),
+        RepoForge::GitLab("acme/platform/gitops".into())
+    );
     assert_eq!(forge("labcom"), RepoForge::GitLab("acme/gitops".into()));
     assert_eq!(forge("tea"), RepoForge::Gitea(pair("acme", "gitops")));
     assert_eq!(forge("keyed"), RepoForge::GitLab("4242".into()));
@@ -659,18 +668,34 @@ repos:
   - {name: a, url: "https://git.example.net/acme/gitops.git"}
   - {name: b, url: "https://github.com/acme/gitops", github: acme/gitops, gitlab: acme/gitops}
   - {name: c, url: /srv/c, gitlab: "acme//gitops"}
-  - {name: d, url: /srv/d, gitea: acme}
+  - {name: d, url: /srv/d, gitea: acme/gitops}
+  - {name: e, url: /srv/e, gitea: acme}
 rules: [{repo: a, image_label: image}]
 "#;
     let problems = Config::load(bad, &BTreeMap::new()).unwrap_err().0;
     assert_eq!(problems.len(), 5, "{problems:#?}");
-    assert!(problems[0].starts_with("repos[0].url: git.example.net is not a forge revertbot knows"), "{problems:#?}");
-    assert!(problems[1].starts_with("repos[1].github: give one of github, gitlab and gitea"), "{problems:#?}");
-    assert!(problems[2].starts_with("repos[2].gitlab: \"acme//gitops\""), "{problems:#?}");
-    assert_eq!(problems[3], "repos[3].gitea: \"acme\": give OWNER/NAME");
-    assert!(problems[4].starts_with("gitea.url: a repository names a Gitea or Forgejo repository"), "{problems:#?}");
+    assert!(
+        problems[0].starts_with("repos[0].url: git.example.net is not a forge revertbot knows"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[1].starts_with("repos[1].github: give one of github, gitlab and gitea"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[2].starts_with("repos[2].gitlab: \"acme//gitops\""),
+        "{problems:#?}"
+    );
+    assert_eq!(problems[3], "repos[4].gitea: \"acme\": give OWNER/NAME");
+    assert!(
+        problems[4].starts_with("gitea.url: a repository names a Gitea or Forgejo repository"),
+        "{problems:#?}"
+    );
     // Under forge: local any host will do: the pull requests are kept in the journal.
-    let local = format!("forge: local\n{}", bad.lines().take(4).collect::<Vec<_>>().join("\n"));
+    let local = format!(
+        "forge: local\n{}",
+        bad.lines().take(4).collect::<Vec<_>>().join("\n")
+    );
     let local = format!("{local}\nrules: [{{repo: a, image_label: image}}]\n");
     Config::load(&local, &BTreeMap::new()).unwrap_or_else(|p| panic!("{p}"));
 }
@@ -689,7 +714,10 @@ fn credentials_are_needed_only_for_the_forges_some_repository_uses() {
     );
     let c = Config::load(&on_gitlab, &env(&[("REVERTBOT_GITLAB_TOKEN", "glpat-x")]))
         .unwrap_or_else(|p| panic!("{p}"));
-    assert_eq!(c.gitlab.token, Some(Secret::Env("REVERTBOT_GITLAB_TOKEN".into())));
+    assert_eq!(
+        c.gitlab.token,
+        Some(Secret::Env("REVERTBOT_GITLAB_TOKEN".into()))
+    );
     assert!(c.github.auth.is_none());
     // The file's key, and the environment's override of it.
     let c = Config::load(
@@ -698,12 +726,17 @@ fn credentials_are_needed_only_for_the_forges_some_repository_uses() {
     )
     .unwrap_or_else(|p| panic!("{p}"));
     assert_eq!(c.gitlab.url, "https://gitlab.example.com");
-    assert_eq!(c.gitlab.token, Some(Secret::File("/run/gitlab-token".into())));
+    assert_eq!(
+        c.gitlab.token,
+        Some(Secret::File("/run/gitlab-token".into()))
+    );
     // gitlab.com stays GitLab's when another instance is configured.
     assert_eq!(c.repos[0].forge, RepoForge::GitLab("acme/gitops".into()));
     let on_gitea = text("  - {name: a, url: \"https://codeberg.org/acme/gitops.git\"}\n");
     let c = Config::load(
-        &format!("gitea: {{url: \"https://codeberg.org\", token_file: /run/gitea-token}}\n{on_gitea}"),
+        &format!(
+            "gitea: {{url: \"https://codeberg.org\", token_file: /run/gitea-token}}\n{on_gitea}"
+        ),
         &BTreeMap::new(),
     )
     .unwrap_or_else(|p| panic!("{p}"));
@@ -712,7 +745,10 @@ fn credentials_are_needed_only_for_the_forges_some_repository_uses() {
         Some(Secret::File("/run/gitea-token".into()))
     );
     let problems = Config::load(
-        &format!("gitlab: {{url: \"https://gitlab.example.com/api/v4\"}}\n{}", text("  - {name: a, url: /srv/a}\n")),
+        &format!(
+            "gitlab: {{url: \"https://gitlab.example.com/api/v4\"}}\n{}",
+            text("  - {name: a, url: /srv/a}\n")
+        ),
         &env(&[("GITHUB_TOKEN", "x")]),
     )
     .unwrap_err()
@@ -744,10 +780,16 @@ fn check_config_names_each_repositorys_forge_and_serve_opens_pull_requests_only_
         err.trim(),
         "error: repos[0] (shop): its forge is gitlab, where this version of revertbot does not open pull requests yet; set forge: local (pull requests kept in the journal) or guards.dry_run: true"
     );
-    assert!(!dir.path().join("data").exists(), "nothing made before the refusal");
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing made before the refusal"
+    );
     std::fs::write(&config, format!("forge: local\n{text}")).unwrap();
     let (code, out, err) = revertbot(&["check-config"], &config, &[]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("forge:\n    gitlab: acme/platform/gitops\n"), "{out}");
+    assert!(
+        out.contains("forge:\n    gitlab: acme/platform/gitops\n"),
+        "{out}"
+    );
     assert!(!out.contains("glpat-secret"), "{out}");
 }

@@ -17,8 +17,15 @@ pub fn gitlab(
     env: &BTreeMap<String, String>,
     p: &mut Problems<'_>,
 ) -> ForgeServer {
-    server("gitlab", file.unwrap_or_default(), Some(GITLAB_COM), GITLAB_TOKEN_ENV, env, p)
-        .expect("GitLab has a default address")
+    server(
+        "gitlab",
+        file.unwrap_or_default(),
+        Some(GITLAB_COM),
+        GITLAB_TOKEN_ENV,
+        env,
+        p,
+    )
+    .expect("GitLab has a default address")
 }
 
 /// Gitea or Forgejo: only where the section is given (there is no public default).

@@ -22,7 +22,12 @@ pub struct ForgeHosts {
 }
 
 impl ForgeHosts {
-    pub fn of(github_web_url: &str, gitlab_url: &str, gitea_url: Option<&str>, local: bool) -> ForgeHosts {
+    pub fn of(
+        github_web_url: &str,
+        gitlab_url: &str,
+        gitea_url: Option<&str>,
+        local: bool,
+    ) -> ForgeHosts {
         ForgeHosts {
             github: host_of(github_web_url),
             gitlab: host_of(gitlab_url),
@@ -134,19 +139,21 @@ fn forge(
             if project.is_empty() || project.split('/').any(str::is_empty) {
                 return Err((
                     at("gitlab"),
-                    format!("{:?}: give the project's full path (GROUP/…/NAME) or its numeric id", project),
+                    format!(
+                        "{:?}: give the project's full path (GROUP/…/NAME) or its numeric id",
+                        project
+                    ),
                 ));
             }
             return Ok(RepoForge::GitLab(project));
         }
         (None, None, Some(g)) => return Ok(RepoForge::Gitea(owner_name("gitea", &g)?)),
         (None, None, None) => {}
-        _ => {
-            return Err((
-                at("github"),
-                "give one of github, gitlab and gitea: a repository's pull requests go to one forge".into(),
-            ))
-        }
+        _ => return Err((
+            at("github"),
+            "give one of github, gitlab and gitea: a repository's pull requests go to one forge"
+                .into(),
+        )),
     }
     let host = if url.starts_with("file:") {
         None

@@ -102,13 +102,17 @@ pub fn validate(
     if opens && gitlab.token.is_none() && uses("gitlab") {
         p.push(
             "gitlab",
-            format!("no token to open merge requests: set token_file or {GITLAB_TOKEN_ENV}; {or_else}"),
+            format!(
+                "no token to open merge requests: set token_file or {GITLAB_TOKEN_ENV}; {or_else}"
+            ),
         );
     }
     if opens && gitea.as_ref().is_some_and(|g| g.token.is_none()) && uses("gitea") {
         p.push(
             "gitea",
-            format!("no token to open pull requests: set token_file or {GITEA_TOKEN_ENV}; {or_else}"),
+            format!(
+                "no token to open pull requests: set token_file or {GITEA_TOKEN_ENV}; {or_else}"
+            ),
         );
     }
     if uses("gitea") && gitea.is_none() {
