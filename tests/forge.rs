@@ -7,13 +7,13 @@ mod common;
 use std::time::Duration;
 
 use common::fake_github::FakeGitHub;
-use common::prism::Prism;
 use revertbot::alert::Payload;
 use revertbot::clock::SystemClock;
 use revertbot::forge::github::{GitHubAuth, GitHubSettings, RepoName, RetryPolicy};
 use revertbot::forge::pulls::{PullDress, PullOutcome, PullState};
 use revertbot::pipeline::{Engine, EngineSettings, Job, PullOptions};
 use revertbot::revert::RevertReport;
+use revertbot_testkit::prism::Prism;
 
 const TOKEN: &str = "ghp_revertbot_test_token";
 const OWNER: &str = "acme";
@@ -151,7 +151,7 @@ fn fake_with_repo(name: &str, g: &Gitops) -> FakeGitHub {
 async fn creates_one_pull_request_and_comments_on_reruns() {
     let g = gitops();
     let fake = fake_with_repo("gitops", &g);
-    let prism = Prism::start(&fake.base_url());
+    let prism = Prism::github(&fake.base_url());
     let mut s = settings(&prism.base_url(), "gitops", GitHubAuth::Token(TOKEN.into()));
 
     let first = rollback(&g, &s).await;
@@ -225,7 +225,7 @@ async fn creates_one_pull_request_and_comments_on_reruns() {
 async fn a_pull_request_closed_without_merging_is_not_reopened() {
     let g = gitops();
     let fake = fake_with_repo("declined", &g);
-    let prism = Prism::start(&fake.base_url());
+    let prism = Prism::github(&fake.base_url());
     let s = settings(
         &prism.base_url(),
         "declined",
@@ -249,7 +249,7 @@ async fn a_pull_request_closed_without_merging_is_not_reopened() {
 async fn already_exists_and_transient_failures_never_duplicate() {
     let g = gitops();
     let fake = fake_with_repo("flaky", &g);
-    let prism = Prism::start(&fake.base_url());
+    let prism = Prism::github(&fake.base_url());
     let s = settings(&prism.base_url(), "flaky", GitHubAuth::Token(TOKEN.into()));
 
     // The create lands but its answer is GitHub's 422 "already exists" (a lost response).
@@ -261,7 +261,7 @@ async fn already_exists_and_transient_failures_never_duplicate() {
     // A 502 on the first GET, then success.
     let g2 = gitops();
     let fake2 = fake_with_repo("flaky2", &g2);
-    let prism2 = Prism::start(&fake2.base_url());
+    let prism2 = Prism::github(&fake2.base_url());
     let s2 = settings(
         &prism2.base_url(),
         "flaky2",
@@ -290,7 +290,7 @@ async fn already_exists_and_transient_failures_never_duplicate() {
 async fn a_rate_limit_is_waited_out_until_its_reset() {
     let g = gitops();
     let fake = fake_with_repo("limited", &g);
-    let prism = Prism::start(&fake.base_url());
+    let prism = Prism::github(&fake.base_url());
     let s = settings(
         &prism.base_url(),
         "limited",
@@ -350,7 +350,7 @@ async fn github_app_auth_finds_the_installation_and_refreshes_tokens() {
     fake.add_app(4242, &public, 77, &[(OWNER, "app")]);
     // Shorter than octocrab's 30 s refresh margin: every call needs a fresh token.
     fake.set_installation_token_lifetime(Duration::from_secs(20));
-    let prism = Prism::start(&fake.base_url());
+    let prism = Prism::github(&fake.base_url());
     let auth = GitHubAuth::App {
         app_id: 4242,
         private_key_pem: private.into_bytes(),
@@ -383,7 +383,7 @@ async fn one_engine_looks_an_app_installation_up_once_for_many_jobs() {
     let fake = fake_with_repo("once", &g);
     let (private, public) = common::test_app_key();
     fake.add_app(4243, &public, 78, &[(OWNER, "once")]);
-    let prism = Prism::start(&fake.base_url());
+    let prism = Prism::github(&fake.base_url());
     let auth = GitHubAuth::App {
         app_id: 4243,
         private_key_pem: private.into_bytes(),

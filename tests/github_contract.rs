@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use common::fake_github::{bare_repo_with_branches, FakeGitHub, MAX_BODY_CHARS, USER_LOGIN};
 use common::git_server::run_git;
-use common::prism::Prism;
 use octocrab::models::pulls::PullRequest;
 use octocrab::models::{AppId, InstallationId, IssueState};
 use octocrab::secrecy::ExposeSecret;
 use octocrab::{params, Octocrab};
+use revertbot_testkit::prism::Prism;
 use serde_json::json;
 
 const OWNER: &str = "acme";
@@ -72,7 +72,7 @@ async fn pull_request_flow_with_a_token_matches_githubs_schema() {
     let fake = FakeGitHub::start();
     fake.add_repo(OWNER, REPO, git.path());
     fake.allow_token(TOKEN);
-    let prism = Prism::start(&fake.base_url());
+    let prism = Prism::github(&fake.base_url());
     eprintln!("prism started in {:?}", prism.startup);
     let gh = pat_client(&prism.base_url(), TOKEN);
 
@@ -356,7 +356,7 @@ async fn faults_rate_limits_and_violations_are_reported() {
     let fake = FakeGitHub::start();
     fake.add_repo(OWNER, REPO, git.path());
     fake.allow_token(TOKEN);
-    let prism = Prism::start(&fake.base_url());
+    let prism = Prism::github(&fake.base_url());
     let gh = pat_client(&prism.base_url(), TOKEN);
 
     // 502 on a GET, then success.
@@ -513,7 +513,7 @@ async fn github_app_installation_tokens_on_enterprise_server_match_githubs_schem
     let app_id = 424_242;
     let installation = 99_001;
     fake.add_app(app_id, &public_pem, installation, &[(OWNER, REPO)]);
-    let prism = Prism::start(&fake.base_url());
+    let prism = Prism::github(&fake.base_url());
     let app = app_client(&prism.base_url(), app_id, &private_pem);
 
     let inst = app

@@ -1,6 +1,8 @@
 //! Servers that revertbot's tests and benchmarks both start on loopback: a real git server,
-//! `revertbot serve` as a process, a throwaway PostgreSQL cluster, and the stateful fake GitHub (GitHub cannot be reached from the tests; the fake speaks its
-//! real routes and JSON shapes, and Prism checks it against GitHub's OpenAPI description).
+//! `revertbot serve` as a process, a throwaway PostgreSQL cluster, and stateful fakes of the
+//! forges — GitHub, GitLab, Gitea/Forgejo — which cannot be reached from the tests: each speaks
+//! its forge's real routes and JSON shapes, and Prism (`prism`) checks it against that forge's
+//! own API description.
 //! `world` puts them together for the service's end-to-end tests and benchmark: one repository
 //! on the git server, the fake GitHub holding it, a token, a configuration, and `serve` (with,
 //! by name, a PostgreSQL journal shared by replicas, the local forge, slow pushes, the
@@ -9,9 +11,11 @@
 pub mod fake_gitea;
 pub mod fake_github;
 pub mod fake_gitlab;
+mod fake_server;
 pub mod git_server;
 pub mod http;
 pub mod postgres;
+pub mod prism;
 pub mod service;
 pub mod tmpfs;
 pub mod world;

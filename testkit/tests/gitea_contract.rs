@@ -7,10 +7,10 @@
 
 mod common;
 
-use common::client::Client;
-use common::prism::{forgejo_spec, Prism};
+use common::Client;
 use revertbot_testkit::fake_gitea::{FakeGitea, USER_LOGIN};
 use revertbot_testkit::fake_github::bare_repo_with_branches;
+use revertbot_testkit::prism::{forgejo_spec, Prism};
 use serde_json::{json, Value};
 
 const OWNER: &str = "acme";
@@ -53,7 +53,7 @@ fn every_operation_matches_forgejos_description() {
     fake.add_user("bob");
     let prism = Prism::start(&forgejo_spec(), &fake.base_url());
     eprintln!("prism started in {:?}", prism.startup);
-    let api = Client::new(&prism.base_url(), Some(TOKEN));
+    let api = Client::gitea(&prism.base_url(), Some(TOKEN));
     let r = format!("/repos/{OWNER}/{REPO}");
 
     // GET /repos/{owner}/{repo}
@@ -268,7 +268,7 @@ fn every_operation_matches_forgejos_description() {
     // And ones it does not declare (Prism only warns): an unknown token, a token without the
     // write scope. (Prism answers a request without credentials itself, 401 "Invalid security
     // scheme used", so `token is required` is checked against the fake directly, below.)
-    let stranger = Client::new(&prism.base_url(), Some("not-a-token"));
+    let stranger = Client::gitea(&prism.base_url(), Some("not-a-token"));
     let refused = stranger.get(&format!("{r}/pulls/2"));
     assert_eq!(refused.status, 401, "{}", refused.text());
     assert_eq!(
@@ -276,7 +276,7 @@ fn every_operation_matches_forgejos_description() {
         "user does not exist [uid: 0, name: ]"
     );
     fake.allow_token_as("read-only", "carol", &["read:repository", "read:issue"]);
-    let reader = Client::new(&prism.base_url(), Some("read-only"));
+    let reader = Client::gitea(&prism.base_url(), Some("read-only"));
     assert_eq!(reader.get(&format!("{r}/pulls/2")).status, 200);
     let refused = reader.post(
         &format!("{r}/pulls"),
@@ -300,7 +300,7 @@ fn auto_merge_waits_for_checks() {
     let fake = FakeGitea::start();
     fake.add_repo(OWNER, REPO, git.path());
     fake.allow_token(TOKEN);
-    let api = Client::new(&fake.base_url(), Some(TOKEN));
+    let api = Client::gitea(&fake.base_url(), Some(TOKEN));
     let r = format!("/repos/{OWNER}/{REPO}");
     let n = api
         .post(

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::client::Client;
+use common::Client;
 use revertbot_testkit::fake_gitea::{FakeGitea, MAX_PAGE_SIZE, USER_LOGIN};
 use revertbot_testkit::fake_github::bare_repo_with_branches;
 use serde_json::json;
@@ -19,11 +19,11 @@ fn setup(branches: &[&str]) -> (tempfile::TempDir, FakeGitea, Client) {
     let fake = FakeGitea::start();
     fake.add_repo(OWNER, REPO, git.path());
     fake.allow_token(TOKEN);
-    let api = Client::new(&fake.base_url(), Some(TOKEN));
+    let api = Client::gitea(&fake.base_url(), Some(TOKEN));
     (git, fake, api)
 }
 
-fn create(api: &Client, head: &str, base: &str) -> common::client::Resp {
+fn create(api: &Client, head: &str, base: &str) -> common::Response {
     api.post(
         &format!("/repos/{OWNER}/{REPO}/pulls"),
         &json!({"head": head, "base": base, "title": format!("Revert {head}")}),
@@ -204,13 +204,13 @@ fn tokens_scopes_and_unknown_repositories() {
     let (_git, fake, api) = setup(&["revertbot/a"]);
     let r = format!("/repos/{OWNER}/{REPO}");
     // Anonymous: reads of a public repository work, writes need a token.
-    let anonymous = Client::new(&fake.base_url(), None);
+    let anonymous = Client::gitea(&fake.base_url(), None);
     assert_eq!(anonymous.get(&r).status, 200);
     let refused = anonymous.post(&format!("{r}/pulls"), &json!({}));
     assert_eq!(refused.status, 401);
     assert_eq!(refused.json()["message"], "token is required");
     // An unknown token: 401 whatever the route.
-    let stranger = Client::new(&fake.base_url(), Some("nope"));
+    let stranger = Client::gitea(&fake.base_url(), Some("nope"));
     let refused = stranger.get(&r);
     assert_eq!(refused.status, 401);
     assert_eq!(
@@ -218,18 +218,18 @@ fn tokens_scopes_and_unknown_repositories() {
         "user does not exist [uid: 0, name: ]"
     );
     // `Bearer` works as well as `token`.
-    let bearer = common::client::request(
+    let bearer = common::request(
         "GET",
         &format!("{}{r}", fake.base_url()),
-        &[("Authorization".to_string(), format!("Bearer {TOKEN}"))],
-        b"",
+        &[("Authorization", &format!("Bearer {TOKEN}"))],
+        None,
     );
     assert_eq!(bearer.status, 200);
     // Scopes: issue-only tokens cannot open pull requests, repository-only ones cannot comment.
     fake.allow_token_as("issues", "carol", &["write:issue"]);
     fake.allow_token_as("repo", "dave", &["write:repository"]);
-    let issues = Client::new(&fake.base_url(), Some("issues"));
-    let repo_only = Client::new(&fake.base_url(), Some("repo"));
+    let issues = Client::gitea(&fake.base_url(), Some("issues"));
+    let repo_only = Client::gitea(&fake.base_url(), Some("repo"));
     let refused = create(&issues, "revertbot/a", "main");
     assert_eq!(refused.status, 403);
     assert_eq!(

@@ -14,10 +14,10 @@
 
 mod common;
 
-use common::prism::{gitlab_spec, Prism};
 use common::{request, Client, Response};
 use revertbot_testkit::fake_github::bare_repo_with_branches;
 use revertbot_testkit::fake_gitlab::FakeGitLab;
+use revertbot_testkit::prism::{gitlab_spec, Prism};
 use serde_json::json;
 
 const TOKEN: &str = "glpat-contractTestToken0000";
@@ -45,7 +45,7 @@ fn every_operation_matches_gitlabs_description() {
     let alice = fake.add_user("alice", "Alice");
     let prism = Prism::start(&spec, &fake.base_url());
     eprintln!("prism started in {:?}", prism.startup);
-    let c = Client::new(&prism.base_url(), TOKEN);
+    let c = Client::gitlab(&prism.base_url(), TOKEN);
     let mrs = format!("/api/v4/projects/{ENCODED}/merge_requests");
 
     // Project, by encoded path and by id.
@@ -132,7 +132,7 @@ fn every_operation_matches_gitlabs_description() {
     assert_eq!(r.json().as_array().unwrap().len(), 2);
 
     // Errors as GitLab answers them.
-    let r = request("GET", &prism.base_url(), &mrs, &[], None);
+    let r = request("GET", &format!("{}{mrs}", prism.base_url()), &[], None);
     assert_eq!(r.status, 401);
     let r = c.get("/api/v4/projects/acme%2Fnope/merge_requests");
     assert_eq!(r.status, 404);

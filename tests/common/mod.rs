@@ -63,7 +63,6 @@ pub fn kustomization(entries: &[(&str, &str)]) -> String {
 
 #[allow(unused_imports)]
 pub use revertbot_testkit::{fake_github, git_server};
-pub mod prism;
 pub mod ssh_server;
 
 use revertbot::gitstore::remote::{GitAuth, Network, Source};

@@ -63,8 +63,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::extract::DefaultBodyLimit;
 use axum::Router;
+
+use crate::fake_server;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -149,7 +150,8 @@ impl Request {
 pub struct FakeGitea {
     state: Arc<Mutex<State>>,
     addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Stops the server when dropped.
+    _server: fake_server::Running,
 }
 
 impl FakeGitea {
@@ -164,40 +166,21 @@ impl FakeGitea {
     /// description declares those fields `format: url`, which Prism checks as a public URL (no
     /// loopback address): the contract test uses this.
     pub fn start_with_root_url(root_url: Option<&str>) -> FakeGitea {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake Gitea");
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
+        let bound = fake_server::bind("fake Gitea");
+        let addr = bound.addr;
         let root = match root_url {
             Some(r) => format!("{}/", r.trim_end_matches('/')),
             None => format!("http://{addr}/"),
         };
         let state = Arc::new(Mutex::new(State::new(root)));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = Router::new()
             .fallback(routing::handle)
-            .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
             .with_state(state.clone());
-        std::thread::Builder::new()
-            .name(format!("fake-gitea-{}", addr.port()))
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("fake Gitea runtime");
-                rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = rx.await;
-                        })
-                        .await;
-                });
-            })
-            .expect("spawn fake Gitea thread");
+        let server = bound.serve("fake-gitea", app);
         FakeGitea {
             state,
             addr,
-            shutdown: Some(tx),
+            _server: server,
         }
     }
 
@@ -475,14 +458,6 @@ impl FakeGitea {
     /// Every request received, in order.
     pub fn requests(&self) -> Vec<Request> {
         self.lock().requests.clone()
-    }
-}
-
-impl Drop for FakeGitea {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 

@@ -47,9 +47,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Router;
+
+use crate::fake_server;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -111,7 +112,8 @@ pub struct FakeGitHub {
     state: Arc<Mutex<State>>,
     addr: SocketAddr,
     prefix: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Stops the server when dropped.
+    _server: fake_server::Running,
 }
 
 impl FakeGitHub {
@@ -127,37 +129,18 @@ impl FakeGitHub {
             prefix.is_empty() || prefix.starts_with('/'),
             "prefix must start with '/': {prefix:?}"
         );
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake GitHub");
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
+        let bound = fake_server::bind("fake GitHub");
+        let addr = bound.addr;
         let state = Arc::new(Mutex::new(State::new(addr, &prefix)));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = Router::new()
             .fallback(routing::handle)
-            .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
             .with_state(state.clone());
-        std::thread::Builder::new()
-            .name(format!("fake-github-{}", addr.port()))
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("fake GitHub runtime");
-                rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = rx.await;
-                        })
-                        .await;
-                });
-            })
-            .expect("spawn fake GitHub thread");
+        let server = bound.serve("fake-github", app);
         FakeGitHub {
             state,
             addr,
             prefix,
-            shutdown: Some(tx),
+            _server: server,
         }
     }
 
@@ -432,14 +415,6 @@ impl FakeGitHub {
     /// Every request received, in order, with the time it arrived.
     pub fn timed_requests(&self) -> Vec<Request> {
         self.lock().requests.clone()
-    }
-}
-
-impl Drop for FakeGitHub {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 

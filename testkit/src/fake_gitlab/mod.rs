@@ -49,9 +49,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, Method};
 use axum::Router;
+
+use crate::fake_server;
 use chrono::{DateTime, Utc};
 
 use model::{Fault, LabelState, MergeRequestState, NoteState, Project, Token, User};
@@ -124,43 +125,25 @@ impl Request {
 pub struct FakeGitLab {
     state: Arc<Mutex<State>>,
     addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Stops the server when dropped.
+    _server: fake_server::Running,
 }
 
 impl FakeGitLab {
     /// Serves `https://gitlab.example.com`-style routes (`/api/v4/...`) at
     /// `http://127.0.0.1:PORT`.
     pub fn start() -> FakeGitLab {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake GitLab");
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
+        let bound = fake_server::bind("fake GitLab");
+        let addr = bound.addr;
         let state = Arc::new(Mutex::new(State::new(addr)));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = Router::new()
             .fallback(routing::handle)
-            .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
             .with_state(state.clone());
-        std::thread::Builder::new()
-            .name(format!("fake-gitlab-{}", addr.port()))
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("fake GitLab runtime");
-                rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = rx.await;
-                        })
-                        .await;
-                });
-            })
-            .expect("spawn fake GitLab thread");
+        let server = bound.serve("fake-gitlab", app);
         FakeGitLab {
             state,
             addr,
-            shutdown: Some(tx),
+            _server: server,
         }
     }
 
@@ -372,14 +355,6 @@ impl FakeGitLab {
     /// Every request received, in order.
     pub fn requests(&self) -> Vec<Request> {
         self.lock().requests.clone()
-    }
-}
-
-impl Drop for FakeGitLab {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 

@@ -1,6 +1,7 @@
-//! A small HTTP/1.1 client for the contract tests: one request per connection, the answer's
+//! A small HTTP/1.1 client for the fakes' tests: one request per connection, the answer's
 //! status, headers and body (`revertbot_testkit::http` does not return headers, and the
-//! pagination checks need `Link` and `X-Total-Count`).
+//! pagination checks need `Link`, `X-Next-Page` and `X-Total-Count`), with each forge's way of
+//! sending a token.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -9,14 +10,14 @@ use std::time::Duration;
 use serde_json::Value;
 
 #[derive(Debug)]
-pub struct Resp {
+pub struct Response {
     pub status: u16,
     /// Names lower-cased.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
-impl Resp {
+impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -40,52 +41,66 @@ impl Resp {
     }
 }
 
-/// A client for one base URL (`http://127.0.0.1:P` or `http://127.0.0.1:P/api/v1`), with an
-/// optional `Authorization: token X`.
+/// A client for one base URL (`http://127.0.0.1:P/api/v4`, `http://127.0.0.1:P/api/v1`), with
+/// the token sent as its forge expects.
 pub struct Client {
     pub base: String,
-    pub token: Option<String>,
+    /// The header that carries the token.
+    auth: Option<(&'static str, String)>,
 }
 
 impl Client {
-    pub fn new(base: &str, token: Option<&str>) -> Client {
+    /// GitLab: `PRIVATE-TOKEN: X`.
+    pub fn gitlab(base: &str, token: &str) -> Client {
+        Client::with(base, Some(("PRIVATE-TOKEN", token.to_string())))
+    }
+
+    /// Gitea/Forgejo: `Authorization: token X`; none without a token.
+    pub fn gitea(base: &str, token: Option<&str>) -> Client {
+        Client::with(base, token.map(|t| ("Authorization", format!("token {t}"))))
+    }
+
+    fn with(base: &str, auth: Option<(&'static str, String)>) -> Client {
         Client {
             base: base.trim_end_matches('/').to_string(),
-            token: token.map(str::to_string),
+            auth,
         }
     }
 
-    pub fn get(&self, path: &str) -> Resp {
+    pub fn get(&self, path: &str) -> Response {
         self.send("GET", path, None)
     }
 
-    pub fn post(&self, path: &str, body: &Value) -> Resp {
+    pub fn post(&self, path: &str, body: &Value) -> Response {
         self.send("POST", path, Some(body))
     }
 
-    pub fn patch(&self, path: &str, body: &Value) -> Resp {
+    pub fn put(&self, path: &str, body: &Value) -> Response {
+        self.send("PUT", path, Some(body))
+    }
+
+    pub fn patch(&self, path: &str, body: &Value) -> Response {
         self.send("PATCH", path, Some(body))
     }
 
-    pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
-        let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
-        if let Some(t) = &self.token {
-            headers.push(("Authorization".to_string(), format!("token {t}")));
+    pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Response {
+        let mut headers = vec![("Accept", "application/json")];
+        if let Some((name, value)) = &self.auth {
+            headers.push((name, value.as_str()));
         }
-        let body = body.map(|b| b.to_string().into_bytes());
-        if body.is_some() {
-            headers.push(("Content-Type".to_string(), "application/json".to_string()));
-        }
-        request(
-            method,
-            &format!("{}{path}", self.base),
-            &headers,
-            body.as_deref().unwrap_or_default(),
-        )
+        request(method, &format!("{}{path}", self.base), &headers, body)
     }
 }
 
-pub fn request(method: &str, url: &str, headers: &[(String, String)], body: &[u8]) -> Resp {
+/// One request over a new connection to `url` (`http://HOST:PORT/PATH?QUERY`); a JSON body is
+/// sent with `Content-Type: application/json`.
+pub fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> Response {
+    let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
     let rest = url.strip_prefix("http://").expect("http URL");
     let (authority, path) = rest
         .split_once('/')
@@ -99,12 +114,15 @@ pub fn request(method: &str, url: &str, headers: &[(String, String)], body: &[u8
         "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
+    if !body.is_empty() {
+        head.push_str("Content-Type: application/json\r\n");
+    }
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
+    stream.write_all(&body).unwrap();
     let mut raw = Vec::new();
     stream
         .read_to_end(&mut raw)
@@ -142,7 +160,7 @@ pub fn request(method: &str, url: &str, headers: &[(String, String)], body: &[u8
         }
         body = decoded;
     }
-    Resp {
+    Response {
         status,
         headers,
         body,

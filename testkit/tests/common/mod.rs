@@ -1,10 +1,8 @@
-//! What the fakes' tests share: HTTP clients that show headers, and Prism in front of a fake.
+//! What the fakes' tests share: a small HTTP client that shows status and headers.
 #![allow(dead_code)]
 
 pub mod client;
-mod http;
-pub mod prism;
 
 // Each test file uses its part of what is here.
 #[allow(unused_imports)]
-pub use http::{request, Client, Response};
+pub use client::{request, Client, Response};

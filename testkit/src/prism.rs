@@ -1,6 +1,10 @@
-//! Prism (`@stoplight/prism-cli`) in `proxy --errors` mode in front of an upstream (the fake
-//! GitHub), validating every request and response against GitHub's own OpenAPI description
-//! (`@octokit/openapi`, trimmed by `scripts/trim-github-openapi.mjs`).
+//! Prism (`@stoplight/prism-cli`) in `proxy --errors` mode in front of an upstream (a fake
+//! forge), validating every request and response against the forge's own API description:
+//! GitHub's (`@octokit/openapi`, trimmed by `scripts/trim-github-openapi.mjs` into the target
+//! directory), GitLab's and Forgejo's (trimmed by `scripts/trim-gitlab-openapi.mjs` and
+//! `scripts/trim-forgejo-openapi.mjs`, committed in `testkit/openapi/`). With a Swagger 2.0
+//! description (Forgejo's) Prism routes without its `basePath`: clients call `PRISM/repos/...`,
+//! and Prism forwards to `UPSTREAM/repos/...` (give it the fake's `http://127.0.0.1:P/api/v1`).
 //!
 //! How Prism 5 (5.14) reports violations in `proxy --errors` mode, and what this module does:
 //! - a request that violates the description is NOT forwarded: Prism answers 422
@@ -9,7 +13,7 @@
 //! - a response with an error-level violation (wrong shape or format, a 2xx status the operation
 //!   does not declare, a media type mismatch) is replaced by a 500 `application/problem+json`
 //!   (type `...#VIOLATIONS`, details in `validation` and in the `sl-violations` header), so the
-//!   client sees an error — octocrab puts that body in `GitHubError::message`;
+//!   client sees an error;
 //! - warning-level violations (a non-2xx status the operation does not declare, such as 502 or
 //!   401 on most routes) pass through with an `sl-violations` header;
 //! - the log: warnings as `[VALIDATOR] ⚠ warning Violation: <location> <message>`; error-level
@@ -18,9 +22,8 @@
 //!
 //! [`Prism::violations`] syncs with the log (a marker request, logged in order) and parses it;
 //! [`Prism::assert_no_violations`] fails on every violation and every Prism-generated error except
-//! the warning for a non-2xx status GitHub's description does not list for the operation (GitHub
-//! does not document every error status a route can answer).
-#![allow(dead_code)]
+//! the warning for a non-2xx status the description does not list for the operation (no forge
+//! documents every error status a route can answer).
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -47,7 +50,6 @@ p=$!
 exec 3<&-
 wait "$p""#;
 
-static GENERATE: Mutex<()> = Mutex::new(());
 static SYNC_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A violation (or Prism-generated error) found in Prism's log.
@@ -78,16 +80,39 @@ pub struct Prism {
     pub startup: Duration,
 }
 
+/// The repository root, where `node_modules` (Prism) is.
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testkit is inside the repository")
+        .to_path_buf()
 }
+
+/// The committed, trimmed GitLab description.
+pub fn gitlab_spec() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("openapi/gitlab-v4.trimmed.json")
+}
+
+/// The committed, trimmed Forgejo description (Swagger 2.0).
+pub fn forgejo_spec() -> PathBuf {
+    let spec =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("openapi/forgejo-swagger.v1.trimmed.json");
+    assert!(spec.exists(), "missing {}", spec.display());
+    if !root().join("node_modules/.bin/prism").exists() {
+        panic!("node_modules is missing @stoplight/prism-cli: run `npm ci` at the workspace root first (scripts/test does)");
+    }
+    spec
+}
+
+static GENERATE: Mutex<()> = Mutex::new(());
 
 fn mtime(p: &Path) -> Option<SystemTime> {
     std::fs::metadata(p).and_then(|m| m.modified()).ok()
 }
 
-/// Path of the trimmed description, (re)generated when missing or older than its inputs.
-pub fn trimmed_spec() -> PathBuf {
+/// GitHub's description trimmed to the operations revertbot uses, (re)generated under the target
+/// directory when missing or older than its inputs.
+pub fn github_spec() -> PathBuf {
     let root = root();
     let prism_bin = root.join("node_modules/.bin/prism");
     let source = root.join("node_modules/@octokit/openapi/generated/api.github.com.json");
@@ -140,14 +165,23 @@ fn free_port() -> u16 {
 }
 
 impl Prism {
+    /// Prism on GitHub's description in front of `upstream_base_url`.
+    pub fn github(upstream_base_url: &str) -> Prism {
+        Prism::start(&github_spec(), upstream_base_url)
+    }
+
     /// Starts `prism proxy --errors <trimmed spec> <upstream>` on a free loopback port and waits
     /// until it listens. `upstream_base_url` may carry a path (`http://127.0.0.1:P/api/v3`):
     /// Prism appends the request path to it.
-    pub fn start(upstream_base_url: &str) -> Prism {
-        let spec = trimmed_spec();
+    pub fn start(spec: &Path, upstream_base_url: &str) -> Prism {
+        let prism_bin = root().join("node_modules/.bin/prism");
+        assert!(
+            prism_bin.exists(),
+            "node_modules is missing @stoplight/prism-cli: run `npm ci` at the repository root first (scripts/test does)"
+        );
         let mut last_log = String::new();
         for _attempt in 0..3 {
-            match Self::try_start(&spec, upstream_base_url) {
+            match Self::try_start(spec, upstream_base_url) {
                 Ok(p) => return p,
                 // Most likely the port was taken between choosing and binding it: try another.
                 Err(log) => last_log = log,
@@ -255,7 +289,7 @@ impl Prism {
         parse_violations(&self.log())
     }
 
-    /// Panics with the list if Prism saw any violation, except a non-2xx status that GitHub's
+    /// Panics with the list if Prism saw any violation, except a non-2xx status that the
     /// description does not declare for the operation.
     pub fn assert_no_violations(&self) {
         let bad: Vec<Violation> = self
@@ -266,7 +300,7 @@ impl Prism {
         if !bad.is_empty() {
             let list: Vec<String> = bad.iter().map(|v| format!("  {v}")).collect();
             panic!(
-                "prism saw {} contract violation(s) against GitHub's OpenAPI description:\n{}\n--- prism log ---\n{}",
+                "prism saw {} contract violation(s) against the OpenAPI description:\n{}\n--- prism log ---\n{}",
                 bad.len(),
                 list.join("\n"),
                 self.log()
