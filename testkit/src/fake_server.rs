@@ -64,3 +64,35 @@ impl Drop for Running {
         }
     }
 }
+
+/// A route pattern's `{name}` parameters, as they appear in the path (still percent-encoded).
+pub struct Params<'a>(Vec<(&'static str, &'a str)>);
+
+impl<'a> Params<'a> {
+    /// The parameters, if `segs` (the request path, split on `/`) matches `pattern`
+    /// (`/repos/{owner}/{repo}/pulls`).
+    pub fn of(pattern: &'static str, segs: &[&'a str]) -> Option<Params<'a>> {
+        let pattern: Vec<&'static str> = pattern.trim_matches('/').split('/').collect();
+        if pattern.len() != segs.len() {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (p, &s) in pattern.into_iter().zip(segs) {
+            match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Some(name) => params.push((name, s)),
+                None if p == s => {}
+                None => return None,
+            }
+        }
+        Some(Params(params))
+    }
+
+    /// The parameter `name`; panics if the route's pattern has none (a mistake in a table).
+    pub fn get(&self, name: &str) -> &'a str {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .unwrap_or_else(|| panic!("the fake's route has no {{{name}}} parameter"))
+    }
+}

@@ -3,6 +3,7 @@
 //! gets, with the pattern's parameters. Resource modules build their tables from these; the
 //! dispatch (`routing`) matches requests against them.
 
+use crate::fake_server::Params;
 use std::collections::HashMap;
 
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -40,33 +41,7 @@ impl Route {
 
     /// The parameters, if `segs` (the request path, split on `/`) matches the pattern.
     pub(super) fn matches<'a>(&self, segs: &[&'a str]) -> Option<Params<'a>> {
-        let pattern: Vec<&'static str> = self.path.trim_matches('/').split('/').collect();
-        if pattern.len() != segs.len() {
-            return None;
-        }
-        let mut params = Vec::new();
-        for (p, &s) in pattern.into_iter().zip(segs) {
-            match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                Some(name) => params.push((name, s)),
-                None if p == s => {}
-                None => return None,
-            }
-        }
-        Some(Params(params))
-    }
-}
-
-/// A route's `{name}` parameters, as they appear in the path (not percent-decoded).
-pub(super) struct Params<'a>(Vec<(&'static str, &'a str)>);
-
-impl<'a> Params<'a> {
-    /// The parameter `name`; panics if the route's pattern has none (a mistake in a table).
-    pub(super) fn get(&self, name: &str) -> &'a str {
-        self.0
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-            .unwrap_or_else(|| panic!("fake GitHub: the route has no {{{name}}} parameter"))
+        Params::of(self.path, segs)
     }
 }
 

@@ -3,6 +3,7 @@
 //! a handler gets, with the pattern's parameters. A parameter matches one path segment as sent, so
 //! a URL-encoded project path (`acme%2Fplatform%2Fgitops`) is one `{id}`.
 
+use crate::fake_server::Params;
 use axum::http::{HeaderMap, Method, StatusCode};
 use serde_json::{json, Map, Value};
 
@@ -44,32 +45,7 @@ impl Route {
 
     /// The parameters, if `segs` (the request path, split on `/`) matches the pattern.
     pub(super) fn matches<'a>(&self, segs: &[&'a str]) -> Option<Params<'a>> {
-        let pattern: Vec<&'static str> = self.path.trim_matches('/').split('/').collect();
-        if pattern.len() != segs.len() {
-            return None;
-        }
-        let mut params = Vec::new();
-        for (p, &s) in pattern.into_iter().zip(segs) {
-            match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                Some(name) => params.push((name, s)),
-                None if p == s => {}
-                None => return None,
-            }
-        }
-        Some(Params(params))
-    }
-}
-
-/// A route's `{name}` parameters, as they appear in the path (still percent-encoded).
-pub(super) struct Params<'a>(Vec<(&'static str, &'a str)>);
-
-impl<'a> Params<'a> {
-    pub(super) fn get(&self, name: &str) -> &'a str {
-        self.0
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-            .unwrap_or_else(|| panic!("fake GitLab: the route has no {{{name}}} parameter"))
+        Params::of(self.path, segs)
     }
 }
 
