@@ -485,7 +485,8 @@ fn latency(generated: &gen::Generated, rounds: usize) -> Result<()> {
     let world = World::mirroring(Path::new(BINARY), GITHUB_TOKEN, &generated.path).start();
     let (server, github) = (world.server(), world.github());
     let served = server.repo_path(REPO);
-    let service = world.serve(&world.config(&guards(false)));
+    let config = world.config(&guards(false));
+    let service = world.serve(&config);
     let started = Instant::now();
     service.wait_ready();
     println!(
@@ -521,6 +522,24 @@ fn latency(generated: &gen::Generated, rounds: usize) -> Result<()> {
             std::thread::sleep(Duration::from_millis(1));
         }
         let took = start.elapsed();
+        // The job goes on after the pull request exists (labels, the journal's record): the
+        // next round's delivery must find it ended, not join it, and its pull request must not
+        // be forgotten while it is being labelled.
+        let mut jobs = 0;
+        let ended = revertbot_testkit::http::eventually(Duration::from_secs(60), || {
+            let history = world.history(&config);
+            let listed = history["jobs"].as_array().cloned().unwrap_or_default();
+            jobs = listed.len();
+            listed
+                .first()
+                .is_some_and(|j| j["state"] == "done" || j["state"] == "failed")
+        });
+        if !ended {
+            bail!(
+                "{label}: the job did not end ({jobs} jobs):\n{}",
+                service.log()
+            );
+        }
         let branch = github.pulls(OWNER, REPO)[0].head.clone();
         github.forget_pulls(OWNER, REPO);
         git(&served, &["branch", "-D", &branch])?;
