@@ -96,3 +96,20 @@ impl<'a> Params<'a> {
             .unwrap_or_else(|| panic!("the fake's route has no {{{name}}} parameter"))
     }
 }
+
+/// A stable, made-up 40-hex commit id, for what has no commit in a git repository.
+pub(crate) fn fake_sha(seed: &str) -> String {
+    let mut out = String::with_capacity(40);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in seed.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    while out.len() < 40 {
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        out.push_str(&format!("{h:016x}"));
+    }
+    out.truncate(40);
+    out
+}

@@ -8,6 +8,7 @@
 //! by name, a PostgreSQL journal shared by replicas, the local forge, slow pushes, the
 //! webhook's limits).
 
+mod bare_git;
 pub mod fake_gitea;
 pub mod fake_github;
 pub mod fake_gitlab;

@@ -49,7 +49,6 @@
 //! `issues`) has its own `impl State` with its handlers, its JSON shapes and its `ROUTES`.
 //! `model` holds the stored state, `reply` the error shapes, pagination and the user shape.
 
-mod git;
 mod issues;
 mod model;
 mod pulls;

@@ -17,22 +17,7 @@ pub(super) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// A made-up but stable commit id, for pull requests whose branches are not in the git repository.
-pub(super) fn fake_sha(seed: &str) -> String {
-    let mut out = String::with_capacity(40);
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in seed.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    while out.len() < 40 {
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        out.push_str(&format!("{h:016x}"));
-    }
-    out.truncate(40);
-    out
-}
+pub(super) use crate::fake_server::fake_sha;
 
 /// Forgejo's work-in-progress prefixes (`[repository.pull-request] WORK_IN_PROGRESS_PREFIXES`):
 /// a pull request whose title starts with one is a draft, and cannot be merged.

@@ -1,10 +1,10 @@
 //! Pull requests: list, create, get (by index, or by base and head), edit, request reviewers,
 //! merge; and the `PullRequest` and `PullReview` shapes.
 
+use crate::bare_git;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::git;
 use super::model::{fake_sha, is_wip, key, ts, Checks, Issue, PullState, Repo, RepoKey};
 use super::reply::{api_error, empty, json_reply, not_found, paginated, Fail, Reply};
 use super::route::{Category, Req, Route};
@@ -142,8 +142,8 @@ impl State {
             Some(_) => return Err(not_found(self)),
             None => head.clone(),
         };
-        if git::tip(&repo.git_dir, &head_branch).is_none()
-            || git::tip(&repo.git_dir, &base).is_none()
+        if bare_git::tip(&repo.git_dir, &head_branch).is_none()
+            || bare_git::tip(&repo.git_dir, &base).is_none()
         {
             return Err(not_found(self));
         }
@@ -279,7 +279,7 @@ impl State {
                 (p.merged, p.base.clone(), p.head.clone())
             };
             if !merged && base != old_base {
-                if git::tip(&self.repos[&k].git_dir, base).is_none() {
+                if bare_git::tip(&self.repos[&k].git_dir, base).is_none() {
                     return Err(api_error(
                         self,
                         StatusCode::NOT_FOUND,
@@ -522,8 +522,8 @@ impl State {
         let n = self.new_issue(owner, name, title, body, poster);
         let id = self.next_id("pull");
         let repo = self.repo(owner, name);
-        let head_sha = git::tip(&repo.git_dir, head).unwrap_or_else(|| fake_sha(head));
-        let merge_base = git::tip(&repo.git_dir, base).unwrap_or_else(|| fake_sha(base));
+        let head_sha = bare_git::tip(&repo.git_dir, head).unwrap_or_else(|| fake_sha(head));
+        let merge_base = bare_git::tip(&repo.git_dir, base).unwrap_or_else(|| fake_sha(base));
         let k = key(owner, name);
         self.issue_mut(&k, n).pull = Some(PullState {
             id,
@@ -602,10 +602,11 @@ impl State {
         let p = i.pull.as_ref().expect("a pull request");
         let html = format!("{}{}/pulls/{}", self.app_url(), repo.full_name(), i.index);
         let assignees: Vec<Value> = i.assignees.iter().map(|a| self.user_json(a)).collect();
-        let head_sha = git::tip(&repo.git_dir, &p.head)
+        let head_sha = bare_git::tip(&repo.git_dir, &p.head)
             .filter(|_| !p.merged)
             .unwrap_or_else(|| p.head_sha.clone());
-        let base_sha = git::tip(&repo.git_dir, &p.base).unwrap_or_else(|| p.merge_base.clone());
+        let base_sha =
+            bare_git::tip(&repo.git_dir, &p.base).unwrap_or_else(|| p.merge_base.clone());
         let mut v = json!({
             "id": p.id,
             "url": html,

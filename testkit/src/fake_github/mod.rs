@@ -32,7 +32,6 @@
 #![allow(dead_code)]
 
 mod apps;
-mod git;
 mod issues;
 mod model;
 mod pulls;
@@ -54,7 +53,7 @@ use crate::fake_server;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-pub use git::bare_repo_with_branches;
+pub use crate::bare_git::bare_repo_with_branches;
 use model::{key, user_id, App, CommentState, Fault, Identity, IssuedToken, Repo, RepoKey};
 use reply::{bad_credentials, error, not_found, Fail};
 

@@ -37,21 +37,7 @@ pub(super) fn node_id(prefix: &str, id: u64) -> String {
     s
 }
 
-pub(super) fn fake_sha(seed: &str) -> String {
-    let mut out = String::with_capacity(40);
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in seed.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    while out.len() < 40 {
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        out.push_str(&format!("{:016x}", h));
-    }
-    out.truncate(40);
-    out
-}
+pub(super) use crate::fake_server::fake_sha;
 
 pub(super) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)

@@ -1,9 +1,9 @@
 //! Pull requests: list, create, get, request reviewers; and the pull request shapes.
 
+use crate::bare_git;
 use axum::http::{HeaderValue, StatusCode};
 use serde_json::{json, Value};
 
-use super::git;
 use super::model::{fake_sha, node_id, ts, user_id, Identity, PullState, Repo, RepoKey};
 use super::reply::{
     author_association, error, merge, not_found, ok, paginated, validation_failed, Fail, Reply,
@@ -121,7 +121,7 @@ impl State {
         // The fake has no forks: a head from another owner does not exist.
         let head_tip = head_owner
             .eq_ignore_ascii_case(&repo.owner)
-            .then(|| git::tip(&repo.git_dir, &head_branch))
+            .then(|| bare_git::tip(&repo.git_dir, &head_branch))
             .flatten();
         let invalid = |field: &str| {
             validation_failed(
@@ -132,7 +132,7 @@ impl State {
         let Some(head_tip) = head_tip else {
             return Err(invalid("head"));
         };
-        let Some(base_tip) = git::tip(&repo.git_dir, &base) else {
+        let Some(base_tip) = bare_git::tip(&repo.git_dir, &base) else {
             return Err(invalid("base"));
         };
         if repo.pulls.values().any(|p| {
@@ -143,7 +143,7 @@ impl State {
         }) {
             return Err(already(repo));
         }
-        if git::commits_between(&repo.git_dir, &base_tip, &head_tip) == 0 {
+        if bare_git::commits_between(&repo.git_dir, &base_tip, &head_tip) == 0 {
             return Err(validation_failed(
                 &doc,
                 json!({"resource": "PullRequest", "code": "custom",
@@ -278,10 +278,10 @@ impl State {
             number,
             title: title.to_string(),
             body,
-            head_sha: git::tip(&repo.git_dir, &head_branch)
+            head_sha: bare_git::tip(&repo.git_dir, &head_branch)
                 .filter(|_| head_owner.eq_ignore_ascii_case(&repo.owner))
                 .unwrap_or_else(|| fake_sha(&format!("{head_owner}:{head_branch}"))),
-            base_sha: git::tip(&repo.git_dir, base)
+            base_sha: bare_git::tip(&repo.git_dir, base)
                 .unwrap_or_else(|| fake_sha(&format!("{}:{base}", repo.owner))),
             head_owner,
             head: head_branch,

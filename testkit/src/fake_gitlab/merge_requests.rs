@@ -1,10 +1,10 @@
 //! Merge requests: list, create, get, update (labels, state, reviewers, assignees, title), merge
 //! (now, or when the pipeline succeeds); and the merge request shapes.
 
+use crate::bare_git;
 use axum::http::StatusCode;
 use serde_json::{json, Map, Value};
 
-use super::git;
 use super::model::{ts, MergeRequestState, Project};
 use super::reply::{error_json, message, not_found, ok, paginated, Fail, Reply};
 use super::route::{bool_param, list_param, str_param, Req, Route};
@@ -152,7 +152,7 @@ impl State {
         if let Some(dir) = p.git_dir.as_deref() {
             let mut errors = Map::new();
             for (field, branch) in [("source_branch", &source), ("target_branch", &target)] {
-                if git::tip(dir, branch).is_none() {
+                if bare_git::tip(dir, branch).is_none() {
                     errors.insert(field.to_string(), json!(["does not exist"]));
                 }
             }

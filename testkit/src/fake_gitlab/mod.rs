@@ -32,7 +32,6 @@
 //! JSON shapes and its `ROUTES`. `model` holds the stored state, `reply` the answers shared by
 //! several resources.
 
-mod git;
 mod labels;
 mod merge_requests;
 mod model;
@@ -43,6 +42,7 @@ mod route;
 mod routing;
 mod users;
 
+use crate::bare_git;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -530,7 +530,7 @@ impl State {
         let sha = p
             .git_dir
             .as_deref()
-            .and_then(|d| git::tip(d, source))
+            .and_then(|d| bare_git::tip(d, source))
             .unwrap_or_else(|| model::fake_sha(&format!("{}:{source}", p.path_with_namespace)));
         let draft = is_draft_title(title);
         p.merge_requests.insert(

@@ -121,19 +121,4 @@ pub(super) struct Fault {
     pub(super) remaining: usize,
 }
 
-/// A stable, made-up 40-hex commit id.
-pub(super) fn fake_sha(seed: &str) -> String {
-    let mut out = String::with_capacity(40);
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in seed.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    while out.len() < 40 {
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        out.push_str(&format!("{h:016x}"));
-    }
-    out.truncate(40);
-    out
-}
+pub(super) use crate::fake_server::fake_sha;

@@ -1,6 +1,7 @@
-//! The branches a pull request names, read from the repository's bare git repository (the test
-//! git server's, or any bare repository the test pushes to): GitHub refuses a pull request whose
-//! head or base does not exist, and one whose head has no commit beyond its base.
+//! The branches a pull or merge request names, read from the repository's bare git repository
+//! (the test git server's, or any bare repository the test pushes to): every forge refuses a
+//! request whose branches do not exist (GitHub also one whose head has no commit beyond its
+//! base), and each fake asks here.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,7 +19,7 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
 }
 
 /// The commit at the tip of `branch`, if the branch exists.
-pub(super) fn tip(dir: &Path, branch: &str) -> Option<String> {
+pub(crate) fn tip(dir: &Path, branch: &str) -> Option<String> {
     git(
         dir,
         &[
@@ -31,7 +32,7 @@ pub(super) fn tip(dir: &Path, branch: &str) -> Option<String> {
 }
 
 /// How many commits `head` has that `base` does not (both commit ids).
-pub(super) fn commits_between(dir: &Path, base: &str, head: &str) -> usize {
+pub(crate) fn commits_between(dir: &Path, base: &str, head: &str) -> usize {
     git(dir, &["rev-list", "--count", &format!("{base}..{head}")])
         .and_then(|n| n.parse().ok())
         .expect("rev-list --count of two existing commits")
