@@ -31,7 +31,7 @@ use anyhow::{Context, Result};
 use tracing::{error, info, warn};
 
 use crate::clock::Clock;
-use crate::config::{Config, Forge};
+use crate::config::{Config, Forge, RepoForge};
 use crate::error::Error;
 use crate::gitstore::remote::Cancel;
 use crate::journal;
@@ -155,7 +155,7 @@ fn forges_opened(config: &Config) -> Result<()> {
         .repos
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.forge.name() != "github")
+        .filter(|(_, r)| !matches!(r.forge, RepoForge::GitHub(_)))
         .map(|(i, r)| {
             format!(
                 "repos[{i}] ({}): its forge is {}, where this version of revertbot does not open pull requests yet; set forge: local (pull requests kept in the journal) or guards.dry_run: true",

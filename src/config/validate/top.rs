@@ -19,7 +19,7 @@ use super::secrets::{GITEA_TOKEN_ENV, GITHUB_TOKEN_ENV, GITLAB_TOKEN_ENV};
 use super::tls::tls;
 use super::webhook::webhook;
 use crate::config::file::File;
-use crate::config::model::{Config, Forge, LogFormat, Purpose};
+use crate::config::model::{Config, Forge, LogFormat, Purpose, RepoForge};
 use crate::remote_url::web_url;
 
 pub fn validate(
@@ -89,9 +89,12 @@ pub fn validate(
     let (repos, repo_names) = repos(file.repos, &pull_request, &hosts, &mut p);
     // Credentials are needed for the forges some repository opens its pull requests on.
     let opens = !guards.dry_run && forge == Forge::GitHub && purpose == Purpose::Serve;
-    let uses = |name: &str| repos.iter().any(|r| r.forge.name() == name);
+    let uses = |forge: fn(&RepoForge) -> bool| repos.iter().any(|r| forge(&r.forge));
     let or_else = "or set forge: local (pull requests kept in the journal) or guards.dry_run: true";
-    if opens && github.auth.is_none() && (repos.is_empty() || uses("github")) {
+    if opens
+        && github.auth.is_none()
+        && (repos.is_empty() || uses(|f| matches!(f, RepoForge::GitHub(_))))
+    {
         p.push(
             "github",
             format!(
@@ -99,7 +102,7 @@ pub fn validate(
             ),
         );
     }
-    if opens && gitlab.token.is_none() && uses("gitlab") {
+    if opens && gitlab.token.is_none() && uses(|f| matches!(f, RepoForge::GitLab(_))) {
         p.push(
             "gitlab",
             format!(
@@ -107,7 +110,10 @@ pub fn validate(
             ),
         );
     }
-    if opens && gitea.as_ref().is_some_and(|g| g.token.is_none()) && uses("gitea") {
+    if opens
+        && gitea.as_ref().is_some_and(|g| g.token.is_none())
+        && uses(|f| matches!(f, RepoForge::Gitea(_)))
+    {
         p.push(
             "gitea",
             format!(
@@ -115,7 +121,7 @@ pub fn validate(
             ),
         );
     }
-    if uses("gitea") && gitea.is_none() {
+    if uses(|f| matches!(f, RepoForge::Gitea(_))) && gitea.is_none() {
         p.push(
             "gitea.url",
             "a repository names a Gitea or Forgejo repository: give the server's address (https://HOST)".into(),
