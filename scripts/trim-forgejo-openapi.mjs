@@ -16,6 +16,8 @@
 // `{"anyOf": [{"$ref": ...}, {"type": "null"}]}`. Likewise EMPTY_URL lists `format: url` fields
 // Forgejo sends as "" when unset (a repository without an avatar or a migration source; a
 // comment's `issue_url` on a pull request, `pull_request_url` on an issue): they accept "" too.
+// Each path carries the API's prefix (`basePath`, /api/v1) and basePath becomes `/`: Prism does
+// not serve a Swagger 2.0 description under its basePath, and a client sends the whole path.
 // Nothing else is rewritten: this is a contract check, not a rewrite.
 //
 // To check a new route, add it to OPERATIONS (and to the fake in testkit/src/fake_gitea/).
@@ -92,7 +94,7 @@ for (const [path, methods] of Object.entries(OPERATIONS)) {
     if (!item[m]) throw new Error(`${m.toUpperCase()} ${path} is not in this description`);
     kept[m] = item[m];
   }
-  paths[path] = strip(structuredClone(kept), undefined);
+  paths[`${spec.basePath ?? ""}${path}`] = strip(structuredClone(kept), undefined);
 }
 
 // Swagger 2.0 keeps reusable pieces at the top level: definitions, responses, parameters.
@@ -154,7 +156,7 @@ const trimmed = {
     ...spec.info,
     description: `${spec.info.description ?? ""}\n\nTrimmed by revertbot's scripts/trim-forgejo-openapi.mjs to the operations its Gitea/Forgejo forge uses; fields Forgejo sends as null marked nullable, url fields it sends empty accept \"\" (NULLABLE, EMPTY_URL in the script).`,
   },
-  basePath: spec.basePath,
+  basePath: "/",
   schemes: spec.schemes,
   consumes: spec.consumes,
   produces: spec.produces,

@@ -102,14 +102,28 @@ pub enum Input {
     GitHubApiUrl,
     /// The repository on GitHub.
     GitHubRepo,
+    /// GitHub's credentials: a token or an App.
+    GitHubToken,
     /// The GitHub App's private key.
     GitHubAppKey,
     /// The GitHub App's installation.
     GitHubInstallation,
+    /// The GitLab server's address.
+    GitLabUrl,
+    /// The token for GitLab.
+    GitLabToken,
+    /// The project on GitLab.
+    GitLabProject,
+    /// The Gitea or Forgejo server's address.
+    GiteaUrl,
+    /// The token for Gitea or Forgejo.
+    GiteaToken,
+    /// The repository on Gitea or Forgejo.
+    GiteaRepo,
 }
 
 impl Input {
-    pub const ALL: [Input; 13] = [
+    pub const ALL: [Input; 20] = [
         Input::Repo,
         Input::Base,
         Input::Commit,
@@ -121,8 +135,15 @@ impl Input {
         Input::Timeout,
         Input::GitHubApiUrl,
         Input::GitHubRepo,
+        Input::GitHubToken,
         Input::GitHubAppKey,
         Input::GitHubInstallation,
+        Input::GitLabUrl,
+        Input::GitLabToken,
+        Input::GitLabProject,
+        Input::GiteaUrl,
+        Input::GiteaToken,
+        Input::GiteaRepo,
     ];
 
     /// The engine's own words for the input.
@@ -139,8 +160,15 @@ impl Input {
             Input::Timeout => "the timeout",
             Input::GitHubApiUrl => "the GitHub API URL",
             Input::GitHubRepo => "the GitHub repository",
+            Input::GitHubToken => "the GitHub token",
             Input::GitHubAppKey => "the GitHub App key",
             Input::GitHubInstallation => "the GitHub App installation id",
+            Input::GitLabUrl => "the GitLab URL",
+            Input::GitLabToken => "the GitLab token",
+            Input::GitLabProject => "the GitLab project",
+            Input::GiteaUrl => "the Gitea URL",
+            Input::GiteaToken => "the Gitea token",
+            Input::GiteaRepo => "the Gitea repository",
         }
     }
 }

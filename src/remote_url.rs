@@ -3,6 +3,9 @@
 
 pub const GITHUB_API_URL: &str = "https://api.github.com";
 
+/// GitLab's public instance, when no other is given.
+pub const GITLAB_URL: &str = "https://gitlab.com";
+
 /// `(host, owner, name)` of a git remote URL: `https://host/owner/name(.git)`,
 /// `git@host:owner/name.git`, `ssh://git@host/owner/name.git`.
 pub fn repo_of_remote(url: &str) -> Option<(String, String, String)> {

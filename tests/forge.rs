@@ -11,6 +11,7 @@ use revertbot::alert::Payload;
 use revertbot::clock::SystemClock;
 use revertbot::forge::github::{GitHubAuth, GitHubSettings, RepoName, RetryPolicy};
 use revertbot::forge::pulls::{PullDress, PullOutcome, PullState};
+use revertbot::forge::{ForgeKind, ForgeSettings, RepoOnForge};
 use revertbot::pipeline::{Engine, EngineSettings, Job, PullOptions};
 use revertbot::revert::RevertReport;
 use revertbot_testkit::prism::Prism;
@@ -57,10 +58,11 @@ fn settings(api_url: &str, repo: &str, auth: GitHubAuth) -> PullSettings {
             timeout: Duration::from_secs(20),
         },
         options: PullOptions {
-            repo: Some(RepoName {
+            repo: Some(RepoOnForge::GitHub(RepoName {
                 owner: OWNER.into(),
                 name: repo.into(),
-            }),
+            })),
+            forge: None,
             dress: PullDress {
                 draft: false,
                 labels: vec!["rollback".into()],
@@ -92,8 +94,7 @@ fn engine(g: &Gitops, settings: &PullSettings) -> Engine {
     Engine::new(
         EngineSettings {
             git,
-            github_api_url: settings.github.api_url.clone(),
-            github: Some(settings.github.clone()),
+            forges: ForgeSettings::github(&settings.github.api_url, Some(settings.github.clone())),
         },
         std::sync::Arc::new(SystemClock),
     )
@@ -651,14 +652,13 @@ async fn the_local_forge_keeps_one_pull_request_per_branch_in_the_journal() {
     let engine = Engine::new(
         EngineSettings {
             git,
-            github_api_url: revertbot::remote_url::GITHUB_API_URL.into(),
-            github: None,
+            forges: ForgeSettings::github(revertbot::remote_url::GITHUB_API_URL, None),
         },
         std::sync::Arc::new(SystemClock),
     )
     .unwrap()
     .with_local_forge(revertbot::journal::Handle::new(journal.clone()));
-    assert!(engine.opens_pulls());
+    assert!(engine.opens_pulls(ForgeKind::GitHub));
     // No GitHub behind it: a token that reaches nothing is never used.
     let settings = settings(
         "http://127.0.0.1:9",
@@ -685,10 +685,10 @@ async fn the_local_forge_keeps_one_pull_request_per_branch_in_the_journal() {
     assert!(kept.body.contains("### Hold"), "{}", kept.body);
 
     // Resolved: a comment on the local pull request; a number it does not keep is an error.
-    assert!(engine.keeps_pull("/pulls/1"));
-    assert!(!engine.keeps_pull("https://github.com/acme/gitops/pull/1"));
+    assert!(engine.keeps_pull(ForgeKind::GitHub, "/pulls/1"));
+    assert!(!engine.keeps_pull(ForgeKind::GitHub, "https://github.com/acme/gitops/pull/1"));
     engine
-        .note_resolved(None, "file:///nowhere", 1, Some(&alert()))
+        .note_resolved(None, None, "file:///nowhere", 1, Some(&alert()))
         .await
         .unwrap();
     let comments = journal.local_pull(1).unwrap().unwrap().comments;
@@ -699,7 +699,7 @@ async fn the_local_forge_keeps_one_pull_request_per_branch_in_the_journal() {
         comments[0].body
     );
     let missing = engine
-        .note_resolved(None, "file:///nowhere", 99, None)
+        .note_resolved(None, None, "file:///nowhere", 99, None)
         .await
         .unwrap_err();
     assert!(

@@ -227,6 +227,47 @@ pub struct GitHubArgs {
     pub github_installation_id: Option<u64>,
 }
 
+/// Which forge the pull request goes to, where it is, and which repository on it.
+#[derive(Debug, clap::Args)]
+pub struct ForgeArgs {
+    /// The forge [default: the one whose address the remote URL is on, else github].
+    #[arg(long, value_enum)]
+    pub forge: Option<ForgeArg>,
+    /// GitLab's address (the API is URL/api/v4).
+    #[arg(long, env = "REVERTBOT_GITLAB_URL", default_value = revertbot::remote_url::GITLAB_URL, value_name = "URL")]
+    pub gitlab_url: String,
+    /// Gitea's or Forgejo's address (the API is URL/api/v1), e.g. https://codeberg.org.
+    #[arg(long, env = "REVERTBOT_GITEA_URL", value_name = "URL")]
+    pub gitea_url: Option<String>,
+    /// The repository on its forge: a GitLab project's path (any depth of groups) or numeric
+    /// id, or OWNER/NAME [default: from the remote URL].
+    #[arg(long, value_name = "PATH|ID", conflicts_with = "github_repo")]
+    pub project: Option<String>,
+}
+
+/// `--forge`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ForgeArg {
+    Github,
+    Gitlab,
+    /// Gitea or Forgejo.
+    Gitea,
+}
+
+/// The token for GitLab or Gitea/Forgejo.
+#[derive(Debug, clap::Args)]
+pub struct ForgeTokenArgs {
+    /// GitLab token (as glab reads it).
+    #[arg(long, env = "GITLAB_TOKEN", hide_env_values = true, hide = true)]
+    pub gitlab_token: Option<String>,
+    /// Gitea or Forgejo token (as tea reads it).
+    #[arg(long, env = "GITEA_TOKEN", hide_env_values = true, hide = true)]
+    pub gitea_token: Option<String>,
+    /// File holding the GitLab or Gitea/Forgejo token (instead of GITLAB_TOKEN or GITEA_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
 /// How the pull request is dressed.
 #[derive(Debug, clap::Args)]
 pub struct PullArgs {
@@ -259,6 +300,8 @@ pub struct PrPreviewArgs {
     pub github_repo: Option<String>,
     #[arg(long, env = "REVERTBOT_GITHUB_API_URL", default_value = revertbot::remote_url::GITHUB_API_URL, value_name = "URL")]
     pub github_api_url: String,
+    #[command(flatten)]
+    pub forge: ForgeArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -338,6 +381,10 @@ pub struct WriteArgs {
     pub git: GitArgs,
     #[command(flatten)]
     pub github: GitHubArgs,
+    #[command(flatten)]
+    pub forge: ForgeArgs,
+    #[command(flatten)]
+    pub forge_token: ForgeTokenArgs,
     #[command(flatten)]
     pub pull: PullArgs,
 }

@@ -31,8 +31,17 @@ pub fn flag(input: Input) -> String {
         Input::Timeout => "--timeout",
         Input::GitHubApiUrl => "--github-api-url",
         Input::GitHubRepo => "--github-repo",
+        Input::GitHubToken => {
+            "GITHUB_TOKEN (or --github-token-file, or --github-app-id with --github-app-key-file)"
+        }
         Input::GitHubAppKey => "--github-app-key-file",
         Input::GitHubInstallation => "--github-installation-id",
+        Input::GitLabUrl => "--gitlab-url",
+        Input::GitLabToken => "GITLAB_TOKEN (or --token-file)",
+        Input::GitLabProject => "--project",
+        Input::GiteaUrl => "--gitea-url",
+        Input::GiteaToken => "GITEA_TOKEN (or --token-file)",
+        Input::GiteaRepo => "--project",
     }
     .to_string()
 }

@@ -10,7 +10,10 @@ use revertbot::manifest::PathFilter;
 use revertbot::pipeline::{EngineSettings, Job, UnholdJob};
 use revertbot::revert::{Effects, Target};
 
-use super::args::{Command, LocateArgs, Output, PrPreviewArgs, RevertArgs, UnholdArgs};
+use super::args::{
+    Command, ForgeTokenArgs, GitHubArgs, LocateArgs, Output, PrPreviewArgs, RevertArgs, UnholdArgs,
+    WriteArgs,
+};
 use super::engine::{block_on, configure_git, RevertJson};
 use super::{demo, render, service, settings};
 
@@ -81,18 +84,13 @@ fn run_revert(args: &RevertArgs, out: &mut dyn Write) -> Result<()> {
         stall_timeout: git.network.timeout,
     })?;
     let alert = settings::read_alert(&args.target)?;
-    let (github, pull) = if args.write.pr {
-        let repo = settings::github_repo(args.write.github.github_repo.as_deref())?;
-        (
-            Some(settings::github_settings(
-                &args.write.github,
-                git.network.timeout,
-            )?),
-            Some(settings::pull_options(&args.write.pull, repo)),
-        )
-    } else {
-        (None, None)
-    };
+    let choice =
+        settings::forge_choice(&args.write.forge, args.write.github.github_repo.as_deref())?;
+    let forges = write_forges(&args.write, &choice, &args.target.repo, git.network.timeout)?;
+    let pull = args
+        .write
+        .pr
+        .then(|| settings::pull_options(&args.write.pull, choice));
     let job = Job {
         target,
         effects: Effects {
@@ -103,11 +101,7 @@ fn run_revert(args: &RevertArgs, out: &mut dyn Write) -> Result<()> {
         alert,
         pull,
     };
-    let engine_settings = EngineSettings {
-        git,
-        github_api_url: args.write.github.github_api_url.clone(),
-        github,
-    };
+    let engine_settings = EngineSettings { git, forges };
     let outcome = block_on(engine_settings, job)?;
     match args.write.output {
         Output::Text => {
@@ -124,17 +118,41 @@ fn run_revert(args: &RevertArgs, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
+/// The forges for `revert` and `unhold`: with `--pr`, the credentials of the forge the pull
+/// request goes to (read now: a missing token is said before any work).
+fn write_forges(
+    write: &WriteArgs,
+    choice: &settings::ForgeChoice,
+    repo: &str,
+    timeout: std::time::Duration,
+) -> Result<revertbot::forge::ForgeSettings> {
+    let addresses = settings::forge_settings(
+        &write.github,
+        &write.forge,
+        &write.forge_token,
+        None,
+        timeout,
+    )?;
+    if !write.pr {
+        return Ok(addresses);
+    }
+    let kind = settings::forge_of(choice, repo, &addresses);
+    settings::forge_settings(
+        &write.github,
+        &write.forge,
+        &write.forge_token,
+        Some(kind),
+        timeout,
+    )
+}
+
 fn run_pr_preview(args: &PrPreviewArgs, out: &mut dyn Write) -> Result<()> {
     configure_git(offline_process())?;
     let target = settings::target(&args.target)?;
     let alert = settings::read_alert(&args.target)?;
     // Links in a preview are only for reading: a malformed repository gives placeholders.
-    let repo = settings::github_repo(args.github_repo.as_deref()).unwrap_or_else(|_| {
-        Some(revertbot::forge::github::RepoName {
-            owner: "OWNER".into(),
-            name: "REPO".into(),
-        })
-    });
+    let choice =
+        settings::forge_choice(&args.forge, args.github_repo.as_deref()).unwrap_or((None, None));
     let job = Job {
         target,
         effects: Effects {
@@ -143,13 +161,26 @@ fn run_pr_preview(args: &PrPreviewArgs, out: &mut dyn Write) -> Result<()> {
             offline: true,
         },
         alert,
-        pull: Some(settings::pull_options_default(repo)),
+        pull: Some(settings::pull_options_default(choice)),
     };
-    let engine_settings = EngineSettings {
-        git: settings::offline_git_settings(settings::cache_dir(args.target.cache_dir.as_ref())),
+    let git = settings::offline_git_settings(settings::cache_dir(args.target.cache_dir.as_ref()));
+    let no_tokens = ForgeTokenArgs {
+        gitlab_token: None,
+        gitea_token: None,
+        token_file: None,
+    };
+    let github = GitHubArgs {
         github_api_url: args.github_api_url.clone(),
-        github: None,
+        github_repo: None,
+        github_token: None,
+        github_token_file: None,
+        github_app_id: None,
+        github_app_key_file: None,
+        github_installation_id: None,
     };
+    let forges =
+        settings::forge_settings(&github, &args.forge, &no_tokens, None, git.network.timeout)?;
+    let engine_settings = EngineSettings { git, forges };
     let outcome = block_on(engine_settings, job)?;
     let text = outcome
         .pull_text
@@ -175,20 +206,13 @@ fn run_unhold(args: &UnholdArgs, out: &mut dyn Write) -> Result<()> {
         ))
         .into());
     }
-    let pull = if args.write.pr {
-        let repo = settings::github_repo(args.write.github.github_repo.as_deref())?;
-        Some(settings::pull_options(&args.write.pull, repo))
-    } else {
-        None
-    };
-    let github = if args.write.pr {
-        Some(settings::github_settings(
-            &args.write.github,
-            git.network.timeout,
-        )?)
-    } else {
-        None
-    };
+    let choice =
+        settings::forge_choice(&args.write.forge, args.write.github.github_repo.as_deref())?;
+    let forges = write_forges(&args.write, &choice, &args.repo, git.network.timeout)?;
+    let pull = args
+        .write
+        .pr
+        .then(|| settings::pull_options(&args.write.pull, choice));
     let job = UnholdJob {
         target: Target {
             base: args.base.clone(),
@@ -203,11 +227,7 @@ fn run_unhold(args: &UnholdArgs, out: &mut dyn Write) -> Result<()> {
         },
         pull,
     };
-    let engine_settings = EngineSettings {
-        git,
-        github_api_url: args.write.github.github_api_url.clone(),
-        github,
-    };
+    let engine_settings = EngineSettings { git, forges };
     let outcome = super::engine::block_on_unhold(engine_settings, job)?;
     match args.write.output {
         Output::Text => {

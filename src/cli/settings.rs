@@ -9,6 +9,7 @@ use revertbot::alert::Payload;
 use revertbot::error::Error;
 use revertbot::forge::github::{GitHubAuth, GitHubSettings, RepoName, RetryPolicy};
 use revertbot::forge::pulls::PullDress;
+use revertbot::forge::{ForgeKind, ForgeSettings, RepoOnForge, ServerSettings};
 use revertbot::gitstore::remote::{GitAuth, Network, Source};
 use revertbot::image::ImageRef;
 use revertbot::manifest::kustomize::WorkloadKind;
@@ -17,7 +18,9 @@ use revertbot::pipeline::PullOptions;
 use revertbot::revert::{Author, GitSettings, HoldPolicy, Target};
 use revertbot::subject::{Named, Subject};
 
-use super::args::{GitArgs, GitHubArgs, HoldArg, PullArgs, TargetArgs};
+use super::args::{
+    ForgeArg, ForgeArgs, ForgeTokenArgs, GitArgs, GitHubArgs, HoldArg, PullArgs, TargetArgs,
+};
 
 /// The time limit for talking to remotes when no command sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -172,25 +175,10 @@ pub fn read_alert(target: &TargetArgs) -> Result<Option<Payload>> {
     Ok(Some(payload))
 }
 
-/// `--github-repo OWNER/NAME`.
-pub fn github_repo(given: Option<&str>) -> Result<Option<RepoName>> {
-    let Some(given) = given else {
-        return Ok(None);
-    };
-    match given.split_once('/') {
-        Some((owner, name)) if !owner.is_empty() && !name.is_empty() && !name.contains('/') => {
-            Ok(Some(RepoName {
-                owner: owner.to_string(),
-                name: name.to_string(),
-            }))
-        }
-        _ => Err(Error::usage(format!("--github-repo {given:?}: give OWNER/NAME")).into()),
-    }
-}
-
-pub fn pull_options(pull: &PullArgs, repo: Option<RepoName>) -> PullOptions {
+pub fn pull_options(pull: &PullArgs, (repo, forge): ForgeChoice) -> PullOptions {
     PullOptions {
         repo,
+        forge,
         dress: PullDress {
             draft: pull.draft,
             labels: pull.labels.clone(),
@@ -239,9 +227,156 @@ pub fn github_settings(gh: &GitHubArgs, timeout: Duration) -> Result<GitHubSetti
 }
 
 /// Pull request options with nothing set but the repository (previews).
-pub fn pull_options_default(repo: Option<RepoName>) -> PullOptions {
+pub fn pull_options_default((repo, forge): ForgeChoice) -> PullOptions {
     PullOptions {
         repo,
+        forge,
         ..PullOptions::default()
     }
+}
+
+/// The repository on its forge as the flags give it (`--project`, `--github-repo`), and the
+/// forge (`--forge`); what is not given the engine reads from the remote URL.
+pub type ForgeChoice = (Option<RepoOnForge>, Option<ForgeKind>);
+
+/// `--forge`, `--project` and `--github-repo` read.
+pub fn forge_choice(forge: &ForgeArgs, github_repo: Option<&str>) -> Result<ForgeChoice> {
+    let kind = forge.forge.map(|f| match f {
+        ForgeArg::Github => ForgeKind::GitHub,
+        ForgeArg::Gitlab => ForgeKind::GitLab,
+        ForgeArg::Gitea => ForgeKind::Gitea,
+    });
+    if let Some(given) = github_repo {
+        if kind.is_some_and(|k| k != ForgeKind::GitHub) {
+            return Err(Error::usage(
+                "--github-repo names a GitHub repository; with another --forge give --project",
+            )
+            .into());
+        }
+        let name = owner_name(given, "--github-repo")?;
+        return Ok((Some(RepoOnForge::GitHub(name)), Some(ForgeKind::GitHub)));
+    }
+    let Some(project) = forge.project.as_deref() else {
+        return Ok((None, kind));
+    };
+    // A project given with no forge is GitLab's when it cannot be OWNER/NAME.
+    let kind = kind.unwrap_or_else(|| {
+        if project.matches('/').count() == 1 {
+            ForgeKind::GitHub
+        } else {
+            ForgeKind::GitLab
+        }
+    });
+    let repo = match kind {
+        ForgeKind::GitHub => RepoOnForge::GitHub(owner_name(project, "--project")?),
+        ForgeKind::Gitea => RepoOnForge::Gitea(owner_name(project, "--project")?),
+        ForgeKind::GitLab => {
+            let path = project.trim_matches('/');
+            if path.is_empty() || (path.parse::<u64>().is_err() && !path.contains('/')) {
+                return Err(Error::usage(format!(
+                    "--project {project:?}: give the GitLab project's full path (GROUP/PROJECT, any depth of groups) or its numeric id"
+                ))
+                .into());
+            }
+            RepoOnForge::GitLab(path.to_string())
+        }
+    };
+    Ok((Some(repo), Some(kind)))
+}
+
+fn owner_name(given: &str, flag: &str) -> Result<RepoName> {
+    match given.split_once('/') {
+        Some((owner, name)) if !owner.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok(RepoName {
+                owner: owner.to_string(),
+                name: name.to_string(),
+            })
+        }
+        _ => Err(Error::usage(format!("{flag} {given:?}: give OWNER/NAME")).into()),
+    }
+}
+
+/// Every forge's address, and the credentials of the one a pull request is opened on
+/// (`opens`): the secrets read once, only that forge's.
+pub fn forge_settings(
+    github: &GitHubArgs,
+    forge: &ForgeArgs,
+    tokens: &ForgeTokenArgs,
+    opens: Option<ForgeKind>,
+    timeout: Duration,
+) -> Result<ForgeSettings> {
+    let token = |env_value: &Option<String>, env: &str, what: &str| -> Result<String> {
+        if let Some(file) = &tokens.token_file {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| Error::usage(format!("--token-file {}: {e}", file.display())))?;
+            let text = text.trim().to_string();
+            if text.is_empty() {
+                return Err(
+                    Error::usage(format!("--token-file {} is empty", file.display())).into(),
+                );
+            }
+            return Ok(text);
+        }
+        env_value
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "--pr on {what} needs a token: set {env}, or --token-file"
+                ))
+                .into()
+            })
+    };
+    let server = |url: &str, token: Option<String>| ServerSettings {
+        url: url.to_string(),
+        token,
+        ca_file: None,
+        timeout,
+        retry: RetryPolicy::default(),
+    };
+    let gitlab_token = match opens {
+        Some(ForgeKind::GitLab) => Some(token(&tokens.gitlab_token, "GITLAB_TOKEN", "GitLab")?),
+        _ => None,
+    };
+    let gitea_token = match opens {
+        Some(ForgeKind::Gitea) => Some(token(&tokens.gitea_token, "GITEA_TOKEN", "Gitea")?),
+        _ => None,
+    };
+    if opens == Some(ForgeKind::Gitea) && forge.gitea_url.is_none() {
+        return Err(Error::usage(
+            "--pr on Gitea or Forgejo needs its address: give --gitea-url (e.g. https://codeberg.org)",
+        )
+        .into());
+    }
+    Ok(ForgeSettings {
+        github_api_url: github.github_api_url.clone(),
+        github: match opens {
+            Some(ForgeKind::GitHub) => Some(github_settings(github, timeout)?),
+            _ => None,
+        },
+        gitlab: server(&forge.gitlab_url, gitlab_token),
+        gitea: forge
+            .gitea_url
+            .as_deref()
+            .map(|url| server(url, gitea_token)),
+    })
+}
+
+/// The forge a pull request for `repo` (a URL or a local path) goes to: `chosen`, else the
+/// one whose address the remote is on (a local repository's `origin`), else GitHub.
+pub fn forge_of(chosen: &ForgeChoice, repo: &str, forges: &ForgeSettings) -> ForgeKind {
+    if let Some(kind) = chosen.0.as_ref().map(RepoOnForge::kind).or(chosen.1) {
+        return kind;
+    }
+    let remote = match revertbot::gitstore::remote::Source::parse(repo) {
+        revertbot::gitstore::remote::Source::Url(url) => Some(url),
+        revertbot::gitstore::remote::Source::Path(path) => git2::Repository::open(path)
+            .ok()
+            .and_then(|r| r.find_remote("origin").ok()?.url().ok().map(str::to_string)),
+    };
+    remote
+        .and_then(|url| forges.kind_of_remote(&url))
+        .unwrap_or(ForgeKind::GitHub)
 }

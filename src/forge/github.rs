@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Utc};
 use http::StatusCode;
 use octocrab::models::{AppId, InstallationId};
 use octocrab::Octocrab;
@@ -19,6 +18,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use tracing::warn;
 
+pub use super::retry::RetryPolicy;
+use super::retry::{retry_wait, Wait};
 use crate::clock::Clock;
 use crate::error::{Error, Input, Kind};
 
@@ -49,26 +50,6 @@ impl std::fmt::Debug for GitHubAuth {
                 .field("app_id", app_id)
                 .field("installation_id", installation_id)
                 .finish_non_exhaustive(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Tries of one GET in all.
-    pub attempts: u32,
-    /// First back-off after a 5xx; doubled each time.
-    pub base_delay: Duration,
-    /// The longest revertbot waits for a rate limit to reset before giving up.
-    pub max_wait: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            attempts: 4,
-            base_delay: Duration::from_millis(500),
-            max_wait: Duration::from_secs(60),
         }
     }
 }
@@ -409,7 +390,7 @@ impl Api {
     }
 
     pub(super) fn backoff(&self, attempt: u32) -> Duration {
-        self.retry.base_delay * 2u32.saturating_pow(attempt.saturating_sub(1))
+        self.retry.backoff(attempt)
     }
 
     pub(super) fn fail(&self, method: &str, path: &str, e: &ApiError) -> anyhow::Error {
@@ -441,38 +422,6 @@ impl Api {
         }
         .into()
     }
-}
-
-pub(super) enum Wait {
-    RateLimited(Duration),
-    ServerError,
-}
-
-/// Whether (and how long) to wait before retrying a GET that got `status`.
-fn retry_wait(status: StatusCode, headers: &http::HeaderMap, now: DateTime<Utc>) -> Option<Wait> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(seconds) = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()) {
-        if status == StatusCode::TOO_MANY_REQUESTS
-            || status == StatusCode::FORBIDDEN
-            || status.is_server_error()
-        {
-            return Some(Wait::RateLimited(Duration::from_secs(seconds)));
-        }
-    }
-    let exhausted = header("x-ratelimit-remaining") == Some("0");
-    if exhausted && (status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS) {
-        let reset = header("x-ratelimit-reset")
-            .and_then(|v| v.trim().parse::<i64>().ok())
-            .unwrap_or(0);
-        let secs = (reset - now.timestamp()).max(0) as u64;
-        return Some(Wait::RateLimited(
-            Duration::from_secs(secs) + Duration::from_millis(250),
-        ));
-    }
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        return Some(Wait::RateLimited(Duration::from_secs(60)));
-    }
-    status.is_server_error().then_some(Wait::ServerError)
 }
 
 fn api_error(status: StatusCode, body: &str) -> ApiError {
@@ -512,32 +461,6 @@ fn describe_octocrab(e: &octocrab::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn waits_as_github_says() {
-        let now = DateTime::from_timestamp(1_000, 0).unwrap();
-        let mut h = http::HeaderMap::new();
-        h.insert("x-ratelimit-remaining", "0".parse().unwrap());
-        h.insert("x-ratelimit-reset", "1005".parse().unwrap());
-        match retry_wait(StatusCode::FORBIDDEN, &h, now) {
-            Some(Wait::RateLimited(d)) => assert_eq!(d, Duration::from_millis(5_250)),
-            _ => panic!("a rate-limit 403 waits for the reset"),
-        }
-        let mut h = http::HeaderMap::new();
-        h.insert("retry-after", "7".parse().unwrap());
-        assert!(
-            matches!(retry_wait(StatusCode::TOO_MANY_REQUESTS, &h, now), Some(Wait::RateLimited(d)) if d == Duration::from_secs(7))
-        );
-        assert!(matches!(
-            retry_wait(StatusCode::BAD_GATEWAY, &http::HeaderMap::new(), now),
-            Some(Wait::ServerError)
-        ));
-        assert!(
-            retry_wait(StatusCode::FORBIDDEN, &http::HeaderMap::new(), now).is_none(),
-            "a permission 403 is final"
-        );
-        assert!(retry_wait(StatusCode::NOT_FOUND, &http::HeaderMap::new(), now).is_none());
-    }
 
     #[test]
     fn reads_githubs_error_bodies() {

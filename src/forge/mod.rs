@@ -1,12 +1,19 @@
-//! Where rollbacks become pull requests: every forge behind one interface ([`Forge`]), one file
-//! each — GitHub (the client, octocrab, built once; its pull requests), the local forge (kept
-//! in the journal) — and the pull request's text.
+//! Where rollbacks become pull requests: every forge behind one interface ([`Forges`]), one
+//! file each — GitHub (the client, octocrab, built once; its pull requests), GitLab, Gitea and
+//! Forgejo (small typed clients on one REST client, `http`), the local forge (kept in the
+//! journal) — what they share around a pull request (opening), when a call is tried again
+//! (retry), and the pull request's text (body, markdown).
 
 pub mod body;
 mod client;
+pub mod gitea;
 pub mod github;
+pub mod gitlab;
+pub mod http;
 pub mod local;
 pub mod markdown;
+mod opening;
 pub mod pulls;
+pub mod retry;
 
-pub use client::{Connected, Forge};
+pub use client::{Connected, ForgeKind, ForgeSettings, Forges, RepoOnForge, ServerSettings};

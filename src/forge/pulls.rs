@@ -9,9 +9,9 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tracing::{debug, warn};
 
-use super::body::MARKER;
 use super::github::Repo;
 use super::markdown::query_component;
+use super::opening::notice_due;
 
 /// How a pull request is dressed when it is opened.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -202,16 +202,10 @@ impl Repo {
                 .api
                 .get(&self.path(&format!("/issues/{}/comments?per_page=100", pull.number)))
                 .await?;
-            let last_notice = comments
+            let notes = comments
                 .iter()
-                .filter(|c| c.body.as_deref().is_some_and(|b| b.starts_with(MARKER)))
-                .map(|c| c.created_at)
-                .chain([pull.created_at])
-                .max()
-                .unwrap_or(pull.created_at);
-            let interval =
-                chrono::Duration::from_std(spec.comment_interval).unwrap_or(chrono::Duration::MAX);
-            if now - last_notice >= interval {
+                .map(|c| (c.body.as_deref().unwrap_or_default(), c.created_at));
+            if notice_due(notes, pull.created_at, now, spec.comment_interval) {
                 let path = self.path(&format!("/issues/{}/comments", pull.number));
                 match self
                     .api

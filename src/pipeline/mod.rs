@@ -20,13 +20,11 @@ use crate::alert::Payload;
 use crate::clock::Clock;
 use crate::error::{Error, Input, Kind};
 use crate::forge::body::{self, AlertContext, Links};
-use crate::forge::github::{GitHub, GitHubSettings, RepoName};
 use crate::forge::local::LocalForge;
 use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec};
-use crate::forge::{Connected, Forge};
+use crate::forge::{Connected, ForgeKind, ForgeSettings, Forges, RepoOnForge};
 use crate::gitstore::remote::{self, Source};
 use crate::journal::Handle;
-use crate::remote_url::{host_of, repo_of_remote, web_url};
 use crate::revert::{
     self, Effects, GitSettings, Outcome as RevertOutcome, RevertReport, Target, Workspace,
 };
@@ -37,17 +35,14 @@ pub use target::{repo_target, rollback_target};
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
     pub git: GitSettings,
-    /// GitHub's API address, for links in pull requests.
-    pub github_api_url: String,
-    /// How to reach GitHub to open pull requests; `None` where none are opened (previews).
-    pub github: Option<GitHubSettings>,
+    /// The forges: where pull requests are opened, and each one's address for links.
+    pub forges: ForgeSettings,
 }
 
 /// Built once; runs any number of jobs, one after another or at once.
 pub struct Engine {
     git: GitSettings,
-    github_api_url: String,
-    forge: Forge,
+    forges: Forges,
     clock: Arc<dyn Clock>,
 }
 
@@ -65,8 +60,11 @@ pub struct Job {
 /// How one job's pull request is opened and dressed.
 #[derive(Debug, Clone, Default)]
 pub struct PullOptions {
-    /// The repository on GitHub; default: read from the remote's URL.
-    pub repo: Option<RepoName>,
+    /// The repository on its forge; default: read from the remote's URL.
+    pub repo: Option<RepoOnForge>,
+    /// Without `repo`: the forge the remote's name is read for; default: the one whose host
+    /// the remote is on, else GitHub.
+    pub forge: Option<ForgeKind>,
     pub dress: PullDress,
     /// At most one "fired again" comment per pull request in this interval.
     pub comment_interval: Duration,
@@ -106,25 +104,21 @@ pub struct Outcome {
 }
 
 impl Engine {
-    /// Builds the engine: the GitHub client once, when GitHub settings are given. Call within a
-    /// tokio runtime.
+    /// Builds the engine: each forge's client once, where its credentials are given. Call
+    /// within a tokio runtime.
     pub fn new(settings: EngineSettings, clock: Arc<dyn Clock>) -> Result<Engine> {
-        let forge = match &settings.github {
-            Some(gh) => Forge::GitHub(Box::new(GitHub::new(gh, clock.clone())?)),
-            None => Forge::None,
-        };
+        let forges = Forges::new(&settings.forges, clock.clone())?;
         Ok(Engine {
             git: settings.git,
-            github_api_url: settings.github_api_url,
-            forge,
+            forges,
             clock,
         })
     }
 
     /// The engine with the local forge: pull requests are kept in `journal` instead of being
-    /// opened on GitHub (GitHub settings, if any, are not used).
+    /// opened on a forge (the forges' credentials, if any, are not used).
     pub fn with_local_forge(mut self, journal: Handle) -> Engine {
-        self.forge = Forge::Local(LocalForge::new(journal));
+        self.forges.keep_locally(LocalForge::new(journal));
         self
     }
 
@@ -155,8 +149,12 @@ impl Engine {
             .connect(pull.as_ref(), push_url.as_deref(), effects, &target)
             .await?;
         let revert_target = target.clone();
-        let report =
-            blocking(move || revert::rollback_in(workspace, &git, &revert_target, effects)).await?;
+        let pushed_with = PushedWith::of(&git, &repo_name);
+        let report = blocking(move || {
+            revert::rollback_in(workspace, &git.settings, &revert_target, effects)
+        })
+        .await
+        .map_err(|e| pushed_with.explain(e))?;
         tracing::Span::current().record("sha", report.reverted.as_str());
 
         let (Some(options), Some(name)) = (pull, repo_name) else {
@@ -167,7 +165,10 @@ impl Engine {
             });
         };
         let ctx = alert.as_ref().and_then(AlertContext::of);
-        let web = format!("{}/{name}", web_url(&self.github_api_url));
+        let web = forge
+            .web_url()
+            .map(str::to_string)
+            .unwrap_or_else(|| self.forges.web_url(&name));
         let text = PullText {
             title: body::title(&report, ctx),
             body: body::body(&report, &Links { repo_web_url: &web }, ctx),
@@ -199,41 +200,57 @@ impl Engine {
         push_url: Option<&str>,
         effects: Effects,
         target: &Target,
-    ) -> Result<(Option<RepoName>, Connected, GitSettings)> {
-        let opens = pull.is_some() && !effects.dry_run && self.forge.opens_pulls();
-        let repo_name = match pull {
-            Some(options) => match RepoName::resolve(options.repo.as_ref(), push_url) {
-                Ok(name) => Some(name),
-                // A preview, or a pull request kept locally, still has the text, with
-                // placeholders for the links.
-                Err(_) if !(opens && self.forge.names_repos()) => Some(RepoName {
-                    owner: "OWNER".into(),
-                    name: "REPO".into(),
-                }),
-                Err(e) => return Err(e),
-            },
+    ) -> Result<(Option<RepoOnForge>, Connected, GitFor)> {
+        let repo = match pull {
+            Some(options) => {
+                let kind = options
+                    .repo
+                    .as_ref()
+                    .map(RepoOnForge::kind)
+                    .or(options.forge)
+                    .or_else(|| push_url.and_then(|u| self.forges.kind_of_remote(u)))
+                    .unwrap_or(ForgeKind::GitHub);
+                let opens = !effects.dry_run && self.forges.opens_pulls(kind);
+                if !effects.dry_run && !opens {
+                    return Err(Error::new(Kind::Usage)
+                        .text(format!(
+                            "no {} credentials to open the pull request with: set ",
+                            kind.title()
+                        ))
+                        .input(kind.token_input())
+                        .into());
+                }
+                let repo = self.forges.resolve_or_placeholder(
+                    options.repo.as_ref(),
+                    Some(kind),
+                    push_url,
+                    opens,
+                )?;
+                Some((repo, opens))
+            }
             None => None,
         };
-        let forge = match (pull, &repo_name) {
-            (Some(options), Some(name)) if opens => {
-                let label = repo_label(options.repo.as_ref(), push_url, target);
-                self.forge.connect(name, label).await?
+        let forge = match (pull, &repo) {
+            (Some(options), Some((name, true))) => {
+                let label = repo_label(options, push_url, target, &self.forges);
+                self.forges.connect(name, label).await?
             }
             _ => Connected::None,
         };
-        let mut git = self.git.clone();
-        // The push to a remote on the same GitHub uses the GitHub credentials.
-        let same_host = push_url
-            .and_then(|u| repo_of_remote(u).map(|(host, _, _)| host))
-            .zip(host_of(&web_url(&self.github_api_url)))
-            .is_some_and(|(a, b)| a == b);
-        if same_host && git.network.auth.password.is_none() {
-            if let Some(token) = forge.git_token().await? {
-                git.network.auth.username = Some("x-access-token".into());
-                git.network.auth.password = Some(token);
+        let mut git = GitFor {
+            settings: self.git.clone(),
+            forge_token: None,
+        };
+        // A push to a remote on the forge's own host uses the forge's token, unless git
+        // credentials are configured.
+        if let Some(url) = push_url.filter(|_| git.settings.network.auth.password.is_none()) {
+            if let Some((username, password)) = self.forges.git_credentials(&forge, url).await? {
+                git.settings.network.auth.username = Some(username);
+                git.settings.network.auth.password = Some(password);
+                git.forge_token = repo.as_ref().map(|(r, _)| r.kind());
             }
         }
-        Ok((repo_name, forge, git))
+        Ok((repo.map(|(r, _)| r), forge, git))
     }
 
     /// Lifts the holds of one tag of one image: the branch, and the pull request beside it.
@@ -262,7 +279,10 @@ impl Engine {
                 .connect(pull.as_ref(), push_url.as_deref(), effects, &target)
                 .await?;
             let (t, i, g) = (target.clone(), image.clone(), tag.clone());
-            let report = blocking(move || revert::unhold(&git, &t, &i, &g, effects)).await?;
+            let pushed_with = PushedWith::of(&git, &repo_name);
+            let report = blocking(move || revert::unhold(&git.settings, &t, &i, &g, effects))
+                .await
+                .map_err(|e| pushed_with.explain(e))?;
             let (Some(options), Some(_)) = (pull, repo_name) else {
                 return Ok(UnholdOutcome {
                     unhold: report,
@@ -370,12 +390,63 @@ impl Engine {
     }
 }
 
-/// The repository as a pull request the local forge keeps names it: `OWNER/NAME` when known,
-/// else its remote (credentials hidden).
-fn repo_label(given: Option<&RepoName>, push_url: Option<&str>, target: &Target) -> String {
-    match RepoName::resolve(given, push_url) {
-        Ok(name) => name.to_string(),
+/// The repository as a pull request the local forge keeps names it: `OWNER/NAME` (or a GitLab
+/// project's path) when known, else its remote (credentials hidden).
+fn repo_label(
+    options: &PullOptions,
+    push_url: Option<&str>,
+    target: &Target,
+    forges: &Forges,
+) -> String {
+    match forges.resolve(options.repo.as_ref(), options.forge, push_url) {
+        Ok(repo) => repo.name(),
         Err(_) => remote::redact(push_url.unwrap_or(&source_text(&target.source))),
+    }
+}
+
+/// The git settings of one job, and whether its push goes with a forge's token.
+struct GitFor {
+    settings: GitSettings,
+    /// The forge whose token the push uses (none configured for git itself).
+    forge_token: Option<ForgeKind>,
+}
+
+/// Who a push went as, to say what to fix when it is refused.
+struct PushedWith {
+    forge_token: Option<ForgeKind>,
+    repo: Option<String>,
+}
+
+impl PushedWith {
+    fn of(git: &GitFor, repo: &Option<RepoOnForge>) -> PushedWith {
+        PushedWith {
+            forge_token: git.forge_token,
+            repo: repo.as_ref().map(RepoOnForge::name),
+        }
+    }
+
+    /// A refused push made with the forge's token: the token opens pull requests but may not
+    /// push, which is a scope to add (or git credentials to set).
+    fn explain(&self, error: anyhow::Error) -> anyhow::Error {
+        let refused = error
+            .downcast_ref::<Error>()
+            .is_some_and(|e| e.inputs().any(|i| i == Input::GitCredentials));
+        let Some(kind) = self.forge_token.filter(|_| refused) else {
+            return error;
+        };
+        let scope = match kind {
+            ForgeKind::GitHub => "contents: write",
+            ForgeKind::GitLab => "the write_repository scope",
+            ForgeKind::Gitea => "the write:repository scope",
+        };
+        let repo = self.repo.as_deref().unwrap_or("the repository");
+        let line = Error::new(Kind::Usage)
+            .text(format!(
+                "the {} token may open pull requests but not push to {repo}: give it {scope}, or set ",
+                kind.title()
+            ))
+            .input(Input::GitCredentials);
+        error.context(line)
     }
 }
 
@@ -479,11 +550,12 @@ impl Engine {
         .await
     }
 
-    /// Says on a rollback's pull request that its alert resolved.
-    /// `repo` as [`PullOptions::repo`]: read from `remote_url` when not given.
+    /// Says on a rollback's pull request that its alert resolved. `repo` and `forge` as
+    /// [`PullOptions`]: read from `remote_url` when not given.
     pub async fn note_resolved(
         &self,
-        repo: Option<&RepoName>,
+        repo: Option<&RepoOnForge>,
+        forge: Option<ForgeKind>,
         remote_url: &str,
         number: u64,
         alert: Option<&Payload>,
@@ -492,9 +564,9 @@ impl Engine {
         let now = self.clock.now();
         let text =
             body::resolved_comment(ctx, &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-        self.forge
+        self.forges
             .comment(
-                || RepoName::resolve(repo, Some(remote_url)),
+                || self.forges.resolve(repo, forge, Some(remote_url)),
                 number,
                 text,
                 now,
@@ -502,14 +574,21 @@ impl Engine {
             .await
     }
 
-    /// Whether a pull request at `url` (as a job recorded it) is on this engine's forge.
-    pub fn keeps_pull(&self, url: &str) -> bool {
-        self.forge.keeps_pull(url)
+    /// Whether a pull request at `url` (as a job recorded it) for a repository on `forge` is
+    /// on this engine's forge for it.
+    pub fn keeps_pull(&self, forge: ForgeKind, url: &str) -> bool {
+        self.forges.keeps_pull(forge, url)
     }
 
-    /// Whether pull requests are opened (on GitHub with credentials, or locally).
-    pub fn opens_pulls(&self) -> bool {
-        self.forge.opens_pulls()
+    /// Whether pull requests are opened for a repository on `forge` (with credentials for
+    /// it, or locally).
+    pub fn opens_pulls(&self, forge: ForgeKind) -> bool {
+        self.forges.opens_pulls(forge)
+    }
+
+    /// Whether pull requests are kept in the journal (`forge: local`).
+    pub fn keeps_pulls_locally(&self) -> bool {
+        self.forges.is_local()
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

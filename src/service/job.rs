@@ -14,10 +14,11 @@ use tracing::warn;
 use super::metrics::Guard;
 use super::state::Shared;
 use crate::alert::Payload;
-use crate::config::Repo;
+use crate::config::{Repo, RepoForge};
 use crate::error::{Error, Kind};
 use crate::forge::github::RepoName;
 use crate::forge::pulls::{PullDress, PullState};
+use crate::forge::{ForgeKind, RepoOnForge};
 use crate::journal::{Claimed, Finished, JobKind, Journal, NoteKey};
 use crate::pipeline::{rollback_target, Job, Outcome, PullOptions};
 use crate::revert::Effects;
@@ -88,12 +89,27 @@ fn repo<'a>(shared: &'a Shared, job: &Claimed) -> Result<&'a Repo> {
     })
 }
 
-/// The repository named on GitHub, when the configuration names it.
-fn github_name(repo: &Repo) -> Option<RepoName> {
-    repo.github_repo().map(|(owner, name)| RepoName {
+/// The repository on its forge, when the configuration names it (a GitHub repository may be
+/// read from its remote instead).
+fn on_forge(repo: &Repo) -> Option<RepoOnForge> {
+    let name = |(owner, name): &(String, String)| RepoName {
         owner: owner.clone(),
         name: name.clone(),
-    })
+    };
+    match &repo.forge {
+        RepoForge::GitHub(github) => github.as_ref().map(|g| RepoOnForge::GitHub(name(g))),
+        RepoForge::GitLab(project) => Some(RepoOnForge::GitLab(project.clone())),
+        RepoForge::Gitea(gitea) => Some(RepoOnForge::Gitea(name(gitea))),
+    }
+}
+
+/// The forge the repository's pull requests go to.
+pub fn forge_kind(repo: &Repo) -> ForgeKind {
+    match repo.forge {
+        RepoForge::GitHub(_) => ForgeKind::GitHub,
+        RepoForge::GitLab(_) => ForgeKind::GitLab,
+        RepoForge::Gitea(_) => ForgeKind::Gitea,
+    }
 }
 
 async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
@@ -133,7 +149,8 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
             },
             alert,
             pull: Some(PullOptions {
-                repo: github_name(repo),
+                repo: on_forge(repo),
+                forge: Some(forge_kind(repo)),
                 dress: PullDress {
                     draft: pr.draft,
                     labels: pr.labels.clone(),
@@ -197,7 +214,7 @@ async fn resolved(shared: &Shared, job: &Claimed) -> Result<Finished> {
         });
     };
     let number = last.number;
-    if shared.config().guards.dry_run || !shared.engine().opens_pulls() {
+    if shared.config().guards.dry_run || !shared.engine().opens_pulls(forge_kind(repo)) {
         return Ok(Finished {
             outcome: "dry-run".into(),
             pr_number: Some(number),
@@ -209,7 +226,7 @@ async fn resolved(shared: &Shared, job: &Claimed) -> Result<Finished> {
     if !last
         .url
         .as_deref()
-        .is_some_and(|u| shared.engine().keeps_pull(u))
+        .is_some_and(|u| shared.engine().keeps_pull(forge_kind(repo), u))
     {
         return Ok(Finished {
             outcome: "other-forge".into(),
@@ -243,7 +260,8 @@ async fn resolved(shared: &Shared, job: &Claimed) -> Result<Finished> {
     shared
         .engine()
         .note_resolved(
-            github_name(repo).as_ref(),
+            on_forge(repo).as_ref(),
+            Some(forge_kind(repo)),
             &repo.url,
             number,
             alert.as_ref(),

@@ -31,7 +31,7 @@ use anyhow::{Context, Result};
 use tracing::{error, info, warn};
 
 use crate::clock::Clock;
-use crate::config::{Config, Forge, RepoForge};
+use crate::config::{Config, Forge};
 use crate::error::Error;
 use crate::gitstore::remote::Cancel;
 use crate::journal;
@@ -75,12 +75,7 @@ fn engine_stopped_by(
                 ..secrets::network(config, env)?
             },
         },
-        github_api_url: config.github.api_url.clone(),
-        // The local forge opens nothing on GitHub: its credentials are not read.
-        github: match config.forge {
-            Forge::GitHub => secrets::github(config, env)?,
-            Forge::Local => None,
-        },
+        forges: secrets::forges(config, env)?,
     };
     Engine::new(settings, clock)
 }
@@ -121,9 +116,8 @@ pub fn start_up(
         engine_stopped_by(config, env, clock, cancel.clone()),
     );
     let journal = keep(&mut errors, secrets::journal(config, env));
-    let forges = keep(&mut errors, forges_opened(config));
-    if let (Some(auth), Some(acceptor), Some(engine), Some(journal), Some(())) =
-        (auth, acceptor, engine, journal, forges)
+    if let (Some(auth), Some(acceptor), Some(engine), Some(journal)) =
+        (auth, acceptor, engine, journal)
     {
         return Ok(StartUp {
             auth,
@@ -142,32 +136,6 @@ pub fn start_up(
         .map(|e| crate::error::render_chain(e, &config_key))
         .collect();
     Err(Error::usage(lines.join("\n")).into())
-}
-
-/// This version opens pull requests on GitHub (or keeps them in the journal): a repository on
-/// GitLab or Gitea/Forgejo is served with `forge: local` or `guards.dry_run` until their clients
-/// are in, rather than failing each rollback after its push.
-fn forges_opened(config: &Config) -> Result<()> {
-    if config.forge == Forge::Local || config.guards.dry_run {
-        return Ok(());
-    }
-    let unopened: Vec<String> = config
-        .repos
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| !matches!(r.forge, RepoForge::GitHub(_)))
-        .map(|(i, r)| {
-            format!(
-                "repos[{i}] ({}): its forge is {}, where this version of revertbot does not open pull requests yet; set forge: local (pull requests kept in the journal) or guards.dry_run: true",
-                r.name,
-                r.forge.name()
-            )
-        })
-        .collect();
-    if unopened.is_empty() {
-        return Ok(());
-    }
-    Err(Error::usage(unopened.join("\n")).into())
 }
 
 /// Runs the service until `shutdown` completes (SIGTERM or SIGINT for the binary), then stops

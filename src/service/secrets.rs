@@ -7,9 +7,10 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::config::{Config, GitHubAuth, Secret};
+use crate::config::{Config, Forge, ForgeServer, GitHubAuth, Secret};
 use crate::error::Error;
 use crate::forge::github::{GitHubAuth as ClientAuth, GitHubSettings, RetryPolicy};
+use crate::forge::{ForgeSettings, ServerSettings};
 use crate::gitstore::remote::{GitAuth, Network};
 use crate::journal::{Location, PostgresSettings};
 
@@ -60,6 +61,35 @@ pub fn github(config: &Config, env: &BTreeMap<String, String>) -> Result<Option<
         retry: RetryPolicy::default(),
         timeout: config.git.timeout,
     }))
+}
+
+/// Every forge: its address, and its credentials where pull requests are opened there. The
+/// local forge opens nothing on a forge: their credentials are not read.
+pub fn forges(config: &Config, env: &BTreeMap<String, String>) -> Result<ForgeSettings> {
+    let local = config.forge == Forge::Local;
+    let server = |s: &ForgeServer, key: &str| -> Result<ServerSettings> {
+        let token = match &s.token {
+            Some(secret) if !local => Some(read(secret, &format!("{key}.token_file"), env)?),
+            _ => None,
+        };
+        Ok(ServerSettings {
+            url: s.url.clone(),
+            token,
+            ca_file: s.ca_file.clone(),
+            timeout: config.git.timeout,
+            retry: RetryPolicy::default(),
+        })
+    };
+    Ok(ForgeSettings {
+        github_api_url: config.github.api_url.clone(),
+        github: if local { None } else { github(config, env)? },
+        gitlab: server(&config.gitlab, "gitlab")?,
+        gitea: config
+            .gitea
+            .as_ref()
+            .map(|g| server(g, "gitea"))
+            .transpose()?,
+    })
 }
 
 /// Access to the git remotes, credentials read.

@@ -196,8 +196,15 @@ pub fn config_key(input: Input) -> String {
         Input::Timeout => "git.timeout_seconds",
         Input::GitHubApiUrl => "github.api_url",
         Input::GitHubRepo => "repos[].github",
+        Input::GitHubToken => "github.token_file (or github.app)",
         Input::GitHubAppKey => "github.app.key_file",
         Input::GitHubInstallation => "github.app.installation_id",
+        Input::GitLabUrl => "gitlab.url",
+        Input::GitLabToken => "gitlab.token_file",
+        Input::GitLabProject => "repos[].gitlab",
+        Input::GiteaUrl => "gitea.url",
+        Input::GiteaToken => "gitea.token_file",
+        Input::GiteaRepo => "repos[].gitea",
     }
     .to_string()
 }

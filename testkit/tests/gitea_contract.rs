@@ -51,9 +51,9 @@ fn every_operation_matches_forgejos_description() {
     fake.allow_token(TOKEN);
     fake.add_user("alice");
     fake.add_user("bob");
-    let prism = Prism::start(&forgejo_spec(), &fake.base_url());
+    let prism = Prism::start(&forgejo_spec(), &fake.listen_url());
     eprintln!("prism started in {:?}", prism.startup);
-    let api = Client::gitea(&prism.base_url(), Some(TOKEN));
+    let api = Client::gitea(&format!("{}/api/v1", prism.base_url()), Some(TOKEN));
     let r = format!("/repos/{OWNER}/{REPO}");
 
     // GET /repos/{owner}/{repo}
@@ -268,7 +268,7 @@ fn every_operation_matches_forgejos_description() {
     // And ones it does not declare (Prism only warns): an unknown token, a token without the
     // write scope. (Prism answers a request without credentials itself, 401 "Invalid security
     // scheme used", so `token is required` is checked against the fake directly, below.)
-    let stranger = Client::gitea(&prism.base_url(), Some("not-a-token"));
+    let stranger = Client::gitea(&format!("{}/api/v1", prism.base_url()), Some("not-a-token"));
     let refused = stranger.get(&format!("{r}/pulls/2"));
     assert_eq!(refused.status, 401, "{}", refused.text());
     assert_eq!(
@@ -276,7 +276,7 @@ fn every_operation_matches_forgejos_description() {
         "user does not exist [uid: 0, name: ]"
     );
     fake.allow_token_as("read-only", "carol", &["read:repository", "read:issue"]);
-    let reader = Client::gitea(&prism.base_url(), Some("read-only"));
+    let reader = Client::gitea(&format!("{}/api/v1", prism.base_url()), Some("read-only"));
     assert_eq!(reader.get(&format!("{r}/pulls/2")).status, 200);
     let refused = reader.post(
         &format!("{r}/pulls"),

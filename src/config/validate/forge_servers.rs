@@ -9,9 +9,6 @@ use super::secrets::{has_env, GITEA_TOKEN_ENV, GITLAB_TOKEN_ENV};
 use crate::config::file::ForgeServerFile;
 use crate::config::model::{ForgeServer, Secret};
 
-/// GitLab's public instance, when `gitlab.url` is not given.
-pub const GITLAB_COM: &str = "https://gitlab.com";
-
 pub fn gitlab(
     file: Option<ForgeServerFile>,
     env: &BTreeMap<String, String>,
@@ -20,7 +17,7 @@ pub fn gitlab(
     server(
         "gitlab",
         file.unwrap_or_default(),
-        Some(GITLAB_COM),
+        Some(crate::remote_url::GITLAB_URL),
         GITLAB_TOKEN_ENV,
         env,
         p,

@@ -189,7 +189,12 @@ impl FakeGitea {
         self.lock().root.trim_end_matches('/').to_string()
     }
 
-    /// `http://127.0.0.1:PORT/api/v1`: what to give a client (or Prism) as its API base URL.
+    /// `http://127.0.0.1:PORT`: where it listens (Prism's upstream; the API is under /api/v1).
+    pub fn listen_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/api/v1`: what to give a client as its API base URL.
     pub fn base_url(&self) -> String {
         format!("http://{}{API_PREFIX}", self.addr)
     }
