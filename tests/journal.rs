@@ -1,6 +1,7 @@
 //! The journal, one suite run against both backends — a real SQLite file and a real
 //! PostgreSQL (a throwaway cluster per test): what it records, how jobs coalesce, how they are
-//! claimed (one per repository, leases that run out), and several handles — as several
+//! claimed (one per repository, leases that run out), the forge a finished job's pull request
+//! went to (none for a journal's jobs from before it was kept), and several handles — as several
 //! processes or replicas would hold — never taking one job twice. Then what only one backend
 //! has: SQLite's upgrade from an earlier schema; PostgreSQL's migrations under a lock, its
 //! password and TLS, and a database that goes away and comes back.
@@ -84,6 +85,7 @@ on_both_backends!(
     pruning_deletes_old_deliveries_and_ended_jobs_and_keeps_open_work,
     pruning_goes_a_batch_at_a_time_oldest_first,
     a_job_is_claimed_with_its_subject_as_it_was_recorded,
+    a_finished_jobs_forge_is_kept_and_an_old_journals_jobs_have_none,
 );
 
 fn alert(fingerprint: &str, decision: Decision) -> NewAlert {
@@ -214,6 +216,7 @@ fn one_job_per_repository_at_a_time_and_leases_run_out(store: Store) {
                 pr_number: Some(7),
                 pr_url: Some("https://github.com/acme/gitops/pull/7".into()),
                 branch: Some("revertbot/app-abc".into()),
+                forge: Some("github".into()),
                 ..Finished::default()
             },
         )
@@ -230,6 +233,7 @@ fn one_job_per_repository_at_a_time_and_leases_run_out(store: Store) {
     );
     let detail = j.job(first.id).unwrap().unwrap();
     assert_eq!(detail.job.outcome.as_deref(), Some("created"));
+    assert_eq!(detail.job.forge.as_deref(), Some("github"));
     assert_eq!(detail.received_at, Some(1_000), "its delivery's time");
     assert_eq!(detail.alert, "{}");
     assert!(j.job(9_999).unwrap().is_none());
@@ -343,6 +347,132 @@ fn handles_never_take_a_job_twice_nor_run_two_of_one_repository(store: Store) {
     assert_eq!(ids.len(), 40);
     let workers: BTreeSet<&str> = taken.iter().map(|(_, w)| w.as_str()).collect();
     assert!(workers.len() > 1, "the work was shared: {workers:?}");
+}
+
+/// The migrations of the release before jobs recorded their forge, each backend's.
+const SQLITE_BEFORE_FORGE: &[&str] = &[
+    include_str!("../src/journal/sqlite/migrations/0001_journal.sql"),
+    include_str!("../src/journal/sqlite/migrations/0002_target.sql"),
+    include_str!("../src/journal/sqlite/migrations/0003_ran_by.sql"),
+    include_str!("../src/journal/sqlite/migrations/0004_hold.sql"),
+    include_str!("../src/journal/sqlite/migrations/0005_local_pulls.sql"),
+    include_str!("../src/journal/sqlite/migrations/0006_retention.sql"),
+    include_str!("../src/journal/sqlite/migrations/0007_resolved_notes.sql"),
+    include_str!("../src/journal/sqlite/migrations/0008_subject.sql"),
+];
+const POSTGRES_BEFORE_FORGE: &[&str] = &[
+    include_str!("../src/journal/postgres/migrations/0001_journal.sql"),
+    include_str!("../src/journal/postgres/migrations/0002_hold.sql"),
+    include_str!("../src/journal/postgres/migrations/0003_local_pulls.sql"),
+    include_str!("../src/journal/postgres/migrations/0004_retention.sql"),
+    include_str!("../src/journal/postgres/migrations/0005_resolved_notes.sql"),
+    include_str!("../src/journal/postgres/migrations/0006_subject.sql"),
+];
+
+/// A rollback that opened a pull request, as a journal from before forges kept it.
+const FINISHED_BEFORE_FORGE: &str = "INSERT INTO jobs
+     (kind, repo, target, alert, state, not_before, created_at, updated_at, outcome, branch,
+      pr_number, pr_url)
+     VALUES ('rollback', 'gitops', 'app:1', '{}', 'done', 0, 0, 0, 'created', 'revertbot/app-1',
+      7, 'https://github.com/acme/gitops/pull/7')";
+
+/// The store's journal as the release before forges were recorded left it, with one finished
+/// rollback.
+fn journal_before_forges(store: &Store) {
+    let schema_migrations =
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";
+    match store {
+        Store::Sqlite(dir) => {
+            let conn = rusqlite::Connection::open(dir.path().join(journal::FILE_NAME)).unwrap();
+            conn.execute_batch(schema_migrations).unwrap();
+            for (v, sql) in (1..).zip(SQLITE_BEFORE_FORGE) {
+                conn.execute_batch(sql).unwrap();
+                conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [v])
+                    .unwrap();
+            }
+            conn.execute(FINISHED_BEFORE_FORGE, []).unwrap();
+        }
+        Store::Postgres(pg) => {
+            let mut client = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
+            client.batch_execute(schema_migrations).unwrap();
+            for (v, sql) in (1i64..).zip(POSTGRES_BEFORE_FORGE) {
+                client.batch_execute(sql).unwrap();
+                client
+                    .execute("INSERT INTO schema_migrations VALUES ($1, 0)", &[&v])
+                    .unwrap();
+            }
+            client.batch_execute(FINISHED_BEFORE_FORGE).unwrap();
+        }
+    }
+}
+
+fn a_finished_jobs_forge_is_kept_and_an_old_journals_jobs_have_none(store: Store) {
+    journal_before_forges(&store);
+    let j = store.open();
+    let old = j.jobs(10).unwrap().remove(0);
+    assert_eq!(
+        (old.outcome.as_deref(), old.pr_number, old.forge.as_deref()),
+        (Some("created"), Some(7), None),
+        "migrated: the old rollback kept, its forge unknown"
+    );
+    assert_eq!(j.job(old.id).unwrap().unwrap().job.forge, None);
+
+    // New jobs keep theirs: a pull request's forge, and none for a job that opened none.
+    j.record(
+        &[delivery(vec![
+            alert("a", job("gitops", "app:2")),
+            alert("b", job("other", "app:3")),
+        ])],
+        0,
+    )
+    .unwrap();
+    let local = j.claim("w", 10, 1_000).unwrap().unwrap();
+    let dry = j.claim("w", 10, 1_000).unwrap().unwrap();
+    assert!(j
+        .finish(
+            local.id,
+            "w",
+            20,
+            &Finished {
+                outcome: "created".into(),
+                pr_number: Some(1),
+                pr_url: Some("/pulls/1".into()),
+                forge: Some("local".into()),
+                ..Finished::default()
+            },
+        )
+        .unwrap());
+    assert!(j
+        .finish(
+            dry.id,
+            "w",
+            20,
+            &Finished {
+                outcome: "dry-run".into(),
+                ..Finished::default()
+            },
+        )
+        .unwrap());
+    // Read back by another handle, as `history` and the status page read them.
+    let again = store.open();
+    let forges: BTreeMap<i64, Option<String>> = again
+        .jobs(10)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.id, r.forge))
+        .collect();
+    assert_eq!(
+        forges,
+        BTreeMap::from([
+            (old.id, None),
+            (local.id, Some("local".into())),
+            (dry.id, None)
+        ])
+    );
+    assert_eq!(
+        again.job(local.id).unwrap().unwrap().job.forge.as_deref(),
+        Some("local")
+    );
 }
 
 #[test]
@@ -531,7 +661,7 @@ fn postgresql_replicas_starting_together_migrate_once() {
             "together",
             "SELECT count(*), max(version) FROM schema_migrations"
         ),
-        "6|6"
+        "7|7"
     );
 }
 

@@ -107,6 +107,23 @@ fn history(config: &std::path::Path) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `revertbot history` as a person reads it.
+fn history_text(config: &std::path::Path) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args(["history", "--config"])
+        .arg(config)
+        .env_remove("GITHUB_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn an_alert_through_alertmanager_becomes_one_pull_request_then_comments() {
     let w = world();
@@ -219,15 +236,20 @@ fn an_alert_through_alertmanager_becomes_one_pull_request_then_comments() {
     let metrics = http_get(&svc.url("/metrics")).unwrap();
     let metrics = String::from_utf8_lossy(&metrics.1).into_owned();
     assert!(
-        metrics.contains("revertbot_jobs_total{kind=\"rollback\",outcome=\"created\"} 1"),
+        metrics.contains(
+            r#"revertbot_jobs_total{kind="rollback",outcome="created",forge="github"} 1"#
+        ),
+        "{metrics}"
+    );
+    // A resolution's note opens no pull request of its own.
+    assert!(
+        metrics.contains(
+            r#"revertbot_jobs_total{kind="resolved",outcome="commented",forge="none"} 1"#
+        ),
         "{metrics}"
     );
     assert!(
-        metrics.contains("revertbot_jobs_total{kind=\"resolved\",outcome=\"commented\"} 1"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("revertbot_alert_to_pull_request_seconds_count 2"),
+        metrics.contains(r#"revertbot_alert_to_pull_request_seconds_count{forge="github"} 2"#),
         "{metrics}"
     );
 
@@ -240,6 +262,7 @@ fn an_alert_through_alertmanager_becomes_one_pull_request_then_comments() {
         .expect("a created job in the history");
     assert_eq!(created["pr_number"], pull.number);
     assert_eq!(created["branch"], pull.head);
+    assert_eq!(created["forge"], "github");
     assert!(svc.terminate().success());
 }
 
@@ -632,7 +655,8 @@ fn an_alert_naming_a_pod_rolls_back_what_kustomize_deploys_for_it() {
 
 /// A rollback's pull request was opened on GitHub; then the service moved to `forge: local`.
 /// The alert resolving is not said on local pull request #1 (another one, or none): the job
-/// ends `other-forge`.
+/// ends `other-forge`. The alert firing again, its pull request is kept by the local forge:
+/// each rollback's forge is in the history and on the metrics.
 #[test]
 fn a_pull_request_on_github_is_not_taken_for_a_local_one_when_the_forge_changes() {
     let w = world();
@@ -656,6 +680,14 @@ fn a_pull_request_on_github_is_not_taken_for_a_local_one_when_the_forge_changes(
         on_github.log()
     );
     assert_eq!(w.github().pulls(OWNER, "gitops").len(), 1);
+    let (_, metrics) = http_get(&on_github.url("/metrics")).unwrap();
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(
+        metrics.contains(
+            r#"revertbot_jobs_total{kind="rollback",outcome="created",forge="github"} 1"#
+        ),
+        "{metrics}"
+    );
     on_github.kill();
 
     let text = std::fs::read_to_string(&config).unwrap();
@@ -689,6 +721,49 @@ fn a_pull_request_on_github_is_not_taken_for_a_local_one_when_the_forge_changes(
         journal.local_pull(1).unwrap().is_none(),
         "no local pull request yet"
     );
+
+    // It fires again: this rollback's pull request is the local forge's.
+    let (status, _) = local.post_alerts(WEBHOOK_TOKEN, &webhook_body(demo_labels()));
+    assert_eq!(status, 200);
+    assert!(
+        eventually(Duration::from_secs(40), || done(&config, 3)),
+        "{}",
+        local.log()
+    );
+    assert!(journal.local_pull(1).unwrap().is_some());
+    let jobs = history(&config)["jobs"].clone();
+    let rollbacks: Vec<(&str, &str)> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == "rollback")
+        .map(|j| (j["pr_url"].as_str().unwrap(), j["forge"].as_str().unwrap()))
+        .collect();
+    assert_eq!(rollbacks.len(), 2, "{jobs}");
+    assert_eq!(rollbacks[0], ("/pulls/1", "local"), "newest first: {jobs}");
+    assert_eq!(rollbacks[1].1, "github", "{jobs}");
+    assert_eq!(note["forge"], serde_json::Value::Null, "{jobs}");
+    let text = history_text(&config);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("rollback") && l.contains("/pulls/1 (local)")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&format!("{} (github)", rollbacks[1].0))),
+        "{text}"
+    );
+    let outcome = jobs[0]["outcome"].as_str().unwrap();
+    let (_, metrics) = http_get(&local.url("/metrics")).unwrap();
+    let metrics = String::from_utf8_lossy(&metrics);
+    for line in [
+        format!(r#"revertbot_jobs_total{{kind="rollback",outcome="{outcome}",forge="local"}} 1"#),
+        r#"revertbot_jobs_total{kind="resolved",outcome="other-forge",forge="none"} 1"#.into(),
+        r#"revertbot_alert_to_pull_request_seconds_count{forge="local"} 1"#.into(),
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
 }
 
 /// The job of the first (and only) rollback, once it has ended.
@@ -731,7 +806,8 @@ fn a_push_the_servers_hook_declines_ends_declined_and_is_not_tried_again() {
     let (_, metrics) = http_get(&service.url("/metrics")).unwrap();
     let metrics = String::from_utf8_lossy(&metrics);
     assert!(
-        metrics.contains(r#"revertbot_jobs_total{kind="rollback",outcome="declined"} 1"#),
+        metrics
+            .contains(r#"revertbot_jobs_total{kind="rollback",outcome="declined",forge="none"} 1"#),
         "{metrics}"
     );
 }
@@ -807,7 +883,9 @@ fn a_rate_guard_hit_ends_rate_limited() {
     let (_, metrics) = http_get(&service.url("/metrics")).unwrap();
     let metrics = String::from_utf8_lossy(&metrics);
     assert!(
-        metrics.contains(r#"revertbot_jobs_total{kind="rollback",outcome="rate-limited"} 1"#),
+        metrics.contains(
+            r#"revertbot_jobs_total{kind="rollback",outcome="rate-limited",forge="none"} 1"#
+        ),
         "{metrics}"
     );
     assert!(

@@ -270,6 +270,8 @@ fn the_status_page_lists_the_job_shows_its_diff_and_escapes_alert_text() {
         jobs.contains(r"flux: ^1\.5\.0$ in flux-system/image-automation.yaml"),
         "the hold: {jobs}"
     );
+    // The forge its pull request went to, tagged beside the link.
+    assert_eq!(browser.text("td span.forge"), "github", "{jobs}");
     // The hostile alert's markup is text, not elements.
     let page = browser.text("body");
     assert!(page.contains("<img src=x onerror=alert(1)>"), "{page}");
@@ -297,6 +299,7 @@ fn the_status_page_lists_the_job_shows_its_diff_and_escapes_alert_text() {
         details.contains("received") && details.contains("queued"),
         "{details}"
     );
+    assert!(details.contains("forge\ngithub"), "{details}");
     assert!(
         details.contains("<b>bold</b> & <script>"),
         "the summary as text: {details}"
@@ -374,6 +377,7 @@ fn the_demo_serves_its_local_pull_request_until_interrupted() {
     browser.open(&login);
     let jobs = browser.text("table");
     assert!(jobs.contains("done") && jobs.contains("created"), "{jobs}");
+    assert_eq!(browser.text("td span.forge"), "local", "{jobs}");
     browser.click("a[href='/pulls/1']");
     assert!(
         eventually(Duration::from_secs(10), || !browser

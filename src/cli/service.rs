@@ -271,6 +271,12 @@ pub fn history(
                     .as_deref()
                     .map(|u| format!("  {u}"))
                     .unwrap_or_default();
+                // The forge the pull request went to; jobs recorded before it was kept: none.
+                let forge = j
+                    .forge
+                    .as_deref()
+                    .map(|f| format!(" ({f})"))
+                    .unwrap_or_default();
                 let outcome = j.outcome.as_deref().unwrap_or("-");
                 // Which replica (HOST-PID/WORKER) ran it last.
                 let ran_by = j
@@ -280,7 +286,7 @@ pub fn history(
                     .unwrap_or_default();
                 writeln!(
                     out,
-                    "  #{:<5} {}  {:<8} {:<7} {}  {}  {outcome}{pr}{ran_by}",
+                    "  #{:<5} {}  {:<8} {:<7} {}  {}  {outcome}{pr}{forge}{ran_by}",
                     j.id,
                     at(j.updated_at),
                     j.kind.as_str(),

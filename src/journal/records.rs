@@ -185,6 +185,9 @@ pub struct Finished {
     pub diff: Option<String>,
     /// What the rollback holds (and what must be held by hand), for people.
     pub hold: Option<String>,
+    /// The forge its pull request went to (`github`, `gitlab`, `gitea`, `local`); `None`: no
+    /// pull request (a dry run, a resolution's note).
+    pub forge: Option<String>,
 }
 
 /// Why a job failed.
@@ -221,6 +224,9 @@ pub struct JobRecord {
     pub ran_by: Option<String>,
     /// What the rollback holds, for people.
     pub hold: Option<String>,
+    /// The forge its pull request went to (`github`, `gitlab`, `gitea`, `local`); `None`: no
+    /// pull request, or a job finished before the journal recorded it.
+    pub forge: Option<String>,
 }
 
 /// One job in full, for the status page.

@@ -14,7 +14,7 @@ use tracing::warn;
 use super::metrics::Guard;
 use super::state::Shared;
 use crate::alert::Payload;
-use crate::config::{Repo, RepoForge};
+use crate::config::{Forge, Repo, RepoForge};
 use crate::error::{Error, Kind};
 use crate::forge::github::RepoName;
 use crate::forge::pulls::{PullDress, PullState};
@@ -162,20 +162,32 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
             }),
         })
         .await?;
+    let forge = pull_forge(shared, repo);
     if outcome.pull.is_some() {
         let waited = (shared.now_ms() - job.created_at).max(0) as f64 / 1000.0;
-        shared.metrics().alert_to_pull(waited);
+        shared.metrics().alert_to_pull(forge, waited);
     }
     if guards.dry_run {
         shared.metrics().guard(Guard::DryRun);
     }
-    Ok(finished(&outcome))
+    Ok(finished(&outcome, forge))
+}
+
+/// The forge a rollback's pull request goes to: `local` under `forge: local` (the journal
+/// keeps it), else the repository's own (`github`, `gitlab`, `gitea`).
+fn pull_forge(shared: &Shared, repo: &Repo) -> &'static str {
+    if shared.config().forge == Forge::Local {
+        "local"
+    } else {
+        repo.forge.name()
+    }
 }
 
 /// The journal's record of a rollback the engine made. Its outcome is the pull request's fate
 /// when that is settled (`declined`, `merged`: nothing more will come of it), else what the
-/// revert did (`created`, `reused`, `dry-run`...), in the engine's own spelling.
-fn finished(outcome: &Outcome) -> Finished {
+/// revert did (`created`, `reused`, `dry-run`...), in the engine's own spelling. `forge` is
+/// recorded only with a pull request.
+fn finished(outcome: &Outcome, forge: &str) -> Finished {
     let r = &outcome.revert;
     let pull = outcome.pull.as_ref();
     let outcome_label = match pull.map(|p| p.state) {
@@ -193,6 +205,7 @@ fn finished(outcome: &Outcome) -> Finished {
         pr_state: pull.map(|p| serde_name(p.state)),
         diff: Some(r.diff.clone()).filter(|d| !d.is_empty()),
         hold: r.hold.summary(),
+        forge: pull.map(|_| forge.to_string()),
     }
 }
 

@@ -101,6 +101,22 @@ struct DecisionLabel {
 struct OutcomeLabel {
     kind: String,
     outcome: String,
+    forge: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ForgeLabel {
+    forge: String,
+}
+
+/// A job's `forge` label: where its pull request went (`github`, `gitlab`, `gitea`, `local`),
+/// or `none` when it opened or found none.
+fn forge_label(forge: Option<&str>) -> String {
+    forge.unwrap_or("none").to_string()
+}
+
+fn alert_to_pull_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.05, 2.0, 14))
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -120,15 +136,15 @@ pub struct Metrics {
     deliveries: Family<ResultLabel, Counter>,
     /// Alerts by decision (`queued`, `coalesced`, `unmatched`, `skipped`).
     alerts: Family<DecisionLabel, Counter>,
-    /// Jobs finished, by kind and outcome (`created`, `reused`, `dry-run`, `commented`... or
-    /// the error's kind).
+    /// Jobs finished, by kind, outcome (`created`, `reused`, `dry-run`, `commented`... or the
+    /// error's kind) and the forge of their pull request (`none`: no pull request).
     jobs: Family<OutcomeLabel, Counter>,
     /// Failed job attempts by error kind (`transient`, `usage`, ...).
     errors: Family<ErrorLabel, Counter>,
     /// Guards that fired, by guard.
     guards: Family<GuardLabel, Counter>,
-    /// From the delivery that made a job to its pull request, in seconds.
-    alert_to_pull: Histogram,
+    /// From the delivery that made a job to its pull request, in seconds, by the forge.
+    alert_to_pull: Family<ForgeLabel, Histogram, fn() -> Histogram>,
     /// Jobs queued or running.
     pending: Gauge,
 }
@@ -141,7 +157,10 @@ impl Metrics {
         let jobs = Family::<OutcomeLabel, Counter>::default();
         let errors = Family::<ErrorLabel, Counter>::default();
         let guards = Family::<GuardLabel, Counter>::default();
-        let alert_to_pull = Histogram::new(exponential_buckets(0.05, 2.0, 14));
+        let alert_to_pull =
+            Family::<ForgeLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+                alert_to_pull_histogram,
+            );
         let pending = Gauge::default();
         registry.register(
             "deliveries",
@@ -153,7 +172,11 @@ impl Metrics {
             "Alerts received, by what was decided",
             alerts.clone(),
         );
-        registry.register("jobs", "Jobs finished, by kind and outcome", jobs.clone());
+        registry.register(
+            "jobs",
+            "Jobs finished, by kind, outcome and forge",
+            jobs.clone(),
+        );
         registry.register(
             "job_errors",
             "Failed job attempts, by error kind",
@@ -166,7 +189,7 @@ impl Metrics {
         );
         registry.register(
             "alert_to_pull_request_seconds",
-            "From receiving an alert to its pull request opened or found",
+            "From receiving an alert to its pull request opened or found, by forge",
             alert_to_pull.clone(),
         );
         registry.register("jobs_pending", "Jobs queued or running", pending.clone());
@@ -214,7 +237,7 @@ impl Metrics {
 
     /// A job of `kind` ended as `finished` says.
     pub fn job_finished(&self, kind: JobKind, finished: &Finished) {
-        self.job_ended(kind, &finished.outcome);
+        self.job_ended(kind, &finished.outcome, finished.forge.as_deref());
     }
 
     /// An attempt at a job of `kind` failed. Every attempt counts as an error of its kind; one
@@ -222,7 +245,7 @@ impl Metrics {
     /// refusal counts as that guard's hit.
     pub fn job_failed(&self, kind: JobKind, failure: &Failure) {
         if failure.retry_at.is_none() {
-            self.job_ended(kind, &failure.kind);
+            self.job_ended(kind, &failure.kind, None);
         }
         self.errors
             .get_or_create(&ErrorLabel {
@@ -234,18 +257,24 @@ impl Metrics {
         }
     }
 
-    fn job_ended(&self, kind: JobKind, outcome: &str) {
+    fn job_ended(&self, kind: JobKind, outcome: &str, forge: Option<&str>) {
         self.jobs
             .get_or_create(&OutcomeLabel {
                 kind: kind.as_str().into(),
                 outcome: outcome.into(),
+                forge: forge_label(forge),
             })
             .inc();
     }
 
-    /// A job's pull request opened or found, `seconds` after the delivery that made the job.
-    pub fn alert_to_pull(&self, seconds: f64) {
-        self.alert_to_pull.observe(seconds);
+    /// A job's pull request opened or found on `forge`, `seconds` after the delivery that made
+    /// the job.
+    pub fn alert_to_pull(&self, forge: &str, seconds: f64) {
+        self.alert_to_pull
+            .get_or_create(&ForgeLabel {
+                forge: forge_label(Some(forge)),
+            })
+            .observe(seconds);
     }
 
     /// Jobs queued or running, as the journal counts them.
@@ -292,6 +321,14 @@ mod tests {
             JobKind::Rollback,
             &Finished {
                 outcome: "created".into(),
+                forge: Some("gitlab".into()),
+                ..Finished::default()
+            },
+        );
+        metrics.job_finished(
+            JobKind::Rollback,
+            &Finished {
+                outcome: "dry-run".into(),
                 ..Finished::default()
             },
         );
@@ -304,7 +341,7 @@ mod tests {
                 None,
             ),
         );
-        metrics.alert_to_pull(0.2);
+        metrics.alert_to_pull("gitlab", 0.2);
         metrics.pending(3);
         let text = metrics.encode();
         for line in [
@@ -314,11 +351,13 @@ mod tests {
             r#"revertbot_alerts_total{decision="skipped"} 1"#,
             r#"revertbot_guard_hits_total{guard="max_alert_age"} 1"#,
             r#"revertbot_guard_hits_total{guard="max_rollbacks_per_repo_per_hour"} 1"#,
-            r#"revertbot_jobs_total{kind="rollback",outcome="created"} 1"#,
-            r#"revertbot_jobs_total{kind="rollback",outcome="rate-limited"} 1"#,
+            r#"revertbot_jobs_total{kind="rollback",outcome="created",forge="gitlab"} 1"#,
+            r#"revertbot_jobs_total{kind="rollback",outcome="dry-run",forge="none"} 1"#,
+            r#"revertbot_jobs_total{kind="rollback",outcome="rate-limited",forge="none"} 1"#,
             r#"revertbot_job_errors_total{kind="transient"} 1"#,
             r#"revertbot_job_errors_total{kind="rate-limited"} 1"#,
-            "revertbot_alert_to_pull_request_seconds_count 1",
+            r#"revertbot_alert_to_pull_request_seconds_count{forge="gitlab"} 1"#,
+            r#"revertbot_alert_to_pull_request_seconds_bucket{le="0.4",forge="gitlab"} 1"#,
             "revertbot_jobs_pending 3",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");

@@ -16,6 +16,7 @@ h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:1.5rem}\
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:0.9rem}\
 th,td{border-bottom:1px solid #ddd;padding:0.3rem 0.4rem;text-align:left;vertical-align:top}\
 code,pre{font-family:ui-monospace,monospace;font-size:0.85rem}pre{background:#f6f8fa;padding:0.6rem;overflow-x:auto}\
+.forge{font-size:0.75rem;background:#eaeef2;border-radius:0.6rem;padding:0 0.4rem;white-space:nowrap}\
 .done{color:#1a7f37}.failed{color:#cf222e}.running,.queued{color:#9a6700}\
 .pull,.comment{border:1px solid #ddd;border-radius:6px;padding:0 0.8rem;margin:0.6rem 0;overflow-wrap:anywhere}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:0.2rem 0.8rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}";
@@ -71,6 +72,14 @@ fn pull_link(job: &JobRecord) -> String {
     }
 }
 
+/// A small tag naming the forge the pull request went to; none for a job that recorded none.
+fn forge_tag(job: &JobRecord) -> String {
+    job.forge
+        .as_deref()
+        .map(|f| format!(" <span class=\"forge\">{}</span>", escape(f)))
+        .unwrap_or_default()
+}
+
 /// The list: jobs, then deliveries.
 pub fn index(jobs: &[JobRecord], deliveries: &[DeliveryRecord]) -> String {
     let mut b = String::from("<h1>revertbot</h1>");
@@ -104,7 +113,7 @@ pub fn index(jobs: &[JobRecord], deliveries: &[DeliveryRecord]) -> String {
             b,
             "<tr><td><a href=\"/jobs/{id}\">{id}</a> {kind}</td><td class=\"{state}\">{state}</td><td>{repo}</td>\
              <td><code>{target}</code></td><td><code>{culprit}</code></td><td>{outcome}</td><td>{strategy}</td>\
-             <td>{hold}</td><td>{pull}</td><td>{error}</td><td>{updated}</td></tr>",
+             <td>{hold}</td><td>{pull}{forge}</td><td>{error}</td><td>{updated}</td></tr>",
             id = j.id,
             kind = escape(j.kind.as_str()),
             state = escape(&j.state),
@@ -115,6 +124,7 @@ pub fn index(jobs: &[JobRecord], deliveries: &[DeliveryRecord]) -> String {
             strategy = escape(j.strategy.as_deref().unwrap_or("")),
             hold = escape(j.hold.as_deref().unwrap_or("")),
             pull = pull_link(j),
+            forge = forge_tag(j),
             updated = at(j.updated_at),
         );
     }
@@ -184,6 +194,7 @@ pub fn job(detail: &JobDetail) -> String {
     );
     row("hold", escape(j.hold.as_deref().unwrap_or("")));
     row("pull request", pull_link(j));
+    row("forge", escape(j.forge.as_deref().unwrap_or("")));
     row(
         "pull request state",
         escape(detail.pr_state.as_deref().unwrap_or("")),
@@ -279,6 +290,41 @@ pub fn pull(p: &LocalPull) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(id: i64, forge: Option<&str>) -> JobRecord {
+        JobRecord {
+            id,
+            kind: crate::journal::JobKind::Rollback,
+            repo: "gitops".into(),
+            target: "app:2".into(),
+            state: "done".into(),
+            attempts: 1,
+            created_at: 0,
+            updated_at: 0,
+            outcome: Some("created".into()),
+            error_kind: None,
+            error: None,
+            culprit: None,
+            branch: None,
+            strategy: None,
+            pr_number: Some(7),
+            pr_url: Some("https://gitlab.example/acme/gitops/-/merge_requests/7".into()),
+            alerts: 1,
+            ran_by: None,
+            hold: None,
+            forge: forge.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_jobs_forge_is_tagged_beside_its_pull_request_and_an_old_job_has_none() {
+        let page = index(&[record(2, Some("gitlab")), record(1, None)], &[]);
+        assert_eq!(page.matches("class=\"forge\">").count(), 1, "{page}");
+        assert!(
+            page.contains("#7</a> <span class=\"forge\">gitlab</span></td>"),
+            "{page}"
+        );
+    }
 
     #[test]
     fn everything_shown_is_escaped() {

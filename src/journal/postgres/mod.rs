@@ -333,6 +333,7 @@ impl Journal for PostgresJournal {
                     &now,
                     &worker,
                     &f.hold,
+                    &f.forge,
                 ],
             )
         })

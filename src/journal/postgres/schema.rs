@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/0004_retention.sql")),
     (5, include_str!("migrations/0005_resolved_notes.sql")),
     (6, include_str!("migrations/0006_subject.sql")),
+    (7, include_str!("migrations/0007_forge.sql")),
 ];
 
 /// The migration that adds jobs' `subject`: the open jobs' are filled in with it.

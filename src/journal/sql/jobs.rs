@@ -55,7 +55,8 @@ pub const RENEW: &str =
 pub const FINISH: &str =
     "UPDATE jobs SET state = 'done', outcome = ?2, culprit = ?3, branch = ?4, strategy = ?5,
             pr_number = ?6, pr_url = ?7, pr_state = ?8, diff = ?9, updated_at = ?10, hold = ?12,
-            claimed_by = NULL, lease_until = NULL, error_kind = NULL, error_code = NULL, error = NULL
+            forge = ?13, claimed_by = NULL, lease_until = NULL, error_kind = NULL,
+            error_code = NULL, error = NULL
      WHERE id = ?1 AND claimed_by = ?11 AND state = 'running'";
 
 pub const FAIL: &str =
@@ -89,7 +90,7 @@ macro_rules! job_columns {
     () => {
         "j.id, j.kind, j.repo, j.target, j.state, j.attempts, j.created_at, j.updated_at,
          j.outcome, j.error_kind, j.error, j.culprit, j.branch, j.strategy, j.pr_number, j.pr_url,
-         (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by, j.hold"
+         (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by, j.hold, j.forge"
     };
 }
 
@@ -131,17 +132,18 @@ pub fn job_record<R: Row>(row: &R) -> Result<JobRecord, R::Error> {
         alerts: row.get::<i64>(16)? as u32,
         ran_by: row.get(17)?,
         hold: row.get(18)?,
+        forge: row.get(19)?,
     })
 }
 
 pub fn job_detail<R: Row>(row: &R) -> Result<JobDetail, R::Error> {
     Ok(JobDetail {
         job: job_record(row)?,
-        error_code: row.get(19)?,
-        pr_state: row.get(20)?,
-        diff: row.get(21)?,
-        alert: row.get(22)?,
-        received_at: row.get(23)?,
+        error_code: row.get(20)?,
+        pr_state: row.get(21)?,
+        diff: row.get(22)?,
+        alert: row.get(23)?,
+        received_at: row.get(24)?,
     })
 }
 

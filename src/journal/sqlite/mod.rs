@@ -221,7 +221,8 @@ impl Journal for SqliteJournal {
                 f.diff,
                 now,
                 worker,
-                f.hold
+                f.hold,
+                f.forge
             ])?;
             Ok(n == 1)
         })

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("migrations/0006_retention.sql")),
     (7, include_str!("migrations/0007_resolved_notes.sql")),
     (8, include_str!("migrations/0008_subject.sql")),
+    (9, include_str!("migrations/0009_forge.sql")),
 ];
 
 /// The migration that adds jobs' `subject`: the open jobs' are filled in with it.
