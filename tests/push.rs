@@ -85,7 +85,10 @@ fn a_wrong_password_fails_fast_with_a_clear_message() {
     assert_eq!(exit, Kind::Usage);
     assert_eq!(
         msg,
-        format!("authentication failed for {}", server.url("gitops"))
+        format!(
+            "authentication failed for {}: the credentials were refused; check the git credentials",
+            server.url("gitops")
+        )
     );
     req.network.auth.password = None;
     let (exit, msg) = rollback_err(&req);

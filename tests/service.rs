@@ -244,7 +244,7 @@ fn an_alert_through_alertmanager_becomes_one_pull_request_then_comments() {
     // A resolution's note opens no pull request of its own.
     assert!(
         metrics.contains(
-            r#"revertbot_jobs_total{kind="resolved",outcome="commented",forge="none"} 1"#
+            r#"revertbot_jobs_total{kind="resolved",outcome="commented",forge="github"} 1"#
         ),
         "{metrics}"
     );

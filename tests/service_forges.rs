@@ -287,7 +287,7 @@ fn story(w: &World, fake: Fake) {
     );
     assert_eq!(status, 200);
     let job = newest_ended(&config, before, &service);
-    assert_eq!(job["pr_state"], "found", "{forge}: {job}");
+    assert_eq!(job["outcome"], "reused", "{forge}: the branch there, {job}");
     assert_eq!(job["pr_number"], number, "{forge}: {job}");
     let held = fake.held();
     assert_eq!(held.len(), 1, "{forge}: {held:?}");
@@ -311,6 +311,15 @@ fn story(w: &World, fake: Fake) {
     assert_eq!(held.len(), 1, "{forge}: {held:?}");
     assert_eq!(held[0].state, "closed", "{forge}");
     assert_eq!(fake.creates(), 2, "{forge}: no create after the first");
+    let metrics = common::http_get(&service.url("/metrics")).unwrap();
+    let metrics = String::from_utf8_lossy(&metrics.1).into_owned();
+    for line in [
+        format!(r#"revertbot_jobs_total{{kind="rollback",outcome="reused",forge="{forge}"}} 1"#),
+        format!(r#"revertbot_jobs_total{{kind="rollback",outcome="declined",forge="{forge}"}} 1"#),
+        format!(r#"revertbot_alert_to_pull_request_seconds_count{{forge="{forge}"}} 2"#),
+    ] {
+        assert!(metrics.contains(&line), "{forge}: no {line} in\n{metrics}");
+    }
     service.terminate();
 }
 

@@ -200,6 +200,15 @@ impl Repo {
         let pull = match opened {
             Ok(Opened::New(pull)) => pull,
             Ok(Opened::Found(found)) => return Ok(found),
+            Err(OpenFailed::Post(e)) if e.status == Some(StatusCode::NOT_FOUND) => {
+                // The repository was read a moment ago: Gitea says 404 for a missing branch.
+                return Err(Error::new(Kind::CannotRevert)
+                    .text(format!(
+                        "Gitea answered 404 to POST {path}: {}; the branch {} or {} is not in {}",
+                        e.message, spec.head, spec.base, self.name
+                    ))
+                    .into());
+            }
             Err(OpenFailed::Post(e)) => return Err(fail(&self.name, "POST", &path, &e)),
             Err(OpenFailed::Look(e)) => return Err(e),
         };

@@ -281,7 +281,10 @@ fn network_error(err: git2::Error, url: &str, net: &Network, ex: &Exchange) -> a
         return if message.ends_with("asks for credentials") {
             error.text(": set ").input(Input::GitCredentials).into()
         } else {
-            error.into()
+            error
+                .text(": the credentials were refused; check ")
+                .input(Input::GitCredentials)
+                .into()
         };
     }
     let msg = err.message().to_lowercase();

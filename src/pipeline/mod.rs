@@ -442,7 +442,7 @@ impl PushedWith {
         let repo = self.repo.as_deref().unwrap_or("the repository");
         let line = Error::new(Kind::Usage)
             .text(format!(
-                "the {} token may open pull requests but not push to {repo}: give it {scope}, or set ",
+                "the {} token opens pull requests but git refused it for {repo}: give it {scope}, or set ",
                 kind.title()
             ))
             .input(Input::GitCredentials);

@@ -289,6 +289,7 @@ async fn resolved(shared: &Shared, job: &Claimed) -> Result<Finished> {
     Ok(Finished {
         outcome: "commented".into(),
         pr_number: Some(number),
+        forge: Some(pull_forge(shared, repo).to_string()),
         ..Finished::default()
     })
 }

@@ -80,6 +80,17 @@ $HTTP["url"] =~ "^/git/" {{
         panic!("lighttpd did not start; see {}/error.log", root.display());
     }
 
+    /// Lets `user` in with `password` too, as a forge lets a token in (GitLab: user `oauth2`,
+    /// the token as password). lighttpd reads the user file on every request.
+    pub fn allow_user(&self, user: &str, password: &str) {
+        use std::io::Write;
+        let mut users = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.path().join("users"))
+            .unwrap();
+        writeln!(users, "{user}:{password}").unwrap();
+    }
+
     pub fn repo_path(&self, name: &str) -> PathBuf {
         self.dir.path().join("repos").join(format!("{name}.git"))
     }
