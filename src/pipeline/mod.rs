@@ -22,6 +22,7 @@ use crate::error::{Error, Input, Kind};
 use crate::forge::body::{self, AlertContext, Links};
 use crate::forge::github::{GitHub, GitHubSettings, RepoName};
 use crate::forge::local::LocalForge;
+use crate::forge::markdown::Dialect;
 use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec};
 use crate::forge::{Connected, Forge};
 use crate::gitstore::remote::{self, Source};
@@ -169,8 +170,15 @@ impl Engine {
         let ctx = alert.as_ref().and_then(AlertContext::of);
         let web = format!("{}/{name}", web_url(&self.github_api_url));
         let text = PullText {
-            title: body::title(&report, ctx),
-            body: body::body(&report, &Links { repo_web_url: &web }, ctx),
+            title: body::title(&report, ctx, Dialect::GitHub),
+            body: body::body(
+                &report,
+                &Links {
+                    repo_web_url: &web,
+                    dialect: Dialect::GitHub,
+                },
+                ctx,
+            ),
         };
         let now = self
             .clock
@@ -179,7 +187,7 @@ impl Engine {
         let branch = Publish::of(report.pushed, report.outcome, report.branch.as_deref())
             .onto(&report.base, &text)
             .comments(
-                body::occurrence_comment(ctx, &now),
+                body::occurrence_comment(ctx, &now, Dialect::GitHub),
                 options.comment_interval,
             );
         let pull = self.publish(&forge, branch, options.dress, effects).await?;
@@ -272,7 +280,7 @@ impl Engine {
             };
             let text = PullText {
                 title: format!("Lift the hold on {image}:{tag}"),
-                body: body::unhold_body(&report),
+                body: body::unhold_body(&report, Dialect::GitHub),
             };
             // Lifting a hold again says nothing new on its pull request.
             let branch = Publish::of(report.pushed, report.outcome, report.branch.as_deref())
@@ -490,8 +498,11 @@ impl Engine {
     ) -> Result<()> {
         let ctx = alert.and_then(AlertContext::of);
         let now = self.clock.now();
-        let text =
-            body::resolved_comment(ctx, &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        let text = body::resolved_comment(
+            ctx,
+            &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            Dialect::GitHub,
+        );
         self.forge
             .comment(
                 || RepoName::resolve(repo, Some(remote_url)),
