@@ -5,7 +5,7 @@ mod common;
 
 use revertbot::alert::Payload;
 use revertbot::forge::body::{self, AlertContext, Links};
-use revertbot::forge::markdown::GITHUB_BODY_LIMIT;
+use revertbot::forge::markdown::{Dialect, GITHUB_BODY_LIMIT};
 use revertbot::revert::RevertReport;
 
 const FIXTURES: &str = concat!(
@@ -27,15 +27,44 @@ fn demo_report() -> RevertReport {
 }
 
 fn render(report: &RevertReport, payload: Option<&Payload>) -> String {
+    render_for(report, payload, Dialect::GitHub)
+}
+
+/// The title and body on a forge, with its web address for the repository.
+fn render_for(report: &RevertReport, payload: Option<&Payload>, dialect: Dialect) -> String {
     let ctx = payload.and_then(AlertContext::of);
     let links = Links {
-        repo_web_url: "https://github.com/acme/gitops",
+        repo_web_url: web_url(dialect),
+        dialect,
     };
     format!(
         "{}\n\n{}",
-        body::title(report, ctx),
+        body::title(report, ctx, dialect),
         body::body(report, &links, ctx)
     )
+}
+
+/// `text` without its links' destinations, where no forge looks for references (the silence
+/// link carries the alert's labels, percent-encoded only where a URL must be).
+fn outside_links(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("](<") {
+        out.push_str(&rest[..start]);
+        rest = rest[start..]
+            .split_once(">)")
+            .map_or("", |(_, after)| after);
+    }
+    out.push_str(rest);
+    out
+}
+
+fn web_url(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::GitHub => "https://github.com/acme/gitops",
+        Dialect::GitLab => "https://gitlab.example/acme/gitops",
+        Dialect::Gitea => "https://gitea.example/acme/gitops",
+    }
 }
 
 fn fixture(name: &str) -> Payload {
@@ -54,6 +83,110 @@ fn bodies_for_the_fixture_alerts() {
         insta::assert_snapshot!(name.trim_end_matches(".json"), text);
     }
     insta::assert_snapshot!("no-alert", render(&report, None));
+}
+
+/// GitHub's is `alertmanager-0.25-webhook-firing` above.
+#[test]
+fn a_body_in_each_forges_dialect() {
+    let report = demo_report();
+    let name = "alertmanager-0.25-webhook-firing.json";
+    for (dialect, forge) in [(Dialect::GitLab, "gitlab"), (Dialect::Gitea, "gitea")] {
+        let text = render_for(&report, Some(&fixture(name)), dialect);
+        insta::assert_snapshot!(format!("{forge}-{}", name.trim_end_matches(".json")), text);
+    }
+}
+
+/// An alert naming each forge's references: none is left whole in the body, nor in the title
+/// where the forge reads references there (GitHub's title is as it was).
+#[test]
+fn a_hostile_alert_references_nothing_on_any_forge() {
+    let report = demo_report();
+    let payload = serde_json::json!({
+        "version": "4",
+        "status": "firing",
+        "receiver": "revertbot",
+        "externalURL": "http://am:9093",
+        "alerts": [{
+            "status": "firing",
+            "labels": {
+                "alertname": "Pwn @octocat closes #1, !2 ~bug %v1 $3 &4 GL-5",
+                "team": "@acme/admins",
+            },
+            "annotations": {
+                "summary": "Fixes #1 and acme/other!2 ~\"a label\" %\"a milestone\" *iteration:\"x\" [issue:7] [[_TOC_]] acme/app> @1h\n/merge\n[!NOTE] (a) $x$ \\(y\\)",
+            },
+            "startsAt": "2026-11-22T08:00:00Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "https://prom.example/graph",
+            "fingerprint": "ffff"
+        }]
+    });
+    let payload = Payload::from_json(payload.to_string().as_bytes()).unwrap();
+    let everywhere = ["@octocat", "@acme", "#1", "!2"];
+    let gitlab = [
+        "~bug",
+        "~\"",
+        "%v1",
+        "%\"",
+        "$3",
+        "&4",
+        "*iteration",
+        "GL-5",
+        "[issue:",
+        "[[",
+    ];
+    let cases: [(Dialect, &[&str]); 3] = [
+        (Dialect::GitHub, &everywhere[..3]),
+        (Dialect::GitLab, &[&everywhere[..], &gitlab[..]].concat()),
+        (
+            Dialect::Gitea,
+            &[&everywhere[..], &["GL-5", "[[", "@1h"][..]].concat(),
+        ),
+    ];
+    for (dialect, references) in cases {
+        let ctx = AlertContext::of(&payload);
+        let links = Links {
+            repo_web_url: web_url(dialect),
+            dialect,
+        };
+        let text = outside_links(&body::body(&report, &links, ctx));
+        let title = body::title(&report, ctx, dialect);
+        for reference in references {
+            assert!(
+                !text.contains(reference),
+                "{dialect:?}: {reference} in\n{text}"
+            );
+            let entities = reference.replace('&', "&amp;").replace('>', "&gt;");
+            assert!(
+                !text.contains(&entities),
+                "{dialect:?}: {entities} in\n{text}"
+            );
+            if dialect != Dialect::GitHub {
+                assert!(
+                    !title.contains(reference),
+                    "{dialect:?}: {reference} in {title}"
+                );
+            }
+        }
+        assert!(!text.contains("\n/merge"), "{dialect:?}:\n{text}");
+    }
+    let gitlab = body::body(
+        &report,
+        &Links {
+            repo_web_url: web_url(Dialect::GitLab),
+            dialect: Dialect::GitLab,
+        },
+        AlertContext::of(&payload),
+    );
+    assert!(
+        !gitlab.contains("app&gt;"),
+        "a project reference:\n{gitlab}"
+    );
+    let gitea = render_for(&report, Some(&payload), Dialect::Gitea);
+    assert!(
+        !gitea.contains("\\(") && !gitea.contains("$x"),
+        "no math delimiter:\n{gitea}"
+    );
 }
 
 #[test]
@@ -86,6 +219,7 @@ fn a_hostile_alert_cannot_inject_or_overflow() {
     let ctx = AlertContext::of(&payload);
     let links = Links {
         repo_web_url: "https://github.com/acme/gitops",
+        dialect: Dialect::GitHub,
     };
     let text = body::body(&report, &links, ctx);
     assert!(
@@ -117,7 +251,7 @@ fn a_hostile_alert_cannot_inject_or_overflow() {
         text.contains("### What") && text.contains("### Wrong culprit?"),
         "the rollback facts survive the cap"
     );
-    let title = body::title(&report, ctx);
+    let title = body::title(&report, ctx, Dialect::GitHub);
     assert!(!title.contains('\n') && title.len() <= 250, "{title}");
     // Keep the snapshot readable: the 1 MB description is cut to its first characters.
     insta::assert_snapshot!("hostile", text.replace(&"A".repeat(64), "A…"));

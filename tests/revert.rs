@@ -510,6 +510,7 @@ fn a_move_to_another_registry_is_rolled_back_as_the_image_it_was() {
         &r,
         &revertbot::forge::body::Links {
             repo_web_url: "https://github.com/acme/gitops",
+            dialect: revertbot::forge::markdown::Dialect::GitHub,
         },
         None,
     );

@@ -1,9 +1,10 @@
-//! The pull request's title, body and follow-up comments (pure). Everything that comes from
-//! an alert or a commit is untrusted and goes through [`markdown`].
+//! The pull request's title, body and follow-up comments (pure), in the dialect of the forge
+//! they go to. Everything that comes from an alert or a commit is untrusted and goes through
+//! [`markdown`].
 
 use std::fmt::Write;
 
-use super::markdown::{self, code, inline, quote, GITHUB_BODY_LIMIT};
+use super::markdown::{self, code, inline, quote, Dialect};
 use crate::alert::{Alert, Payload};
 use crate::gitstore::commit::short_str;
 use crate::locate::CulpritFrom;
@@ -17,8 +18,10 @@ pub const MARKER: &str = "<!-- revertbot";
 const SHORT: usize = 200;
 const LONG: usize = 4_000;
 const LABELS: usize = 40;
-/// Room kept free under GitHub's limit for the parts written after the alert.
-const BODY_BUDGET: usize = GITHUB_BODY_LIMIT - 4_096;
+/// Room kept free under the forge's limit for the parts written after the alert.
+const AFTER_ALERT: usize = 4_096;
+/// Room kept free under the forge's limit for the mark a cut body ends with.
+const CUT_MARK: usize = 100;
 
 /// The alert a pull request answers.
 #[derive(Clone, Copy)]
@@ -36,13 +39,15 @@ impl<'a> AlertContext<'a> {
     }
 }
 
-/// Where links to the repository on the web go, e.g. `https://github.com/acme/gitops`.
+/// Where links to the repository on the web go, e.g. `https://github.com/acme/gitops`, and
+/// the forge whose pages they are, whose Markdown the text is written in.
 pub struct Links<'a> {
     pub repo_web_url: &'a str,
+    pub dialect: Dialect,
 }
 
 /// `Revert <image> to <old version>`, plus the alert name when there is one.
-pub fn title(report: &RevertReport, alert: Option<AlertContext>) -> String {
+pub fn title(report: &RevertReport, alert: Option<AlertContext>, dialect: Dialect) -> String {
     let image = report
         .image
         .as_deref()
@@ -66,9 +71,9 @@ pub fn title(report: &RevertReport, alert: Option<AlertContext>) -> String {
         format!("Revert {image} to {}", versions.join(", "))
     };
     if let Some(name) = alert.map(|a| a.alert.name()).filter(|n| !n.is_empty()) {
-        write!(title, " ({})", markdown::title_text(name, 100)).ok();
+        write!(title, " ({})", markdown::one_line(name, 100)).ok();
     }
-    markdown::title_text(&title, 250)
+    markdown::title_text(&title, 250, dialect)
 }
 
 fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
@@ -82,6 +87,7 @@ fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 }
 
 pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -> String {
+    let d = links.dialect;
     let mut b = String::new();
     let c = &report.culprit;
     writeln!(b, "{MARKER} reverts {} -->", report.reverted).ok();
@@ -104,22 +110,23 @@ pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -
 
     if let Some(alert) = alert {
         b.push_str("### Why\n\n");
-        why(&mut b, alert);
+        why(&mut b, alert, d);
     }
-    if b.len() > BODY_BUDGET {
-        b = markdown::truncate(&b, BODY_BUDGET).into_owned();
+    let budget = d.body_limit() - AFTER_ALERT;
+    if b.len() > budget {
+        b = markdown::truncate(&b, budget).into_owned();
         b.push('\n');
     }
 
     b.push_str("\n### What\n\n");
-    let commit_url = format!("{}/commit/{}", links.repo_web_url, report.reverted);
+    let commit_url = d.commit_url(links.repo_web_url, &report.reverted);
     writeln!(
         b,
         "- Culprit: [`{}`]({commit_url}) {} by {}, {}",
         short_str(&report.reverted),
-        inline(&c.subject, SHORT),
-        inline(&c.author, SHORT),
-        inline(&c.time, SHORT)
+        inline(&c.subject, SHORT, d),
+        inline(&c.author, SHORT, d),
+        inline(&c.time, SHORT, d)
     )
     .ok();
     if let Some(workload) = &report.workload {
@@ -196,22 +203,42 @@ pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -
         }
     }
 
-    hold(&mut b, report);
-    b.push_str(
+    hold(&mut b, report, d);
+    write!(
+        b,
         "\n### After merging\n\n\
-         To undo this rollback, revert its merge commit (GitHub's **Revert** button on this pull request).\n\n\
+         {}\n\n\
          ### Wrong culprit?\n\n\
-         Close this pull request without merging: revertbot will not open it again for this commit.\n",
-    );
-    if b.chars().count() > GITHUB_BODY_LIMIT {
-        b = markdown::truncate(&b, GITHUB_BODY_LIMIT - 100).into_owned();
+         Close this {} without merging: revertbot will not open it again for this commit.\n",
+        undo_hint(d),
+        d.pull_noun()
+    )
+    .ok();
+    cap(b, d.body_limit())
+}
+
+/// How to undo a merged rollback on the forge.
+fn undo_hint(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::GitHub => "To undo this rollback, revert its merge commit (GitHub's **Revert** button on this pull request).",
+        Dialect::GitLab => "To undo this rollback, revert its merge commit (GitLab's **Revert** button on this merge request).",
+        // No button is named: Gitea and Forgejo have none on a pull request.
+        Dialect::Gitea => "To undo this rollback, revert its merge commit.",
     }
-    b
+}
+
+/// `text`, cut to `limit` characters with room for the cut's mark.
+fn cap(text: String, limit: usize) -> String {
+    if text.chars().count() > limit {
+        markdown::truncate(&text, limit - CUT_MARK).into_owned()
+    } else {
+        text
+    }
 }
 
 /// The Hold section: what this pull request holds where, what must be held by hand, and how to
 /// lift it; without holds, what image automation will do.
-fn hold(b: &mut String, report: &RevertReport) {
+fn hold(b: &mut String, report: &RevertReport, d: Dialect) {
     let h = &report.hold;
     b.push_str("\n### Hold\n\n");
     if h.is_empty() {
@@ -233,7 +260,7 @@ fn hold(b: &mut String, report: &RevertReport) {
                 held.tool,
                 code(&held.tag, SHORT),
                 code(&held.file, SHORT),
-                inline(&held.object, SHORT),
+                inline(&held.object, SHORT, d),
                 code(&held.pattern, SHORT),
                 if held.added { "" } else { " (held already)" }
             )
@@ -241,9 +268,14 @@ fn hold(b: &mut String, report: &RevertReport) {
         }
     }
     if !h.by_hand.is_empty() {
-        b.push_str("\nNot held by this pull request — hold it where it is configured:\n\n");
+        writeln!(
+            b,
+            "\nNot held by this {} — hold it where it is configured:\n",
+            d.pull_noun()
+        )
+        .ok();
         for by_hand in &h.by_hand {
-            writeln!(b, "- {}: {}", by_hand.tool, inline(&by_hand.why, SHORT)).ok();
+            writeln!(b, "- {}: {}", by_hand.tool, inline(&by_hand.why, SHORT, d)).ok();
             b.push_str(&fenced(&by_hand.how));
         }
     }
@@ -258,8 +290,9 @@ fn hold(b: &mut String, report: &RevertReport) {
             format!("revertbot unhold --repo REPO --image {image} --tag {tag} --push --pr");
         writeln!(
             b,
-            "\nOnce a fixed version exists, lift the hold: {} opens the pull request that removes it, and only it.",
-            code(&command, SHORT * 2)
+            "\nOnce a fixed version exists, lift the hold: {} opens the {} that removes it, and only it.",
+            code(&command, SHORT * 2),
+            d.pull_noun()
         )
         .ok();
     }
@@ -274,7 +307,7 @@ fn fenced(text: &str) -> String {
 }
 
 /// The body of the pull request that lifts a hold.
-pub fn unhold_body(report: &crate::revert::UnholdReport) -> String {
+pub fn unhold_body(report: &crate::revert::UnholdReport, dialect: Dialect) -> String {
     let mut b = String::new();
     writeln!(
         b,
@@ -290,7 +323,7 @@ pub fn unhold_body(report: &crate::revert::UnholdReport) -> String {
             h.tool,
             code(&h.pattern, SHORT),
             code(&h.file, SHORT),
-            inline(&h.object, SHORT)
+            inline(&h.object, SHORT, dialect)
         )
         .ok();
     }
@@ -323,17 +356,17 @@ fn versions(c: &Change) -> String {
     )
 }
 
-fn why(b: &mut String, ctx: AlertContext) {
+fn why(b: &mut String, ctx: AlertContext, d: Dialect) {
     let a = ctx.alert;
     let severity = a
         .labels
         .get("severity")
-        .map(|s| format!(" (severity {})", inline(s, SHORT)))
+        .map(|s| format!(" (severity {})", inline(s, SHORT, d)))
         .unwrap_or_default();
     let since = if a.starts_at.is_empty() {
         String::new()
     } else {
-        format!(", firing since {}", inline(&a.starts_at, SHORT))
+        format!(", firing since {}", inline(&a.starts_at, SHORT, d))
     };
     // The others firing in the same group (two pods of one workload): counted, not listed.
     let others = ctx
@@ -350,18 +383,18 @@ fn why(b: &mut String, ctx: AlertContext) {
     writeln!(
         b,
         "Alert **{}**{severity}{since}{more}.\n",
-        inline(a.name(), SHORT)
+        inline(a.name(), SHORT, d)
     )
     .ok();
     for key in ["summary", "description"] {
         if let Some(text) = a.annotations.get(key) {
-            writeln!(b, "{}\n", quote(text, LONG)).ok();
+            writeln!(b, "{}\n", quote(text, LONG, d)).ok();
         }
     }
     if !a.labels.is_empty() {
         b.push_str("| label | value |\n| --- | --- |\n");
         for (k, v) in a.labels.iter().take(LABELS) {
-            writeln!(b, "| {} | {} |", inline(k, SHORT), inline(v, SHORT)).ok();
+            writeln!(b, "| {} | {} |", inline(k, SHORT, d), inline(v, SHORT, d)).ok();
         }
         if a.labels.len() > LABELS {
             writeln!(b, "| … | {} more labels |", a.labels.len() - LABELS).ok();
@@ -435,37 +468,37 @@ pub fn silence_url(payload: &Payload, alert: &Alert) -> Option<String> {
 }
 
 /// The comment added to an open pull request when the alert fires again.
-pub fn occurrence_comment(alert: Option<AlertContext>, now: &str) -> String {
+pub fn occurrence_comment(alert: Option<AlertContext>, now: &str, dialect: Dialect) -> String {
     let mut c = format!("{MARKER}:occurrence -->\n");
     match alert {
         Some(ctx) => {
             writeln!(
                 c,
                 "The alert **{}** fired again ({}).",
-                inline(ctx.alert.name(), SHORT),
-                inline(now, SHORT)
+                inline(ctx.alert.name(), SHORT, dialect),
+                inline(now, SHORT, dialect)
             )
             .ok();
             if let Some(summary) = ctx.alert.annotations.get("summary") {
-                writeln!(c, "\n{}", quote(summary, LONG)).ok();
+                writeln!(c, "\n{}", quote(summary, LONG, dialect)).ok();
             }
         }
         None => {
             writeln!(
                 c,
                 "revertbot was asked again for this rollback ({}).",
-                inline(now, SHORT)
+                inline(now, SHORT, dialect)
             )
             .ok();
         }
     }
-    c
+    cap(c, dialect.comment_limit())
 }
 
 /// The comment added to a rollback's pull request when its alert resolves: the rollback may
 /// still be wanted (the alert may have resolved because a person rolled back by hand), so the
 /// pull request stays for people to decide.
-pub fn resolved_comment(alert: Option<AlertContext>, now: &str) -> String {
+pub fn resolved_comment(alert: Option<AlertContext>, now: &str, dialect: Dialect) -> String {
     let mut c = format!("{MARKER}:resolved -->\n");
     let name = alert.map_or("", |ctx| ctx.alert.name());
     let resolved_at = alert
@@ -473,18 +506,26 @@ pub fn resolved_comment(alert: Option<AlertContext>, now: &str) -> String {
         .filter(|t| !t.is_empty() && !t.starts_with("0001-"))
         .unwrap_or(now);
     if name.is_empty() {
-        writeln!(c, "The alert resolved at {}.", inline(resolved_at, SHORT)).ok();
+        writeln!(
+            c,
+            "The alert resolved at {}.",
+            inline(resolved_at, SHORT, dialect)
+        )
+        .ok();
     } else {
         writeln!(
             c,
             "The alert **{}** resolved at {}.",
-            inline(name, SHORT),
-            inline(resolved_at, SHORT)
+            inline(name, SHORT, dialect),
+            inline(resolved_at, SHORT, dialect)
         )
         .ok();
     }
-    c.push_str(
-        "\nThis pull request stays open: merge it if the version it rolls back is still bad, or close it if not.\n",
-    );
-    c
+    writeln!(
+        c,
+        "\nThis {} stays open: merge it if the version it rolls back is still bad, or close it if not.",
+        dialect.pull_noun()
+    )
+    .ok();
+    cap(c, dialect.comment_limit())
 }

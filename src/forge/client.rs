@@ -18,6 +18,7 @@ use super::gitea::{self, Gitea, GiteaSettings};
 use super::github::{GitHub, GitHubSettings, Repo, RepoName};
 use super::gitlab::{self, GitLab, GitLabSettings};
 use super::local::{self, LocalForge};
+use super::markdown::Dialect;
 use super::pulls::{PullOutcome, PullRequestSpec};
 use super::retry::RetryPolicy;
 use crate::clock::Clock;
@@ -246,6 +247,16 @@ impl Forges {
                 ForgeKind::GitLab => self.gitlab.is_some(),
                 ForgeKind::Gitea => self.gitea.is_some(),
             }
+    }
+
+    /// The Markdown the pull request's text is written in: its forge's, or GitHub's (which the
+    /// status page renders) for one kept in the journal.
+    pub fn dialect(&self, kind: ForgeKind) -> Dialect {
+        match (self.local.is_some(), kind) {
+            (true, _) | (false, ForgeKind::GitHub) => Dialect::GitHub,
+            (false, ForgeKind::GitLab) => Dialect::GitLab,
+            (false, ForgeKind::Gitea) => Dialect::Gitea,
+        }
     }
 
     /// Whether pull requests are kept in the journal.

@@ -170,8 +170,15 @@ impl Engine {
             .map(str::to_string)
             .unwrap_or_else(|| self.forges.web_url(&name));
         let text = PullText {
-            title: body::title(&report, ctx),
-            body: body::body(&report, &Links { repo_web_url: &web }, ctx),
+            title: body::title(&report, ctx, self.forges.dialect(name.kind())),
+            body: body::body(
+                &report,
+                &Links {
+                    repo_web_url: &web,
+                    dialect: self.forges.dialect(name.kind()),
+                },
+                ctx,
+            ),
         };
         let now = self
             .clock
@@ -180,7 +187,7 @@ impl Engine {
         let branch = Publish::of(report.pushed, report.outcome, report.branch.as_deref())
             .onto(&report.base, &text)
             .comments(
-                body::occurrence_comment(ctx, &now),
+                body::occurrence_comment(ctx, &now, self.forges.dialect(name.kind())),
                 options.comment_interval,
             );
         let pull = self.publish(&forge, branch, options.dress, effects).await?;
@@ -283,7 +290,7 @@ impl Engine {
             let report = blocking(move || revert::unhold(&git.settings, &t, &i, &g, effects))
                 .await
                 .map_err(|e| pushed_with.explain(e))?;
-            let (Some(options), Some(_)) = (pull, repo_name) else {
+            let (Some(options), Some(name)) = (pull, repo_name) else {
                 return Ok(UnholdOutcome {
                     unhold: report,
                     pull_text: None,
@@ -292,7 +299,7 @@ impl Engine {
             };
             let text = PullText {
                 title: format!("Lift the hold on {image}:{tag}"),
-                body: body::unhold_body(&report),
+                body: body::unhold_body(&report, self.forges.dialect(name.kind())),
             };
             // Lifting a hold again says nothing new on its pull request.
             let branch = Publish::of(report.pushed, report.outcome, report.branch.as_deref())
@@ -562,8 +569,15 @@ impl Engine {
     ) -> Result<()> {
         let ctx = alert.and_then(AlertContext::of);
         let now = self.clock.now();
-        let text =
-            body::resolved_comment(ctx, &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        let dialect = match self.forges.resolve(repo, forge, Some(remote_url)) {
+            Ok(repo) => self.forges.dialect(repo.kind()),
+            Err(_) => self.forges.dialect(forge.unwrap_or(ForgeKind::GitHub)),
+        };
+        let text = body::resolved_comment(
+            ctx,
+            &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            dialect,
+        );
         self.forges
             .comment(
                 || self.forges.resolve(repo, forge, Some(remote_url)),
