@@ -81,8 +81,11 @@ impl Fake {
         Fake::Gitea(fake)
     }
 
-    fn both(g: &Gitops) -> [Fake; 2] {
-        [Fake::gitlab(g), Fake::gitea(g)]
+    /// Each forge, holding a repository of its own.
+    fn each() -> [(Gitops, Fake); 2] {
+        let (a, b) = (gitops(), gitops());
+        let (gitlab, gitea) = (Fake::gitlab(&a), Fake::gitea(&b));
+        [(a, gitlab), (b, gitea)]
     }
 
     fn prism(&self) -> Prism {
@@ -297,8 +300,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opens_one_and_notes_on_it_at_most_once_per_interval() {
-    let g = gitops();
-    for fake in Fake::both(&g) {
+    for (g, fake) in Fake::each() {
         let forge = fake.name();
         let prism = fake.prism();
         let engine = engine(&g, fake.settings(&prism, TOKEN));
@@ -395,8 +397,7 @@ async fn opens_one_and_notes_on_it_at_most_once_per_interval() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_one_is_a_persons_no_and_a_merged_one_is_done() {
     for closing in ["closed", "merged"] {
-        let g = gitops();
-        for fake in Fake::both(&g) {
+        for (g, fake) in Fake::each() {
             let forge = fake.name();
             let prism = fake.prism();
             let engine = engine(&g, fake.settings(&prism, TOKEN));
@@ -430,8 +431,7 @@ async fn a_closed_one_is_a_persons_no_and_a_merged_one_is_done() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_errors_and_rate_limits_are_waited_out_without_a_second_one() {
-    let g = gitops();
-    for fake in Fake::both(&g) {
+    for (g, fake) in Fake::each() {
         let forge = fake.name();
         let prism = fake.prism();
         let engine = engine(&g, fake.settings(&prism, TOKEN));
@@ -459,8 +459,7 @@ async fn server_errors_and_rate_limits_are_waited_out_without_a_second_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_token_scope_or_name_is_one_line_naming_the_setting() {
-    let g = gitops();
-    for fake in Fake::both(&g) {
+    for (g, fake) in Fake::each() {
         let forge = fake.name();
         let prism = fake.prism();
         let error = |e: anyhow::Error| format!("{e:#}");
