@@ -531,3 +531,89 @@ async fn a_wrong_token_scope_or_name_is_one_line_naming_the_setting() {
         );
     }
 }
+
+/// Gitea lists 50 labels a page at most: a label on a later page is found there, not made
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labels_on_a_later_page_are_found_not_made_again() {
+    let g = gitops();
+    let fake = Fake::gitea(&g);
+    let Fake::Gitea(gitea) = &fake else {
+        unreachable!()
+    };
+    for n in 0..70 {
+        gitea.add_label(OWNER, NAME, &format!("area-{n:02}"), "#00aabb");
+    }
+    let rollback_id = gitea.add_label(OWNER, NAME, "rollback", "#d73a4a");
+    let prism = fake.prism();
+    let engine = engine(&g, fake.settings(&prism, TOKEN));
+    let (_, opened) = rollback(&engine, &g, &fake, HOUR).await.unwrap();
+    assert!(opened.warnings.is_empty(), "{:?}", opened.warnings);
+    let labels = gitea.labels(OWNER, NAME);
+    assert_eq!(
+        labels.iter().filter(|l| l.name == "rollback").count(),
+        1,
+        "not made again"
+    );
+    assert_eq!(labels.len(), 72, "only incident made");
+    let pull = &gitea.pulls(OWNER, NAME)[0];
+    assert!(pull.label_ids.contains(&rollback_id), "{pull:?}");
+    let pages = fake
+        .requests()
+        .iter()
+        .filter(|(m, p)| m == "GET" && p.contains("/labels"))
+        .count();
+    assert!(pages >= 2, "{pages} pages read");
+    prism.assert_no_violations();
+}
+
+/// An open one the list did not show (a replica opened it a moment ago): the forge's 409 to the
+/// create is read as "it exists", and it is found, not opened twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_409_to_the_create_is_the_one_there_found() {
+    for (g, fake) in Fake::each() {
+        let forge = fake.name();
+        let prism = fake.prism();
+        let engine = engine(&g, fake.settings(&prism, TOKEN));
+        let (_, first) = rollback(&engine, &g, &fake, HOUR).await.unwrap();
+        // The next look lists nothing.
+        let list = match &fake {
+            Fake::GitLab(f) => {
+                f.fail_next(
+                    "GET",
+                    "/merge_requests?source_branch",
+                    200,
+                    1,
+                    Vec::new(),
+                    Some("[]".into()),
+                );
+                "/merge_requests"
+            }
+            Fake::Gitea(f) => {
+                f.fail_next(
+                    "GET",
+                    "/pulls?state=all",
+                    200,
+                    Vec::new(),
+                    Some("[]".into()),
+                );
+                "/pulls"
+            }
+        };
+        let (_, again) = rollback(&engine, &g, &fake, HOUR).await.unwrap();
+        assert_eq!(
+            (again.state, again.number),
+            (PullState::Found, first.number),
+            "{forge}"
+        );
+        assert_eq!(fake.held().len(), 1, "{forge}");
+        assert_eq!(fake.creates(), 2, "{forge}: the second create answered 409");
+        let conflict = fake
+            .requests()
+            .iter()
+            .filter(|(m, p)| m == "POST" && p.split('?').next().unwrap().ends_with(list))
+            .count();
+        assert_eq!(conflict, 2, "{forge}");
+        prism.assert_no_violations();
+    }
+}

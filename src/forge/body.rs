@@ -529,3 +529,47 @@ pub fn resolved_comment(alert: Option<AlertContext>, now: &str, dialect: Dialect
     .ok();
     cap(c, dialect.comment_limit())
 }
+
+/// Whether the "fired again" note is due on a pull request opened at `opened_at` whose notes
+/// are `notes` (text and time): when revertbot's last notice — the pull request itself, or a
+/// note of its own (it starts with [`MARKER`]) — is at least `interval` old.
+pub fn notice_due<'a>(
+    notes: impl IntoIterator<Item = (&'a str, chrono::DateTime<chrono::Utc>)>,
+    opened_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+    interval: std::time::Duration,
+) -> bool {
+    let last_notice = notes
+        .into_iter()
+        .filter(|(text, _)| text.starts_with(MARKER))
+        .map(|(_, at)| at)
+        .chain([opened_at])
+        .max()
+        .unwrap_or(opened_at);
+    let interval = chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::MAX);
+    now - last_notice >= interval
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_notice_is_due_once_the_last_one_is_old_enough() {
+        let at = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap();
+        let hour = Duration::from_secs(3600);
+        let ours = format!("{MARKER}:occurrence -->\nfired again");
+        assert!(notice_due([], at(0), at(3600), hour));
+        assert!(!notice_due([], at(0), at(3599), hour));
+        assert!(
+            !notice_due([(ours.as_str(), at(3000))], at(0), at(3700), hour),
+            "our own note an hour ago counts"
+        );
+        assert!(
+            notice_due([("a person's comment", at(3000))], at(0), at(3700), hour),
+            "a person's comment does not"
+        );
+        assert!(!notice_due([], at(0), at(10), Duration::MAX));
+    }
+}

@@ -22,9 +22,10 @@ use http::{Method, StatusCode};
 use serde::Deserialize;
 use tracing::warn;
 
+use super::body::notice_due;
 use super::http::{describe, ApiError, Rest, RestSettings};
 use super::markdown::query_component;
-use super::opening::{notice_due, open_once, OpenFailed, Opened};
+use super::opening::{open_once, OpenFailed, Opened};
 use super::pulls::{PullOutcome, PullRequestSpec, PullState};
 use super::retry::RetryPolicy;
 use crate::clock::Clock;

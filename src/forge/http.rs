@@ -167,15 +167,7 @@ impl Rest {
             let page: Vec<T> = parse(&answer.body, "GET", path)?;
             items.extend(page);
             match next_page(&url, &answer.headers) {
-                Some(next) if self.same_origin(&next) => url = next,
-                Some(next) => {
-                    warn!(
-                        "{} pointed the next page of GET {path} at another server ({}); not followed",
-                        self.inner.forge,
-                        crate::gitstore::remote::redact(&next)
-                    );
-                    return Ok(items);
-                }
+                Some(next) => url = self.on_own_server(&next),
                 None => return Ok(items),
             }
         }
@@ -290,9 +282,14 @@ impl Rest {
         format!("{}{path}", self.inner.api_url)
     }
 
-    /// Whether `url` is on the API's own server: a page link elsewhere must not get the token.
-    fn same_origin(&self, url: &str) -> bool {
-        origin(url).is_some_and(|o| Some(o) == origin(&self.inner.api_url))
+    /// `url`'s path and query on the API's own server: a forge behind a proxy writes its page
+    /// links with its public address (Gitea's `ROOT_URL`), and the token goes nowhere else.
+    fn on_own_server(&self, url: &str) -> String {
+        let own = origin(&self.inner.api_url).unwrap_or_default();
+        match origin(url) {
+            Some(theirs) => format!("{own}{}", &url[theirs.len()..]),
+            None => format!("{own}{url}"),
+        }
     }
 }
 

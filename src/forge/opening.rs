@@ -1,14 +1,11 @@
 //! What every forge does the same way around a rollback's pull request: opening it at most once
-//! through failures, and when the "fired again" note is due.
+//! through failures.
 
 use std::future::Future;
-use std::time::Duration;
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
 use tracing::warn;
 
-use super::body::MARKER;
 use super::http::{describe, ApiError};
 use super::pulls::{PullOutcome, PullState};
 use super::retry::RetryPolicy;
@@ -76,47 +73,4 @@ pub enum OpenFailed {
     Post(ApiError),
     /// Looking for the pull request failed.
     Look(anyhow::Error),
-}
-
-/// Whether the "fired again" note is due on a pull request opened at `opened_at` whose notes
-/// are `notes` (text and time): when revertbot's last notice — the pull request itself, or a
-/// note of its own — is at least `interval` old.
-pub fn notice_due<'a>(
-    notes: impl IntoIterator<Item = (&'a str, DateTime<Utc>)>,
-    opened_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-    interval: Duration,
-) -> bool {
-    let last_notice = notes
-        .into_iter()
-        .filter(|(text, _)| text.starts_with(MARKER))
-        .map(|(_, at)| at)
-        .chain([opened_at])
-        .max()
-        .unwrap_or(opened_at);
-    let interval = chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::MAX);
-    now - last_notice >= interval
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_notice_is_due_once_the_last_one_is_old_enough() {
-        let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
-        let hour = Duration::from_secs(3600);
-        let ours = format!("{MARKER}:occurrence -->\nfired again");
-        assert!(notice_due([], at(0), at(3600), hour));
-        assert!(!notice_due([], at(0), at(3599), hour));
-        assert!(
-            !notice_due([(ours.as_str(), at(3000))], at(0), at(3700), hour),
-            "our own note an hour ago counts"
-        );
-        assert!(
-            notice_due([("a person's comment", at(3000))], at(0), at(3700), hour),
-            "a person's comment does not"
-        );
-        assert!(!notice_due([], at(0), at(10), Duration::MAX));
-    }
 }

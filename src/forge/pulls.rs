@@ -9,9 +9,9 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tracing::{debug, warn};
 
+use super::body::notice_due;
 use super::github::Repo;
 use super::markdown::query_component;
-use super::opening::notice_due;
 
 /// How a pull request is dressed when it is opened.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
