@@ -22,11 +22,10 @@ use http::{Method, StatusCode};
 use serde::Deserialize;
 use tracing::warn;
 
-use super::body::notice_due;
 use super::github::RepoName;
-use super::http::{describe, ApiError, Rest, RestSettings};
+use super::http::{describe, ApiError, Hints, Rest, RestSettings};
 use super::markdown::query_component;
-use super::opening::{open_once, OpenFailed, Opened};
+use super::opening::{found_again, open_once, Listed, OpenFailed, Opened};
 use super::pulls::{PullOutcome, PullRequestSpec, PullState};
 use super::retry::RetryPolicy;
 use crate::clock::Clock;
@@ -144,7 +143,7 @@ impl Gitea {
             .api
             .get(&path)
             .await
-            .map_err(|e| fail(name, "GET", &path, &e))?;
+            .map_err(|e| hints(name).fail("GET", &path, &e))?;
         Ok(Repo {
             api: self.api.clone(),
             name: name.clone(),
@@ -164,6 +163,11 @@ fn repo_path(name: &RepoName, rest: &str) -> String {
 impl Repo {
     fn path(&self, rest: &str) -> String {
         repo_path(&self.name, rest)
+    }
+
+    /// Gitea's answer as one line naming what to fix.
+    fn fail(&self, method: &str, path: &str, e: &ApiError) -> anyhow::Error {
+        hints(&self.name).fail(method, path, e)
     }
 
     /// Opens the pull request, or finds the one there is; never makes a second one.
@@ -210,7 +214,7 @@ impl Repo {
                     ))
                     .into());
             }
-            Err(OpenFailed::Post(e)) => return Err(fail(&self.name, "POST", &path, &e)),
+            Err(OpenFailed::Post(e)) => return Err(self.fail("POST", &path, &e)),
             Err(OpenFailed::Look(e)) => return Err(e),
         };
         self.dress(pull.number, spec, &mut warnings).await;
@@ -239,44 +243,36 @@ impl Repo {
             .api
             .get_all(&path)
             .await
-            .map_err(|e| fail(&self.name, "GET", &path, &e))?;
-        // Filtered again, for a server that ignores `head`.
-        let pulls: Vec<&Pull> = pulls
-            .iter()
+            .map_err(|e| self.fail("GET", &path, &e))?;
+        // Filtered again, for a server that ignores `head`; Gitea lists the newest first.
+        let listed = pulls
+            .into_iter()
             .filter(|p| p.head.branch == spec.head)
+            .map(|p| Listed {
+                number: p.number,
+                url: p.html_url,
+                state: match (p.state.as_str(), p.merged) {
+                    ("open", _) => PullState::Found,
+                    (_, true) => PullState::Merged,
+                    _ => PullState::Declined,
+                },
+                created_at: p.created_at,
+            })
             .collect();
-        // Gitea lists the newest first.
-        let Some(pull) = pulls.iter().find(|p| p.state == "open").or(pulls.first()) else {
-            return Ok(None);
-        };
-        let state = match (pull.state.as_str(), pull.merged) {
-            ("open", _) => PullState::Found,
-            (_, true) => PullState::Merged,
-            _ => PullState::Declined,
-        };
-        let mut commented = false;
-        if state == PullState::Found && !spec.occurrence_comment.is_empty() {
-            let comments_path = self.path(&format!("/issues/{}/comments", pull.number));
+        let notes = |number| async move {
+            let path = self.path(&format!("/issues/{number}/comments"));
             let comments: Vec<Comment> = self
                 .api
-                .get_all(&comments_path)
+                .get_all(&path)
                 .await
-                .map_err(|e| fail(&self.name, "GET", &comments_path, &e))?;
-            let notes = comments.iter().map(|c| (c.body.as_str(), c.created_at));
-            if notice_due(notes, pull.created_at, now, spec.comment_interval) {
-                match self.comment(pull.number, &spec.occurrence_comment).await {
-                    Ok(()) => commented = true,
-                    Err(e) => warn!("could not comment on pull request #{}: {e:#}", pull.number),
-                }
-            }
-        }
-        Ok(Some(PullOutcome {
-            number: pull.number,
-            url: pull.html_url.clone(),
-            state,
-            commented,
-            warnings: Vec::new(),
-        }))
+                .map_err(|e| self.fail("GET", &path, &e))?;
+            Ok(comments
+                .into_iter()
+                .map(|c| (c.body, c.created_at))
+                .collect())
+        };
+        let say = |number| self.comment(number, &spec.occurrence_comment);
+        found_again(listed, spec, now, notes, say).await
     }
 
     /// Adds a comment to pull request `number`. Not sent again after a failure: a comment twice
@@ -287,7 +283,7 @@ impl Repo {
             .send::<serde_json::Value>(Method::POST, &path, &serde_json::json!({ "body": body }))
             .await
             .map(|_| ())
-            .map_err(|e| fail(&self.name, "POST", &path, &e))
+            .map_err(|e| self.fail("POST", &path, &e))
     }
 
     /// The ids of the labels named, creating those the repository lacks; a label that cannot
@@ -370,39 +366,12 @@ impl Repo {
     }
 }
 
-/// Gitea's answer as one line naming what to fix.
-fn fail(repo: &RepoName, method: &str, path: &str, e: &ApiError) -> anyhow::Error {
-    let Some(status) = e.status else {
-        return Error::transient(format!(
-            "Gitea did not answer {method} {path}: {}",
-            e.message
-        ))
-        .into();
-    };
-    let kind = match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => Kind::Usage,
-        _ if e.is_transient() => Kind::Transient,
-        _ => Kind::Internal,
-    };
-    let error = Error::new(kind).text(format!(
-        "Gitea answered {} to {method} {path}: {}",
-        status.as_u16(),
-        e.message
-    ));
-    match status {
-        StatusCode::UNAUTHORIZED => error
-            .text("; the token is wrong or expired: check ")
-            .input(Input::GiteaToken),
-        StatusCode::FORBIDDEN => error
-            .text("; the token lacks a scope: it needs write:repository and write:issue (")
-            .input(Input::GiteaToken)
-            .text(")"),
-        StatusCode::NOT_FOUND => error
-            .text(format!(
-                "; no repository {repo} that the token can see: check "
-            ))
-            .input(Input::GiteaRepo),
-        _ => error,
+/// What Gitea's refusals point at.
+fn hints(repo: &RepoName) -> Hints {
+    Hints {
+        forge: "Gitea",
+        token: Input::GiteaToken,
+        needs: "write:repository and write:issue",
+        repo: (repo.to_string(), Input::GiteaRepo),
     }
-    .into()
 }

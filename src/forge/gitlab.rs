@@ -22,14 +22,13 @@ use http::{Method, StatusCode};
 use serde::Deserialize;
 use tracing::warn;
 
-use super::body::notice_due;
-use super::http::{describe, ApiError, Rest, RestSettings};
+use super::http::{describe, ApiError, Hints, Rest, RestSettings};
 use super::markdown::query_component;
-use super::opening::{open_once, OpenFailed, Opened};
+use super::opening::{found_again, open_once, Listed, OpenFailed, Opened};
 use super::pulls::{PullOutcome, PullRequestSpec, PullState};
 use super::retry::RetryPolicy;
 use crate::clock::Clock;
-use crate::error::{Error, Input, Kind};
+use crate::error::Input;
 
 /// How a deployment talks to GitLab.
 #[derive(Debug, Clone)]
@@ -142,7 +141,7 @@ impl GitLab {
             .api
             .get(&format!("/projects/{id}"))
             .await
-            .map_err(|e| fail(project, "GET", &format!("/projects/{id}"), &e))?;
+            .map_err(|e| hints(project).fail("GET", &format!("/projects/{id}"), &e))?;
         Ok(Project {
             api: self.api.clone(),
             name: project.to_string(),
@@ -156,6 +155,11 @@ impl GitLab {
 impl Project {
     fn path(&self, rest: &str) -> String {
         format!("/projects/{}{rest}", self.id)
+    }
+
+    /// GitLab's answer as one line naming what to fix.
+    fn fail(&self, method: &str, path: &str, e: &ApiError) -> anyhow::Error {
+        hints(&self.name).fail(method, path, e)
     }
 
     /// Opens the merge request, or finds the one there is; never makes a second one.
@@ -217,7 +221,7 @@ impl Project {
                 warnings,
             }),
             Ok(Opened::Found(found)) => Ok(found),
-            Err(OpenFailed::Post(e)) => Err(fail(&self.name, "POST", &path, &e)),
+            Err(OpenFailed::Post(e)) => Err(self.fail("POST", &path, &e)),
             Err(OpenFailed::Look(e)) => Err(e),
         }
     }
@@ -237,51 +241,41 @@ impl Project {
             .api
             .get_all(&path)
             .await
-            .map_err(|e| fail(&self.name, "GET", &path, &e))?;
-        // Filtered again, for a server that ignored `source_branch`.
-        let mrs: Vec<&MergeRequest> = mrs
-            .iter()
+            .map_err(|e| self.fail("GET", &path, &e))?;
+        // Filtered again, for a server that ignored `source_branch`; GitLab lists the newest
+        // first.
+        let listed = mrs
+            .into_iter()
             .filter(|m| m.source_branch == spec.head)
+            .map(|m| Listed {
+                number: m.iid,
+                url: m.web_url,
+                state: match m.state.as_str() {
+                    // `locked`: being merged.
+                    "opened" | "locked" => PullState::Found,
+                    "merged" => PullState::Merged,
+                    _ => PullState::Declined,
+                },
+                created_at: m.created_at,
+            })
             .collect();
-        let open = |m: &&&MergeRequest| m.state == "opened" || m.state == "locked";
-        // GitLab lists the newest first.
-        let Some(mr) = mrs.iter().find(open).or(mrs.first()) else {
-            return Ok(None);
-        };
-        let state = match mr.state.as_str() {
-            "opened" | "locked" => PullState::Found,
-            "merged" => PullState::Merged,
-            _ => PullState::Declined,
-        };
-        let mut commented = false;
-        if state == PullState::Found && !spec.occurrence_comment.is_empty() {
-            let notes_path = self.path(&format!(
-                "/merge_requests/{}/notes?sort=desc&order_by=created_at&per_page=100",
-                mr.iid
+        let notes = |iid| async move {
+            let path = self.path(&format!(
+                "/merge_requests/{iid}/notes?sort=desc&order_by=created_at&per_page=100"
             ));
             let notes: Vec<Note> = self
                 .api
-                .get_all(&notes_path)
+                .get_all(&path)
                 .await
-                .map_err(|e| fail(&self.name, "GET", &notes_path, &e))?;
-            let notes = notes
-                .iter()
+                .map_err(|e| self.fail("GET", &path, &e))?;
+            Ok(notes
+                .into_iter()
                 .filter(|n| !n.system)
-                .map(|n| (n.body.as_str(), n.created_at));
-            if notice_due(notes, mr.created_at, now, spec.comment_interval) {
-                match self.note(mr.iid, &spec.occurrence_comment).await {
-                    Ok(()) => commented = true,
-                    Err(e) => warn!("could not note on merge request !{}: {e:#}", mr.iid),
-                }
-            }
-        }
-        Ok(Some(PullOutcome {
-            number: mr.iid,
-            url: mr.web_url.clone(),
-            state,
-            commented,
-            warnings: Vec::new(),
-        }))
+                .map(|n| (n.body, n.created_at))
+                .collect())
+        };
+        let say = |iid| self.note(iid, &spec.occurrence_comment);
+        found_again(listed, spec, now, notes, say).await
     }
 
     /// Adds a note to merge request `iid`. Not sent again after a failure: a note twice is
@@ -292,7 +286,7 @@ impl Project {
             .send::<serde_json::Value>(Method::POST, &path, &serde_json::json!({ "body": body }))
             .await
             .map(|_| ())
-            .map_err(|e| fail(&self.name, "POST", &path, &e))
+            .map_err(|e| self.fail("POST", &path, &e))
     }
 
     /// The ids of `usernames` (`what`: reviewer or assignee); one not found is a warning, the
@@ -342,37 +336,12 @@ impl Project {
     }
 }
 
-/// GitLab's answer as one line naming what to fix.
-fn fail(project: &str, method: &str, path: &str, e: &ApiError) -> anyhow::Error {
-    let Some(status) = e.status else {
-        return Error::transient(format!(
-            "GitLab did not answer {method} {path}: {}",
-            e.message
-        ))
-        .into();
-    };
-    let kind = match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => Kind::Usage,
-        _ if e.is_transient() => Kind::Transient,
-        _ => Kind::Internal,
-    };
-    let error = Error::new(kind).text(format!(
-        "GitLab answered {} to {method} {path}: {}",
-        status.as_u16(),
-        e.message
-    ));
-    match status {
-        StatusCode::UNAUTHORIZED => error
-            .text("; the token is wrong or expired: check ")
-            .input(Input::GitLabToken),
-        StatusCode::FORBIDDEN => error
-            .text("; the token lacks a scope or a role: it needs the api and write_repository scopes, and Developer on the project (")
-            .input(Input::GitLabToken)
-            .text(")"),
-        StatusCode::NOT_FOUND => error
-            .text(format!("; no project {project:?} that the token can see: check "))
-            .input(Input::GitLabProject),
-        _ => error,
+/// What GitLab's refusals point at.
+fn hints(project: &str) -> Hints {
+    Hints {
+        forge: "GitLab",
+        token: Input::GitLabToken,
+        needs: "the api and write_repository scopes, and the Developer role on the project",
+        repo: (project.to_string(), Input::GitLabProject),
     }
-    .into()
 }

@@ -29,7 +29,7 @@ use tracing::warn;
 
 use super::retry::{retry_wait, RetryPolicy, Wait};
 use crate::clock::Clock;
-use crate::error::Error;
+use crate::error::{Error, Input, Kind};
 
 /// The most pages of one list read: a list longer than this many pages is cut, with a warning.
 const MAX_PAGES: usize = 100;
@@ -290,6 +290,63 @@ impl Rest {
             Some(theirs) => format!("{own}{}", &url[theirs.len()..]),
             None => format!("{own}{url}"),
         }
+    }
+}
+
+/// Which setting each of a forge's refusals points at.
+pub struct Hints {
+    /// `GitLab`, `Gitea`.
+    pub forge: &'static str,
+    /// The token's setting (401, 403).
+    pub token: Input,
+    /// The scopes (and role) the token needs (403).
+    pub needs: &'static str,
+    /// The repository as configured, and its setting (404).
+    pub repo: (String, Input),
+}
+
+impl Hints {
+    /// The forge's answer to `method path` as one line naming what to fix: 401 the token, 403
+    /// its scopes, 404 the repository's name; no answer, 5xx and 429 are transient.
+    pub fn fail(&self, method: &str, path: &str, e: &ApiError) -> anyhow::Error {
+        let forge = self.forge;
+        let Some(status) = e.status else {
+            return Error::transient(format!(
+                "{forge} did not answer {method} {path}: {}",
+                e.message
+            ))
+            .into();
+        };
+        let kind = match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => Kind::Usage,
+            _ if e.is_transient() => Kind::Transient,
+            _ => Kind::Internal,
+        };
+        let error = Error::new(kind).text(format!(
+            "{forge} answered {} to {method} {path}: {}",
+            status.as_u16(),
+            e.message
+        ));
+        match status {
+            StatusCode::UNAUTHORIZED => error
+                .text("; the token is wrong or expired: check ")
+                .input(self.token),
+            StatusCode::FORBIDDEN => error
+                .text(format!(
+                    "; the token lacks a scope: it needs {} (",
+                    self.needs
+                ))
+                .input(self.token)
+                .text(")"),
+            StatusCode::NOT_FOUND => error
+                .text(format!(
+                    "; nothing named {:?} that the token can see: check ",
+                    self.repo.0
+                ))
+                .input(self.repo.1),
+            _ => error,
+        }
+        .into()
     }
 }
 

@@ -4,10 +4,12 @@
 use std::future::Future;
 
 use anyhow::Result;
+use chrono::{DateTime, Utc};
 use tracing::warn;
 
+use super::body::notice_due;
 use super::http::{describe, ApiError};
-use super::pulls::{PullOutcome, PullState};
+use super::pulls::{PullOutcome, PullRequestSpec, PullState};
 use super::retry::RetryPolicy;
 
 /// What came of opening a pull request.
@@ -73,4 +75,51 @@ pub enum OpenFailed {
     Post(ApiError),
     /// Looking for the pull request failed.
     Look(anyhow::Error),
+}
+
+/// A merge or pull request as a forge lists it, in revertbot's terms.
+pub struct Listed {
+    pub number: u64,
+    pub url: String,
+    /// `Found` while open, `Merged`, or `Declined` (closed unmerged).
+    pub state: PullState,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Of the pull requests listed for the branch (newest first), the open one, else the newest;
+/// an open one gets the "fired again" note when it is due: `notes(number)` reads what is said
+/// on it (text and time), `say(number)` adds the note.
+pub async fn found_again<Notes, Say>(
+    listed: Vec<Listed>,
+    spec: &PullRequestSpec,
+    now: DateTime<Utc>,
+    notes: impl FnOnce(u64) -> Notes,
+    say: impl FnOnce(u64) -> Say,
+) -> Result<Option<PullOutcome>>
+where
+    Notes: Future<Output = Result<Vec<(String, DateTime<Utc>)>>>,
+    Say: Future<Output = Result<()>>,
+{
+    let open = listed.iter().position(|p| p.state == PullState::Found);
+    let Some(pull) = listed.into_iter().nth(open.unwrap_or(0)) else {
+        return Ok(None);
+    };
+    let mut commented = false;
+    if pull.state == PullState::Found && !spec.occurrence_comment.is_empty() {
+        let said = notes(pull.number).await?;
+        let said = said.iter().map(|(text, at)| (text.as_str(), *at));
+        if notice_due(said, pull.created_at, now, spec.comment_interval) {
+            match say(pull.number).await {
+                Ok(()) => commented = true,
+                Err(e) => warn!("could not note on #{}: {e:#}", pull.number),
+            }
+        }
+    }
+    Ok(Some(PullOutcome {
+        number: pull.number,
+        url: pull.url,
+        state: pull.state,
+        commented,
+        warnings: Vec::new(),
+    }))
 }
