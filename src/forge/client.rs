@@ -429,16 +429,14 @@ impl Forges {
     }
 
     /// The user name and password for a push to `push_url` when it is on the forge `connected`
-    /// is for: the forge's token authenticates git there too.
+    /// is for, over HTTPS (or HTTP): the forge's token authenticates git there too. An SSH
+    /// remote keeps its key.
     pub async fn git_credentials(
         &self,
         connected: &Connected,
         push_url: &str,
     ) -> Result<Option<(String, String)>> {
-        let Some((host, _)) = path_of_remote(push_url) else {
-            return Ok(None);
-        };
-        let on = |server: &str| host_of(server).is_some_and(|h| h == host);
+        let on = |server: &str| token_goes_to(push_url, server);
         Ok(match connected {
             Connected::GitHub(repo) if on(&self.github_web) => {
                 Some(("x-access-token".to_string(), repo.git_token().await?))
@@ -520,5 +518,44 @@ impl Connected {
             Connected::Gitea(repo) => Ok(Some(repo.ensure_pull(spec, now).await?)),
             Connected::Local { forge, repo } => Ok(Some(forge.ensure_pull(repo, spec, now).await?)),
         }
+    }
+}
+
+/// Whether a forge's token at `server` may go with a push to `push_url`: an HTTP(S) remote on
+/// the same host.
+fn token_goes_to(push_url: &str, server: &str) -> bool {
+    let over_http = ["https://", "http://"].iter().any(|scheme| {
+        push_url
+            .get(..scheme.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+    });
+    over_http && host_of(push_url).is_some_and(|h| host_of(server) == Some(h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_forge_token_goes_only_with_an_https_push_to_its_host() {
+        let gitlab = "https://gitlab.example.com";
+        assert!(token_goes_to(
+            "https://gitlab.example.com/acme/gitops.git",
+            gitlab
+        ));
+        assert!(token_goes_to(
+            "HTTPS://GitLab.example.com:8443/a/b.git",
+            gitlab
+        ));
+        assert!(
+            !token_goes_to("git@gitlab.example.com:acme/gitops.git", gitlab),
+            "SSH keeps its key"
+        );
+        assert!(!token_goes_to(
+            "ssh://git@gitlab.example.com/acme/gitops.git",
+            gitlab
+        ));
+        assert!(!token_goes_to("https://github.com/acme/gitops.git", gitlab));
+        assert!(!token_goes_to("/srv/gitops", gitlab));
     }
 }
