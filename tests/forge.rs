@@ -95,6 +95,7 @@ fn engine(g: &Gitops, settings: &PullSettings) -> Engine {
         EngineSettings {
             git,
             forges: ForgeSettings::github(&settings.github.api_url, Some(settings.github.clone())),
+            registry: None,
         },
         std::sync::Arc::new(SystemClock),
     )
@@ -653,6 +654,7 @@ async fn the_local_forge_keeps_one_pull_request_per_branch_in_the_journal() {
         EngineSettings {
             git,
             forges: ForgeSettings::github(revertbot::remote_url::GITHUB_API_URL, None),
+            registry: None,
         },
         std::sync::Arc::new(SystemClock),
     )

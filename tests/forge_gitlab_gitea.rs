@@ -254,7 +254,15 @@ fn dress() -> PullDress {
 
 fn engine(g: &Gitops, forges: ForgeSettings) -> Engine {
     let git = common::revert_request(g.dir.path().to_str().unwrap(), g.cache.path()).git();
-    Engine::new(EngineSettings { git, forges }, Arc::new(SystemClock)).unwrap()
+    Engine::new(
+        EngineSettings {
+            git,
+            forges,
+            registry: None,
+        },
+        Arc::new(SystemClock),
+    )
+    .unwrap()
 }
 
 fn alert() -> Payload {

@@ -28,7 +28,12 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("git", &["gitstore"]),
-    ("engine", &["locate", "revert", "forge", "journal", "demo"]),
+    (
+        "engine",
+        &[
+            "https", "registry", "locate", "revert", "forge", "journal", "demo",
+        ],
+    ),
     ("pipeline", &["pipeline"]),
     ("fronts", &["main", "cli", "service"]),
 ];

@@ -78,6 +78,8 @@ pub struct ExplainArgs {
     pub fetch: bool,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -169,6 +171,29 @@ pub struct RevertArgs {
     pub target: TargetArgs,
     #[command(flatten)]
     pub write: WriteArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Whether the images a rollback deploys again are looked up in their registries first.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegistryArgs {
+    /// Ask each image's registry whether the version rolled back to still exists; a missing
+    /// one stops the rollback (exit 5) [default: on; for explain, the configuration's].
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub registry_check: Option<OnOff>,
+    /// Docker config file with registry credentials (a cluster's `.dockerconfigjson`).
+    #[arg(long, value_name = "FILE")]
+    pub registry_auth_file: Option<PathBuf>,
+    /// A registry spoken to over plain HTTP (repeatable).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub registry_plain_http: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
 }
 
 /// The rollback commit's author, and access to the git remote.
@@ -302,6 +327,8 @@ pub struct PrPreviewArgs {
     pub github_api_url: String,
     #[command(flatten)]
     pub forge: ForgeArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, clap::Args)]

@@ -101,7 +101,12 @@ fn run_revert(args: &RevertArgs, out: &mut dyn Write) -> Result<()> {
         alert,
         pull,
     };
-    let engine_settings = EngineSettings { git, forges };
+    let registry = settings::registry_check(&args.registry, git.network.timeout)?;
+    let engine_settings = EngineSettings {
+        git,
+        forges,
+        registry,
+    };
     let outcome = block_on(engine_settings, job)?;
     match args.write.output {
         Output::Text => {
@@ -180,7 +185,12 @@ fn run_pr_preview(args: &PrPreviewArgs, out: &mut dyn Write) -> Result<()> {
     };
     let forges =
         settings::forge_settings(&github, &args.forge, &no_tokens, None, git.network.timeout)?;
-    let engine_settings = EngineSettings { git, forges };
+    let registry = settings::registry_check(&args.registry, git.network.timeout)?;
+    let engine_settings = EngineSettings {
+        git,
+        forges,
+        registry,
+    };
     let outcome = block_on(engine_settings, job)?;
     let text = outcome
         .pull_text
@@ -227,7 +237,12 @@ fn run_unhold(args: &UnholdArgs, out: &mut dyn Write) -> Result<()> {
         },
         pull,
     };
-    let engine_settings = EngineSettings { git, forges };
+    // Lifting a hold deploys nothing again: no registry is asked.
+    let engine_settings = EngineSettings {
+        git,
+        forges,
+        registry: None,
+    };
     let outcome = super::engine::block_on_unhold(engine_settings, job)?;
     match args.write.output {
         Output::Text => {

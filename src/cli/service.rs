@@ -104,7 +104,19 @@ pub fn explain(
     env: &BTreeMap<String, String>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let config = load_for(&args.config, env, Purpose::Inspect)?;
+    let mut config = load_for(&args.config, env, Purpose::Inspect)?;
+    // The flags, where given, over the configuration's registry check.
+    let r = &args.registry;
+    if let Some(check) = r.registry_check {
+        config.registry.check = check == super::args::OnOff::On;
+    }
+    if let Some(file) = &r.registry_auth_file {
+        config.registry.auth_file = Some(file.clone());
+    }
+    config
+        .registry
+        .plain_http
+        .extend(r.registry_plain_http.iter().cloned());
     configure_git(ProcessOptions {
         stall_timeout: config.git.timeout,
     })?;

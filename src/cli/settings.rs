@@ -14,12 +14,14 @@ use revertbot::gitstore::remote::{GitAuth, Network, Source};
 use revertbot::image::ImageRef;
 use revertbot::manifest::kustomize::WorkloadKind;
 use revertbot::manifest::PathFilter;
-use revertbot::pipeline::PullOptions;
+use revertbot::pipeline::{PullOptions, RegistryCheck};
+use revertbot::registry::{Credentials, Policy, RegistrySettings};
 use revertbot::revert::{Author, GitSettings, HoldPolicy, Target};
 use revertbot::subject::{Named, Subject};
 
 use super::args::{
-    ForgeArg, ForgeArgs, ForgeTokenArgs, GitArgs, GitHubArgs, HoldArg, PullArgs, TargetArgs,
+    ForgeArg, ForgeArgs, ForgeTokenArgs, GitArgs, GitHubArgs, HoldArg, OnOff, PullArgs,
+    RegistryArgs, TargetArgs,
 };
 
 /// The time limit for talking to remotes when no command sets one.
@@ -380,3 +382,27 @@ pub fn forge_of(chosen: &ForgeChoice, repo: &str, forges: &ForgeSettings) -> For
         .and_then(|url| forges.kind_of_remote(&url))
         .unwrap_or(ForgeKind::GitHub)
 }
+
+/// The registry check as `--registry-check`, `--registry-auth-file` and
+/// `--registry-plain-http` ask: on unless turned off; a missing image stops the rollback, an
+/// unanswered check goes ahead with a warning (the service's defaults).
+pub fn registry_check(args: &RegistryArgs, timeout: Duration) -> Result<Option<RegistryCheck>> {
+    if args.registry_check == Some(OnOff::Off) {
+        return Ok(None);
+    }
+    let credentials = match &args.registry_auth_file {
+        Some(path) => Credentials::load(path, "--registry-auth-file")?,
+        None => Credentials::default(),
+    };
+    Ok(Some(RegistryCheck {
+        settings: RegistrySettings {
+            credentials,
+            plain_http: args.registry_plain_http.clone(),
+            timeout: timeout.min(REGISTRY_TIMEOUT),
+        },
+        policy: Policy::default(),
+    }))
+}
+
+/// The longest a registry check waits from the command line.
+const REGISTRY_TIMEOUT: Duration = Duration::from_secs(10);

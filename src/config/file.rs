@@ -25,6 +25,7 @@ pub struct File {
     pub git: GitFile,
     pub pull_request: PullRequestFile,
     pub guards: GuardsFile,
+    pub registry: RegistryFile,
     pub repos: Vec<RepoFile>,
     pub rules: Vec<RuleFile>,
 }
@@ -145,6 +146,18 @@ pub struct GuardsFile {
     pub revert_of_revert: Option<String>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryFile {
+    pub check: Option<bool>,
+    pub on_missing: Option<String>,
+    pub on_error: Option<String>,
+    pub auth_file: Option<PathBuf>,
+    #[serde(default)]
+    pub plain_http: Vec<String>,
+    pub timeout: Option<Scalar>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RepoFile {
@@ -189,6 +202,7 @@ const SECTIONS: &[&str] = &[
     "git",
     "pull_request",
     "guards",
+    "registry",
     "repos",
     "rules",
 ];
@@ -221,6 +235,7 @@ pub fn sections(tree: Value, problems: &mut Vec<String>) -> File {
             "git" => file.git = read(key, value, problems).unwrap_or_default(),
             "pull_request" => file.pull_request = read(key, value, problems).unwrap_or_default(),
             "guards" => file.guards = read(key, value, problems).unwrap_or_default(),
+            "registry" => file.registry = read(key, value, problems).unwrap_or_default(),
             "repos" => file.repos = read_list(key, value, problems),
             "rules" => file.rules = read_list(key, value, problems),
             other => problems.push(format!(

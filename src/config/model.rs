@@ -37,6 +37,7 @@ pub struct Config {
     pub git: Git,
     pub pull_request: PullRequest,
     pub guards: Guards,
+    pub registry: Registry,
     pub repos: Vec<Repo>,
     pub rules: Vec<Rule>,
 }
@@ -200,6 +201,37 @@ pub struct PullRequest {
     /// At most one "fired again" comment per pull request in this interval.
     #[serde(serialize_with = "ser_duration")]
     pub comment_interval: Duration,
+}
+
+/// `registry`: whether the images a rollback deploys again are looked up in their registries
+/// before it is pushed, and what a missing one or an unanswered check does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Registry {
+    pub check: bool,
+    pub on_missing: OnMissing,
+    pub on_error: OnError,
+    /// A Docker config file (`.dockerconfigjson`) with credentials per registry host.
+    pub auth_file: Option<PathBuf>,
+    /// Hosts spoken to over plain HTTP.
+    pub plain_http: Vec<String>,
+    #[serde(serialize_with = "ser_duration")]
+    pub timeout: Duration,
+}
+
+/// `registry.on_missing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnMissing {
+    Skip,
+    Open,
+}
+
+/// `registry.on_error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    Open,
+    Skip,
 }
 
 #[derive(Debug, Clone, Serialize)]

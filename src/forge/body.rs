@@ -107,6 +107,24 @@ pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -
         )
         .ok();
     }
+    // What the registries could not confirm goes first: a reviewer must see it before merging.
+    for check in report.registry.iter().filter(|c| c.exists != Some(true)) {
+        let said = inline(check.error.as_deref().unwrap_or("no answer"), SHORT, d);
+        let line = if check.exists == Some(false) {
+            format!(
+                "> **Warning:** {} is not in {} any more ({said}): merging this deploys an image that cannot be pulled. Push it again, or close this pull request.\n\n",
+                code(&format!("{}:{}", check.image, check.reference), SHORT),
+                code(&check.registry, SHORT),
+            )
+        } else {
+            format!(
+                "> **Warning:** not checked: whether {} is still in {} ({said}); check it before merging.\n\n",
+                code(&format!("{}:{}", check.image, check.reference), SHORT),
+                code(&check.registry, SHORT),
+            )
+        };
+        b.push_str(&line);
+    }
 
     if let Some(alert) = alert {
         b.push_str("### Why\n\n");
@@ -169,6 +187,17 @@ pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -
         }
         None => "none",
     };
+    for check in report.registry.iter().filter(|c| c.exists == Some(true)) {
+        writeln!(
+            b,
+            "- Registry: {} is {} in {}, checked at {}",
+            code(&check.reference, SHORT),
+            code(check.digest.as_deref().unwrap_or(""), SHORT),
+            code(&check.registry, SHORT),
+            check.checked_at
+        )
+        .ok();
+    }
     writeln!(b, "- Strategy: {strategy}").ok();
     writeln!(
         b,

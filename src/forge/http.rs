@@ -8,7 +8,7 @@
 //! to fix, the forge's own file says. A write is sent once: a caller that wants to try it again
 //! reads the state first, so that nothing is opened twice.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,19 +17,13 @@ use http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, Method, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
-use rustls::RootCertStore;
 use serde::de::DeserializeOwned;
 use tracing::warn;
 
 use super::retry::{retry_wait, RetryPolicy, Wait};
 use crate::clock::Clock;
 use crate::error::{Error, Input, Kind};
+use crate::https::{error_chain, HttpsClient};
 
 /// The most pages of one list read: a list longer than this many pages is cut, with a warning.
 const MAX_PAGES: usize = 100;
@@ -71,7 +65,7 @@ pub struct Rest {
 }
 
 struct Inner {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: HttpsClient,
     api_url: String,
     auth: (HeaderName, HeaderValue),
     timeout: Duration,
@@ -106,28 +100,14 @@ struct Answer {
 impl Rest {
     /// Builds the client; talks to nothing yet.
     pub fn new(settings: RestSettings, clock: Arc<dyn Clock>) -> Result<Rest> {
-        let roots = roots(
+        let client = crate::https::client(
+            settings.forge,
             settings
                 .ca_file
                 .as_ref()
                 .map(|(p, k)| (p.as_path(), k.as_str())),
+            settings.timeout,
         )?;
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| anyhow::anyhow!("TLS for {}: {e}", settings.forge))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(settings.timeout));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new()).build(https);
         let mut value = HeaderValue::from_str(&settings.auth.1).map_err(|_| {
             Error::usage(format!(
                 "the {} token holds characters a header cannot carry; check its file",
@@ -481,39 +461,6 @@ fn origin(url: &str) -> Option<&str> {
 /// A URL without the API's root, for log lines.
 fn path_of<'a>(url: &'a str, api_url: &str) -> &'a str {
     url.strip_prefix(api_url).unwrap_or(url)
-}
-
-/// The system's certificate authorities, and those of `ca_file` (named by its setting).
-fn roots(ca_file: Option<(&Path, &str)>) -> Result<RootCertStore> {
-    let mut roots = RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(found.certs);
-    if let Some((path, key)) = ca_file {
-        let certs = CertificateDer::pem_file_iter(path)
-            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| Error::usage(format!("{key}: {}: {e}", path.display())))?;
-        let (added, _) = roots.add_parsable_certificates(certs);
-        if added == 0 {
-            return Err(Error::usage(format!(
-                "{key}: {} holds no certificate; give the PEM file of the authority that signed the server's certificate",
-                path.display()
-            ))
-            .into());
-        }
-    }
-    Ok(roots)
-}
-
-/// An error and its causes on one line (hyper's errors say little on their own).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        parts.push(s.to_string());
-        source = s.source();
-    }
-    parts.dedup();
-    parts.join(": ")
 }
 
 #[cfg(test)]

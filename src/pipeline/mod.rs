@@ -24,7 +24,9 @@ use crate::forge::local::LocalForge;
 use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec};
 use crate::forge::{Connected, ForgeKind, ForgeSettings, Forges, RepoOnForge};
 use crate::gitstore::remote::{self, Source};
+use crate::image::ImageRef;
 use crate::journal::Handle;
+use crate::registry::{self, ImageCheck, Policy, Registries, RegistrySettings};
 use crate::revert::{
     self, Effects, GitSettings, Outcome as RevertOutcome, RevertReport, Target, Workspace,
 };
@@ -37,12 +39,27 @@ pub struct EngineSettings {
     pub git: GitSettings,
     /// The forges: where pull requests are opened, and each one's address for links.
     pub forges: ForgeSettings,
+    /// Whether (and how) the registries are asked before a rollback is pushed; `None`: not.
+    pub registry: Option<RegistryCheck>,
 }
+
+/// The registry check: how registries are reached, and what a missing image or an unanswered
+/// check does to the rollback.
+#[derive(Debug, Clone)]
+pub struct RegistryCheck {
+    pub settings: RegistrySettings,
+    pub policy: Policy,
+}
+
+/// Told of every registry check's answer (the service counts them).
+pub type CheckObserver = Arc<dyn Fn(&ImageCheck) + Send + Sync>;
 
 /// Built once; runs any number of jobs, one after another or at once.
 pub struct Engine {
     git: GitSettings,
     forges: Forges,
+    registry: Option<(Arc<Registries>, Policy)>,
+    observer: Option<CheckObserver>,
     clock: Arc<dyn Clock>,
 }
 
@@ -108,10 +125,42 @@ impl Engine {
     /// within a tokio runtime.
     pub fn new(settings: EngineSettings, clock: Arc<dyn Clock>) -> Result<Engine> {
         let forges = Forges::new(&settings.forges, clock.clone())?;
+        let registry = match settings.registry {
+            Some(check) => Some((Arc::new(Registries::new(check.settings)?), check.policy)),
+            None => None,
+        };
         Ok(Engine {
             git: settings.git,
             forges,
+            registry,
+            observer: None,
             clock,
+        })
+    }
+
+    /// The engine telling `observer` of every registry check's answer.
+    pub fn observe_checks(mut self, observer: CheckObserver) -> Engine {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The registry check a rollback made on the blocking pool asks through: each answer told
+    /// to the observer, then the policy's verdict. `None` where registries are not asked.
+    fn gate(&self) -> Option<impl Fn(&[ImageRef]) -> Result<Vec<ImageCheck>> + Send + 'static> {
+        let (registries, policy) = self.registry.clone()?;
+        let observer = self.observer.clone();
+        let clock = self.clock.clone();
+        let runtime = tokio::runtime::Handle::current();
+        Some(move |images: &[ImageRef]| {
+            let checks = runtime.block_on(registries.check(images, clock.now()));
+            for check in &checks {
+                tracing::info!(image = %check.image, reference = %check.reference, "registry: {}", check.summary());
+                if let Some(observe) = &observer {
+                    observe(check);
+                }
+            }
+            registry::verdict(&checks, policy)?;
+            Ok(checks)
         })
     }
 
@@ -150,8 +199,10 @@ impl Engine {
             .await?;
         let revert_target = target.clone();
         let pushed_with = PushedWith::of(&git, &repo_name);
+        let gate = self.gate();
         let report = blocking(move || {
-            revert::rollback_in(workspace, &git.settings, &revert_target, effects)
+            let gate = gate.as_ref().map(|g| g as revert::Gate);
+            revert::rollback_checked(workspace, &git.settings, &revert_target, effects, gate)
         })
         .await
         .map_err(|e| pushed_with.explain(e))?;
@@ -493,21 +544,23 @@ impl Engine {
     /// yet, or when `fetch`).
     pub async fn preview(&self, target: &Target, fetch: bool) -> Result<RevertReport> {
         let (git, target) = (self.git.clone(), target.clone());
+        let gate = self.gate();
         blocking(move || {
+            let gate = gate.as_ref().map(|g| g as revert::Gate);
             let offline = Effects {
                 dry_run: true,
                 offline: true,
                 push: false,
             };
             match Workspace::open(&git.cache_dir, &target, offline) {
-                Ok(ws) if !fetch => revert::rollback_in(ws, &git, &target, offline),
+                Ok(ws) if !fetch => revert::rollback_checked(ws, &git, &target, offline, gate),
                 _ => {
                     let online = Effects {
                         offline: false,
                         ..offline
                     };
                     let ws = Workspace::open(&git.cache_dir, &target, online)?;
-                    revert::rollback_in(ws, &git, &target, online)
+                    revert::rollback_checked(ws, &git, &target, online, gate)
                 }
             }
         })

@@ -15,12 +15,14 @@ mod workspace;
 
 use anyhow::Result;
 use git2::{Oid, Signature};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::error::{Error, Input, Kind};
 use crate::gitstore::remote;
 use crate::gitstore::CommitInfo;
+use crate::image::ImageRef;
 use crate::locate;
+use crate::registry::{self, ImageCheck};
 pub use failure::{
     BRANCH_CONFLICT, CANNOT_REVERT, CULPRIT_TOO_LATE, IMAGE_NOT_CHANGED, REVERT_OF_REVERT,
 };
@@ -51,10 +53,26 @@ pub fn rollback(git: &GitSettings, target: &Target, effects: Effects) -> Result<
 
 /// Makes the rollback in an opened workspace (fetching first for a mirror).
 pub fn rollback_in(
+    ws: Workspace,
+    git: &GitSettings,
+    target: &Target,
+    effects: Effects,
+) -> Result<RevertReport> {
+    rollback_checked(ws, git, target, effects, None)
+}
+
+/// Asks, once the rollback is made and before its branch is, whether the images it deploys
+/// again exist: the answers go into the report; an error stops the rollback before anything is
+/// written (a dry run only records them).
+pub type Gate<'a> = &'a dyn Fn(&[ImageRef]) -> Result<Vec<ImageCheck>>;
+
+/// [`rollback_in`], with the registries asked through `gate` before the branch is made.
+pub fn rollback_checked(
     mut ws: Workspace,
     git: &GitSettings,
     target: &Target,
     effects: Effects,
+    gate: Option<Gate>,
 ) -> Result<RevertReport> {
     ws.sync(target, &git.network)?;
     let repo = ws.repo();
@@ -114,6 +132,7 @@ pub fn rollback_in(
         remote: ws.push_url().filter(|_| effects.push).map(remote::redact),
         already_reverted_by: None,
         hold: HoldReport::default(),
+        registry: Vec::new(),
     };
 
     // A branch from an earlier run (or another replica) that makes this rollback is reused.
@@ -194,6 +213,18 @@ pub fn rollback_in(
     report.twins = rollback.twins;
     report.left_bumped = rollback.left_bumped;
     (report.files, report.diff) = diff::between(repo, &base_commit.tree()?, &tree)?;
+    if let Some(gate) = gate {
+        let images = registry::images_to_check(
+            report.image.as_deref(),
+            &report.restored,
+            report.rendered_before.as_deref(),
+        );
+        match gate(&images) {
+            Ok(checks) => report.registry = checks,
+            Err(stop) if !effects.dry_run => return Err(stop),
+            Err(stop) => warn!("{stop:#}"),
+        }
+    }
     if effects.dry_run {
         return Ok(report);
     }

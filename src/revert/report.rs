@@ -49,6 +49,10 @@ pub struct RevertReport {
     pub already_reverted_by: Option<CommitInfo>,
     /// What the rollback commit holds, so that image automation does not bump back.
     pub hold: HoldReport,
+    /// What the registries said of each image the rollback deploys again (checked before the
+    /// branch is made); empty when not checked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub registry: Vec<crate::registry::ImageCheck>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

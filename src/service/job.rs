@@ -40,6 +40,7 @@ pub async fn run(shared: &Shared, job: &Claimed) -> Result<Finished> {
 pub fn failure_label(kind: Kind, code: Option<&str>) -> &'static str {
     match code {
         Some(RATE_GUARD) => "rate-limited",
+        Some(crate::registry::MISSING_CODE) => crate::registry::MISSING_CODE,
         _ => kind.metric_label(),
     }
 }

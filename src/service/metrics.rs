@@ -129,6 +129,11 @@ struct GuardLabel {
     guard: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckLabel {
+    result: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     /// Webhook deliveries by result (`recorded`, `unauthorized`, `invalid`, `too_large`,
@@ -147,6 +152,9 @@ pub struct Metrics {
     alert_to_pull: Family<ForgeLabel, Histogram, fn() -> Histogram>,
     /// Jobs queued or running.
     pending: Gauge,
+    /// Registry checks of the images rollbacks deploy again, by result (`found`, `missing`,
+    /// `error`).
+    registry_checks: Family<CheckLabel, Counter>,
 }
 
 impl Metrics {
@@ -162,6 +170,12 @@ impl Metrics {
                 alert_to_pull_histogram,
             );
         let pending = Gauge::default();
+        let registry_checks = Family::<CheckLabel, Counter>::default();
+        registry.register(
+            "registry_checks",
+            "Registry checks of the images rollbacks deploy again, by result",
+            registry_checks.clone(),
+        );
         registry.register(
             "deliveries",
             "Webhook deliveries by result",
@@ -202,6 +216,7 @@ impl Metrics {
             guards,
             alert_to_pull,
             pending,
+            registry_checks,
         }
     }
 
@@ -224,6 +239,23 @@ impl Metrics {
                 })
                 .inc();
         }
+    }
+
+    /// What counts each registry check's answer, for the engine to call.
+    pub fn registry_check_observer(&self) -> crate::pipeline::CheckObserver {
+        let checks = self.registry_checks.clone();
+        std::sync::Arc::new(move |check: &crate::registry::ImageCheck| {
+            let result = match check.exists {
+                Some(true) => "found",
+                Some(false) => "missing",
+                None => "error",
+            };
+            checks
+                .get_or_create(&CheckLabel {
+                    result: result.into(),
+                })
+                .inc();
+        })
     }
 
     /// A guard fired.

@@ -76,6 +76,7 @@ fn engine_stopped_by(
             },
         },
         forges: secrets::forges(config, env)?,
+        registry: secrets::registry(config)?,
     };
     Engine::new(settings, clock)
 }

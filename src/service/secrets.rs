@@ -13,6 +13,8 @@ use crate::forge::github::{GitHubAuth as ClientAuth, GitHubSettings, RetryPolicy
 use crate::forge::{ForgeSettings, ServerSettings};
 use crate::gitstore::remote::{GitAuth, Network};
 use crate::journal::{Location, PostgresSettings};
+use crate::pipeline::RegistryCheck;
+use crate::registry::{Credentials, OnError, OnMissing, Policy, RegistrySettings};
 
 /// A secret's value: from its file (trailing white space trimmed) or its environment variable.
 pub fn read(secret: &Secret, key_path: &str, env: &BTreeMap<String, String>) -> Result<String> {
@@ -120,6 +122,35 @@ pub fn network(config: &Config, env: &BTreeMap<String, String>) -> Result<Networ
         progress: None,
         cancel: Default::default(),
     })
+}
+
+/// The registry check, its credentials read: `None` with `registry.check: false`.
+pub fn registry(config: &Config) -> Result<Option<RegistryCheck>> {
+    let r = &config.registry;
+    if !r.check {
+        return Ok(None);
+    }
+    let credentials = match &r.auth_file {
+        Some(path) => Credentials::load(path, "registry.auth_file")?,
+        None => Credentials::default(),
+    };
+    Ok(Some(RegistryCheck {
+        settings: RegistrySettings {
+            credentials,
+            plain_http: r.plain_http.clone(),
+            timeout: r.timeout,
+        },
+        policy: Policy {
+            on_missing: match r.on_missing {
+                crate::config::OnMissing::Skip => OnMissing::Skip,
+                crate::config::OnMissing::Open => OnMissing::Open,
+            },
+            on_error: match r.on_error {
+                crate::config::OnError::Open => OnError::Open,
+                crate::config::OnError::Skip => OnError::Skip,
+            },
+        },
+    }))
 }
 
 /// Where the journal is: PostgreSQL when configured (password read), else SQLite in

@@ -66,12 +66,14 @@ impl Shared {
         writer: mpsc::Sender<Write>,
         worker_id: String,
     ) -> Shared {
+        let metrics = Metrics::new();
+        let engine = engine.observe_checks(metrics.registry_check_observer());
         Shared {
             config,
             engine,
             journal,
             auth,
-            metrics: Metrics::new(),
+            metrics,
             writer,
             wake: Notify::new(),
             stopping: AtomicBool::new(false),

@@ -281,6 +281,8 @@ git:
 pull_request:
   labels: [rollback]
   comment_interval: 0s
+registry:
+  check: false
 guards:
   max_alert_age: 2h
 {extra_guards}

@@ -150,6 +150,9 @@ git:
   author:
     name: revertbot
     email: revertbot@example.com
+# The demo's images were never pushed anywhere: no registry is asked whether they exist.
+registry:
+  check: false
 repos:
   - name: gitops
     url: {remote}

@@ -1,8 +1,9 @@
-//! `guards`: what keeps revertbot from rolling back too much, too late or in circles.
+//! `guards`: what keeps revertbot from rolling back too much, too late or in circles; and
+//! `registry`: that it never rolls back to an image its registry no longer has.
 
 use super::problems::Problems;
-use crate::config::file::GuardsFile;
-use crate::config::model::{Guards, RevertOfRevert};
+use crate::config::file::{GuardsFile, RegistryFile};
+use crate::config::model::{Guards, OnError, OnMissing, Registry, RevertOfRevert};
 
 pub fn guards(gf: GuardsFile, p: &mut Problems<'_>) -> Guards {
     let guards = Guards {
@@ -29,4 +30,45 @@ pub fn guards(gf: GuardsFile, p: &mut Problems<'_>) -> Guards {
         );
     }
     guards
+}
+
+pub fn registry(rf: RegistryFile, p: &mut Problems<'_>) -> Registry {
+    let on_missing = match rf.on_missing.as_deref().unwrap_or("skip") {
+        "skip" => OnMissing::Skip,
+        "open" => OnMissing::Open,
+        other => {
+            p.push(
+                "registry.on_missing",
+                format!("{other:?}: give skip (no pull request) or open (a warning at its top)"),
+            );
+            OnMissing::Skip
+        }
+    };
+    let on_error = match rf.on_error.as_deref().unwrap_or("open") {
+        "open" => OnError::Open,
+        "skip" => OnError::Skip,
+        other => {
+            p.push(
+                "registry.on_error",
+                format!("{other:?}: give open (a warning at its top) or skip (no pull request)"),
+            );
+            OnError::Open
+        }
+    };
+    for (i, host) in rf.plain_http.iter().enumerate() {
+        if host.is_empty() || host.contains('/') {
+            p.push(
+                &format!("registry.plain_http[{i}]"),
+                format!("{host:?}: give a host, with its port if any (registry.internal:5000)"),
+            );
+        }
+    }
+    Registry {
+        check: rf.check.unwrap_or(true),
+        on_missing,
+        on_error,
+        auth_file: rf.auth_file,
+        plain_http: rf.plain_http,
+        timeout: p.duration("registry.timeout", rf.timeout.as_ref(), "10s"),
+    }
 }

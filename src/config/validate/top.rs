@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::forge_servers::{gitea, gitlab};
 use super::git::git;
 use super::github::github;
-use super::guards::guards;
+use super::guards::{guards, registry};
 use super::journal::journal;
 use super::problems::Problems;
 use super::pull_request::{defaults, pull_request};
@@ -80,6 +80,7 @@ pub fn validate(
     let git = git(file.git, env, &mut p);
     let pull_request = pull_request("pull_request", &file.pull_request, &defaults(), &mut p);
     let guards = guards(file.guards, &mut p);
+    let registry = registry(file.registry, &mut p);
     let hosts = ForgeHosts::of(
         &web_url(&github.api_url),
         &gitlab.url,
@@ -149,6 +150,7 @@ pub fn validate(
         git,
         pull_request,
         guards,
+        registry,
         repos,
         rules,
     })
