@@ -9,6 +9,30 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// An answer: its status, its headers (names lower-cased, values as sent) and its body
+/// (de-chunked).
+#[derive(Clone, Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first header called `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body, lossily as UTF-8.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
 /// One HTTP/1.1 request over a new connection: `(status, body)`; `None` if nothing answers.
 pub fn http(
     method: &str,
@@ -16,6 +40,13 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Option<(u16, Vec<u8>)> {
+    request(method, url, headers, body).map(|r| (r.status, r.body))
+}
+
+/// The same with the answer's headers (a registry's `Docker-Content-Digest`,
+/// `WWW-Authenticate`). An answer to `HEAD` ends with its headers, whatever its
+/// `Content-Length` says.
+pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Option<Response> {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://")?;
     let (authority, path) = rest
@@ -33,6 +64,7 @@ pub fn http(
     stream.write_all(request.as_bytes()).ok()?;
     // A server may answer (413, 401) before reading a large body, and close.
     let _ = stream.write_all(body);
+    let bodiless = method.eq_ignore_ascii_case("HEAD");
     // Read until the body is complete: by its Content-Length, its last chunk, or the server
     // closing (some servers, chromedriver among them, keep the connection despite `close`).
     let mut raw = Vec::new();
@@ -45,7 +77,8 @@ pub fn http(
                     .and_then(|v| v.trim().parse::<usize>().ok())
             });
             let body = raw.len() - (head_end + 4);
-            if length.is_some_and(|n| body >= n)
+            if bodiless
+                || length.is_some_and(|n| body >= n)
                 || (head.contains("transfer-encoding: chunked") && raw.ends_with(b"0\r\n\r\n"))
             {
                 break;
@@ -58,12 +91,21 @@ pub fn http(
     }
     let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&raw[..head_end]).to_string();
-    let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
-    let mut payload = raw[head_end + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut payload = if bodiless {
+        Vec::new()
+    } else {
+        raw[head_end + 4..].to_vec()
+    };
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked"));
+    if chunked && !bodiless {
         let mut decoded = Vec::new();
         let mut rest = &payload[..];
         while let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") {
@@ -77,7 +119,11 @@ pub fn http(
         }
         payload = decoded;
     }
-    Some((status, payload))
+    Some(Response {
+        status,
+        headers,
+        body: payload,
+    })
 }
 
 pub fn http_get(url: &str) -> Option<(u16, Vec<u8>)> {

@@ -1,7 +1,6 @@
 //! A small HTTP/1.1 client for the fakes' tests: one request per connection, the answer's
-//! status, headers and body (`revertbot_testkit::http` does not return headers, and the
-//! pagination checks need `Link`, `X-Next-Page` and `X-Total-Count`), with each forge's way of
-//! sending a token.
+//! status, headers and body (the pagination checks need `Link`, `X-Next-Page` and
+//! `X-Total-Count`), JSON bodies, and each forge's way of sending a token.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
