@@ -6,8 +6,8 @@
 //! 1. pure, no I/O: [`error`], [`clock`], [`image`], [`manifest`], [`matcher`], [`alert`],
 //!    [`config`];
 //! 2. git access: [`gitstore`] (objects, history, the remote);
-//! 3. the engine: [`locate`], [`revert`], [`forge`], the [`journal`], and the [`demo`]
-//!    repository;
+//! 3. the engine: [`locate`], [`revert`], [`forge`], the [`registry`] check, the [`journal`],
+//!    the outgoing HTTP client ([`https`]), and the [`demo`] repository;
 //! 4. [`pipeline`]: an `Engine` built once, running `Job`s.
 //!
 //! The fronts sit on top: the [`service`], and the command line (`src/main.rs`, `src/cli/`).

@@ -5,6 +5,8 @@ use std::process::{Command, Output};
 
 fn revertbot(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        // The demo's images were never pushed: no registry is asked.
+        .env("REVERTBOT_REGISTRY_CHECK", "false")
         .args(args)
         .env_remove("RUST_LOG")
         .output()

@@ -117,7 +117,7 @@ rules:
         "guards.max_alert_age: \"2 hours\" is not a duration; write it like 90s, 10m, 2h or 1h30m",
         "guards.revert_of_revert: \"maybe\": give refuse or allow",
         "listen: \"localhost\" is not address:port; write it like 127.0.0.1:9095 or 0.0.0.0:9095",
-        "log_fromat: not a setting; the settings are listen, data_dir, log_format, shutdown_timeout, retention, workers, forge, webhook, tls, journal, github, gitlab, gitea, git, pull_request, guards, repos, rules",
+        "log_fromat: not a setting; the settings are listen, data_dir, log_format, shutdown_timeout, retention, workers, forge, webhook, tls, journal, github, gitlab, gitea, git, pull_request, guards, registry, repos, rules",
         "repos[0].github: \"acme\": give OWNER/NAME",
         "repos[0].paths: \"[[\" is not a valid glob: unclosed character class; missing ']'",
         "repos[1].name: \"gitops\" is the name of an earlier repository too",
@@ -794,4 +794,41 @@ fn check_config_names_each_repositorys_forge_and_never_prints_its_token() {
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("gitlab"), "{err}");
     assert!(err.contains("token_file"), "{err}");
+}
+
+#[test]
+fn the_registry_check_is_on_by_default_and_its_settings_are_checked() {
+    let base = "webhook: {bearer_tokens_file: /t}\ngithub: {token_file: /g}\nrepos: [{name: a, url: /srv/a}]\nrules: [{repo: a, image_label: image}]\n";
+    let c = Config::load(base, &BTreeMap::new()).unwrap_or_else(|p| panic!("{p}"));
+    assert!(c.registry.check);
+    assert_eq!(c.registry.on_missing, revertbot::config::OnMissing::Skip);
+    assert_eq!(c.registry.on_error, revertbot::config::OnError::Open);
+    assert_eq!(c.registry.timeout, std::time::Duration::from_secs(10));
+    let problems = Config::load(
+        &format!("registry: {{on_missing: maybe, on_error: never, plain_http: [\"http://r:5000\"], timeout: soon}}\n{base}"),
+        &BTreeMap::new(),
+    )
+    .unwrap_err()
+    .0;
+    let joined = problems.join("\n");
+    assert!(
+        joined.contains("registry.on_missing: \"maybe\": give skip"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("registry.on_error: \"never\": give open"),
+        "{joined}"
+    );
+    assert!(joined.contains("registry.plain_http[0]"), "{joined}");
+    assert!(joined.contains("registry.timeout"), "{joined}");
+    let c = Config::load(
+        base,
+        &env(&[
+            ("REVERTBOT_REGISTRY_CHECK", "false"),
+            ("REVERTBOT_REGISTRY_PLAIN_HTTP", "registry.internal:5000"),
+        ]),
+    )
+    .unwrap_or_else(|p| panic!("{p}"));
+    assert!(!c.registry.check);
+    assert_eq!(c.registry.plain_http, ["registry.internal:5000"]);
 }

@@ -180,7 +180,12 @@ pub struct RevertArgs {
 pub struct RegistryArgs {
     /// Ask each image's registry whether the version rolled back to still exists; a missing
     /// one stops the rollback (exit 5) [default: on; for explain, the configuration's].
-    #[arg(long, value_enum, value_name = "on|off")]
+    #[arg(
+        long,
+        env = "REVERTBOT_REGISTRY_CHECK",
+        value_enum,
+        value_name = "on|off"
+    )]
     pub registry_check: Option<OnOff>,
     /// Docker config file with registry credentials (a cluster's `.dockerconfigjson`).
     #[arg(long, value_name = "FILE")]
@@ -190,9 +195,13 @@ pub struct RegistryArgs {
     pub registry_plain_http: Vec<String>,
 }
 
+/// `on` or `off`; `true` and `false` too, as the configuration's environment variable is
+/// written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OnOff {
+    #[value(alias = "true")]
     On,
+    #[value(alias = "false")]
     Off,
 }
 

@@ -141,6 +141,18 @@ pub fn explain(
         }
     };
     let journal = open_existing_journal(&config, env)?.map(journal::Handle::new);
+    // Before the service's first start its data_dir stays unused: a data_dir with mirrors but
+    // no journal reads to `serve` as a journal lost. The mirrors go in a directory of their
+    // own, for this run.
+    let _scratch = match (&journal, &config.journal) {
+        (None, None) => {
+            let scratch = tempfile::tempdir()
+                .map_err(|e| Error::usage(format!("a temporary directory for the mirrors: {e}")))?;
+            config.data_dir = scratch.path().to_path_buf();
+            Some(scratch)
+        }
+        _ => None,
+    };
     let explained = runtime()?.block_on(async {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let engine = service::engine(&config, env, clock.clone())?;
@@ -222,6 +234,9 @@ pub fn explain(
                 }
                 if let Some(error) = &e.preview_error {
                     writeln!(out, "preview   failed: {error}")?;
+                }
+                for check in &e.registry {
+                    writeln!(out, "registry  {}", check.summary())?;
                 }
                 writeln!(out, "decision  {}: {}", e.decision, e.reason)?;
             }

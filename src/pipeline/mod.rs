@@ -146,7 +146,7 @@ impl Engine {
 
     /// The registry check a rollback made on the blocking pool asks through: each answer told
     /// to the observer, then the policy's verdict. `None` where registries are not asked.
-    fn gate(&self) -> Option<impl Fn(&[ImageRef]) -> Result<Vec<ImageCheck>> + Send + 'static> {
+    fn gate(&self) -> Option<impl Fn(&[ImageRef]) -> revert::Checked + Send + 'static> {
         let (registries, policy) = self.registry.clone()?;
         let observer = self.observer.clone();
         let clock = self.clock.clone();
@@ -159,8 +159,8 @@ impl Engine {
                     observe(check);
                 }
             }
-            registry::verdict(&checks, policy)?;
-            Ok(checks)
+            let verdict = registry::verdict(&checks, policy).map_err(anyhow::Error::from);
+            (checks, verdict)
         })
     }
 

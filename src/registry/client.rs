@@ -305,10 +305,9 @@ impl Registries {
     }
 
     fn auth_file(&self) -> String {
-        match self.credentials.file() {
-            Some(path) => format!("registry.auth_file ({})", path.display()),
-            None => "registry.auth_file".to_string(),
-        }
+        self.credentials.named().unwrap_or_else(|| {
+            "the registry credentials (registry.auth_file, --registry-auth-file)".into()
+        })
     }
 
     fn root(&self, host: &str) -> String {

@@ -16,8 +16,8 @@ use crate::error::Error;
 #[derive(Clone, Default)]
 pub struct Credentials {
     by_host: HashMap<String, (String, String)>,
-    /// The file they came from, for messages.
-    file: Option<PathBuf>,
+    /// The file they came from, and the setting that names it, for messages.
+    file: Option<(PathBuf, String)>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -49,7 +49,7 @@ impl Credentials {
             .map_err(|e| Error::usage(format!("{setting}: {}: {e}", path.display())))?;
         let mut credentials = Credentials::parse(&text)
             .map_err(|e| Error::usage(format!("{setting}: {}: {e}", path.display())))?;
-        credentials.file = Some(path.to_path_buf());
+        credentials.file = Some((path.to_path_buf(), setting.to_string()));
         Ok(credentials)
     }
 
@@ -94,9 +94,11 @@ impl Credentials {
         self.by_host.get(&host_key(host))
     }
 
-    /// The file, for messages: `registry.auth_file (/etc/…)`.
-    pub fn file(&self) -> Option<&Path> {
-        self.file.as_deref()
+    /// The file as a message names it: `registry.auth_file (/etc/…)`; `None` without one.
+    pub fn named(&self) -> Option<String> {
+        self.file
+            .as_ref()
+            .map(|(path, setting)| format!("{setting} ({})", path.display()))
     }
 }
 

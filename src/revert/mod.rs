@@ -62,9 +62,12 @@ pub fn rollback_in(
 }
 
 /// Asks, once the rollback is made and before its branch is, whether the images it deploys
-/// again exist: the answers go into the report; an error stops the rollback before anything is
-/// written (a dry run only records them).
-pub type Gate<'a> = &'a dyn Fn(&[ImageRef]) -> Result<Vec<ImageCheck>>;
+/// again exist: the answers go into the report, and a verdict that is an error stops the
+/// rollback before anything is written (a dry run only records the answers).
+pub type Gate<'a> = &'a dyn Fn(&[ImageRef]) -> Checked;
+
+/// The registries' answers, and the verdict on them.
+pub type Checked = (Vec<ImageCheck>, Result<()>);
 
 /// [`rollback_in`], with the registries asked through `gate` before the branch is made.
 pub fn rollback_checked(
@@ -219,10 +222,12 @@ pub fn rollback_checked(
             &report.restored,
             report.rendered_before.as_deref(),
         );
-        match gate(&images) {
-            Ok(checks) => report.registry = checks,
+        let (checks, verdict) = gate(&images);
+        report.registry = checks;
+        match verdict {
             Err(stop) if !effects.dry_run => return Err(stop),
             Err(stop) => warn!("{stop:#}"),
+            Ok(()) => {}
         }
     }
     if effects.dry_run {

@@ -45,6 +45,9 @@ pub struct Explained {
     /// With `would open`: why the rollback could not be made here, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview_error: Option<String>,
+    /// What the registries said of the images the rollback would deploy again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub registry: Vec<crate::registry::ImageCheck>,
     /// `would open`, `would comment` or `skipped`.
     pub decision: String,
     pub reason: String,
@@ -74,6 +77,7 @@ pub async fn explain(
             strategy: None,
             hold: None,
             preview_error: None,
+            registry: Vec::new(),
             decision: "skipped".into(),
             reason: String::new(),
         };
@@ -172,6 +176,7 @@ pub async fn explain(
                                 Ok(preview) => {
                                     e.strategy = preview.strategy.map(|s| s.as_str().to_string());
                                     e.hold = preview.hold.summary();
+                                    e.registry = preview.registry;
                                 }
                                 Err(err) => e.preview_error = Some(render_chain(&err, &config_key)),
                             }
@@ -183,6 +188,11 @@ pub async fn explain(
                             } else {
                                 format!("branch {}", culprit.branch)
                             };
+                            let policy = super::secrets::policy(&config.registry);
+                            if let Err(stop) = crate::registry::verdict(&e.registry, policy) {
+                                e.decision = "would fail".into();
+                                e.reason = stop.to_string();
+                            }
                         }
                         e.culprit = Some(culprit.located);
                     }

@@ -140,17 +140,22 @@ pub fn registry(config: &Config) -> Result<Option<RegistryCheck>> {
             plain_http: r.plain_http.clone(),
             timeout: r.timeout,
         },
-        policy: Policy {
-            on_missing: match r.on_missing {
-                crate::config::OnMissing::Skip => OnMissing::Skip,
-                crate::config::OnMissing::Open => OnMissing::Open,
-            },
-            on_error: match r.on_error {
-                crate::config::OnError::Open => OnError::Open,
-                crate::config::OnError::Skip => OnError::Skip,
-            },
-        },
+        policy: policy(r),
     }))
+}
+
+/// What `registry.on_missing` and `registry.on_error` say a rollback does.
+pub fn policy(r: &crate::config::Registry) -> Policy {
+    Policy {
+        on_missing: match r.on_missing {
+            crate::config::OnMissing::Skip => OnMissing::Skip,
+            crate::config::OnMissing::Open => OnMissing::Open,
+        },
+        on_error: match r.on_error {
+            crate::config::OnError::Open => OnError::Open,
+            crate::config::OnError::Skip => OnError::Skip,
+        },
+    }
 }
 
 /// Where the journal is: PostgreSQL when configured (password read), else SQLite in
@@ -202,6 +207,7 @@ pub fn files(config: &Config) -> Vec<(&'static str, &Path)> {
         ),
         ("git.token_file", file(&config.git.password)),
         ("git.ssh_key_file", config.git.ssh_key_file.as_deref()),
+        ("registry.auth_file", config.registry.auth_file.as_deref()),
         (
             "journal.password_file",
             config.journal.as_ref().and_then(|j| file(&j.password)),
