@@ -174,6 +174,13 @@ fn found_the_pull_request_says_what_the_registry_answered() {
     service.wait_ready();
     let job = run(&service, &config, &host);
     assert_eq!(job["outcome"], "created", "{job}");
+    let said = job["registry"].as_str().unwrap_or_default();
+    assert!(
+        said.starts_with(&format!(
+            "{host}/acme/api:1.4.0 is {good} in {host}, checked at "
+        )),
+        "the job says it: {job}"
+    );
     let pulls = w.github().pulls(OWNER, "gitops");
     assert_eq!(pulls.len(), 1);
     let body = &pulls[0].body;

@@ -324,6 +324,9 @@ pub fn history(
                 if let Some(error) = &j.error {
                     writeln!(out, "         {error}")?;
                 }
+                for line in j.registry.iter().flat_map(|r| r.lines()) {
+                    writeln!(out, "         registry: {line}")?;
+                }
             }
             writeln!(out, "\ndeliveries ({}, newest first):", deliveries.len())?;
             for d in &deliveries {

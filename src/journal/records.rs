@@ -188,6 +188,9 @@ pub struct Finished {
     /// The forge its pull request went to (`github`, `gitlab`, `gitea`, `local`); `None`: no
     /// pull request (a dry run, a resolution's note).
     pub forge: Option<String>,
+    /// What the registries said of the images the rollback deploys again, a line each;
+    /// `None`: not checked.
+    pub registry: Option<String>,
 }
 
 /// Why a job failed.
@@ -227,6 +230,8 @@ pub struct JobRecord {
     /// The forge its pull request went to (`github`, `gitlab`, `gitea`, `local`); `None`: no
     /// pull request, or a job finished before the journal recorded it.
     pub forge: Option<String>,
+    /// What the registries said of the images the rollback deploys again, a line each.
+    pub registry: Option<String>,
 }
 
 /// One job in full, for the status page.

@@ -207,6 +207,14 @@ fn finished(outcome: &Outcome, forge: &str) -> Finished {
         diff: Some(r.diff.clone()).filter(|d| !d.is_empty()),
         hold: r.hold.summary(),
         forge: pull.map(|_| forge.to_string()),
+        registry: Some(
+            r.registry
+                .iter()
+                .map(|c| c.summary())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+        .filter(|s| !s.is_empty()),
     }
 }
 

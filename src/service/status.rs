@@ -196,6 +196,10 @@ pub fn job(detail: &JobDetail) -> String {
     row("pull request", pull_link(j));
     row("forge", escape(j.forge.as_deref().unwrap_or("")));
     row(
+        "registry",
+        escape(j.registry.as_deref().unwrap_or("")).replace('\n', "<br>"),
+    );
+    row(
         "pull request state",
         escape(detail.pr_state.as_deref().unwrap_or("")),
     );
@@ -313,6 +317,7 @@ mod tests {
             ran_by: None,
             hold: None,
             forge: forge.map(str::to_string),
+            registry: None,
         }
     }
 

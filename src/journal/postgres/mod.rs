@@ -334,6 +334,7 @@ impl Journal for PostgresJournal {
                     &worker,
                     &f.hold,
                     &f.forge,
+                    &f.registry,
                 ],
             )
         })

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/0005_resolved_notes.sql")),
     (6, include_str!("migrations/0006_subject.sql")),
     (7, include_str!("migrations/0007_forge.sql")),
+    (8, include_str!("migrations/0008_registry.sql")),
 ];
 
 /// The migration that adds jobs' `subject`: the open jobs' are filled in with it.

@@ -55,7 +55,7 @@ pub const RENEW: &str =
 pub const FINISH: &str =
     "UPDATE jobs SET state = 'done', outcome = ?2, culprit = ?3, branch = ?4, strategy = ?5,
             pr_number = ?6, pr_url = ?7, pr_state = ?8, diff = ?9, updated_at = ?10, hold = ?12,
-            forge = ?13, claimed_by = NULL, lease_until = NULL, error_kind = NULL,
+            forge = ?13, registry = ?14, claimed_by = NULL, lease_until = NULL, error_kind = NULL,
             error_code = NULL, error = NULL
      WHERE id = ?1 AND claimed_by = ?11 AND state = 'running'";
 
@@ -90,7 +90,8 @@ macro_rules! job_columns {
     () => {
         "j.id, j.kind, j.repo, j.target, j.state, j.attempts, j.created_at, j.updated_at,
          j.outcome, j.error_kind, j.error, j.culprit, j.branch, j.strategy, j.pr_number, j.pr_url,
-         (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by, j.hold, j.forge"
+         (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by, j.hold, j.forge,
+         j.registry"
     };
 }
 
@@ -133,17 +134,18 @@ pub fn job_record<R: Row>(row: &R) -> Result<JobRecord, R::Error> {
         ran_by: row.get(17)?,
         hold: row.get(18)?,
         forge: row.get(19)?,
+        registry: row.get(20)?,
     })
 }
 
 pub fn job_detail<R: Row>(row: &R) -> Result<JobDetail, R::Error> {
     Ok(JobDetail {
         job: job_record(row)?,
-        error_code: row.get(20)?,
-        pr_state: row.get(21)?,
-        diff: row.get(22)?,
-        alert: row.get(23)?,
-        received_at: row.get(24)?,
+        error_code: row.get(21)?,
+        pr_state: row.get(22)?,
+        diff: row.get(23)?,
+        alert: row.get(24)?,
+        received_at: row.get(25)?,
     })
 }
 

@@ -222,7 +222,8 @@ impl Journal for SqliteJournal {
                 now,
                 worker,
                 f.hold,
-                f.forge
+                f.forge,
+                f.registry
             ])?;
             Ok(n == 1)
         })

@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("migrations/0007_resolved_notes.sql")),
     (8, include_str!("migrations/0008_subject.sql")),
     (9, include_str!("migrations/0009_forge.sql")),
+    (10, include_str!("migrations/0010_registry.sql")),
 ];
 
 /// The migration that adds jobs' `subject`: the open jobs' are filled in with it.
