@@ -204,26 +204,16 @@ impl Fake {
     }
 }
 
-fn history(config: &Path) -> serde_json::Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
-        .args(["history", "--output", "json", "--config"])
-        .arg(config)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// Waits until the newest job has ended; returns it.
-fn newest_ended(config: &Path, jobs_before: usize, service: &Service) -> serde_json::Value {
+fn newest_ended(
+    w: &World,
+    config: &Path,
+    jobs_before: usize,
+    service: &Service,
+) -> serde_json::Value {
     let mut job = serde_json::Value::Null;
     let ended = eventually(Duration::from_secs(60), || {
-        let h = history(config);
+        let h = w.history(config);
         let jobs = h["jobs"].as_array().cloned().unwrap_or_default();
         job = jobs.first().cloned().unwrap_or_default();
         jobs.len() > jobs_before && (job["state"] == "done" || job["state"] == "failed")
@@ -232,8 +222,8 @@ fn newest_ended(config: &Path, jobs_before: usize, service: &Service) -> serde_j
     job
 }
 
-fn jobs(config: &Path) -> usize {
-    history(config)["jobs"].as_array().map_or(0, Vec::len)
+fn jobs(w: &World, config: &Path) -> usize {
+    w.history(config)["jobs"].as_array().map_or(0, Vec::len)
 }
 
 fn story(w: &World, fake: Fake) {
@@ -254,7 +244,7 @@ fn story(w: &World, fake: Fake) {
         "{forge}: {}",
         service.log()
     );
-    let job = newest_ended(&config, 0, &service);
+    let job = newest_ended(w, &config, 0, &service);
     assert_eq!(job["outcome"], "created", "{forge}: {job}");
     assert_eq!(job["forge"], forge, "{forge}: {job}");
     let number = fake.held()[0].number;
@@ -263,13 +253,13 @@ fn story(w: &World, fake: Fake) {
     assert_eq!(fake.creates(), 2, "{forge}: the 500, then the one made");
 
     // Resolved: one note.
-    let before = jobs(&config);
+    let before = jobs(w, &config);
     let (status, _) = service.post_alerts(
         WEBHOOK_TOKEN,
         &alert_body("resolved", Duration::from_secs(60)),
     );
     assert_eq!(status, 200);
-    let job = newest_ended(&config, before, &service);
+    let job = newest_ended(w, &config, before, &service);
     assert_eq!(job["outcome"], "commented", "{forge}: {job}");
     let notes = &fake.held()[0].notes;
     assert_eq!(notes.len(), 1, "{forge}: {notes:?}");
@@ -280,13 +270,13 @@ fn story(w: &World, fake: Fake) {
     service.kill();
     let service = Service::start(Path::new(env!("CARGO_BIN_EXE_revertbot")), &config, &[]);
     service.wait_ready();
-    let before = jobs(&config);
+    let before = jobs(w, &config);
     let (status, _) = service.post_alerts(
         WEBHOOK_TOKEN,
         &alert_body("firing", Duration::from_secs(30)),
     );
     assert_eq!(status, 200);
-    let job = newest_ended(&config, before, &service);
+    let job = newest_ended(w, &config, before, &service);
     assert_eq!(job["outcome"], "reused", "{forge}: the branch there, {job}");
     assert_eq!(job["pr_number"], number, "{forge}: {job}");
     let held = fake.held();
@@ -299,13 +289,13 @@ fn story(w: &World, fake: Fake) {
 
     // Closed by a person; fired again: left closed, never opened again.
     fake.close(number);
-    let before = jobs(&config);
+    let before = jobs(w, &config);
     let (status, _) = service.post_alerts(
         WEBHOOK_TOKEN,
         &alert_body("firing", Duration::from_secs(10)),
     );
     assert_eq!(status, 200);
-    let job = newest_ended(&config, before, &service);
+    let job = newest_ended(w, &config, before, &service);
     assert_eq!(job["outcome"], "declined", "{forge}: {job}");
     let held = fake.held();
     assert_eq!(held.len(), 1, "{forge}: {held:?}");

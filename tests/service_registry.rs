@@ -70,28 +70,13 @@ fn alert(host: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn history(config: &Path) -> serde_json::Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
-        .args(["history", "--output", "json", "--config"])
-        .arg(config)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// Posts the alert and waits for its job to end (done, or failed for good); returns the job.
-fn run(service: &Service, config: &Path, host: &str) -> serde_json::Value {
+fn run(w: &World, service: &Service, config: &Path, host: &str) -> serde_json::Value {
     let (status, body) = service.post_alerts(WEBHOOK_TOKEN, &alert(host));
     assert_eq!(status, 200, "{body}");
     let mut job = serde_json::Value::Null;
     let ended = eventually(Duration::from_secs(60), || {
-        job = history(config)["jobs"][0].clone();
+        job = w.history(config)["jobs"][0].clone();
         job["state"] == "done" || job["state"] == "failed"
     });
     assert!(ended, "{job}\n{}", service.log());
@@ -140,7 +125,7 @@ fn a_gone_image_ends_the_job_rollback_image_missing_with_nothing_pushed() {
 
     let service = w.serve(&config);
     service.wait_ready();
-    let job = run(&service, &config, &host);
+    let job = run(&w, &service, &config, &host);
     assert_eq!(job["state"], "failed", "{job}");
     assert_eq!(job["error_kind"], "rollback-image-missing", "{job}");
     let error = job["error"].as_str().unwrap();
@@ -172,7 +157,7 @@ fn found_the_pull_request_says_what_the_registry_answered() {
     let config = configure(&w, &format!("registry:\n  plain_http: [\"{host}\"]\n"));
     let service = w.serve(&config);
     service.wait_ready();
-    let job = run(&service, &config, &host);
+    let job = run(&w, &service, &config, &host);
     assert_eq!(job["outcome"], "created", "{job}");
     let said = job["registry"].as_str().unwrap_or_default();
     assert!(
@@ -233,7 +218,7 @@ fn a_registry_that_is_down_opens_with_a_warning_or_stops_as_on_error_says() {
     let config = configure(&w, &format!("registry:\n  plain_http: [\"{host}\"]\n"));
     let service = w.serve(&config);
     service.wait_ready();
-    let job = run(&service, &config, &host);
+    let job = run(&w, &service, &config, &host);
     assert_eq!(job["outcome"], "created", "{job}");
     let body = w.github().pulls(OWNER, "gitops")[0].body.clone();
     let warning = body
