@@ -288,3 +288,97 @@ fn a_registry_that_is_down_does_not_stop_the_rollback_and_says_not_checked() {
         "a registry outage must not stop a rollback"
     );
 }
+
+/// One engine asks for one token per repository and keeps it for the next check until it
+/// expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_kept_for_the_next_check() {
+    use revertbot::image::ImageRef;
+    use revertbot::registry::{Credentials, Registries, RegistrySettings};
+
+    let registry = Registry::start(RegistryAuth::bearer(USER, PASSWORD));
+    let a = registry.push("acme/api", "1.4.0");
+    let b = registry.push("acme/api", "1.3.0");
+    registry.forget_token_requests();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.json");
+    std::fs::write(&file, docker_config(&registry, USER, PASSWORD)).unwrap();
+    let registries = Registries::new(RegistrySettings {
+        credentials: Credentials::load(&file, "registry.auth_file").unwrap(),
+        plain_http: vec![registry.host()],
+        timeout: std::time::Duration::from_secs(10),
+    })
+    .unwrap();
+    let host = registry.host();
+    let image = |tag: &str| ImageRef::parse(&format!("{host}/acme/api:{tag}")).unwrap();
+    let now = chrono::Utc::now();
+    let first = registries.check(&[image("1.4.0")], now).await;
+    let second = registries
+        .check(&[image("1.3.0"), image("0.9.0")], now)
+        .await;
+    assert_eq!(first[0].digest.as_deref(), Some(a.as_str()));
+    assert_eq!(second[0].digest.as_deref(), Some(b.as_str()));
+    assert_eq!(second[1].exists, Some(false), "{:?}", second[1]);
+    assert_eq!(
+        registry.token_requests().len(),
+        1,
+        "{:?}",
+        registry.token_requests()
+    );
+}
+
+/// A registry that answers HEAD without `Docker-Content-Digest`: the manifest is fetched and
+/// its digest is the SHA-256 of what was served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_without_a_digest_falls_back_to_get() {
+    use revertbot::image::ImageRef;
+    use revertbot::registry::{Registries, RegistrySettings};
+    use std::io::{BufRead, BufReader, Write};
+
+    let manifest =
+        br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}"#;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let methods = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = methods.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let method = request_line.split(' ').next().unwrap_or("").to_string();
+            seen.lock().unwrap().push(method.clone());
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                manifest.len()
+            );
+            stream.write_all(head.as_bytes()).unwrap();
+            if method == "GET" {
+                stream.write_all(manifest).unwrap();
+            }
+        }
+    });
+    let registries = Registries::new(RegistrySettings {
+        credentials: Default::default(),
+        plain_http: vec![host.clone()],
+        timeout: std::time::Duration::from_secs(10),
+    })
+    .unwrap();
+    let checks = registries
+        .check(
+            &[ImageRef::parse(&format!("{host}/acme/api:1.4.0")).unwrap()],
+            chrono::Utc::now(),
+        )
+        .await;
+    let expected = revertbot_testkit::registry::sha256_digest(manifest);
+    assert_eq!(checks[0].exists, Some(true), "{:?}", checks[0]);
+    assert_eq!(checks[0].digest.as_deref(), Some(expected.as_str()));
+    assert_eq!(*methods.lock().unwrap(), ["HEAD", "GET"]);
+}
