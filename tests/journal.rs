@@ -661,7 +661,7 @@ fn postgresql_replicas_starting_together_migrate_once() {
             "together",
             "SELECT count(*), max(version) FROM schema_migrations"
         ),
-        "8|8"
+        "9|9"
     );
 }
 

@@ -327,6 +327,20 @@ pub fn history(
                 for line in j.registry.iter().flat_map(|r| r.lines()) {
                     writeln!(out, "         registry: {line}")?;
                 }
+                // What became of the pull request, as the forge told.
+                let fate = match (j.pr_merged_at, j.pr_closed_at) {
+                    (Some(at_ms), _) => Some(("merged", at_ms)),
+                    (None, Some(at_ms)) => Some(("closed", at_ms)),
+                    _ => None,
+                };
+                if let Some((what, when)) = fate {
+                    let by = j
+                        .pr_closed_by
+                        .as_deref()
+                        .map(|b| format!(" by {b}"))
+                        .unwrap_or_default();
+                    writeln!(out, "         pull request {what} {}{by}", at(when))?;
+                }
             }
             writeln!(out, "\ndeliveries ({}, newest first):", deliveries.len())?;
             for d in &deliveries {

@@ -48,6 +48,7 @@ const SETTINGS: &[(&str, Ty)] = &[
     ("github.app.id", Ty::Integer),
     ("github.app.key_file", Ty::Text),
     ("github.app.installation_id", Ty::Integer),
+    ("github.webhook_secret_file", Ty::Text),
     ("gitlab.url", Ty::Text),
     ("gitlab.token_file", Ty::Text),
     ("gitlab.ca_file", Ty::Text),

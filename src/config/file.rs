@@ -88,6 +88,7 @@ pub struct GitHubFile {
     pub api_url: Option<String>,
     pub token_file: Option<PathBuf>,
     pub app: Option<AppFile>,
+    pub webhook_secret_file: Option<PathBuf>,
 }
 
 /// `gitlab` and `gitea`: a forge server and the token revertbot signs in with.

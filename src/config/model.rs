@@ -147,6 +147,10 @@ pub struct GitHub {
     /// How pull requests are opened; `None`: no credentials, so none are (dry runs only).
     #[serde(flatten)]
     pub auth: Option<GitHubAuth>,
+    /// The secret GitHub signs its webhook deliveries with (`POST /webhooks/github`); `None`:
+    /// that webhook is off.
+    #[serde(rename = "webhook_secret_file")]
+    pub webhook_secret: Option<Secret>,
 }
 
 /// `gitlab` or `gitea`: a forge server, and the token revertbot signs in with.

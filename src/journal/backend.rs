@@ -6,7 +6,8 @@ use anyhow::Result;
 
 use super::records::{
     Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull, LocalPull,
-    LocalPullOutcome, NewDelivery, NewLocalPull, NoteKey, Pruned, Recorded,
+    LocalPullOutcome, NewDelivery, NewLocalPull, NoteKey, Pruned, PullEvent, PullEventRecorded,
+    Recorded,
 };
 use crate::config::SslMode;
 
@@ -145,4 +146,8 @@ pub trait Journal: Send + Sync {
 
     /// Records that `job` made the note it took.
     fn noted(&self, note: &NoteKey, job: i64, now: i64) -> Result<()>;
+
+    /// Records what a forge told of a pull request: the delivery once (a replay changes
+    /// nothing), then every job of that pull request brought up to date.
+    fn pull_event(&self, event: &PullEvent, now: i64) -> Result<PullEventRecorded>;
 }

@@ -11,7 +11,7 @@ use super::backend::{Journal, Location};
 use super::open::open;
 use super::records::{
     Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull, LocalPull,
-    LocalPullOutcome, NewLocalPull, NoteKey, Pruned,
+    LocalPullOutcome, NewLocalPull, NoteKey, Pruned, PullEvent, PullEventRecorded,
 };
 
 /// One journal, shared: cheap to clone (an [`Arc`] inside). Each method is the
@@ -149,6 +149,11 @@ impl Handle {
     pub async fn noted(&self, note: &NoteKey, job: i64, now: i64) -> Result<()> {
         let note = note.clone();
         self.call(move |j| j.noted(&note, job, now)).await
+    }
+
+    pub async fn pull_event(&self, event: &PullEvent, now: i64) -> Result<PullEventRecorded> {
+        let event = event.clone();
+        self.call(move |j| j.pull_event(&event, now)).await
     }
 }
 

@@ -193,6 +193,37 @@ pub struct Finished {
     pub registry: Option<String>,
 }
 
+/// What a forge told of a pull request (a webhook delivery, or a poll's answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullEvent {
+    /// `github`, `gitlab`, `gitea`.
+    pub forge: String,
+    /// The forge's delivery id (`X-GitHub-Delivery`); a poll makes one of its own.
+    pub delivery: String,
+    /// `pull_request closed`, `pull_request reopened`...
+    pub event: String,
+    /// The pull request's web address, as the jobs recorded it.
+    pub pull_url: String,
+    /// `open`, `merged` or `closed` (unmerged).
+    pub state: String,
+    pub merged_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    /// Who merged or closed it.
+    pub closed_by: Option<String>,
+}
+
+/// What recording a [`PullEvent`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PullEventRecorded {
+    /// The delivery was recorded before: nothing changed.
+    pub replayed: bool,
+    /// The jobs of that pull request brought up to date; 0: not a pull request revertbot
+    /// opened.
+    pub jobs: u64,
+    /// It is merged now and was not before: a merge to count.
+    pub newly_merged: bool,
+}
+
 /// Why a job failed.
 #[derive(Debug, Clone)]
 pub struct Failure {
@@ -232,6 +263,14 @@ pub struct JobRecord {
     pub forge: Option<String>,
     /// What the registries said of the images the rollback deploys again, a line each.
     pub registry: Option<String>,
+    /// When its pull request was merged, or closed unmerged, and by whom, as the forge told
+    /// (milliseconds since the epoch).
+    pub pr_merged_at: Option<i64>,
+    pub pr_closed_at: Option<i64>,
+    pub pr_closed_by: Option<String>,
+    /// The pull request's state as last known: as the job left it (`created`, `found`,
+    /// `declined`, `merged`), then as its forge told (`open`, `merged`, `closed`).
+    pub pr_state: Option<String>,
 }
 
 /// One job in full, for the status page.
@@ -240,7 +279,6 @@ pub struct JobDetail {
     #[serde(flatten)]
     pub job: JobRecord,
     pub error_code: Option<String>,
-    pub pr_state: Option<String>,
     pub diff: Option<String>,
     /// The v4 payload with the one alert the job answers.
     pub alert: String,

@@ -23,6 +23,8 @@ pub struct Auth {
     basic: Option<String>,
     /// Tokens that may read the status page, and nothing else.
     read: Option<Bearer>,
+    /// The secret GitHub signs its webhook deliveries with; `None`: that webhook is off.
+    github_hook: Option<Vec<u8>>,
 }
 
 enum Bearer {
@@ -60,7 +62,19 @@ impl Auth {
             bearer,
             basic,
             read,
+            github_hook: None,
         })
+    }
+
+    /// Takes GitHub's webhook deliveries signed with `secret`.
+    pub fn with_github_hook(mut self, secret: Option<String>) -> Auth {
+        self.github_hook = secret.map(String::into_bytes);
+        self
+    }
+
+    /// The secret GitHub's webhook deliveries are signed with, when that webhook is on.
+    pub fn github_hook(&self) -> Option<&[u8]> {
+        self.github_hook.as_deref()
     }
 
     /// Whether basic authentication is accepted: a browser asked for credentials can give them.

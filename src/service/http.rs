@@ -1,6 +1,7 @@
 //! The HTTP front: `POST /alerts` (the Alertmanager webhook), `POST /webhooks/argo-rollouts`
-//! and `POST /webhooks/flagger` (the canary tools' own webhooks, made into alerts), `/healthz`,
-//! `/readyz`, `/metrics`.
+//! and `POST /webhooks/flagger` (the canary tools' own webhooks, made into alerts), `POST
+//! /webhooks/github` (what became of the rollback pull requests, signed by GitHub),
+//! `/healthz`, `/readyz`, `/metrics`.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use tracing::{debug, info, warn, Instrument};
 
+use super::forge_events;
 use super::intake;
 use super::metrics::{DeliveryResult, Guard};
 use super::state::{Shared, Unrecorded};
@@ -43,8 +45,19 @@ pub fn router(shared: Arc<Shared>) -> Router {
             shared.clone(),
             authorize_read,
         ));
+    // Signed by GitHub with its own secret: the webhook's tokens are not asked for.
+    let forge_events = Router::new()
+        .route("/webhooks/github", post(github_events))
+        .layer(DefaultBodyLimit::max(
+            shared.config().webhook.max_body_bytes,
+        ))
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            declared_length,
+        ));
     Router::new()
         .merge(webhook)
+        .merge(forge_events)
         .merge(status)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -303,6 +316,86 @@ async fn record(shared: &Arc<Shared>, payload: &Payload, body: &[u8]) -> Respons
 
 /// How many jobs and deliveries the status page lists.
 const STATUS_LIMIT: u32 = 50;
+
+/// `POST /webhooks/github`: a signed delivery about a rollback pull request, recorded once on
+/// its jobs; anything else GitHub sends is answered 2xx and kept nothing of.
+async fn github_events(
+    State(shared): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if shared.stopping() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting down; send it again later",
+        );
+    }
+    let Some(secret) = shared.auth().github_hook() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "the GitHub webhook is off: set github.webhook_secret_file to take it",
+        );
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return rejected(&shared, rejection),
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if !forge_events::signed(secret, &body, header("x-hub-signature-256")) {
+        shared.metrics().delivery(DeliveryResult::Unauthorized);
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "X-Hub-Signature-256 is missing or is not the body's HMAC-SHA256 with github.webhook_secret_file",
+        );
+    }
+    let Some(delivery) = header("x-github-delivery").filter(|d| !d.is_empty()) else {
+        shared.metrics().delivery(DeliveryResult::Invalid);
+        return error(StatusCode::BAD_REQUEST, "X-GitHub-Delivery is missing");
+    };
+    match header("x-github-event").unwrap_or("") {
+        "ping" => return Json(json!({ "pong": true })).into_response(),
+        "pull_request" => {}
+        other => return Json(json!({ "ignored": format!("event {other}") })).into_response(),
+    }
+    let event = match forge_events::pull_request(delivery, &body) {
+        Ok(forge_events::Told::Event(event)) => event,
+        Ok(forge_events::Told::Ignored(why)) => {
+            return Json(json!({ "ignored": why })).into_response()
+        }
+        Err(why) => {
+            shared.metrics().delivery(DeliveryResult::Invalid);
+            return error(StatusCode::BAD_REQUEST, &why);
+        }
+    };
+    match shared.journal().pull_event(&event, shared.now_ms()).await {
+        Err(e) => {
+            warn!("cannot record GitHub delivery {delivery}: {e:#}");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the journal cannot be written; send it again",
+            )
+        }
+        Ok(r) if r.replayed => Json(json!({ "replayed": true })).into_response(),
+        Ok(r) if r.jobs == 0 => {
+            Json(json!({ "ignored": "not a pull request revertbot opened" })).into_response()
+        }
+        Ok(r) => {
+            if r.newly_merged {
+                if let Some(seconds) = forge_events::merge_seconds(&body) {
+                    shared.metrics().pull_request_merged(seconds);
+                }
+            }
+            info!(
+                pull_request = %event.pull_url,
+                by = event.closed_by.as_deref().unwrap_or(""),
+                "pull request {} ({})",
+                event.state,
+                event.event
+            );
+            Json(json!({ "recorded": r.jobs, "state": event.state })).into_response()
+        }
+    }
+}
 
 async fn status_index(State(shared): State<Arc<Shared>>) -> Response {
     let read = shared

@@ -155,6 +155,8 @@ pub struct Metrics {
     /// Registry checks of the images rollbacks deploy again, by result (`found`, `missing`,
     /// `error`).
     registry_checks: Family<CheckLabel, Counter>,
+    /// From a rollback pull request's opening to its merge, as its forge told, each merge once.
+    merge_time: Histogram,
 }
 
 impl Metrics {
@@ -171,6 +173,12 @@ impl Metrics {
             );
         let pending = Gauge::default();
         let registry_checks = Family::<CheckLabel, Counter>::default();
+        let merge_time = Histogram::new(exponential_buckets(30.0, 2.0, 14));
+        registry.register(
+            "pull_request_merge_seconds",
+            "From a rollback pull request opened to merged, as its forge told",
+            merge_time.clone(),
+        );
         registry.register(
             "registry_checks",
             "Registry checks of the images rollbacks deploy again, by result",
@@ -217,6 +225,7 @@ impl Metrics {
             alert_to_pull,
             pending,
             registry_checks,
+            merge_time,
         }
     }
 
@@ -256,6 +265,11 @@ impl Metrics {
                 })
                 .inc();
         })
+    }
+
+    /// A rollback pull request merged `seconds` after it was opened (each merge once).
+    pub fn pull_request_merged(&self, seconds: f64) {
+        self.merge_time.observe(seconds);
     }
 
     /// A guard fired.

@@ -8,6 +8,7 @@
 mod auth;
 mod connections;
 pub mod explain;
+mod forge_events;
 mod http;
 mod intake;
 mod job;
@@ -106,7 +107,11 @@ pub fn start_up(
         read.map_err(|e| errors.push(e)).ok()
     }
     let mut errors = Vec::new();
-    let auth = keep(&mut errors, auth::Auth::load(&config.webhook, env));
+    let auth = keep(
+        &mut errors,
+        auth::Auth::load(&config.webhook, env)
+            .and_then(|a| Ok(a.with_github_hook(secrets::github_hook(config, env)?))),
+    );
     let acceptor = keep(
         &mut errors,
         config.tls.as_ref().map(tls::acceptor).transpose(),

@@ -94,6 +94,16 @@ pub fn forges(config: &Config, env: &BTreeMap<String, String>) -> Result<ForgeSe
     })
 }
 
+/// The secret GitHub signs its webhook deliveries with (`github.webhook_secret_file`).
+pub fn github_hook(config: &Config, env: &BTreeMap<String, String>) -> Result<Option<String>> {
+    config
+        .github
+        .webhook_secret
+        .as_ref()
+        .map(|secret| read(secret, "github.webhook_secret_file", env))
+        .transpose()
+}
+
 /// Access to the git remotes, credentials read.
 pub fn network(config: &Config, env: &BTreeMap<String, String>) -> Result<Network> {
     let password = match &config.git.password {
@@ -208,6 +218,10 @@ pub fn files(config: &Config) -> Vec<(&'static str, &Path)> {
         ("git.token_file", file(&config.git.password)),
         ("git.ssh_key_file", config.git.ssh_key_file.as_deref()),
         ("registry.auth_file", config.registry.auth_file.as_deref()),
+        (
+            "github.webhook_secret_file",
+            file(&config.github.webhook_secret),
+        ),
         (
             "journal.password_file",
             config.journal.as_ref().and_then(|j| file(&j.password)),

@@ -201,7 +201,7 @@ pub fn job(detail: &JobDetail) -> String {
     );
     row(
         "pull request state",
-        escape(detail.pr_state.as_deref().unwrap_or("")),
+        escape(j.pr_state.as_deref().unwrap_or("")),
     );
     row(
         "error",
@@ -318,6 +318,10 @@ mod tests {
             hold: None,
             forge: forge.map(str::to_string),
             registry: None,
+            pr_merged_at: None,
+            pr_closed_at: None,
+            pr_closed_by: None,
+            pr_state: None,
         }
     }
 

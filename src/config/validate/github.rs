@@ -33,7 +33,11 @@ pub fn github(g: GitHubFile, env: &BTreeMap<String, String>, p: &mut Problems<'_
         }
         (None, None) => None,
     };
-    GitHub { api_url, auth }
+    GitHub {
+        api_url,
+        auth,
+        webhook_secret: g.webhook_secret_file.map(Secret::File),
+    }
 }
 
 fn app_auth(app: AppFile, p: &mut Problems<'_>) -> Option<GitHubAuth> {

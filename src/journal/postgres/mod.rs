@@ -3,6 +3,7 @@
 //! job twice nor run two jobs of one repository at once; partial unique indexes hold the same
 //! rules as constraints.
 
+mod events;
 mod notes;
 mod pool;
 mod prune;
@@ -20,7 +21,8 @@ use self::pool::Pool;
 use super::backend::{Journal, PostgresSettings, UNWRITABLE};
 use super::records::{
     Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull,
-    LocalPull, LocalPullOutcome, NewDelivery, NewJob, NewLocalPull, NoteKey, Pruned, Recorded,
+    LocalPull, LocalPullOutcome, NewDelivery, NewJob, NewLocalPull, NoteKey, Pruned, PullEvent,
+    PullEventRecorded, Recorded,
 };
 use super::sql::{deliveries, jobs};
 use crate::config::SslMode;
@@ -477,6 +479,10 @@ impl Journal for PostgresJournal {
 
     fn noted(&self, note: &NoteKey, job: i64, now: i64) -> Result<()> {
         self.with(|c| notes::noted(c, note, job, now))
+    }
+
+    fn pull_event(&self, event: &PullEvent, now: i64) -> Result<PullEventRecorded> {
+        self.with(|c| events::record(c, event, now))
     }
 }
 

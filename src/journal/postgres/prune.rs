@@ -17,13 +17,15 @@ const LOCK: &str = "SELECT pg_try_advisory_xact_lock(hashtextextended('revertbot
 
 /// [`crate::journal::Journal::prune`].
 pub fn prune(c: &mut Conn, before: i64) -> Result<Pruned, postgres::Error> {
-    let [lock, old_deliveries, delete_alerts, delete_deliveries, delete_jobs] = c.prepare([
-        LOCK,
-        OLD_DELIVERIES,
-        DELETE_ALERTS_OF_DELIVERIES,
-        DELETE_DELIVERIES,
-        DELETE_JOBS,
-    ])?;
+    let [lock, old_deliveries, delete_alerts, delete_deliveries, delete_jobs, old_events] = c
+        .prepare([
+            LOCK,
+            OLD_DELIVERIES,
+            DELETE_ALERTS_OF_DELIVERIES,
+            DELETE_DELIVERIES,
+            DELETE_JOBS,
+            crate::journal::sql::events::PRUNE,
+        ])?;
     let batch = i64::from(PRUNE_BATCH);
     let mut tx = c.client.transaction()?;
     if !tx.query_one(&lock, &[])?.get::<_, bool>(0) {
@@ -37,6 +39,7 @@ pub fn prune(c: &mut Conn, before: i64) -> Result<Pruned, postgres::Error> {
     tx.execute(&delete_alerts, &[&deliveries])?;
     let deleted = tx.execute(&delete_deliveries, &[&deliveries])?;
     let jobs = tx.execute(&delete_jobs, &[&before, &batch])?;
+    tx.execute(&old_events, &[&before])?;
     tx.commit()?;
     Ok(Pruned {
         deliveries: deleted,

@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("migrations/0006_subject.sql")),
     (7, include_str!("migrations/0007_forge.sql")),
     (8, include_str!("migrations/0008_registry.sql")),
+    (9, include_str!("migrations/0009_pull_events.sql")),
 ];
 
 /// The migration that adds jobs' `subject`: the open jobs' are filled in with it.

@@ -91,7 +91,7 @@ macro_rules! job_columns {
         "j.id, j.kind, j.repo, j.target, j.state, j.attempts, j.created_at, j.updated_at,
          j.outcome, j.error_kind, j.error, j.culprit, j.branch, j.strategy, j.pr_number, j.pr_url,
          (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by, j.hold, j.forge,
-         j.registry"
+         j.registry, j.pr_merged_at, j.pr_closed_at, j.pr_closed_by, j.pr_state"
     };
 }
 
@@ -106,7 +106,7 @@ pub const JOBS: &str = concat!(
 pub const JOB: &str = concat!(
     "SELECT ",
     job_columns!(),
-    ", j.error_code, j.pr_state, j.diff, j.alert,
+    ", j.error_code, j.diff, j.alert,
         (SELECT MIN(d.received_at) FROM alerts a JOIN deliveries d ON d.id = a.delivery_id
          WHERE a.job_id = j.id)
      FROM jobs j WHERE j.id = ?1"
@@ -135,17 +135,20 @@ pub fn job_record<R: Row>(row: &R) -> Result<JobRecord, R::Error> {
         hold: row.get(18)?,
         forge: row.get(19)?,
         registry: row.get(20)?,
+        pr_merged_at: row.get(21)?,
+        pr_closed_at: row.get(22)?,
+        pr_closed_by: row.get(23)?,
+        pr_state: row.get(24)?,
     })
 }
 
 pub fn job_detail<R: Row>(row: &R) -> Result<JobDetail, R::Error> {
     Ok(JobDetail {
         job: job_record(row)?,
-        error_code: row.get(21)?,
-        pr_state: row.get(22)?,
-        diff: row.get(23)?,
-        alert: row.get(24)?,
-        received_at: row.get(25)?,
+        error_code: row.get(25)?,
+        diff: row.get(26)?,
+        alert: row.get(27)?,
+        received_at: row.get(28)?,
     })
 }
 

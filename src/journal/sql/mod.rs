@@ -8,6 +8,7 @@
 
 pub mod deliveries;
 pub mod dialect;
+pub mod events;
 pub mod jobs;
 pub mod migrations;
 pub mod notes;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+mod events;
 mod file;
 mod notes;
 mod prune;
@@ -20,7 +21,8 @@ mod statements;
 use super::backend::Journal;
 use super::records::{
     Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull, LocalPull,
-    LocalPullOutcome, NewDelivery, NewLocalPull, NoteKey, Pruned, Recorded,
+    LocalPullOutcome, NewDelivery, NewLocalPull, NoteKey, Pruned, PullEvent, PullEventRecorded,
+    Recorded,
 };
 use super::sql::{deliveries, jobs};
 use crate::error::Error;
@@ -354,5 +356,9 @@ impl Journal for SqliteJournal {
 
     fn noted(&self, note: &NoteKey, job: i64, now: i64) -> Result<()> {
         self.guarded(|| notes::noted(&mut self.conn(), note, job, now))
+    }
+
+    fn pull_event(&self, event: &PullEvent, now: i64) -> Result<PullEventRecorded> {
+        self.guarded(|| events::record(&mut self.conn(), event, now))
     }
 }

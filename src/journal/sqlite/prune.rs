@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, TransactionBehavior};
 use super::statements::prepare as cached;
 use crate::journal::backend::PRUNE_BATCH;
 use crate::journal::records::Pruned;
-use crate::journal::sql::prune;
+use crate::journal::sql::{events, prune};
 
 /// [`crate::journal::Journal::prune`].
 pub fn prune(conn: &mut Connection, before: i64) -> Result<Pruned> {
@@ -25,6 +25,7 @@ pub fn prune(conn: &mut Connection, before: i64) -> Result<Pruned> {
         }
     }
     let jobs = cached(&tx, prune::DELETE_JOBS)?.execute(params![before, PRUNE_BATCH])?;
+    cached(&tx, events::PRUNE)?.execute([before])?;
     tx.commit()?;
     Ok(Pruned {
         deliveries: deliveries.len() as u64,

@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("migrations/0008_subject.sql")),
     (9, include_str!("migrations/0009_forge.sql")),
     (10, include_str!("migrations/0010_registry.sql")),
+    (11, include_str!("migrations/0011_pull_events.sql")),
 ];
 
 /// The migration that adds jobs' `subject`: the open jobs' are filled in with it.

@@ -1,0 +1,190 @@
+//! `POST /webhooks/github`: what GitHub tells of the rollback pull requests — merged, closed,
+//! reopened, by whom and when — recorded on their jobs at once, instead of learnt when the
+//! same alert fires again.
+//!
+//! A delivery is taken only with a valid `X-Hub-Signature-256` (HMAC-SHA256 of the body with
+//! `github.webhook_secret_file`, compared in constant time); a delivery id seen before is
+//! answered 2xx and changes nothing, across replicas (the journal keeps each id once).
+
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::journal::PullEvent;
+
+/// Whether `signature` (the `X-Hub-Signature-256` header: `sha256=<hex>`) is the body's
+/// HMAC-SHA256 with `secret`.
+pub fn signed(secret: &[u8], body: &[u8], signature: Option<&str>) -> bool {
+    let Some(hex) = signature.and_then(|s| s.trim().strip_prefix("sha256=")) else {
+        return false;
+    };
+    let Some(given) = decode_hex(hex) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        return false;
+    };
+    mac.update(body);
+    let expected = mac.finalize().into_bytes();
+    expected.as_slice().ct_eq(&given).into()
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// What a `pull_request` delivery says, read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Told {
+    /// A change of state to record.
+    Event(PullEvent),
+    /// An action revertbot keeps nothing of (`opened`, `labeled`...).
+    Ignored(String),
+}
+
+#[derive(Deserialize)]
+struct PullRequestEvent {
+    action: String,
+    pull_request: PullRequest,
+    sender: Option<User>,
+}
+
+#[derive(Deserialize)]
+struct PullRequest {
+    html_url: String,
+    #[serde(default)]
+    merged: bool,
+    merged_at: Option<chrono::DateTime<chrono::Utc>>,
+    closed_at: Option<chrono::DateTime<chrono::Utc>>,
+    merged_by: Option<User>,
+}
+
+#[derive(Deserialize)]
+struct User {
+    login: String,
+}
+
+/// Reads a `pull_request` delivery: `closed` (merged or not) and `reopened` are recorded.
+pub fn pull_request(delivery: &str, body: &[u8]) -> Result<Told, String> {
+    let e: PullRequestEvent = serde_json::from_slice(body)
+        .map_err(|e| format!("not a GitHub pull_request event: {e}"))?;
+    let ms = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.timestamp_millis());
+    let pr = e.pull_request;
+    let (state, merged_at, closed_at, closed_by) = match e.action.as_str() {
+        "closed" if pr.merged => (
+            "merged",
+            ms(pr.merged_at).or(ms(pr.closed_at)),
+            ms(pr.closed_at),
+            pr.merged_by.or(e.sender).map(|u| u.login),
+        ),
+        "closed" => ("closed", None, ms(pr.closed_at), e.sender.map(|u| u.login)),
+        "reopened" => ("open", None, None, None),
+        other => return Ok(Told::Ignored(format!("pull_request {other}"))),
+    };
+    Ok(Told::Event(PullEvent {
+        forge: "github".into(),
+        delivery: delivery.to_string(),
+        event: format!("pull_request {}", e.action),
+        pull_url: pr.html_url,
+        state: state.into(),
+        merged_at,
+        closed_at,
+        closed_by,
+    }))
+}
+
+/// Seconds from a pull request's opening to its merge, as its delivery says; `None` when the
+/// delivery does not say both.
+pub fn merge_seconds(body: &[u8]) -> Option<f64> {
+    #[derive(Deserialize)]
+    struct Times {
+        pull_request: TimesOf,
+    }
+    #[derive(Deserialize)]
+    struct TimesOf {
+        created_at: chrono::DateTime<chrono::Utc>,
+        merged_at: Option<chrono::DateTime<chrono::Utc>>,
+    }
+    let t: Times = serde_json::from_slice(body).ok()?;
+    let merged = t.pull_request.merged_at?;
+    Some(
+        ((merged - t.pull_request.created_at)
+            .num_milliseconds()
+            .max(0)) as f64
+            / 1000.0,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sign(secret: &[u8], body: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+        mac.update(body);
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("sha256={hex}")
+    }
+
+    #[test]
+    fn only_the_bodys_own_signature_is_taken() {
+        let body = br#"{"zen":"Keep it logically awesome."}"#;
+        let good = sign(b"s3cret", body);
+        assert!(signed(b"s3cret", body, Some(&good)));
+        assert!(!signed(b"other", body, Some(&good)), "another secret");
+        assert!(!signed(b"s3cret", b"{}", Some(&good)), "another body");
+        assert!(!signed(b"s3cret", body, None), "none");
+        assert!(
+            !signed(b"s3cret", body, Some(&good[7..])),
+            "no sha256= prefix"
+        );
+        assert!(!signed(b"s3cret", body, Some("sha256=zz")), "not hex");
+        assert!(
+            !signed(b"s3cret", body, Some(&good[..good.len() - 2])),
+            "cut short"
+        );
+    }
+
+    #[test]
+    fn closed_merged_closed_and_reopened_are_read() {
+        let merged = br#"{"action":"closed","pull_request":{"html_url":"https://github.com/acme/gitops/pull/7","merged":true,"created_at":"2026-12-06T10:00:00Z","merged_at":"2026-12-06T10:05:00Z","closed_at":"2026-12-06T10:05:00Z","merged_by":{"login":"dana"}},"sender":{"login":"dana"}}"#;
+        let Told::Event(e) = pull_request("d1", merged).unwrap() else {
+            panic!("recorded")
+        };
+        assert_eq!(e.state, "merged");
+        assert_eq!(e.closed_by.as_deref(), Some("dana"));
+        assert_eq!(e.merged_at, Some(1_796_551_500_000));
+        assert_eq!(merge_seconds(merged), Some(300.0));
+        let closed = br#"{"action":"closed","pull_request":{"html_url":"u","merged":false,"closed_at":"2026-12-06T10:05:00Z"},"sender":{"login":"sam"}}"#;
+        let Told::Event(e) = pull_request("d2", closed).unwrap() else {
+            panic!("recorded")
+        };
+        assert_eq!((e.state.as_str(), e.merged_at), ("closed", None));
+        assert_eq!(e.closed_by.as_deref(), Some("sam"));
+        let reopened = br#"{"action":"reopened","pull_request":{"html_url":"u"}}"#;
+        let Told::Event(e) = pull_request("d3", reopened).unwrap() else {
+            panic!("recorded")
+        };
+        assert_eq!((e.state.as_str(), e.closed_at), ("open", None));
+        assert_eq!(
+            pull_request(
+                "d4",
+                br#"{"action":"labeled","pull_request":{"html_url":"u"}}"#
+            ),
+            Ok(Told::Ignored("pull_request labeled".into()))
+        );
+        assert!(pull_request("d5", b"[]").is_err());
+    }
+}

@@ -1,0 +1,254 @@
+//! `POST /webhooks/github`: GitHub tells `serve` what became of a rollback pull request. Only a
+//! delivery signed with `github.webhook_secret_file` is taken; a merged, closed or reopened pull
+//! request is recorded on its job (history: `pr_state`, `pr_merged_at`, `pr_closed_by`); a
+//! replayed delivery changes nothing and counts no second merge; other events and pull requests
+//! revertbot did not open are answered 2xx and kept nothing of.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+use common::{eventually, http_post};
+use hmac::{Hmac, Mac};
+use revertbot_testkit::service::Service;
+use revertbot_testkit::world::{World, OWNER};
+use serde_json::json;
+use sha2::Sha256;
+
+const TOKEN: &str = "ghp_revertbot_events_token";
+const WEBHOOK_TOKEN: &str = "webhook-token";
+const SECRET: &str = "github-hook-secret";
+
+fn world() -> World {
+    World::new(Path::new(env!("CARGO_BIN_EXE_revertbot")), TOKEN, |dir| {
+        revertbot::demo::build(dir).unwrap();
+    })
+}
+
+/// `w`'s configuration with GitHub's webhook secret set.
+fn configure(w: &World) -> PathBuf {
+    let config = w.config("");
+    let secret = config.parent().unwrap().join("github-hook-secret");
+    std::fs::write(&secret, SECRET).unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    let github = "github:\n  api_url: ";
+    assert!(text.contains(github), "{text}");
+    let text = text.replace(
+        github,
+        &format!(
+            "github:\n  webhook_secret_file: {}\n  api_url: ",
+            secret.display()
+        ),
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+fn alert() -> Vec<u8> {
+    let starts =
+        (Utc::now() - chrono::Duration::seconds(60)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    json!({
+        "receiver": "revertbot", "status": "firing",
+        "alerts": [{
+            "status": "firing",
+            "labels": {"alertname": "FrontendErrors", "severity": "critical", "image": "ghcr.io/acme/frontend:1.5.0"},
+            "annotations": {}, "startsAt": starts, "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus.example:9090/graph", "fingerprint": "f00d"
+        }],
+        "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
+        "externalURL": "http://alertmanager.example:9093", "version": "4",
+        "groupKey": "{}:{}", "truncatedAlerts": 0
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn signature(body: &[u8], secret: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
+/// A delivery as GitHub sends it: `event`, delivery id, the body signed with `secret` (none:
+/// unsigned).
+fn deliver(
+    service: &Service,
+    event: &str,
+    delivery: &str,
+    body: &serde_json::Value,
+    secret: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let body = body.to_string().into_bytes();
+    let signed = secret.map(|s| signature(&body, s));
+    let mut headers = vec![
+        ("X-GitHub-Event", event),
+        ("X-GitHub-Delivery", delivery),
+        ("Content-Type", "application/json"),
+    ];
+    if let Some(signed) = &signed {
+        headers.push(("X-Hub-Signature-256", signed));
+    }
+    let (status, answer) = http_post(&service.url("/webhooks/github"), &headers, &body);
+    (
+        status,
+        serde_json::from_slice(&answer).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn pull_event(action: &str, url: &str, merged: bool) -> serde_json::Value {
+    json!({
+        "action": action,
+        "number": 1,
+        "pull_request": {
+            "html_url": url,
+            "state": if action == "reopened" { "open" } else { "closed" },
+            "merged": merged,
+            "created_at": "2026-12-06T10:00:00Z",
+            "merged_at": if merged { json!("2026-12-06T10:04:00Z") } else { json!(null) },
+            "closed_at": if action == "reopened" { json!(null) } else { json!("2026-12-06T10:04:00Z") },
+            "merged_by": if merged { json!({"login": "dana"}) } else { json!(null) }
+        },
+        "sender": {"login": "dana"}
+    })
+}
+
+fn metrics(service: &Service) -> String {
+    let (_, body) = common::http_get(&service.url("/metrics")).unwrap();
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+#[test]
+fn a_signed_delivery_records_the_pull_requests_fate_once() {
+    let w = world();
+    let config = configure(&w);
+    let service = w.serve(&config);
+    service.wait_ready();
+    let (status, _) = service.post_alerts(WEBHOOK_TOKEN, &alert());
+    assert_eq!(status, 200);
+    let mut job = serde_json::Value::Null;
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            job = w.history(&config)["jobs"][0].clone();
+            job["state"] == "done"
+        }),
+        "{job}\n{}",
+        service.log()
+    );
+    let url = job["pr_url"].as_str().unwrap().to_string();
+    assert_eq!(w.github().pulls(OWNER, "gitops").len(), 1);
+
+    // Unsigned, or signed with another secret: 401, nothing recorded.
+    let merged = pull_event("closed", &url, true);
+    let (status, _) = deliver(&service, "pull_request", "d-1", &merged, None);
+    assert_eq!(status, 401);
+    let (status, answer) = deliver(&service, "pull_request", "d-1", &merged, Some("guess"));
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer["error"]
+        .as_str()
+        .unwrap()
+        .contains("github.webhook_secret_file"));
+    assert_eq!(
+        w.history(&config)["jobs"][0]["pr_merged_at"],
+        serde_json::Value::Null
+    );
+
+    // GitHub's ping, and an event revertbot keeps nothing of.
+    let (status, answer) = deliver(&service, "ping", "p-1", &json!({"zen": "hi"}), Some(SECRET));
+    assert_eq!((status, answer), (200, json!({"pong": true})));
+    let (status, answer) = deliver(&service, "push", "x-1", &json!({}), Some(SECRET));
+    assert_eq!(
+        (status, answer["ignored"].as_str()),
+        (200, Some("event push"))
+    );
+
+    // Merged: recorded on the job, and counted once, however often it is delivered.
+    let (status, answer) = deliver(&service, "pull_request", "d-1", &merged, Some(SECRET));
+    assert_eq!(
+        (status, &answer),
+        (200, &json!({"recorded": 1, "state": "merged"}))
+    );
+    let (status, answer) = deliver(&service, "pull_request", "d-1", &merged, Some(SECRET));
+    assert_eq!((status, answer), (200, json!({"replayed": true})));
+    let job = w.history(&config)["jobs"][0].clone();
+    assert_eq!(job["pr_state"], "merged", "{job}");
+    assert_eq!(job["pr_merged_at"], 1_796_551_440_000_i64, "{job}");
+    assert_eq!(job["pr_closed_by"], "dana", "{job}");
+    let m = metrics(&service);
+    assert!(
+        m.contains("revertbot_pull_request_merge_seconds_count 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("revertbot_pull_request_merge_seconds_sum 240.0"),
+        "{m}"
+    );
+
+    // A pull request revertbot did not open.
+    let other = pull_event("closed", "https://github.com/acme/gitops/pull/999", false);
+    let (status, answer) = deliver(&service, "pull_request", "d-2", &other, Some(SECRET));
+    assert_eq!(
+        (status, answer),
+        (
+            200,
+            json!({"ignored": "not a pull request revertbot opened"})
+        )
+    );
+
+    // Reopened, then closed unmerged by a person.
+    let (status, _) = deliver(
+        &service,
+        "pull_request",
+        "d-3",
+        &pull_event("reopened", &url, false),
+        Some(SECRET),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(w.history(&config)["jobs"][0]["pr_state"], "open");
+    let (status, _) = deliver(
+        &service,
+        "pull_request",
+        "d-4",
+        &pull_event("closed", &url, false),
+        Some(SECRET),
+    );
+    assert_eq!(status, 200);
+    let job = w.history(&config)["jobs"][0].clone();
+    assert_eq!(job["pr_state"], "closed", "{job}");
+    assert_eq!(job["pr_merged_at"], serde_json::Value::Null, "{job}");
+    assert!(job["pr_closed_at"].is_i64(), "{job}");
+    assert!(metrics(&service).contains("revertbot_pull_request_merge_seconds_count 1"));
+
+    // history's text says it too.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args(["history", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("pull request closed 2026-12-06T10:04:00Z by dana"),
+        "{text}"
+    );
+}
+
+#[test]
+fn without_its_secret_the_github_webhook_is_off() {
+    let w = world();
+    let config = w.config("");
+    let service = w.serve(&config);
+    service.wait_ready();
+    let (status, answer) = deliver(&service, "ping", "p-1", &json!({}), Some(SECRET));
+    assert_eq!(status, 404, "{answer}");
+    assert!(answer["error"]
+        .as_str()
+        .unwrap()
+        .contains("github.webhook_secret_file"));
+}
