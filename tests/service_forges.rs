@@ -330,3 +330,89 @@ fn on_gitea_one_pull_request_through_retries_restarts_and_a_persons_no() {
     fake.allow_token(FORGE_TOKEN);
     story(&w, Fake::Gitea(fake));
 }
+
+/// Gitea's and Forgejo's webhook: a signed `pull_request` delivery records the pull request's
+/// fate on its job, once; an unsigned one is refused.
+#[test]
+fn on_gitea_a_signed_webhook_records_the_merge_once() {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
+    let w = world();
+    let fake = FakeGitea::start();
+    fake.add_repo("acme", "gitops", &w.server().repo_path("gitops"));
+    fake.allow_token(FORGE_TOKEN);
+    let fake = Fake::Gitea(fake);
+    let config = fake.config(&w);
+    let secret_file = config.parent().unwrap().join("gitea-hook-secret");
+    std::fs::write(&secret_file, "gitea-hook").unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text.replacen(
+        "gitea:\n",
+        &format!("gitea:\n  webhook_secret_file: {}\n", secret_file.display()),
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    let service = Service::start(Path::new(env!("CARGO_BIN_EXE_revertbot")), &config, &[]);
+    service.wait_ready();
+    let (status, _) = service.post_alerts(
+        WEBHOOK_TOKEN,
+        &alert_body("firing", Duration::from_secs(60)),
+    );
+    assert_eq!(status, 200);
+    let job = newest_ended(&w, &config, 0, &service);
+    let url = job["pr_url"].as_str().unwrap().to_string();
+
+    let body = json!({
+        "action": "closed",
+        "number": 1,
+        "pull_request": {"html_url": url, "merged": true, "created_at": "2026-12-06T10:00:00Z",
+                         "merged_at": "2026-12-06T10:02:00Z", "closed_at": "2026-12-06T10:02:00Z",
+                         "merged_by": {"login": "dana"}},
+        "sender": {"login": "dana"}
+    })
+    .to_string();
+    let mut mac = Hmac::<Sha256>::new_from_slice(b"gitea-hook").unwrap();
+    mac.update(body.as_bytes());
+    let signature: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let send = |headers: &[(&str, &str)]| {
+        let (status, answer) =
+            common::http_post(&service.url("/webhooks/gitea"), headers, body.as_bytes());
+        (status, String::from_utf8_lossy(&answer).into_owned())
+    };
+    let (status, _) = send(&[
+        ("X-Gitea-Event", "pull_request"),
+        ("X-Gitea-Delivery", "g-1"),
+    ]);
+    assert_eq!(status, 401, "unsigned");
+    let gitea = [
+        ("X-Gitea-Event", "pull_request"),
+        ("X-Gitea-Delivery", "g-1"),
+        ("X-Gitea-Signature", signature.as_str()),
+    ];
+    let (status, answer) = send(&gitea);
+    assert_eq!(
+        (status, answer.as_str()),
+        (200, r#"{"recorded":1,"state":"merged"}"#)
+    );
+    // Forgejo names its headers its own way; the same delivery again changes nothing.
+    let forgejo = [
+        ("X-Forgejo-Event", "pull_request"),
+        ("X-Forgejo-Delivery", "g-1"),
+        ("X-Forgejo-Signature", signature.as_str()),
+    ];
+    let (status, answer) = send(&forgejo);
+    assert_eq!((status, answer.as_str()), (200, r#"{"replayed":true}"#));
+    let job = w.history(&config)["jobs"][0].clone();
+    assert_eq!(job["pr_state"], "merged", "{job}");
+    assert_eq!(job["pr_closed_by"], "dana", "{job}");
+    let metrics = common::http_get(&service.url("/metrics")).unwrap();
+    assert!(String::from_utf8_lossy(&metrics.1)
+        .contains("revertbot_pull_request_merge_seconds_count 1"));
+    service.terminate();
+}

@@ -55,6 +55,7 @@ const SETTINGS: &[(&str, Ty)] = &[
     ("gitea.url", Ty::Text),
     ("gitea.token_file", Ty::Text),
     ("gitea.ca_file", Ty::Text),
+    ("gitea.webhook_secret_file", Ty::Text),
     ("git.author.name", Ty::Text),
     ("git.author.email", Ty::Text),
     ("git.token_file", Ty::Text),

@@ -98,6 +98,8 @@ pub struct ForgeServerFile {
     pub url: Option<String>,
     pub token_file: Option<PathBuf>,
     pub ca_file: Option<PathBuf>,
+    /// Gitea/Forgejo: the secret its webhook deliveries are signed with.
+    pub webhook_secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -163,6 +163,10 @@ pub struct ForgeServer {
     pub token: Option<Secret>,
     /// The certificate authority a self-managed instance's certificate is signed by.
     pub ca_file: Option<PathBuf>,
+    /// The secret its webhook deliveries are signed with (Gitea and Forgejo); `None`: that
+    /// webhook is off.
+    #[serde(rename = "webhook_secret_file")]
+    pub webhook_secret: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Serialize)]

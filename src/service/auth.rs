@@ -25,6 +25,8 @@ pub struct Auth {
     read: Option<Bearer>,
     /// The secret GitHub signs its webhook deliveries with; `None`: that webhook is off.
     github_hook: Option<Vec<u8>>,
+    /// The secret Gitea or Forgejo signs its webhook deliveries with.
+    gitea_hook: Option<Vec<u8>>,
 }
 
 enum Bearer {
@@ -63,18 +65,25 @@ impl Auth {
             basic,
             read,
             github_hook: None,
+            gitea_hook: None,
         })
     }
 
-    /// Takes GitHub's webhook deliveries signed with `secret`.
-    pub fn with_github_hook(mut self, secret: Option<String>) -> Auth {
-        self.github_hook = secret.map(String::into_bytes);
+    /// Takes GitHub's and Gitea's webhook deliveries signed with these secrets.
+    pub fn with_forge_hooks(mut self, github: Option<String>, gitea: Option<String>) -> Auth {
+        self.github_hook = github.map(String::into_bytes);
+        self.gitea_hook = gitea.map(String::into_bytes);
         self
     }
 
-    /// The secret GitHub's webhook deliveries are signed with, when that webhook is on.
-    pub fn github_hook(&self) -> Option<&[u8]> {
-        self.github_hook.as_deref()
+    /// The secret a forge's (`github`, `gitea`) webhook deliveries are signed with, when that
+    /// webhook is on.
+    pub fn forge_hook(&self, forge: &str) -> Option<&[u8]> {
+        match forge {
+            "github" => self.github_hook.as_deref(),
+            "gitea" => self.gitea_hook.as_deref(),
+            _ => None,
+        }
     }
 
     /// Whether basic authentication is accepted: a browser asked for credentials can give them.

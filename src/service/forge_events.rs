@@ -1,10 +1,12 @@
-//! `POST /webhooks/github`: what GitHub tells of the rollback pull requests — merged, closed,
-//! reopened, by whom and when — recorded on their jobs at once, instead of learnt when the
-//! same alert fires again.
+//! `POST /webhooks/github` and `POST /webhooks/gitea`: what GitHub, Gitea or Forgejo tells of
+//! the rollback pull requests — merged, closed, reopened, by whom and when — recorded on their
+//! jobs at once, instead of learnt when the same alert fires again.
 //!
-//! A delivery is taken only with a valid `X-Hub-Signature-256` (HMAC-SHA256 of the body with
-//! `github.webhook_secret_file`, compared in constant time); a delivery id seen before is
-//! answered 2xx and changes nothing, across replicas (the journal keeps each id once).
+//! A delivery is taken only when signed: the HMAC-SHA256 of the body with the forge's webhook
+//! secret, hex, compared in constant time (GitHub's `X-Hub-Signature-256: sha256=<hex>`,
+//! Gitea's `X-Gitea-Signature` and Forgejo's `X-Forgejo-Signature`: `<hex>`); a delivery id
+//! seen before is answered 2xx and changes nothing, across replicas (the journal keeps each id
+//! once). Gitea and Forgejo send GitHub's `pull_request` payload shape.
 
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -13,10 +15,51 @@ use subtle::ConstantTimeEq;
 
 use crate::journal::PullEvent;
 
-/// Whether `signature` (the `X-Hub-Signature-256` header: `sha256=<hex>`) is the body's
-/// HMAC-SHA256 with `secret`.
-pub fn signed(secret: &[u8], body: &[u8], signature: Option<&str>) -> bool {
-    let Some(hex) = signature.and_then(|s| s.trim().strip_prefix("sha256=")) else {
+/// A forge whose webhook revertbot takes: the headers it signs and numbers its deliveries in.
+pub struct Hook {
+    /// `github`, `gitea`.
+    pub forge: &'static str,
+    /// The setting that holds its secret, for messages.
+    pub setting: &'static str,
+    /// The signature headers, the first one present is read.
+    pub signature: &'static [&'static str],
+    /// What comes before the hex in the signature (`sha256=` on GitHub).
+    pub prefix: &'static str,
+    pub event: &'static [&'static str],
+    pub delivery: &'static [&'static str],
+}
+
+pub const GITHUB: Hook = Hook {
+    forge: "github",
+    setting: "github.webhook_secret_file",
+    signature: &["x-hub-signature-256"],
+    prefix: "sha256=",
+    event: &["x-github-event"],
+    delivery: &["x-github-delivery"],
+};
+
+pub const GITEA: Hook = Hook {
+    forge: "gitea",
+    setting: "gitea.webhook_secret_file",
+    signature: &["x-forgejo-signature", "x-gitea-signature"],
+    prefix: "",
+    event: &["x-forgejo-event", "x-gitea-event"],
+    delivery: &["x-forgejo-delivery", "x-gitea-delivery"],
+};
+
+impl Hook {
+    /// The first of `names` the request carries.
+    pub fn header<'a>(names: &[&str], headers: &'a http::HeaderMap) -> Option<&'a str> {
+        names
+            .iter()
+            .find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()))
+    }
+}
+
+/// Whether `signature` (the header as sent: `prefix` then hex) is the body's HMAC-SHA256 with
+/// `secret`.
+pub fn signed(secret: &[u8], body: &[u8], signature: Option<&str>, prefix: &str) -> bool {
+    let Some(hex) = signature.and_then(|s| s.trim().strip_prefix(prefix)) else {
         return false;
     };
     let Some(given) = decode_hex(hex) else {
@@ -71,10 +114,11 @@ struct User {
     login: String,
 }
 
-/// Reads a `pull_request` delivery: `closed` (merged or not) and `reopened` are recorded.
-pub fn pull_request(delivery: &str, body: &[u8]) -> Result<Told, String> {
-    let e: PullRequestEvent = serde_json::from_slice(body)
-        .map_err(|e| format!("not a GitHub pull_request event: {e}"))?;
+/// Reads a `pull_request` delivery of `forge`: `closed` (merged or not) and `reopened` are
+/// recorded.
+pub fn pull_request(forge: &str, delivery: &str, body: &[u8]) -> Result<Told, String> {
+    let e: PullRequestEvent =
+        serde_json::from_slice(body).map_err(|e| format!("not a pull_request event: {e}"))?;
     let ms = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.timestamp_millis());
     let pr = e.pull_request;
     let (state, merged_at, closed_at, closed_by) = match e.action.as_str() {
@@ -89,7 +133,7 @@ pub fn pull_request(delivery: &str, body: &[u8]) -> Result<Told, String> {
         other => return Ok(Told::Ignored(format!("pull_request {other}"))),
     };
     Ok(Told::Event(PullEvent {
-        forge: "github".into(),
+        forge: forge.into(),
         delivery: delivery.to_string(),
         event: format!("pull_request {}", e.action),
         pull_url: pr.html_url,
@@ -142,17 +186,26 @@ mod tests {
     fn only_the_bodys_own_signature_is_taken() {
         let body = br#"{"zen":"Keep it logically awesome."}"#;
         let good = sign(b"s3cret", body);
-        assert!(signed(b"s3cret", body, Some(&good)));
-        assert!(!signed(b"other", body, Some(&good)), "another secret");
-        assert!(!signed(b"s3cret", b"{}", Some(&good)), "another body");
-        assert!(!signed(b"s3cret", body, None), "none");
+        assert!(signed(b"s3cret", body, Some(&good), "sha256="));
         assert!(
-            !signed(b"s3cret", body, Some(&good[7..])),
+            !signed(b"other", body, Some(&good), "sha256="),
+            "another secret"
+        );
+        assert!(
+            !signed(b"s3cret", b"{}", Some(&good), "sha256="),
+            "another body"
+        );
+        assert!(!signed(b"s3cret", body, None, "sha256="), "none");
+        assert!(
+            !signed(b"s3cret", body, Some(&good[7..]), "sha256="),
             "no sha256= prefix"
         );
-        assert!(!signed(b"s3cret", body, Some("sha256=zz")), "not hex");
         assert!(
-            !signed(b"s3cret", body, Some(&good[..good.len() - 2])),
+            !signed(b"s3cret", body, Some("sha256=zz"), "sha256="),
+            "not hex"
+        );
+        assert!(
+            !signed(b"s3cret", body, Some(&good[..good.len() - 2]), "sha256="),
             "cut short"
         );
     }
@@ -160,7 +213,7 @@ mod tests {
     #[test]
     fn closed_merged_closed_and_reopened_are_read() {
         let merged = br#"{"action":"closed","pull_request":{"html_url":"https://github.com/acme/gitops/pull/7","merged":true,"created_at":"2026-12-06T10:00:00Z","merged_at":"2026-12-06T10:05:00Z","closed_at":"2026-12-06T10:05:00Z","merged_by":{"login":"dana"}},"sender":{"login":"dana"}}"#;
-        let Told::Event(e) = pull_request("d1", merged).unwrap() else {
+        let Told::Event(e) = pull_request("github", "d1", merged).unwrap() else {
             panic!("recorded")
         };
         assert_eq!(e.state, "merged");
@@ -168,23 +221,24 @@ mod tests {
         assert_eq!(e.merged_at, Some(1_796_551_500_000));
         assert_eq!(merge_seconds(merged), Some(300.0));
         let closed = br#"{"action":"closed","pull_request":{"html_url":"u","merged":false,"closed_at":"2026-12-06T10:05:00Z"},"sender":{"login":"sam"}}"#;
-        let Told::Event(e) = pull_request("d2", closed).unwrap() else {
+        let Told::Event(e) = pull_request("github", "d2", closed).unwrap() else {
             panic!("recorded")
         };
         assert_eq!((e.state.as_str(), e.merged_at), ("closed", None));
         assert_eq!(e.closed_by.as_deref(), Some("sam"));
         let reopened = br#"{"action":"reopened","pull_request":{"html_url":"u"}}"#;
-        let Told::Event(e) = pull_request("d3", reopened).unwrap() else {
+        let Told::Event(e) = pull_request("github", "d3", reopened).unwrap() else {
             panic!("recorded")
         };
         assert_eq!((e.state.as_str(), e.closed_at), ("open", None));
         assert_eq!(
             pull_request(
+                "github",
                 "d4",
                 br#"{"action":"labeled","pull_request":{"html_url":"u"}}"#
             ),
             Ok(Told::Ignored("pull_request labeled".into()))
         );
-        assert!(pull_request("d5", b"[]").is_err());
+        assert!(pull_request("github", "d5", b"[]").is_err());
     }
 }

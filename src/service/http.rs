@@ -1,6 +1,7 @@
 //! The HTTP front: `POST /alerts` (the Alertmanager webhook), `POST /webhooks/argo-rollouts`
 //! and `POST /webhooks/flagger` (the canary tools' own webhooks, made into alerts), `POST
-//! /webhooks/github` (what became of the rollback pull requests, signed by GitHub),
+//! /webhooks/github` and `POST /webhooks/gitea` (what became of the rollback pull requests,
+//! signed by the forge),
 //! `/healthz`, `/readyz`, `/metrics`.
 
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     // Signed by GitHub with its own secret: the webhook's tokens are not asked for.
     let forge_events = Router::new()
         .route("/webhooks/github", post(github_events))
+        .route("/webhooks/gitea", post(gitea_events))
         .layer(DefaultBodyLimit::max(
             shared.config().webhook.max_body_bytes,
         ))
@@ -317,11 +319,30 @@ async fn record(shared: &Arc<Shared>, payload: &Payload, body: &[u8]) -> Respons
 /// How many jobs and deliveries the status page lists.
 const STATUS_LIMIT: u32 = 50;
 
-/// `POST /webhooks/github`: a signed delivery about a rollback pull request, recorded once on
-/// its jobs; anything else GitHub sends is answered 2xx and kept nothing of.
+/// `POST /webhooks/github`.
 async fn github_events(
     State(shared): State<Arc<Shared>>,
     headers: axum::http::HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    forge_event(&shared, &forge_events::GITHUB, &headers, body).await
+}
+
+/// `POST /webhooks/gitea`: Gitea's and Forgejo's.
+async fn gitea_events(
+    State(shared): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    forge_event(&shared, &forge_events::GITEA, &headers, body).await
+}
+
+/// A forge's signed delivery about a rollback pull request, recorded once on its jobs;
+/// anything else the forge sends is answered 2xx and kept nothing of.
+async fn forge_event(
+    shared: &Arc<Shared>,
+    hook: &forge_events::Hook,
+    headers: &axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if shared.stopping() {
@@ -330,34 +351,46 @@ async fn github_events(
             "shutting down; send it again later",
         );
     }
-    let Some(secret) = shared.auth().github_hook() else {
+    let Some(secret) = shared.auth().forge_hook(hook.forge) else {
         return error(
             StatusCode::NOT_FOUND,
-            "the GitHub webhook is off: set github.webhook_secret_file to take it",
+            &format!(
+                "the {} webhook is off: set {} to take it",
+                hook.forge, hook.setting
+            ),
         );
     };
     let body = match body {
         Ok(body) => body,
-        Err(rejection) => return rejected(&shared, rejection),
+        Err(rejection) => return rejected(shared, rejection),
     };
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if !forge_events::signed(secret, &body, header("x-hub-signature-256")) {
+    let signature = forge_events::Hook::header(hook.signature, headers);
+    if !forge_events::signed(secret, &body, signature, hook.prefix) {
         shared.metrics().delivery(DeliveryResult::Unauthorized);
         return error(
             StatusCode::UNAUTHORIZED,
-            "X-Hub-Signature-256 is missing or is not the body's HMAC-SHA256 with github.webhook_secret_file",
+            &format!(
+                "{} is missing or is not the body's HMAC-SHA256 with {}",
+                hook.signature.join(" or "),
+                hook.setting
+            ),
         );
     }
-    let Some(delivery) = header("x-github-delivery").filter(|d| !d.is_empty()) else {
+    let Some(delivery) =
+        forge_events::Hook::header(hook.delivery, headers).filter(|d| !d.is_empty())
+    else {
         shared.metrics().delivery(DeliveryResult::Invalid);
-        return error(StatusCode::BAD_REQUEST, "X-GitHub-Delivery is missing");
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("{} is missing", hook.delivery.join(" or ")),
+        );
     };
-    match header("x-github-event").unwrap_or("") {
+    match forge_events::Hook::header(hook.event, headers).unwrap_or("") {
         "ping" => return Json(json!({ "pong": true })).into_response(),
         "pull_request" => {}
         other => return Json(json!({ "ignored": format!("event {other}") })).into_response(),
     }
-    let event = match forge_events::pull_request(delivery, &body) {
+    let event = match forge_events::pull_request(hook.forge, delivery, &body) {
         Ok(forge_events::Told::Event(event)) => event,
         Ok(forge_events::Told::Ignored(why)) => {
             return Json(json!({ "ignored": why })).into_response()
@@ -369,7 +402,7 @@ async fn github_events(
     };
     match shared.journal().pull_event(&event, shared.now_ms()).await {
         Err(e) => {
-            warn!("cannot record GitHub delivery {delivery}: {e:#}");
+            warn!("cannot record {} delivery {delivery}: {e:#}", hook.forge);
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the journal cannot be written; send it again",
@@ -386,6 +419,7 @@ async fn github_events(
                 }
             }
             info!(
+                forge = hook.forge,
                 pull_request = %event.pull_url,
                 by = event.closed_by.as_deref().unwrap_or(""),
                 "pull request {} ({})",

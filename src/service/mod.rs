@@ -109,8 +109,10 @@ pub fn start_up(
     let mut errors = Vec::new();
     let auth = keep(
         &mut errors,
-        auth::Auth::load(&config.webhook, env)
-            .and_then(|a| Ok(a.with_github_hook(secrets::github_hook(config, env)?))),
+        auth::Auth::load(&config.webhook, env).and_then(|a| {
+            let (github, gitea) = secrets::forge_hooks(config, env)?;
+            Ok(a.with_forge_hooks(github, gitea))
+        }),
     );
     let acceptor = keep(
         &mut errors,

@@ -94,14 +94,25 @@ pub fn forges(config: &Config, env: &BTreeMap<String, String>) -> Result<ForgeSe
     })
 }
 
-/// The secret GitHub signs its webhook deliveries with (`github.webhook_secret_file`).
-pub fn github_hook(config: &Config, env: &BTreeMap<String, String>) -> Result<Option<String>> {
-    config
+/// The secrets GitHub (`github.webhook_secret_file`) and Gitea or Forgejo
+/// (`gitea.webhook_secret_file`) sign their webhook deliveries with.
+pub fn forge_hooks(
+    config: &Config,
+    env: &BTreeMap<String, String>,
+) -> Result<(Option<String>, Option<String>)> {
+    let github = config
         .github
         .webhook_secret
         .as_ref()
         .map(|secret| read(secret, "github.webhook_secret_file", env))
-        .transpose()
+        .transpose()?;
+    let gitea = config
+        .gitea
+        .as_ref()
+        .and_then(|g| g.webhook_secret.as_ref())
+        .map(|secret| read(secret, "gitea.webhook_secret_file", env))
+        .transpose()?;
+    Ok((github, gitea))
 }
 
 /// Access to the git remotes, credentials read.
@@ -221,6 +232,10 @@ pub fn files(config: &Config) -> Vec<(&'static str, &Path)> {
         (
             "github.webhook_secret_file",
             file(&config.github.webhook_secret),
+        ),
+        (
+            "gitea.webhook_secret_file",
+            config.gitea.as_ref().and_then(|g| file(&g.webhook_secret)),
         ),
         (
             "journal.password_file",

@@ -79,9 +79,17 @@ fn server(
         None if has_env(env, token_env) => Some(Secret::Env(token_env.to_string())),
         None => None,
     };
+    if key == "gitlab" && file.webhook_secret_file.is_some() {
+        p.push(
+            "gitlab.webhook_secret_file",
+            "revertbot takes Gitea's and Forgejo's signed webhook, not GitLab's yet; remove it"
+                .into(),
+        );
+    }
     Some(ForgeServer {
         url,
         token,
         ca_file: file.ca_file,
+        webhook_secret: file.webhook_secret_file.map(Secret::File),
     })
 }
