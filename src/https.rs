@@ -82,3 +82,16 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.dedup();
     parts.join(": ")
 }
+
+/// Percent-encodes a URL query component.
+pub fn query_component(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -277,18 +277,7 @@ pub fn url(raw: &str) -> Option<String> {
     Some(out)
 }
 
-/// Percent-encodes a URL query component.
-pub fn query_component(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use crate::https::query_component;
 
 /// At most `max_chars` characters, with a visible mark when cut.
 pub fn truncate(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {

@@ -381,7 +381,7 @@ fn errors_of(body: &[u8]) -> Option<String> {
 }
 
 fn encode(text: &str) -> String {
-    crate::forge::markdown::query_component(text)
+    crate::https::query_component(text)
 }
 
 fn host_of(url: &str) -> &str {
