@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::{gitops, Gitops};
+
 use std::time::Duration;
 
 use common::fake_github::FakeGitHub;
@@ -18,24 +20,6 @@ use revertbot_testkit::prism::Prism;
 
 const TOKEN: &str = "ghp_revertbot_test_token";
 const OWNER: &str = "acme";
-
-/// A demo GitOps repository whose `origin` is a bare repository, for one scenario.
-struct Gitops {
-    dir: tempfile::TempDir,
-    origin: tempfile::TempDir,
-    cache: tempfile::TempDir,
-}
-
-fn gitops() -> Gitops {
-    let dir = tempfile::tempdir().unwrap();
-    let writer = revertbot::demo::build(dir.path()).unwrap();
-    let origin = common::bare_origin(&writer);
-    Gitops {
-        dir,
-        origin,
-        cache: tempfile::tempdir().unwrap(),
-    }
-}
 
 /// The GitHub a deployment talks to, and the options of the pull requests its jobs open.
 #[derive(Clone)]

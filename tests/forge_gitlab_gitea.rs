@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::{gitops, Gitops};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,24 +25,6 @@ const TOKEN: &str = "forge-test-token";
 const PROJECT: &str = "acme/platform/gitops";
 const OWNER: &str = "acme";
 const NAME: &str = "gitops";
-
-/// A demo GitOps repository whose `origin` is a bare repository, for one scenario.
-struct Gitops {
-    dir: tempfile::TempDir,
-    origin: tempfile::TempDir,
-    cache: tempfile::TempDir,
-}
-
-fn gitops() -> Gitops {
-    let dir = tempfile::tempdir().unwrap();
-    let writer = revertbot::demo::build(dir.path()).unwrap();
-    let origin = common::bare_origin(&writer);
-    Gitops {
-        dir,
-        origin,
-        cache: tempfile::tempdir().unwrap(),
-    }
-}
 
 /// One of the two forges, faked, with Prism in front.
 enum Fake {

@@ -10,10 +10,7 @@ use revertbot::manifest::PathFilter;
 use revertbot::pipeline::{EngineSettings, Job, UnholdJob};
 use revertbot::revert::{Effects, Target};
 
-use super::args::{
-    Command, ForgeTokenArgs, GitHubArgs, LocateArgs, Output, PrPreviewArgs, RevertArgs, UnholdArgs,
-    WriteArgs,
-};
+use super::args::{Command, LocateArgs, Output, PrPreviewArgs, RevertArgs, UnholdArgs, WriteArgs};
 use super::engine::{block_on, configure_git, RevertJson};
 use super::{demo, render, service, settings};
 
@@ -131,24 +128,12 @@ fn write_forges(
     repo: &str,
     timeout: std::time::Duration,
 ) -> Result<revertbot::forge::ForgeSettings> {
-    let addresses = settings::forge_settings(
-        &write.github,
-        &write.forge,
-        &write.forge_token,
-        None,
-        timeout,
-    )?;
+    let addresses = settings::forge_addresses(&write.github.github_api_url, &write.forge, timeout);
     if !write.pr {
         return Ok(addresses);
     }
     let kind = settings::forge_of(choice, repo, &addresses);
-    settings::forge_settings(
-        &write.github,
-        &write.forge,
-        &write.forge_token,
-        Some(kind),
-        timeout,
-    )
+    settings::with_credentials(addresses, kind, &write.github, &write.forge_token, timeout)
 }
 
 fn run_pr_preview(args: &PrPreviewArgs, out: &mut dyn Write) -> Result<()> {
@@ -169,22 +154,7 @@ fn run_pr_preview(args: &PrPreviewArgs, out: &mut dyn Write) -> Result<()> {
         pull: Some(settings::pull_options_default(choice)),
     };
     let git = settings::offline_git_settings(settings::cache_dir(args.target.cache_dir.as_ref()));
-    let no_tokens = ForgeTokenArgs {
-        gitlab_token: None,
-        gitea_token: None,
-        token_file: None,
-    };
-    let github = GitHubArgs {
-        github_api_url: args.github_api_url.clone(),
-        github_repo: None,
-        github_token: None,
-        github_token_file: None,
-        github_app_id: None,
-        github_app_key_file: None,
-        github_installation_id: None,
-    };
-    let forges =
-        settings::forge_settings(&github, &args.forge, &no_tokens, None, git.network.timeout)?;
+    let forges = settings::forge_addresses(&args.github_api_url, &args.forge, git.network.timeout);
     let registry = settings::registry_check(&args.registry, git.network.timeout)?;
     let engine_settings = EngineSettings {
         git,

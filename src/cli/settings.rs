@@ -298,13 +298,31 @@ fn owner_name(given: &str, flag: &str) -> Result<RepoName> {
     }
 }
 
-/// Every forge's address, and the credentials of the one a pull request is opened on
-/// (`opens`): the secrets read once, only that forge's.
-pub fn forge_settings(
-    github: &GitHubArgs,
+/// Every forge's address, no credentials: enough to tell a remote's forge and to link to it.
+pub fn forge_addresses(
+    github_api_url: &str,
     forge: &ForgeArgs,
+    timeout: Duration,
+) -> ForgeSettings {
+    let server = |url: &str| ServerSettings {
+        timeout,
+        ..ServerSettings::address(url)
+    };
+    ForgeSettings {
+        github_api_url: github_api_url.to_string(),
+        github: None,
+        gitlab: server(&forge.gitlab_url),
+        gitea: forge.gitea_url.as_deref().map(server),
+    }
+}
+
+/// `forges` with the credentials of the one a pull request is opened on (`opens`), the
+/// secrets read once, only that forge's.
+pub fn with_credentials(
+    mut forges: ForgeSettings,
+    opens: ForgeKind,
+    github: &GitHubArgs,
     tokens: &ForgeTokenArgs,
-    opens: Option<ForgeKind>,
     timeout: Duration,
 ) -> Result<ForgeSettings> {
     let token = |env_value: &Option<String>, env: &str, what: &str| -> Result<String> {
@@ -331,39 +349,23 @@ pub fn forge_settings(
                 .into()
             })
     };
-    let server = |url: &str, token: Option<String>| ServerSettings {
-        url: url.to_string(),
-        token,
-        ca_file: None,
-        timeout,
-        retry: RetryPolicy::default(),
-    };
-    let gitlab_token = match opens {
-        Some(ForgeKind::GitLab) => Some(token(&tokens.gitlab_token, "GITLAB_TOKEN", "GitLab")?),
-        _ => None,
-    };
-    let gitea_token = match opens {
-        Some(ForgeKind::Gitea) => Some(token(&tokens.gitea_token, "GITEA_TOKEN", "Gitea")?),
-        _ => None,
-    };
-    if opens == Some(ForgeKind::Gitea) && forge.gitea_url.is_none() {
-        return Err(Error::usage(
-            "--pr on Gitea or Forgejo needs its address: give --gitea-url (e.g. https://codeberg.org)",
-        )
-        .into());
+    match opens {
+        ForgeKind::GitHub => forges.github = Some(github_settings(github, timeout)?),
+        ForgeKind::GitLab => {
+            forges.gitlab.token = Some(token(&tokens.gitlab_token, "GITLAB_TOKEN", "GitLab")?)
+        }
+        ForgeKind::Gitea => {
+            let gitea_token = token(&tokens.gitea_token, "GITEA_TOKEN", "Gitea")?;
+            let Some(gitea) = forges.gitea.as_mut() else {
+                return Err(Error::usage(
+                    "--pr on Gitea or Forgejo needs its address: give --gitea-url (e.g. https://codeberg.org)",
+                )
+                .into());
+            };
+            gitea.token = Some(gitea_token);
+        }
     }
-    Ok(ForgeSettings {
-        github_api_url: github.github_api_url.clone(),
-        github: match opens {
-            Some(ForgeKind::GitHub) => Some(github_settings(github, timeout)?),
-            _ => None,
-        },
-        gitlab: server(&forge.gitlab_url, gitlab_token),
-        gitea: forge
-            .gitea_url
-            .as_deref()
-            .map(|url| server(url, gitea_token)),
-    })
+    Ok(forges)
 }
 
 /// The forge a pull request for `repo` (a URL or a local path) goes to: `chosen`, else the

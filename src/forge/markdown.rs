@@ -4,6 +4,8 @@
 //! Gitea's `!123`) links or closes anything, and no field can grow the body past the forge's
 //! limits.
 
+pub use crate::https::query_component;
+
 /// GitHub rejects pull request and comment bodies longer than this (characters).
 pub const GITHUB_BODY_LIMIT: usize = 65_536;
 
@@ -276,8 +278,6 @@ pub fn url(raw: &str) -> Option<String> {
     }
     Some(out)
 }
-
-pub use crate::https::query_component;
 
 /// At most `max_chars` characters, with a visible mark when cut.
 pub fn truncate(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {

@@ -23,7 +23,7 @@ use sha2::Digest as _;
 use super::challenge::{self, Challenge};
 use super::credentials::Credentials;
 use super::name::ManifestAt;
-use crate::https::{error_chain, HttpsClient};
+use crate::https::{error_chain, query_component, HttpsClient};
 
 /// The manifest types a cluster pulls: OCI index and manifest, Docker manifest list and v2.
 const MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
@@ -207,9 +207,9 @@ impl Registries {
         let mut url = realm.to_string();
         let mut query = Vec::new();
         if let Some(service) = service {
-            query.push(format!("service={}", encode(service)));
+            query.push(format!("service={}", query_component(service)));
         }
-        query.push(format!("scope={}", encode(scope)));
+        query.push(format!("scope={}", query_component(scope)));
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(&query.join("&"));
         let auth = credentials.map(|(u, p)| basic(u, p));
@@ -378,10 +378,6 @@ fn errors_of(body: &[u8]) -> Option<String> {
         .filter(|e| !e.is_empty())
         .collect();
     (!said.is_empty()).then(|| said.join("; "))
-}
-
-fn encode(text: &str) -> String {
-    crate::https::query_component(text)
 }
 
 fn host_of(url: &str) -> &str {

@@ -7,6 +7,25 @@ use revertbot::image::ImageRef;
 use revertbot::locate::{self, Located, Query};
 use revertbot::manifest::PathFilter;
 
+/// The demo GitOps repository whose `origin` is a bare repository, and a cache directory, for
+/// one scenario.
+pub struct Gitops {
+    pub dir: tempfile::TempDir,
+    pub origin: tempfile::TempDir,
+    pub cache: tempfile::TempDir,
+}
+
+pub fn gitops() -> Gitops {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = revertbot::demo::build(dir.path()).unwrap();
+    let origin = bare_origin(&writer);
+    Gitops {
+        dir,
+        origin,
+        cache: tempfile::tempdir().unwrap(),
+    }
+}
+
 pub fn repo() -> (tempfile::TempDir, RepoWriter) {
     let dir = tempfile::tempdir().unwrap();
     let writer = RepoWriter::init(dir.path()).unwrap();
