@@ -55,6 +55,7 @@ fn settings(api_url: &str, repo: &str, auth: GitHubAuth) -> PullSettings {
                 assignees: vec!["dana".into()],
             },
             comment_interval: Duration::from_secs(600),
+            auto_merge: None,
         },
         comment_interval: Duration::from_secs(600),
     }

@@ -279,6 +279,7 @@ async fn rollback(
                 forge: None,
                 dress: dress(),
                 comment_interval: interval,
+                auto_merge: None,
             }),
         })
         .await?;

@@ -61,6 +61,7 @@ fn guards() -> Guards {
     Guards {
         dry_run: false,
         max_rollbacks_per_repo_per_hour: 3,
+            max_auto_merges_per_repo_per_hour: 3,
         max_alert_age: Duration::from_secs(7_200),
         culprit_grace: Duration::from_secs(600),
         revert_of_revert: RevertOfRevert::Refuse,
@@ -158,6 +159,7 @@ proptest! {
             repo: "gitops".into(),
             image_label: Some("image".into()),
             workload: false,
+            auto_merge: None,
         }];
         let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z").unwrap().into();
         let alert = Alert {
@@ -204,6 +206,7 @@ proptest! {
             repo: "gitops".into(),
             image_label: Some("image".into()),
             workload: false,
+            auto_merge: None,
         }];
         let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z").unwrap().into();
         let alert = Alert {

@@ -40,7 +40,7 @@ fn render_for(report: &RevertReport, payload: Option<&Payload>, dialect: Dialect
     format!(
         "{}\n\n{}",
         body::title(report, ctx, dialect),
-        body::body(report, &links, ctx)
+        body::body(report, &links, ctx, None)
     )
 }
 
@@ -149,7 +149,7 @@ fn a_hostile_alert_references_nothing_on_any_forge() {
             repo_web_url: web_url(dialect),
             dialect,
         };
-        let text = outside_links(&body::body(&report, &links, ctx));
+        let text = outside_links(&body::body(&report, &links, ctx, None));
         let title = body::title(&report, ctx, dialect);
         for reference in references {
             assert!(
@@ -177,6 +177,7 @@ fn a_hostile_alert_references_nothing_on_any_forge() {
             dialect: Dialect::GitLab,
         },
         AlertContext::of(&payload),
+        None,
     );
     assert!(
         !gitlab.contains("app&gt;"),
@@ -221,7 +222,7 @@ fn a_hostile_alert_cannot_inject_or_overflow() {
         repo_web_url: "https://github.com/acme/gitops",
         dialect: Dialect::GitHub,
     };
-    let text = body::body(&report, &links, ctx);
+    let text = body::body(&report, &links, ctx, None);
     assert!(
         text.chars().count() <= GITHUB_BODY_LIMIT,
         "{} characters",

@@ -515,6 +515,7 @@ fn a_move_to_another_registry_is_rolled_back_as_the_image_it_was() {
             dialect: revertbot::forge::markdown::Dialect::GitHub,
         },
         None,
+        None,
     );
     assert!(
         body.contains("- `apps/api.yaml` `spec.template.spec.containers[0].image`: image `ghcr.io/acme/api:1.4.0` → `old.registry.io/acme/api:1.4.0`\n"),

@@ -31,10 +31,7 @@ pub fn route<'r>(
     guards: &Guards,
     now: DateTime<Utc>,
 ) -> Routed<'r> {
-    let Some(rule) = rules
-        .iter()
-        .find(|r| r.matchers.iter().all(|m| m.matches(&alert.labels)))
-    else {
+    let Some(rule) = rule_for(alert, rules) else {
         return Routed::Unmatched;
     };
     let skip = |reason: String| Routed::Skipped { rule, reason };
@@ -76,6 +73,13 @@ pub fn route<'r>(
     Routed::Rollback { rule, subject }
 }
 
+/// The rule an alert falls under: the first whose matchers all match.
+pub fn rule_for<'r>(alert: &Alert, rules: &'r [Rule]) -> Option<&'r Rule> {
+    rules
+        .iter()
+        .find(|r| r.matchers.iter().all(|m| m.matches(&alert.labels)))
+}
+
 /// How long ago the alert started, when it says.
 pub fn age(alert: &Alert, now: DateTime<Utc>) -> Option<Duration> {
     let started = started_at(alert)?;
@@ -105,6 +109,7 @@ mod tests {
             repo: "gitops".into(),
             image_label: image_label.map(str::to_string),
             workload: false,
+            auto_merge: None,
         }
     }
 
@@ -112,6 +117,7 @@ mod tests {
         Guards {
             dry_run: false,
             max_rollbacks_per_repo_per_hour: 3,
+            max_auto_merges_per_repo_per_hour: 3,
             max_alert_age: Duration::from_secs(7_200),
             culprit_grace: Duration::from_secs(600),
             revert_of_revert: RevertOfRevert::Refuse,

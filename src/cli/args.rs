@@ -173,6 +173,29 @@ pub struct RevertArgs {
     pub write: WriteArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    /// Turn the forge's auto-merge on for the pull request: it merges this way once the
+    /// repository's required checks pass (never a revert of a revert, nor a rollback a later
+    /// commit made value by value: those wait for review).
+    #[arg(long, value_enum, value_name = "METHOD", requires = "pr")]
+    pub auto_merge: Option<MergeArg>,
+}
+
+/// `--auto-merge`: how the forge merges the rollback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MergeArg {
+    Merge,
+    Squash,
+    Rebase,
+}
+
+impl From<MergeArg> for revertbot::config::MergeMethod {
+    fn from(m: MergeArg) -> Self {
+        match m {
+            MergeArg::Merge => revertbot::config::MergeMethod::Merge,
+            MergeArg::Squash => revertbot::config::MergeMethod::Squash,
+            MergeArg::Rebase => revertbot::config::MergeMethod::Rebase,
+        }
+    }
 }
 
 /// Whether the images a rollback deploys again are looked up in their registries first.

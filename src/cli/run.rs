@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use revertbot::gitstore::process::ProcessOptions;
 use revertbot::locate::{self, Query, WorkloadQuery};
 use revertbot::manifest::PathFilter;
-use revertbot::pipeline::{EngineSettings, Job, UnholdJob};
+use revertbot::forge::auto_merge::AutoMergeAsk;
+use revertbot::pipeline::{EngineSettings, Job, PullOptions, UnholdJob};
 use revertbot::revert::{Effects, Target};
 
 use super::args::{Command, LocateArgs, Output, PrPreviewArgs, RevertArgs, UnholdArgs, WriteArgs};
@@ -84,10 +85,14 @@ fn run_revert(args: &RevertArgs, out: &mut dyn Write) -> Result<()> {
     let choice =
         settings::forge_choice(&args.write.forge, args.write.github.github_repo.as_deref())?;
     let forges = write_forges(&args.write, &choice, &args.target.repo, git.network.timeout)?;
-    let pull = args
-        .write
-        .pr
-        .then(|| settings::pull_options(&args.write.pull, choice));
+    let pull = args.write.pr.then(|| PullOptions {
+        auto_merge: args.auto_merge.map(|method| AutoMergeAsk {
+            method: method.into(),
+            rule: None,
+            held: None,
+        }),
+        ..settings::pull_options(&args.write.pull, choice)
+    });
     let job = Job {
         target,
         effects: Effects {

@@ -189,6 +189,7 @@ pub fn pull_options(pull: &PullArgs, (repo, forge): ForgeChoice) -> PullOptions 
             assignees: pull.assignees.clone(),
         },
         comment_interval: Duration::from_secs(pull.comment_interval),
+        auto_merge: None,
     }
 }
 

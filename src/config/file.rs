@@ -144,6 +144,7 @@ pub struct PullRequestFile {
 pub struct GuardsFile {
     pub dry_run: Option<bool>,
     pub max_rollbacks_per_repo_per_hour: Option<u32>,
+    pub max_auto_merges_per_repo_per_hour: Option<u32>,
     pub max_alert_age: Option<Scalar>,
     pub culprit_grace: Option<Scalar>,
     pub revert_of_revert: Option<String>,
@@ -186,6 +187,7 @@ pub struct RuleFile {
     pub repo: Option<String>,
     pub image_label: Option<String>,
     pub workload: Option<bool>,
+    pub auto_merge: Option<String>,
 }
 
 const SECTIONS: &[&str] = &[

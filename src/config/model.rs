@@ -247,6 +247,9 @@ pub struct Guards {
     /// Everything except the push and the pull request; what would happen is recorded.
     pub dry_run: bool,
     pub max_rollbacks_per_repo_per_hour: u32,
+    /// Rollbacks per repository per hour whose auto-merge is turned on, by all replicas; past
+    /// it they wait for review.
+    pub max_auto_merges_per_repo_per_hour: u32,
     /// Alerts that started longer ago are not acted on.
     #[serde(serialize_with = "ser_duration")]
     pub max_alert_age: Duration,
@@ -336,6 +339,37 @@ pub struct Rule {
     pub image_label: Option<String>,
     /// Else find the image from the workload labels.
     pub workload: bool,
+    /// `auto_merge`: the forge merges the rollback itself once the repository's required
+    /// checks pass, this way; `None`: it waits for review.
+    pub auto_merge: Option<MergeMethod>,
+}
+
+/// How a rollback that merges itself is merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MergeMethod {
+    Merge,
+    Squash,
+    Rebase,
+}
+
+impl MergeMethod {
+    pub fn parse(s: &str) -> Option<MergeMethod> {
+        match s {
+            "merge" => Some(MergeMethod::Merge),
+            "squash" => Some(MergeMethod::Squash),
+            "rebase" => Some(MergeMethod::Rebase),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MergeMethod::Merge => "merge",
+            MergeMethod::Squash => "squash",
+            MergeMethod::Rebase => "rebase",
+        }
+    }
 }
 
 fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -86,7 +86,14 @@ fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     out
 }
 
-pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -> String {
+/// `notice`: what is said right after the first paragraph and the registry's warnings (the
+/// auto-merge policy).
+pub fn body(
+    report: &RevertReport,
+    links: &Links,
+    alert: Option<AlertContext>,
+    notice: Option<&str>,
+) -> String {
     let d = links.dialect;
     let mut b = String::new();
     let c = &report.culprit;
@@ -124,6 +131,9 @@ pub fn body(report: &RevertReport, links: &Links, alert: Option<AlertContext>) -
             )
         };
         b.push_str(&line);
+    }
+    if let Some(notice) = notice {
+        b.push_str(notice);
     }
 
     if let Some(alert) = alert {

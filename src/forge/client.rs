@@ -22,6 +22,7 @@ use super::markdown::Dialect;
 use super::pulls::{PullOutcome, PullRequestSpec};
 use super::retry::RetryPolicy;
 use crate::clock::Clock;
+use crate::config::MergeMethod;
 use crate::error::{Error, Input, Kind};
 use crate::remote_url::{host_of, path_of_remote, repo_of_remote, web_url};
 
@@ -517,6 +518,31 @@ impl Connected {
             Connected::GitLab(project) => Ok(Some(project.ensure_pull(spec, now).await?)),
             Connected::Gitea(repo) => Ok(Some(repo.ensure_pull(spec, now).await?)),
             Connected::Local { forge, repo } => Ok(Some(forge.ensure_pull(repo, spec, now).await?)),
+        }
+    }
+
+    /// Turns the forge's auto-merge on for pull request `number`. `Err`: why not, in one line
+    /// (the local forge merges nothing: its pull requests are read on the status page).
+    pub async fn enable_auto_merge(&self, number: u64, method: MergeMethod) -> Result<(), String> {
+        match self {
+            Connected::None => Err("no forge to ask".into()),
+            Connected::GitHub(repo) => repo.enable_auto_merge(number, method).await,
+            Connected::GitLab(project) => project.enable_auto_merge(number, method).await,
+            Connected::Gitea(repo) => repo.enable_auto_merge(number, method).await,
+            Connected::Local { .. } => {
+                Err("forge: local keeps pull requests for people to read, and merges none".into())
+            }
+        }
+    }
+
+    /// Says `text` on pull request `number`.
+    pub async fn comment(&self, number: u64, text: &str, now: DateTime<Utc>) -> Result<()> {
+        match self {
+            Connected::None => Ok(()),
+            Connected::GitHub(repo) => repo.comment(number, text).await,
+            Connected::GitLab(project) => project.note(number, text).await,
+            Connected::Gitea(repo) => repo.comment(number, text).await,
+            Connected::Local { forge, .. } => forge.comment(number, text.to_string(), now).await,
         }
     }
 }

@@ -29,6 +29,7 @@ use super::opening::{found_again, open_once, Listed, OpenFailed, Opened};
 use super::pulls::{PullOutcome, PullRequestSpec, PullState};
 use super::retry::RetryPolicy;
 use crate::clock::Clock;
+use crate::config::MergeMethod;
 use crate::error::{Error, Input, Kind};
 
 /// The colour of a label revertbot creates.
@@ -284,6 +285,22 @@ impl Repo {
             .await
             .map(|_| ())
             .map_err(|e| self.fail("POST", &path, &e))
+    }
+
+    /// Turns auto-merge on for pull request `number`: merged this way once its checks succeed
+    /// (`merge_when_checks_succeed`). `Err`: why not, in one line.
+    pub async fn enable_auto_merge(&self, number: u64, method: MergeMethod) -> Result<(), String> {
+        let path = self.path(&format!("/pulls/{number}/merge"));
+        let body = serde_json::json!({
+            "Do": method.as_str(),
+            "merge_when_checks_succeed": true,
+            "delete_branch_after_merge": true,
+        });
+        self.api
+            .send::<serde_json::Value>(Method::POST, &path, &body)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("Gitea answered {}", describe(&e)))
     }
 
     /// The ids of the labels named, creating those the repository lacks; a label that cannot

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use tracing::warn;
 
 pub use super::retry::RetryPolicy;
+use super::github_graphql::GraphQl;
 use super::retry::{retry_wait, Wait};
 use crate::clock::Clock;
 use crate::error::{Error, Input, Kind};
@@ -112,6 +113,7 @@ impl RepoName {
 pub struct GitHub {
     /// With a token, the client for every repository; with an App, the App's own (JWT) client.
     api: Api,
+    graphql: Arc<GraphQl>,
     app: Option<AppInstallations>,
     /// The personal access token, for `git push` over HTTPS.
     token: Option<String>,
@@ -130,6 +132,7 @@ struct AppInstallations {
 /// GitHub for one repository.
 pub struct Repo {
     pub(super) api: Api,
+    pub(super) graphql: Arc<GraphQl>,
     pub(super) name: RepoName,
     /// The personal access token; `None` with an App (installation tokens are minted).
     token: Option<String>,
@@ -216,6 +219,7 @@ impl GitHub {
             },
             app,
             token,
+            graphql: Arc::new(GraphQl::new(&settings.api_url, settings.timeout)?),
         })
     }
 
@@ -225,6 +229,7 @@ impl GitHub {
         let Some(app) = &self.app else {
             return Ok(Repo {
                 api: self.api.clone(),
+                graphql: self.graphql.clone(),
                 name: name.clone(),
                 token: self.token.clone(),
             });
@@ -270,6 +275,7 @@ impl GitHub {
                 retry: self.api.retry.clone(),
                 clock: self.api.clock.clone(),
             },
+            graphql: self.graphql.clone(),
             name: name.clone(),
             token: None,
         })

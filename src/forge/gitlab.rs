@@ -28,6 +28,7 @@ use super::opening::{found_again, open_once, Listed, OpenFailed, Opened};
 use super::pulls::{PullOutcome, PullRequestSpec, PullState};
 use super::retry::RetryPolicy;
 use crate::clock::Clock;
+use crate::config::MergeMethod;
 use crate::error::Input;
 
 /// How a deployment talks to GitLab.
@@ -287,6 +288,25 @@ impl Project {
             .await
             .map(|_| ())
             .map_err(|e| self.fail("POST", &path, &e))
+    }
+
+    /// Turns GitLab's auto-merge on for merge request `iid`: merged once its pipeline succeeds
+    /// (`auto_merge`; `merge_when_pipeline_succeeds` for GitLab before 17.11, which ignores
+    /// the new name). GitLab merges by the project's merge method; `squash` asks for one
+    /// commit. `Err`: why not, in one line.
+    pub async fn enable_auto_merge(&self, iid: u64, method: MergeMethod) -> Result<(), String> {
+        let path = self.path(&format!("/merge_requests/{iid}/merge"));
+        let body = serde_json::json!({
+            "auto_merge": true,
+            "merge_when_pipeline_succeeds": true,
+            "squash": method == MergeMethod::Squash,
+            "should_remove_source_branch": true,
+        });
+        self.api
+            .send::<serde_json::Value>(Method::PUT, &path, &body)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("GitLab answered {}", describe(&e)))
     }
 
     /// The ids of `usernames` (`what`: reviewer or assignee); one not found is a warning, the

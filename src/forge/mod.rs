@@ -4,10 +4,12 @@
 //! journal) — what they share around a pull request (opening), when a call is tried again
 //! (retry), and the pull request's text (body, markdown).
 
+pub mod auto_merge;
 pub mod body;
 mod client;
 pub mod gitea;
 pub mod github;
+pub mod github_graphql;
 pub mod gitlab;
 pub mod http;
 pub mod local;

@@ -12,6 +12,7 @@ use tracing::{debug, warn};
 use super::body::notice_due;
 use super::github::Repo;
 use super::markdown::query_component;
+use crate::config::MergeMethod;
 
 /// How a pull request is dressed when it is opened.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -94,6 +95,20 @@ struct Comment {
 }
 
 impl Repo {
+    /// Turns GitHub's auto-merge on for pull request `number`. `Err`: why not, in one line.
+    pub async fn enable_auto_merge(&self, number: u64, method: MergeMethod) -> Result<(), String> {
+        #[derive(Deserialize)]
+        struct Node {
+            node_id: String,
+        }
+        let path = self.path(&format!("/pulls/{number}"));
+        let pull: Node = self.api.get(&path).await.map_err(|e| format!("{e:#}"))?;
+        let token = self.git_token().await.map_err(|e| format!("{e:#}"))?;
+        self.graphql
+            .enable_auto_merge(&token, &pull.node_id, method)
+            .await
+    }
+
     /// Pull requests whose head is `branch` of this repository, in any state.
     pub async fn pulls_for(&self, branch: &str) -> Result<Vec<Pull>> {
         let path = self.path(&format!(

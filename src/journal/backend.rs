@@ -98,6 +98,8 @@ pub trait Journal: Send + Sync {
     /// the rate guard counts. A rollback whose job died after opening the pull request is
     /// counted when its takeover finds it.
     fn rollbacks_since(&self, repo: &str, since: i64) -> Result<u32>;
+    /// Rollbacks of `repo` whose auto-merge was turned on since `since` (ms), by any replica.
+    fn auto_merges_since(&self, repo: &str, since: i64) -> Result<u32>;
 
     /// The latest rollback of `target` in `repo` that has a pull request.
     fn last_pull(&self, repo: &str, target: &str) -> Result<Option<LastPull>>;

@@ -86,6 +86,11 @@ impl Handle {
         self.call(|j| j.running()).await
     }
 
+    pub async fn auto_merges_since(&self, repo: &str, since: i64) -> Result<u32> {
+        let repo = repo.to_string();
+        self.call(move |j| j.auto_merges_since(&repo, since)).await
+    }
+
     pub async fn rollbacks_since(&self, repo: &str, since: i64) -> Result<u32> {
         let repo = repo.to_string();
         self.call(move |j| j.rollbacks_since(&repo, since)).await

@@ -191,6 +191,10 @@ pub struct Finished {
     /// What the registries said of the images the rollback deploys again, a line each;
     /// `None`: not checked.
     pub registry: Option<String>,
+    /// What came of the auto-merge a rule asked for, one line; `None`: none asked.
+    pub auto_merge: Option<String>,
+    /// The merge method, only when the forge's auto-merge was turned on.
+    pub auto_merge_method: Option<String>,
 }
 
 /// What a forge told of a pull request (a webhook delivery, or a poll's answer).
@@ -271,6 +275,9 @@ pub struct JobRecord {
     /// The pull request's state as last known: as the job left it (`created`, `found`,
     /// `declined`, `merged`), then as its forge told (`open`, `merged`, `closed`).
     pub pr_state: Option<String>,
+    /// What came of the auto-merge a rule asked for: `squash (rule critical)` when the forge's
+    /// auto-merge was turned on, `off (rule critical): why` when not; `None`: none asked.
+    pub auto_merge: Option<String>,
 }
 
 /// One job in full, for the status page.

@@ -21,7 +21,8 @@ use crate::clock::Clock;
 use crate::error::{Error, Input, Kind};
 use crate::forge::body::{self, AlertContext, Links};
 use crate::forge::local::LocalForge;
-use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec};
+use crate::forge::auto_merge::{self, AutoMerge, AutoMergeAsk};
+use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec, PullState};
 use crate::forge::{Connected, ForgeKind, ForgeSettings, Forges, RepoOnForge};
 use crate::gitstore::remote::{self, Source};
 use crate::image::ImageRef;
@@ -85,6 +86,8 @@ pub struct PullOptions {
     pub dress: PullDress,
     /// At most one "fired again" comment per pull request in this interval.
     pub comment_interval: Duration,
+    /// The forge's auto-merge, asked for by a rule (or by hand); `None`: it waits for review.
+    pub auto_merge: Option<AutoMergeAsk>,
 }
 
 /// A culprit as a rollback would find it.
@@ -118,6 +121,9 @@ pub struct Outcome {
     pub pull_text: Option<PullText>,
     /// The pull request opened, found, or declined earlier.
     pub pull: Option<PullOutcome>,
+    /// What came of the auto-merge asked for a pull request opened now; `None`: none asked,
+    /// or the pull request was not opened by this run.
+    pub auto_merge: Option<AutoMerge>,
 }
 
 impl Engine {
@@ -213,9 +219,15 @@ impl Engine {
                 revert: report,
                 pull_text: None,
                 pull: None,
+                auto_merge: None,
             });
         };
         let ctx = alert.as_ref().and_then(AlertContext::of);
+        let dialect = self.forges.dialect(name.kind());
+        let decided = options
+            .auto_merge
+            .as_ref()
+            .map(|ask| (ask, auto_merge::verdict(ask, &report)));
         let web = forge
             .web_url()
             .map(str::to_string)
@@ -226,9 +238,13 @@ impl Engine {
                 &report,
                 &Links {
                     repo_web_url: &web,
-                    dialect: self.forges.dialect(name.kind()),
+                    dialect,
                 },
                 ctx,
+                decided
+                    .as_ref()
+                    .map(|(ask, verdict)| auto_merge::section(ask, verdict, dialect))
+                    .as_deref(),
             ),
         };
         let now = self
@@ -242,11 +258,52 @@ impl Engine {
                 options.comment_interval,
             );
         let pull = self.publish(&forge, branch, options.dress, effects).await?;
+        let auto_merge = match (decided, &pull) {
+            (Some((ask, verdict)), Some(opened)) if opened.state == PullState::Created => {
+                Some(self.turn_on(&forge, opened.number, ask, verdict, dialect).await)
+            }
+            _ => None,
+        };
         Ok(Outcome {
             revert: report,
             pull_text: Some(text),
             pull,
+            auto_merge,
         })
+    }
+
+    /// Turns the forge's auto-merge on for a pull request opened now, when the policy lets
+    /// it; a forge that will not is told on the pull request, which then waits for review.
+    /// A pull request found again is left as it is: whatever its first run did stands (after
+    /// a crash between the two calls it waits for review, the safe side).
+    async fn turn_on(
+        &self,
+        forge: &Connected,
+        number: u64,
+        ask: &AutoMergeAsk,
+        verdict: Result<(), String>,
+        dialect: crate::forge::markdown::Dialect,
+    ) -> AutoMerge {
+        let result = match verdict {
+            Ok(()) => match forge.enable_auto_merge(number, ask.method).await {
+                Ok(()) => Ok(()),
+                Err(reason) => {
+                    tracing::warn!("auto-merge not turned on for pull request {number}: {reason}");
+                    let note = auto_merge::refused_comment(&reason, dialect);
+                    if let Err(e) = forge.comment(number, &note, self.clock.now()).await {
+                        tracing::warn!("cannot say so on pull request {number}: {e:#}");
+                    }
+                    Err(reason)
+                }
+            },
+            Err(reason) => Err(reason),
+        };
+        AutoMerge {
+            method: ask.method,
+            rule: ask.rule.clone(),
+            enabled: result.is_ok(),
+            reason: result.err(),
+        }
     }
 
     /// The repository a job's pull request goes to, the forge connected for it when one is to

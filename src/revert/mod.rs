@@ -113,10 +113,12 @@ pub fn rollback_checked(
     let span = tracing::info_span!("revert", culprit = %culprit, image = image_name.unwrap_or(""), branch = %branch);
     let _entered = span.enter();
 
+    let culprit_commit = repo.find_commit(culprit)?;
     let mut report = RevertReport {
         outcome: Outcome::DryRun,
         reverted: culprit.to_string(),
-        culprit: CommitInfo::of(&repo.find_commit(culprit)?),
+        culprit: CommitInfo::of(&culprit_commit),
+        culprit_is_revert: message::is_a_revert(culprit_commit.message_raw().unwrap_or("")),
         image: image.as_ref().map(ToString::to_string),
         workload: found.workload,
         rendered_before: found.rendered_before,

@@ -16,6 +16,9 @@ pub struct RevertReport {
     /// The culprit's commit id.
     pub reverted: String,
     pub culprit: CommitInfo,
+    /// The culprit is itself a revert (a rollback of revertbot's, or a person's).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub culprit_is_revert: bool,
     pub image: Option<String>,
     /// When the image was found from a workload: `NAMESPACE/KIND/NAME (CONTAINER)`.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -17,6 +17,8 @@ use crate::alert::Payload;
 use crate::config::{Forge, Repo, RepoForge};
 use crate::error::{Error, Kind};
 use crate::forge::github::RepoName;
+use crate::alert::rules;
+use crate::forge::auto_merge::{AutoMerge, AutoMergeAsk};
 use crate::forge::pulls::{PullDress, PullState};
 use crate::forge::{ForgeKind, RepoOnForge};
 use crate::journal::{Claimed, Finished, JobKind, Journal, NoteKey};
@@ -138,6 +140,7 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
             .into());
     }
     let target = rollback_target(repo, guards, subject, job.alert_start)?;
+    let auto_merge = auto_merge_ask(shared, repo, alert.as_ref()).await?;
     let pr = &repo.pull_request;
     let outcome = shared
         .engine()
@@ -160,6 +163,7 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
                     assignees: pr.assignees.clone(),
                 },
                 comment_interval: pr.comment_interval,
+                auto_merge,
             }),
         })
         .await?;
@@ -172,6 +176,42 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
         shared.metrics().guard(Guard::DryRun);
     }
     Ok(finished(&outcome, forge))
+}
+
+/// The auto-merge the alert's rule asks for (`rules[].auto_merge`), held back by
+/// `guards.max_auto_merges_per_repo_per_hour`: counted in the journal, so across replicas
+/// (a repository's jobs run one at a time, so the count cannot race).
+async fn auto_merge_ask(
+    shared: &Shared,
+    repo: &Repo,
+    alert: Option<&Payload>,
+) -> Result<Option<AutoMergeAsk>> {
+    let config = shared.config();
+    let rule = alert
+        .and_then(|p| p.alerts.first())
+        .and_then(|a| rules::rule_for(a, &config.rules))
+        .filter(|rule| rule.repo == repo.name);
+    let Some((rule, method)) = rule.and_then(|r| r.auto_merge.map(|m| (r, m))) else {
+        return Ok(None);
+    };
+    let limit = config.guards.max_auto_merges_per_repo_per_hour;
+    let hour_ago = shared.now_ms() - 3_600_000;
+    let recent = shared
+        .journal()
+        .auto_merges_since(&repo.name, hour_ago)
+        .await?;
+    let held = (recent >= limit).then(|| {
+        shared.metrics().guard(Guard::MaxAutoMergesPerRepoPerHour);
+        format!(
+            "guard max_auto_merges_per_repo_per_hour: {recent} rollbacks in {} were set to merge themselves in the last hour already",
+            repo.name
+        )
+    });
+    Ok(Some(AutoMergeAsk {
+        method,
+        rule: Some(rule.name.clone()),
+        held,
+    }))
 }
 
 /// The forge a rollback's pull request goes to: `local` under `forge: local` (the journal
@@ -215,6 +255,12 @@ fn finished(outcome: &Outcome, forge: &str) -> Finished {
                 .join("\n"),
         )
         .filter(|s| !s.is_empty()),
+        auto_merge: outcome.auto_merge.as_ref().map(AutoMerge::summary),
+        auto_merge_method: outcome
+            .auto_merge
+            .as_ref()
+            .filter(|a| a.enabled)
+            .map(|a| a.method.as_str().to_string()),
     }
 }
 

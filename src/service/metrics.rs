@@ -52,6 +52,8 @@ pub enum Guard {
     DryRun,
     /// `guards.max_rollbacks_per_repo_per_hour`.
     MaxRollbacksPerRepoPerHour,
+    /// `guards.max_auto_merges_per_repo_per_hour`: a rollback left for review.
+    MaxAutoMergesPerRepoPerHour,
     /// The culprit is itself a revert (`guards.revert_of_revert`).
     RevertOfRevert,
     /// The culprit is older than the alert allows.
@@ -68,6 +70,7 @@ impl Guard {
             Guard::MaxAlertAge => "max_alert_age",
             Guard::DryRun => "dry_run",
             Guard::MaxRollbacksPerRepoPerHour => "max_rollbacks_per_repo_per_hour",
+            Guard::MaxAutoMergesPerRepoPerHour => "max_auto_merges_per_repo_per_hour",
             Guard::RevertOfRevert => crate::revert::REVERT_OF_REVERT,
             Guard::CulpritTooLate => crate::revert::CULPRIT_TOO_LATE,
             Guard::NotReferenced => crate::locate::NOT_REFERENCED,

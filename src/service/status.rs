@@ -193,6 +193,7 @@ pub fn job(detail: &JobDetail) -> String {
         format!("<code>{}</code>", escape(j.branch.as_deref().unwrap_or(""))),
     );
     row("hold", escape(j.hold.as_deref().unwrap_or("")));
+    row("auto-merge", escape(j.auto_merge.as_deref().unwrap_or("")));
     row("pull request", pull_link(j));
     row("forge", escape(j.forge.as_deref().unwrap_or("")));
     row(
@@ -322,6 +323,7 @@ mod tests {
             pr_closed_at: None,
             pr_closed_by: None,
             pr_state: None,
+            auto_merge: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub fn guards(gf: GuardsFile, p: &mut Problems<'_>) -> Guards {
     let guards = Guards {
         dry_run: gf.dry_run.unwrap_or(false),
         max_rollbacks_per_repo_per_hour: gf.max_rollbacks_per_repo_per_hour.unwrap_or(3),
+        max_auto_merges_per_repo_per_hour: gf.max_auto_merges_per_repo_per_hour.unwrap_or(3),
         max_alert_age: p.duration("guards.max_alert_age", gf.max_alert_age.as_ref(), "2h"),
         culprit_grace: p.duration("guards.culprit_grace", gf.culprit_grace.as_ref(), "10m"),
         revert_of_revert: match gf.revert_of_revert.as_deref().unwrap_or("refuse") {

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::problems::Problems;
 use crate::config::file::RuleFile;
-use crate::config::model::Rule;
+use crate::config::model::{MergeMethod, Rule};
 use crate::matcher;
 
 /// The rules; `repos` are the names the repositories were given.
@@ -66,12 +66,26 @@ pub fn rules(files: Vec<RuleFile>, repos: &BTreeSet<String>, p: &mut Problems<'_
                 "give image_label, or set workload: true, or both: the rule must say how to find the image".into(),
             );
         }
+        let auto_merge = match r.auto_merge.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(method) => {
+                let parsed = MergeMethod::parse(method);
+                if parsed.is_none() {
+                    p.push(
+                        &at("auto_merge"),
+                        format!("{method:?}: give merge, squash or rebase (or leave it out: the rollback waits for review)"),
+                    );
+                }
+                parsed
+            }
+        };
         rules.push(Rule {
             name,
             matchers,
             repo,
             image_label,
             workload,
+            auto_merge,
         });
     }
     rules

@@ -337,6 +337,8 @@ impl Journal for PostgresJournal {
                     &f.hold,
                     &f.forge,
                     &f.registry,
+                    &f.auto_merge,
+                    &f.auto_merge_method,
                 ],
             )
         })
@@ -387,6 +389,14 @@ impl Journal for PostgresJournal {
         self.with(|c| {
             let [rollbacks] = c.prepare([jobs::ROLLBACKS_SINCE])?;
             c.client.query_one(&rollbacks, &[&repo, &since])
+        })
+        .map(|row| row.get::<_, i64>(0) as u32)
+    }
+
+    fn auto_merges_since(&self, repo: &str, since: i64) -> Result<u32> {
+        self.with(|c| {
+            let [auto_merges] = c.prepare([jobs::AUTO_MERGES_SINCE])?;
+            c.client.query_one(&auto_merges, &[&repo, &since])
         })
         .map(|row| row.get::<_, i64>(0) as u32)
     }

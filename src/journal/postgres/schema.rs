@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("migrations/0007_forge.sql")),
     (8, include_str!("migrations/0008_registry.sql")),
     (9, include_str!("migrations/0009_pull_events.sql")),
+    (10, include_str!("migrations/0010_auto_merge.sql")),
 ];
 
 /// The migration that adds jobs' `subject`: the open jobs' are filled in with it.

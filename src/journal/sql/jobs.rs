@@ -55,7 +55,7 @@ pub const RENEW: &str =
 pub const FINISH: &str =
     "UPDATE jobs SET state = 'done', outcome = ?2, culprit = ?3, branch = ?4, strategy = ?5,
             pr_number = ?6, pr_url = ?7, pr_state = ?8, diff = ?9, updated_at = ?10, hold = ?12,
-            forge = ?13, registry = ?14, claimed_by = NULL, lease_until = NULL, error_kind = NULL,
+            forge = ?13, registry = ?14, auto_merge = ?15, auto_merge_method = ?16, claimed_by = NULL, lease_until = NULL, error_kind = NULL,
             error_code = NULL, error = NULL
      WHERE id = ?1 AND claimed_by = ?11 AND state = 'running'";
 
@@ -77,6 +77,10 @@ pub const ROLLBACKS_SINCE: &str = "SELECT COUNT(DISTINCT COALESCE(branch, target
      WHERE repo = ?1 AND kind = 'rollback'
        AND outcome IN ('created', 'reused', 'dry-run') AND updated_at >= ?2";
 
+/// Rollbacks of repository `?1` whose auto-merge was turned on since `?2`.
+pub const AUTO_MERGES_SINCE: &str = "SELECT COUNT(*) FROM jobs
+     WHERE repo = ?1 AND kind = 'rollback' AND auto_merge_method IS NOT NULL AND updated_at >= ?2";
+
 /// [`last_pull`] maps it.
 pub const LAST_PULL: &str = "SELECT pr_number, branch, pr_url FROM jobs
      WHERE repo = ?1 AND target = ?2 AND kind = 'rollback' AND pr_number IS NOT NULL
@@ -91,7 +95,7 @@ macro_rules! job_columns {
         "j.id, j.kind, j.repo, j.target, j.state, j.attempts, j.created_at, j.updated_at,
          j.outcome, j.error_kind, j.error, j.culprit, j.branch, j.strategy, j.pr_number, j.pr_url,
          (SELECT COUNT(*) FROM alerts a WHERE a.job_id = j.id), j.ran_by, j.hold, j.forge,
-         j.registry, j.pr_merged_at, j.pr_closed_at, j.pr_closed_by, j.pr_state"
+         j.registry, j.pr_merged_at, j.pr_closed_at, j.pr_closed_by, j.pr_state, j.auto_merge"
     };
 }
 
@@ -139,16 +143,17 @@ pub fn job_record<R: Row>(row: &R) -> Result<JobRecord, R::Error> {
         pr_closed_at: row.get(22)?,
         pr_closed_by: row.get(23)?,
         pr_state: row.get(24)?,
+        auto_merge: row.get(25)?,
     })
 }
 
 pub fn job_detail<R: Row>(row: &R) -> Result<JobDetail, R::Error> {
     Ok(JobDetail {
         job: job_record(row)?,
-        error_code: row.get(25)?,
-        diff: row.get(26)?,
-        alert: row.get(27)?,
-        received_at: row.get(28)?,
+        error_code: row.get(26)?,
+        diff: row.get(27)?,
+        alert: row.get(28)?,
+        received_at: row.get(29)?,
     })
 }
 

@@ -225,7 +225,9 @@ impl Journal for SqliteJournal {
                 worker,
                 f.hold,
                 f.forge,
-                f.registry
+                f.registry,
+                f.auto_merge,
+                f.auto_merge_method
             ])?;
             Ok(n == 1)
         })
@@ -266,6 +268,15 @@ impl Journal for SqliteJournal {
         self.guarded(|| {
             let conn = self.conn();
             let n: i64 = cached(&conn, jobs::ROLLBACKS_SINCE)?
+                .query_row(params![repo, since], |row| row.get(0))?;
+            Ok(n as u32)
+        })
+    }
+
+    fn auto_merges_since(&self, repo: &str, since: i64) -> Result<u32> {
+        self.guarded(|| {
+            let conn = self.conn();
+            let n: i64 = cached(&conn, jobs::AUTO_MERGES_SINCE)?
                 .query_row(params![repo, since], |row| row.get(0))?;
             Ok(n as u32)
         })

@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("migrations/0009_forge.sql")),
     (10, include_str!("migrations/0010_registry.sql")),
     (11, include_str!("migrations/0011_pull_events.sql")),
+    (12, include_str!("migrations/0012_auto_merge.sql")),
 ];
 
 /// The migration that adds jobs' `subject`: the open jobs' are filled in with it.
