@@ -61,7 +61,7 @@ fn guards() -> Guards {
     Guards {
         dry_run: false,
         max_rollbacks_per_repo_per_hour: 3,
-            max_auto_merges_per_repo_per_hour: 3,
+        max_auto_merges_per_repo_per_hour: 3,
         max_alert_age: Duration::from_secs(7_200),
         culprit_grace: Duration::from_secs(600),
         revert_of_revert: RevertOfRevert::Refuse,

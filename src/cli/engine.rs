@@ -24,6 +24,9 @@ pub struct RevertJson<'a> {
     #[serde(flatten)]
     pub revert: &'a RevertReport,
     pub pull_request: Option<&'a PullOutcome>,
+    /// What came of `--auto-merge`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_merge: Option<&'a revertbot::forge::auto_merge::AutoMerge>,
 }
 
 /// Builds the engine and runs one job on a runtime of its own.

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::{Context, Result};
+use revertbot::forge::auto_merge::AutoMergeAsk;
 use revertbot::gitstore::process::ProcessOptions;
 use revertbot::locate::{self, Query, WorkloadQuery};
 use revertbot::manifest::PathFilter;
-use revertbot::forge::auto_merge::AutoMergeAsk;
 use revertbot::pipeline::{EngineSettings, Job, PullOptions, UnholdJob};
 use revertbot::revert::{Effects, Target};
 
@@ -112,12 +112,17 @@ fn run_revert(args: &RevertArgs, out: &mut dyn Write) -> Result<()> {
     let outcome = block_on(engine_settings, job)?;
     match args.write.output {
         Output::Text => {
-            out.write_all(render::reverted(&outcome.revert, outcome.pull.as_ref()).as_bytes())?
+            let mut text = render::reverted(&outcome.revert, outcome.pull.as_ref());
+            if let Some(auto_merge) = &outcome.auto_merge {
+                text.push_str(&format!("auto-merge {}\n", auto_merge.summary()));
+            }
+            out.write_all(text.as_bytes())?
         }
         Output::Json => {
             let json = RevertJson {
                 revert: &outcome.revert,
                 pull_request: outcome.pull.as_ref(),
+                auto_merge: outcome.auto_merge.as_ref(),
             };
             writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?
         }

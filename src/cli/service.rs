@@ -327,6 +327,9 @@ pub fn history(
                 for line in j.registry.iter().flat_map(|r| r.lines()) {
                     writeln!(out, "         registry: {line}")?;
                 }
+                if let Some(auto_merge) = &j.auto_merge {
+                    writeln!(out, "         auto-merge: {auto_merge}")?;
+                }
                 // What became of the pull request, as the forge told.
                 let fate = match (j.pr_merged_at, j.pr_closed_at) {
                     (Some(at_ms), _) => Some(("merged", at_ms)),

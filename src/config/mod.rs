@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 pub use env::{COMMAND_LINE_VARIABLES, ENV_PREFIX};
 pub use model::{
     Author, BasicAuth, Config, Forge, ForgeServer, Git, GitHub, GitHubAuth, Guards, Hold,
-    LogFormat, MergeMethod, OnError, OnMissing, PostgresJournal, PullRequest, Purpose, Registry, Repo,
-    RepoForge, RevertOfRevert, Rule, Secret, SslMode, Tls, Webhook,
+    LogFormat, MergeMethod, OnError, OnMissing, PostgresJournal, PullRequest, Purpose, Registry,
+    Repo, RepoForge, RevertOfRevert, Rule, Secret, SslMode, Tls, Webhook,
 };
 pub use validate::JOURNAL_PASSWORD_ENV;
 

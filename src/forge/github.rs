@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use tracing::warn;
 
-pub use super::retry::RetryPolicy;
 use super::github_graphql::GraphQl;
+pub use super::retry::RetryPolicy;
 use super::retry::{retry_wait, Wait};
 use crate::clock::Clock;
 use crate::error::{Error, Input, Kind};

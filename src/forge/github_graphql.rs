@@ -17,7 +17,8 @@ use crate::https::{error_chain, HttpsClient};
 
 /// The mutation that turns auto-merge on (checked against GitHub's published schema in the
 /// tests).
-pub const ENABLE_AUTO_MERGE: &str = "mutation EnableAutoMerge($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!) {
+pub const ENABLE_AUTO_MERGE: &str =
+    "mutation EnableAutoMerge($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!) {
   enablePullRequestAutoMerge(input: {pullRequestId: $pullRequestId, mergeMethod: $mergeMethod}) {
     pullRequest {
       autoMergeRequest {
@@ -92,11 +93,10 @@ impl GraphQl {
             .body(Full::new(Bytes::from(body.to_string())))
             .map_err(|e| format!("cannot make a request for {}: {e}", self.url))?;
         let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| format!("GitHub did not answer {}: {}", self.url, error_chain(&e)))?;
+            let response =
+                self.client.request(request).await.map_err(|e| {
+                    format!("GitHub did not answer {}: {}", self.url, error_chain(&e))
+                })?;
             let (parts, body) = response.into_parts();
             let body = body
                 .collect()
@@ -155,6 +155,9 @@ mod tests {
             url("https://ghe.example.com/api/v3/"),
             "https://ghe.example.com/api/graphql"
         );
-        assert_eq!(url("http://127.0.0.1:8080"), "http://127.0.0.1:8080/graphql");
+        assert_eq!(
+            url("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080/graphql"
+        );
     }
 }

@@ -19,9 +19,9 @@ use tracing::Instrument;
 use crate::alert::Payload;
 use crate::clock::Clock;
 use crate::error::{Error, Input, Kind};
+use crate::forge::auto_merge::{self, AutoMerge, AutoMergeAsk};
 use crate::forge::body::{self, AlertContext, Links};
 use crate::forge::local::LocalForge;
-use crate::forge::auto_merge::{self, AutoMerge, AutoMergeAsk};
 use crate::forge::pulls::{PullDress, PullOutcome, PullRequestSpec, PullState};
 use crate::forge::{Connected, ForgeKind, ForgeSettings, Forges, RepoOnForge};
 use crate::gitstore::remote::{self, Source};
@@ -259,9 +259,10 @@ impl Engine {
             );
         let pull = self.publish(&forge, branch, options.dress, effects).await?;
         let auto_merge = match (decided, &pull) {
-            (Some((ask, verdict)), Some(opened)) if opened.state == PullState::Created => {
-                Some(self.turn_on(&forge, opened.number, ask, verdict, dialect).await)
-            }
+            (Some((ask, verdict)), Some(opened)) if opened.state == PullState::Created => Some(
+                self.turn_on(&forge, opened.number, ask, verdict, dialect)
+                    .await,
+            ),
             _ => None,
         };
         Ok(Outcome {

@@ -13,12 +13,12 @@ use tracing::warn;
 
 use super::metrics::Guard;
 use super::state::Shared;
+use crate::alert::rules;
 use crate::alert::Payload;
 use crate::config::{Forge, Repo, RepoForge};
 use crate::error::{Error, Kind};
-use crate::forge::github::RepoName;
-use crate::alert::rules;
 use crate::forge::auto_merge::{AutoMerge, AutoMergeAsk};
+use crate::forge::github::RepoName;
 use crate::forge::pulls::{PullDress, PullState};
 use crate::forge::{ForgeKind, RepoOnForge};
 use crate::journal::{Claimed, Finished, JobKind, Journal, NoteKey};

@@ -32,6 +32,7 @@
 #![allow(dead_code)]
 
 mod apps;
+mod graphql;
 mod issues;
 mod model;
 mod pulls;
@@ -76,6 +77,8 @@ pub struct Pull {
     /// `"open"` or `"closed"`.
     pub state: String,
     pub merged: bool,
+    /// The method GitHub's auto-merge was turned on with (`squash`...); `None`: off.
+    pub auto_merge: Option<String>,
     pub draft: bool,
     pub maintainer_can_modify: bool,
     /// Login of the author (`revertbot-tests` for PATs, `<app-slug>[bot]` for App tokens).
@@ -289,6 +292,16 @@ impl FakeGitHub {
             .close(now, merged);
     }
 
+    /// Sets the repository's "Allow auto-merge" (off until set).
+    pub fn set_allow_auto_merge(&self, owner: &str, name: &str, allow: bool) {
+        self.lock().repo_mut(owner, name).allow_auto_merge = allow;
+    }
+
+    /// The text of every GraphQL query received, in order.
+    pub fn graphql_queries(&self) -> Vec<String> {
+        self.lock().graphql_queries.clone()
+    }
+
     /// Forgets every pull request of a repository (and their comments), as if none had been
     /// opened: a benchmark's next round starts from nothing.
     pub fn forget_pulls(&self, owner: &str, name: &str) {
@@ -433,6 +446,8 @@ struct State {
     faults: VecDeque<Fault>,
     create_pull_then_422: bool,
     requests: Vec<Request>,
+    /// The text of every GraphQL query received, in order.
+    graphql_queries: Vec<String>,
     next_id: u64,
 }
 
@@ -459,6 +474,7 @@ impl State {
             faults: VecDeque::new(),
             create_pull_then_422: false,
             requests: Vec::new(),
+            graphql_queries: Vec::new(),
             next_id: 4_200_000_000,
         }
     }

@@ -92,6 +92,8 @@ pub(super) struct Repo {
     pub(super) next_number: u64,
     pub(super) labels: BTreeMap<String, LabelState>,
     pub(super) comments: BTreeMap<u64, Vec<CommentState>>,
+    /// The repository's "Allow auto-merge" setting (GitHub's default: off).
+    pub(super) allow_auto_merge: bool,
 }
 
 impl Repo {
@@ -108,6 +110,7 @@ impl Repo {
             next_number: 1,
             labels: BTreeMap::new(),
             comments: BTreeMap::new(),
+            allow_auto_merge: false,
         }
     }
     pub(super) fn full_name(&self) -> String {
@@ -139,6 +142,8 @@ pub(super) struct PullState {
     pub(super) updated_at: DateTime<Utc>,
     pub(super) closed_at: Option<DateTime<Utc>>,
     pub(super) merged_at: Option<DateTime<Utc>>,
+    /// The method auto-merge was turned on with (`squash`...), lowercase.
+    pub(super) auto_merge: Option<String>,
 }
 
 impl PullState {
@@ -161,6 +166,7 @@ impl PullState {
             base: self.base.clone(),
             state: if self.open { "open" } else { "closed" }.to_string(),
             merged: self.merged,
+            auto_merge: self.auto_merge.clone(),
             draft: self.draft,
             maintainer_can_modify: self.maintainer_can_modify,
             user: self.user.login.clone(),

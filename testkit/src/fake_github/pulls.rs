@@ -299,6 +299,7 @@ impl State {
             updated_at: now,
             closed_at: None,
             merged_at: None,
+            auto_merge: None,
         };
         repo.pulls.insert(number, pull);
         number

@@ -132,7 +132,7 @@ impl State {
             "allow_squash_merge": true,
             "allow_merge_commit": true,
             "allow_rebase_merge": true,
-            "allow_auto_merge": false,
+            "allow_auto_merge": repo.allow_auto_merge,
             "delete_branch_on_merge": false,
             "allow_update_branch": false,
             "use_squash_pr_title_as_default": false,

@@ -14,11 +14,17 @@ use serde_json::json;
 use super::model::Fault;
 use super::reply::{add_github_headers, not_found, parse_query, Reply};
 use super::route::{Req, Route};
-use super::{apps, issues, pulls, repos, State, DOCS};
+use super::{apps, graphql, issues, pulls, repos, State, DOCS};
 
 /// Every route the fake serves, one table per resource. Paths do not overlap, so the order does not
 /// matter; a request that matches none (wrong method included) gets GitHub's 404.
-const ROUTES: [&[Route]; 4] = [repos::ROUTES, pulls::ROUTES, issues::ROUTES, apps::ROUTES];
+const ROUTES: [&[Route]; 5] = [
+    repos::ROUTES,
+    pulls::ROUTES,
+    issues::ROUTES,
+    apps::ROUTES,
+    graphql::ROUTES,
+];
 
 impl State {
     pub(super) fn dispatch(
