@@ -399,3 +399,97 @@ async fn gitlab_and_gitea_turn_their_auto_merge_on_through_their_own_api_descrip
     assert!(pulls[0].merged, "{pulls:?}");
     prism.assert_no_violations();
 }
+
+/// `serve`: the rule's `auto_merge` is what a job asks for, and
+/// `guards.max_auto_merges_per_repo_per_hour` (counted in the journal) holds the next one back;
+/// `history` says what came of each.
+#[test]
+fn the_service_turns_auto_merge_on_by_rule_until_the_hourly_guard() {
+    use revertbot_testkit::world::World;
+    let w = World::new(
+        std::path::Path::new(env!("CARGO_BIN_EXE_revertbot")),
+        "ghp_revertbot_auto_merge",
+        |dir| {
+            revertbot::demo::build(dir).unwrap();
+        },
+    );
+    w.github()
+        .set_allow_auto_merge(revertbot_testkit::world::OWNER, NAME, true);
+    let config = w.config("  max_auto_merges_per_repo_per_hour: 1");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let rule = "    workload: true\n";
+    assert!(text.contains(rule), "{text}");
+    std::fs::write(
+        &config,
+        text.replace(rule, &format!("{rule}    auto_merge: squash\n")),
+    )
+    .unwrap();
+    let service = w.serve(&config);
+    service.wait_ready();
+    let alert = |image: &str, fingerprint: &str| {
+        let starts = (chrono::Utc::now() - chrono::Duration::seconds(60))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        serde_json::json!({
+            "receiver": "revertbot", "status": "firing",
+            "alerts": [{
+                "status": "firing",
+                "labels": {"alertname": "BadImage", "severity": "critical", "image": image},
+                "annotations": {}, "startsAt": starts, "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus.example:9090/graph", "fingerprint": fingerprint
+            }],
+            "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
+            "externalURL": "http://alertmanager.example:9093", "version": "4",
+            "groupKey": "{}:{}", "truncatedAlerts": 0
+        })
+        .to_string()
+        .into_bytes()
+    };
+    let done = |n: usize| {
+        let mut jobs = serde_json::Value::Null;
+        let finished = common::eventually(Duration::from_secs(60), || {
+            jobs = w.history(&config)["jobs"].clone();
+            jobs.as_array().is_some_and(|j| {
+                j.len() == n && j.iter().all(|j| j["state"] == "done" || j["state"] == "failed")
+            })
+        });
+        assert!(finished, "{jobs}\n{}", service.log());
+        jobs
+    };
+    let (status, _) = service.post_alerts("webhook-token", &alert(revertbot::demo::DEMO_IMAGE, "a1"));
+    assert_eq!(status, 200);
+    let jobs = done(1);
+    assert_eq!(
+        jobs[0]["auto_merge"], "squash (rule bad-image)",
+        "{jobs}\n{}",
+        service.log()
+    );
+
+    let (status, _) = service.post_alerts(
+        "webhook-token",
+        &alert("ghcr.io/stefanprodan/podinfo:6.5.1", "a2"),
+    );
+    assert_eq!(status, 200);
+    let jobs = done(2);
+    let second = &jobs[0];
+    assert_eq!(second["state"], "done", "{jobs}");
+    assert!(
+        second["auto_merge"]
+            .as_str()
+            .unwrap()
+            .starts_with("off (rule bad-image): guard max_auto_merges_per_repo_per_hour: 1 rollbacks in gitops"),
+        "{jobs}"
+    );
+    let pulls = w.github().pulls(revertbot_testkit::world::OWNER, NAME);
+    assert_eq!(pulls.len(), 2, "{pulls:?}");
+    let on: Vec<_> = pulls.iter().map(|p| p.auto_merge.as_deref()).collect();
+    assert_eq!(on, [Some("squash"), None]);
+    assert!(pulls[1].body.contains("**Waits for review.**"), "{}", pulls[1].body);
+    let (_, metrics) = common::http_get(&service.url("/metrics")).unwrap();
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(
+        metrics.contains(
+            r#"revertbot_guard_hits_total{guard="max_auto_merges_per_repo_per_hour"} 1"#
+        ),
+        "{metrics}"
+    );
+}
