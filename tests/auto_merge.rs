@@ -449,47 +449,78 @@ fn the_service_turns_auto_merge_on_by_rule_until_the_hourly_guard() {
         let finished = common::eventually(Duration::from_secs(60), || {
             jobs = w.history(&config)["jobs"].clone();
             jobs.as_array().is_some_and(|j| {
-                j.len() == n && j.iter().all(|j| j["state"] == "done" || j["state"] == "failed")
+                j.len() == n
+                    && j.iter()
+                        .all(|j| j["state"] == "done" || j["state"] == "failed")
             })
         });
         assert!(finished, "{jobs}\n{}", service.log());
         jobs
     };
-    let (status, _) = service.post_alerts("webhook-token", &alert(revertbot::demo::DEMO_IMAGE, "a1"));
+    // `explain` says what each job will get, before it runs.
+    let explain = |body: &[u8]| {
+        let file = w.dir().join("alert.json");
+        std::fs::write(&file, body).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_revertbot"))
+            .args(["explain", "--output", "json", "--alert"])
+            .arg(&file)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["alerts"][0]["auto_merge"].clone()
+    };
+    assert_eq!(
+        explain(&alert(revertbot::demo::DEMO_IMAGE, "a1")),
+        "squash (rule bad-image)"
+    );
+    let (status, _) =
+        service.post_alerts("webhook-token", &alert(revertbot::demo::DEMO_IMAGE, "a1"));
     assert_eq!(status, 200);
     let jobs = done(1);
     assert_eq!(
-        jobs[0]["auto_merge"], "squash (rule bad-image)",
+        jobs[0]["auto_merge"],
+        "squash (rule bad-image)",
         "{jobs}\n{}",
         service.log()
     );
 
-    let (status, _) = service.post_alerts(
-        "webhook-token",
-        &alert("ghcr.io/stefanprodan/podinfo:6.5.1", "a2"),
+    let second_alert = alert("ghcr.io/stefanprodan/podinfo:6.5.1", "a2");
+    assert!(
+        explain(&second_alert)
+            .as_str()
+            .unwrap()
+            .starts_with("off (rule bad-image): guard max_auto_merges_per_repo_per_hour: 1"),
+        "{}",
+        explain(&second_alert)
     );
+    let (status, _) = service.post_alerts("webhook-token", &second_alert);
     assert_eq!(status, 200);
     let jobs = done(2);
     let second = &jobs[0];
     assert_eq!(second["state"], "done", "{jobs}");
     assert!(
-        second["auto_merge"]
-            .as_str()
-            .unwrap()
-            .starts_with("off (rule bad-image): guard max_auto_merges_per_repo_per_hour: 1 rollbacks in gitops"),
+        second["auto_merge"].as_str().unwrap().starts_with(
+            "off (rule bad-image): guard max_auto_merges_per_repo_per_hour: 1 rollbacks in gitops"
+        ),
         "{jobs}"
     );
     let pulls = w.github().pulls(revertbot_testkit::world::OWNER, NAME);
     assert_eq!(pulls.len(), 2, "{pulls:?}");
     let on: Vec<_> = pulls.iter().map(|p| p.auto_merge.as_deref()).collect();
     assert_eq!(on, [Some("squash"), None]);
-    assert!(pulls[1].body.contains("**Waits for review.**"), "{}", pulls[1].body);
+    assert!(
+        pulls[1].body.contains("**Waits for review.**"),
+        "{}",
+        pulls[1].body
+    );
     let (_, metrics) = common::http_get(&service.url("/metrics")).unwrap();
     let metrics = String::from_utf8_lossy(&metrics);
     assert!(
-        metrics.contains(
-            r#"revertbot_guard_hits_total{guard="max_auto_merges_per_repo_per_hour"} 1"#
-        ),
+        metrics
+            .contains(r#"revertbot_guard_hits_total{guard="max_auto_merges_per_repo_per_hour"} 1"#),
         "{metrics}"
     );
 }

@@ -232,6 +232,9 @@ pub fn explain(
                 if let Some(hold) = &e.hold {
                     writeln!(out, "hold      {hold}")?;
                 }
+                if let Some(auto_merge) = &e.auto_merge {
+                    writeln!(out, "auto-merge {auto_merge}")?;
+                }
                 if let Some(error) = &e.preview_error {
                     writeln!(out, "preview   failed: {error}")?;
                 }

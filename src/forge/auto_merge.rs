@@ -68,8 +68,8 @@ pub fn verdict(ask: &AutoMergeAsk, report: &RevertReport) -> Result<(), String> 
         return Err("the culprit is itself a revert; a revert of a revert waits for review".into());
     }
     match (report.outcome, report.strategy) {
-        (Outcome::Created, Some(Strategy::Revert | Strategy::Partial)) => {}
-        (Outcome::Created, Some(Strategy::Semantic)) => {
+        (Outcome::Created | Outcome::DryRun, Some(Strategy::Revert | Strategy::Partial)) => {}
+        (Outcome::Created | Outcome::DryRun, Some(Strategy::Semantic)) => {
             return Err("a later commit changed the same places, so this rollback is not the plain inverse of the last change".into())
         }
         _ => {

@@ -9,6 +9,7 @@ use crate::alert::rules::{self, Routed};
 use crate::alert::Payload;
 use crate::config::{Config, RepoForge, RevertOfRevert};
 use crate::error::render_chain;
+use crate::forge::auto_merge::{self, AutoMerge, AutoMergeAsk};
 use crate::journal;
 use crate::locate::{CulpritFrom, Located};
 use crate::pipeline::{self, Engine};
@@ -45,6 +46,10 @@ pub struct Explained {
     /// With `would open`: why the rollback could not be made here, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview_error: Option<String>,
+    /// With `would open` and a rule's `auto_merge`: whether the rollback would merge itself
+    /// (`squash (rule critical)`) or why it would wait for review (`off (rule critical): why`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_merge: Option<String>,
     /// What the registries said of the images the rollback would deploy again.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub registry: Vec<crate::registry::ImageCheck>,
@@ -77,6 +82,7 @@ pub async fn explain(
             strategy: None,
             hold: None,
             preview_error: None,
+            auto_merge: None,
             registry: Vec::new(),
             decision: "skipped".into(),
             reason: String::new(),
@@ -176,6 +182,36 @@ pub async fn explain(
                                 Ok(preview) => {
                                     e.strategy = preview.strategy.map(|s| s.as_str().to_string());
                                     e.hold = preview.hold.summary();
+                                    if let Some(method) = rule.auto_merge {
+                                        let merges = match journal {
+                                            Some(j) => j
+                                                .auto_merges_since(
+                                                    &repo.name,
+                                                    now.timestamp_millis() - 3_600_000,
+                                                )
+                                                .await
+                                                .unwrap_or(0),
+                                            None => 0,
+                                        };
+                                        let ask = AutoMergeAsk {
+                                            method,
+                                            rule: Some(rule.name.clone()),
+                                            held: (merges >= guards.max_auto_merges_per_repo_per_hour).then(|| format!(
+                                                "guard max_auto_merges_per_repo_per_hour: {merges} rollbacks in {} were set to merge themselves in the last hour",
+                                                repo.name
+                                            )),
+                                        };
+                                        let verdict = auto_merge::verdict(&ask, &preview);
+                                        e.auto_merge = Some(
+                                            AutoMerge {
+                                                method,
+                                                rule: ask.rule,
+                                                enabled: verdict.is_ok(),
+                                                reason: verdict.err(),
+                                            }
+                                            .summary(),
+                                        );
+                                    }
                                     e.registry = preview.registry;
                                 }
                                 Err(err) => e.preview_error = Some(render_chain(&err, &config_key)),
