@@ -107,6 +107,7 @@ rules:
     image_label: image
   - name: r2
     repo: gitops
+    auto_merge: fast
 "#;
     let problems = Config::load(text, &BTreeMap::new()).unwrap_err().0;
     let mut expected = [
@@ -125,6 +126,7 @@ rules:
         "rules[0].matchers[0]: \"severity == rollback\": \"= rollback\": quote the value",
         "rules[0].matchers[1]: \"namespace=~\\\"(\\\"\": \"(\" is not a valid regular expression: regex parse error:",
         "rules[0].repo: \"nowhere\" is not a repository in repos (they are: \"gitops\")",
+        "rules[1].auto_merge: \"fast\": give merge, squash or rebase (or leave it out: the rollback waits for review)",
         "rules[1].image_label: give image_label, or set workload: true, or both: the rule must say how to find the image",
         "shutdown_timeout: \"soon\" is not a duration; write it like 90s, 10m, 2h or 1h30m",
         "webhook: set bearer_tokens_file (or REVERTBOT_WEBHOOK_TOKEN) or basic_auth: without them anyone who can reach the service could make it open rollbacks",
