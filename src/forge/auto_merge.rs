@@ -127,6 +127,120 @@ pub fn refused_comment(reason: &str, dialect: Dialect) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gitstore::CommitInfo;
+    use crate::registry::ImageCheck;
+
+    fn report(outcome: Outcome, strategy: Option<Strategy>) -> RevertReport {
+        RevertReport {
+            outcome,
+            reverted: "c0ffee".into(),
+            culprit: CommitInfo {
+                sha: "c0ffee".into(),
+                author: "fluxcdbot".into(),
+                email: "fluxcdbot@users.noreply.github.com".into(),
+                time: "2026-12-06T03:00:00Z".into(),
+                subject: "Update from image update automation".into(),
+            },
+            culprit_is_revert: false,
+            image: Some("ghcr.io/acme/api:1.5.0".into()),
+            workload: None,
+            rendered_before: None,
+            culprit_from: None,
+            base: "main".into(),
+            base_sha: "b45e".into(),
+            strategy,
+            branch: Some("revertbot/api-c0ffee".into()),
+            commit: None,
+            files: Vec::new(),
+            restored: Vec::new(),
+            twins: Vec::new(),
+            left_bumped: Vec::new(),
+            diff: String::new(),
+            pushed: true,
+            remote: None,
+            already_reverted_by: None,
+            hold: Default::default(),
+            registry: Vec::new(),
+        }
+    }
+
+    fn ask() -> AutoMergeAsk {
+        AutoMergeAsk {
+            method: MergeMethod::Rebase,
+            rule: Some("critical".into()),
+            held: None,
+        }
+    }
+
+    #[test]
+    fn only_the_plain_inverse_of_the_last_change_may_merge_itself() {
+        let plain = report(Outcome::Created, Some(Strategy::Revert));
+        assert_eq!(verdict(&ask(), &plain), Ok(()));
+        let partial = report(Outcome::Created, Some(Strategy::Partial));
+        assert_eq!(verdict(&ask(), &partial), Ok(()));
+        let preview = report(Outcome::DryRun, Some(Strategy::Revert));
+        assert_eq!(verdict(&ask(), &preview), Ok(()));
+
+        let semantic = report(Outcome::Created, Some(Strategy::Semantic));
+        assert!(verdict(&ask(), &semantic)
+            .unwrap_err()
+            .contains("not the plain inverse"));
+        let reused = report(Outcome::Reused, None);
+        assert!(verdict(&ask(), &reused)
+            .unwrap_err()
+            .contains("earlier attempt"));
+        let revert_of_revert = RevertReport {
+            culprit_is_revert: true,
+            ..plain.clone()
+        };
+        assert!(verdict(&ask(), &revert_of_revert)
+            .unwrap_err()
+            .contains("revert of a revert"));
+        let held = AutoMergeAsk {
+            held: Some("guard max_auto_merges_per_repo_per_hour: 3".into()),
+            ..ask()
+        };
+        assert_eq!(
+            verdict(&held, &plain),
+            Err("guard max_auto_merges_per_repo_per_hour: 3".into())
+        );
+    }
+
+    #[test]
+    fn an_image_the_registry_did_not_confirm_waits_for_review() {
+        let check = |exists| ImageCheck {
+            image: "ghcr.io/acme/api".into(),
+            reference: "1.4.0".into(),
+            exists,
+            digest: None,
+            error: None,
+            registry: "ghcr.io".into(),
+            checked_at: "2026-12-06T03:01:00Z".into(),
+        };
+        let mut r = report(Outcome::Created, Some(Strategy::Revert));
+        r.registry = vec![check(Some(true))];
+        assert_eq!(verdict(&ask(), &r), Ok(()));
+        for unconfirmed in [None, Some(false)] {
+            r.registry = vec![check(Some(true)), check(unconfirmed)];
+            assert!(verdict(&ask(), &r).unwrap_err().contains("registry"));
+        }
+    }
+
+    #[test]
+    fn the_section_says_how_to_stop_it_or_why_it_waits() {
+        let on = section(&ask(), &Ok(()), Dialect::GitLab);
+        assert!(on.contains("Rule `critical` turned auto-merge on (rebase): this merge request is merged as soon as"), "{on}");
+        assert!(
+            on.contains("turn auto-merge off on this merge request, or close it"),
+            "{on}"
+        );
+        let by_hand = AutoMergeAsk {
+            rule: None,
+            ..ask()
+        };
+        let off = section(&by_hand, &Err("a *later* commit".into()), Dialect::GitHub);
+        assert!(off.starts_with("> **Waits for review.** Whoever made this rollback asks for auto-merge, but a \\*later\\* commit."), "{off}");
+    }
 
     #[test]
     fn the_summary_says_the_method_and_the_rule_or_why_not() {
