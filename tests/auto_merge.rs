@@ -524,3 +524,63 @@ fn the_service_turns_auto_merge_on_by_rule_until_the_hourly_guard() {
         "{metrics}"
     );
 }
+
+/// `revertbot revert --push --pr --auto-merge squash`: the same policy by hand.
+#[test]
+fn the_cli_turns_auto_merge_on_when_asked() {
+    let g = gitops();
+    let fake = fake_github(&g, true);
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_revertbot"))
+            .env("REVERTBOT_REGISTRY_CHECK", "false")
+            .env("GITHUB_TOKEN", TOKEN)
+            .args(["revert", "--repo", g.dir.path().to_str().unwrap()])
+            .args(["--image", revertbot::demo::DEMO_IMAGE])
+            .args([
+                "--github-api-url",
+                &fake.base_url(),
+                "--github-repo",
+                "acme/gitops",
+            ])
+            .arg("--cache-dir")
+            .arg(g.cache.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--auto-merge", "squash"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--pr"), "{stderr}");
+    assert!(fake.pulls(OWNER, NAME).is_empty());
+
+    let out = run(&[
+        "--push",
+        "--pr",
+        "--auto-merge",
+        "squash",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["auto_merge"],
+        serde_json::json!({"method": "squash", "rule": null, "enabled": true}),
+        "{json}"
+    );
+    let pulls = fake.pulls(OWNER, NAME);
+    assert_eq!(pulls[0].auto_merge.as_deref(), Some("squash"));
+    assert!(
+        pulls[0].body.contains(
+            "**Merges itself.** Whoever made this rollback turned auto-merge on (squash)"
+        ),
+        "{}",
+        pulls[0].body
+    );
+}
