@@ -10,12 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use common::{eventually, http_post};
-use hmac::{Hmac, Mac};
+use common::{eventually, github_hook};
 use revertbot_testkit::service::Service;
 use revertbot_testkit::world::{World, OWNER};
 use serde_json::json;
-use sha2::Sha256;
 
 const TOKEN: &str = "ghp_revertbot_events_token";
 const WEBHOOK_TOKEN: &str = "webhook-token";
@@ -65,20 +63,7 @@ fn alert() -> Vec<u8> {
     .into_bytes()
 }
 
-fn signature(body: &[u8], secret: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256={hex}")
-}
-
-/// A delivery as GitHub sends it: `event`, delivery id, the body signed with `secret` (none:
-/// unsigned).
+/// A delivery as GitHub sends it, to `service`.
 fn deliver(
     service: &Service,
     event: &str,
@@ -86,38 +71,17 @@ fn deliver(
     body: &serde_json::Value,
     secret: Option<&str>,
 ) -> (u16, serde_json::Value) {
-    let body = body.to_string().into_bytes();
-    let signed = secret.map(|s| signature(&body, s));
-    let mut headers = vec![
-        ("X-GitHub-Event", event),
-        ("X-GitHub-Delivery", delivery),
-        ("Content-Type", "application/json"),
-    ];
-    if let Some(signed) = &signed {
-        headers.push(("X-Hub-Signature-256", signed));
-    }
-    let (status, answer) = http_post(&service.url("/webhooks/github"), &headers, &body);
-    (
-        status,
-        serde_json::from_slice(&answer).unwrap_or(serde_json::Value::Null),
+    github_hook::deliver(
+        &service.url("/webhooks/github"),
+        event,
+        delivery,
+        body,
+        secret,
     )
 }
 
 fn pull_event(action: &str, url: &str, merged: bool) -> serde_json::Value {
-    json!({
-        "action": action,
-        "number": 1,
-        "pull_request": {
-            "html_url": url,
-            "state": if action == "reopened" { "open" } else { "closed" },
-            "merged": merged,
-            "created_at": "2026-12-06T10:00:00Z",
-            "merged_at": if merged { json!("2026-12-06T10:04:00Z") } else { json!(null) },
-            "closed_at": if action == "reopened" { json!(null) } else { json!("2026-12-06T10:04:00Z") },
-            "merged_by": if merged { json!({"login": "dana"}) } else { json!(null) }
-        },
-        "sender": {"login": "dana"}
-    })
+    github_hook::pull_request(action, url, merged, "2026-12-06T10:04:00Z")
 }
 
 fn metrics(service: &Service) -> String {

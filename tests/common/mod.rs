@@ -225,6 +225,7 @@ pub fn test_app_key() -> (String, String) {
 }
 
 pub mod alertmanager;
+pub mod github_hook;
 #[allow(unused_imports)]
 pub use revertbot_testkit::http::{eventually, free_port, http, http_get, http_post};
 #[allow(unused_imports)]
