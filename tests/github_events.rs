@@ -314,6 +314,22 @@ fn recovery_is_timed_once_from_the_alerts_start_and_the_note_says_how_long_after
         service.log()
     );
 
+    // history says each rollback's pull request is open, then merged, when and by whom.
+    let history_text = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
+            .args(["history", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = history_text();
+    assert_eq!(
+        text.matches("\n         pull request open\n").count(),
+        2,
+        "{text}"
+    );
+
     // Merged a minute after the alert started; GitHub delivers it twice.
     let merged_at = started + chrono::Duration::seconds(60);
     let mut merged = pull_event("closed", &url, true);
@@ -327,6 +343,12 @@ fn recovery_is_timed_once_from_the_alerts_start_and_the_note_says_how_long_after
         counts(&metrics(&service), "revertbot_pull_request_merge_seconds"),
         ["revertbot_pull_request_merge_seconds_count 1"]
     );
+    let text = history_text();
+    let said = format!(
+        "pull request merged {} by dana",
+        merged_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+    );
+    assert_eq!(text.matches(&said).count(), 2, "{text}");
 
     // The alert resolves 16 min after the merge; Alertmanager sends the resolution again.
     let ends =
