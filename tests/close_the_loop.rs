@@ -132,6 +132,11 @@ fn alert_to_auto_merged_rollback_to_merge_event_to_recovery() {
         svc.log()
     );
 
+    assert!(
+        note.contains("Recovered under 1 min after the rollback merged"),
+        "{note}"
+    );
+
     let job = w.history(&config)["jobs"]
         .as_array()
         .unwrap()
@@ -143,8 +148,11 @@ fn alert_to_auto_merged_rollback_to_merge_event_to_recovery() {
     assert_eq!(job["pr_closed_by"], "dana", "{job}");
     let (_, metrics) = http_get(&svc.url("/metrics")).unwrap();
     let metrics = String::from_utf8_lossy(&metrics).into_owned();
-    assert!(
-        metrics.contains("revertbot_pull_request_merge_seconds_count 1"),
-        "{metrics}"
-    );
+    for once in [
+        "revertbot_pull_request_merge_seconds_count 1",
+        r#"revertbot_rollback_pull_request_seconds_count{forge="github"} 1"#,
+        r#"revertbot_recovery_seconds_count{forge="github"} 1"#,
+    ] {
+        assert!(metrics.contains(once), "{once}:\n{metrics}");
+    }
 }

@@ -678,7 +678,7 @@ async fn the_local_forge_keeps_one_pull_request_per_branch_in_the_journal() {
     assert!(engine.keeps_pull(ForgeKind::GitHub, "/pulls/1"));
     assert!(!engine.keeps_pull(ForgeKind::GitHub, "https://github.com/acme/gitops/pull/1"));
     engine
-        .note_resolved(None, None, "file:///nowhere", 1, Some(&alert()))
+        .note_resolved(None, None, "file:///nowhere", 1, Some(&alert()), None)
         .await
         .unwrap();
     let comments = journal.local_pull(1).unwrap().unwrap().comments;
@@ -689,7 +689,7 @@ async fn the_local_forge_keeps_one_pull_request_per_branch_in_the_journal() {
         comments[0].body
     );
     let missing = engine
-        .note_resolved(None, None, "file:///nowhere", 99, None)
+        .note_resolved(None, None, "file:///nowhere", 99, None, None)
         .await
         .unwrap_err();
     assert!(

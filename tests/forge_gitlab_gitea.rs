@@ -374,6 +374,7 @@ async fn opens_one_and_notes_on_it_at_most_once_per_interval() {
                 "file:///unused",
                 first.number,
                 Some(&alert()),
+                None,
             )
             .await
             .unwrap();

@@ -2,7 +2,10 @@
 //! delivery signed with `github.webhook_secret_file` is taken; a merged, closed or reopened pull
 //! request is recorded on its job (history: `pr_state`, `pr_merged_at`, `pr_closed_by`); a
 //! replayed delivery changes nothing and counts no second merge; other events and pull requests
-//! revertbot did not open are answered 2xx and kept nothing of.
+//! revertbot did not open are answered 2xx and kept nothing of. Time to recovery, measured: the
+//! alert's start to its rollback opened, and to its resolution once the rollback merged, each
+//! once however often GitHub and Alertmanager send the same thing again; the resolved note says
+//! how long after the merge.
 
 mod common;
 
@@ -47,12 +50,18 @@ fn configure(w: &World) -> PathBuf {
 fn alert() -> Vec<u8> {
     let starts =
         (Utc::now() - chrono::Duration::seconds(60)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    alert_as("firing", &starts, "0001-01-01T00:00:00Z")
+}
+
+/// The demo image's alert, `status` firing or resolved, with its times as Alertmanager sends
+/// them.
+fn alert_as(status: &str, starts: &str, ends: &str) -> Vec<u8> {
     json!({
-        "receiver": "revertbot", "status": "firing",
+        "receiver": "revertbot", "status": status,
         "alerts": [{
-            "status": "firing",
+            "status": status,
             "labels": {"alertname": "FrontendErrors", "severity": "critical", "image": "ghcr.io/acme/frontend:1.5.0"},
-            "annotations": {}, "startsAt": starts, "endsAt": "0001-01-01T00:00:00Z",
+            "annotations": {}, "startsAt": starts, "endsAt": ends,
             "generatorURL": "http://prometheus.example:9090/graph", "fingerprint": "f00d"
         }],
         "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
@@ -215,4 +224,147 @@ fn without_its_secret_the_github_webhook_is_off() {
         .as_str()
         .unwrap()
         .contains("github.webhook_secret_file"));
+}
+
+/// The metric lines named `name`, without their buckets.
+fn counts(m: &str, name: &str) -> Vec<String> {
+    m.lines()
+        .filter(|l| l.starts_with(&format!("{name}_count")))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn recovery_is_timed_once_from_the_alerts_start_and_the_note_says_how_long_after_the_merge() {
+    let w = world();
+    let config = configure(&w);
+    let service = w.serve(&config);
+    service.wait_ready();
+    let started = Utc::now() - chrono::Duration::seconds(90);
+    let starts = started.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let firing = alert_as("firing", &starts, "0001-01-01T00:00:00Z");
+    let (status, _) = service.post_alerts(WEBHOOK_TOKEN, &firing);
+    assert_eq!(status, 200);
+    let mut job = serde_json::Value::Null;
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            job = w.history(&config)["jobs"][0].clone();
+            job["state"] == "done"
+        }),
+        "{job}\n{}",
+        service.log()
+    );
+    let url = job["pr_url"].as_str().unwrap().to_string();
+    let number = job["pr_number"].as_u64().unwrap();
+    // Opened 90 s and a little after the alert started: the first bucket is a minute.
+    let m = metrics(&service);
+    assert_eq!(
+        counts(&m, "revertbot_rollback_pull_request_seconds"),
+        [r#"revertbot_rollback_pull_request_seconds_count{forge="github"} 1"#],
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"revertbot_rollback_pull_request_seconds_bucket{le="60.0",forge="github"} 0"#)
+    );
+    // Alertmanager sends the firing alert again: the pull request is found, not opened again.
+    let (status, _) = service.post_alerts(WEBHOOK_TOKEN, &firing);
+    assert_eq!(status, 200);
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            let jobs = w.history(&config)["jobs"].clone();
+            jobs.as_array().unwrap().len() == 2 && jobs[0]["state"] == "done"
+        }),
+        "{}",
+        service.log()
+    );
+
+    // history says each rollback's pull request is open, then merged, when and by whom.
+    let history_text = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_revertbot"))
+            .args(["history", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = history_text();
+    assert_eq!(
+        text.matches("\n         pull request open\n").count(),
+        2,
+        "{text}"
+    );
+
+    // Merged a minute after the alert started; GitHub delivers it twice.
+    let merged_at = started + chrono::Duration::seconds(60);
+    let mut merged = pull_event("closed", &url, true);
+    merged["pull_request"]["merged_at"] = json!(merged_at.to_rfc3339());
+    merged["pull_request"]["created_at"] = json!(starts);
+    for _ in 0..2 {
+        let (status, _) = deliver(&service, "pull_request", "m-1", &merged, Some(SECRET));
+        assert_eq!(status, 200);
+    }
+    assert_eq!(
+        counts(&metrics(&service), "revertbot_pull_request_merge_seconds"),
+        ["revertbot_pull_request_merge_seconds_count 1"]
+    );
+    let text = history_text();
+    let said = format!(
+        "pull request merged {} by dana",
+        merged_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+    );
+    assert_eq!(text.matches(&said).count(), 2, "{text}");
+
+    // The alert resolves 16 min after the merge; Alertmanager sends the resolution again.
+    let ends =
+        (merged_at + chrono::Duration::minutes(16)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let resolved = alert_as("resolved", &starts, &ends);
+    for round in 1..=2 {
+        let (status, _) = service.post_alerts(WEBHOOK_TOKEN, &resolved);
+        assert_eq!(status, 200);
+        assert!(
+            eventually(Duration::from_secs(60), || {
+                let jobs = w.history(&config)["jobs"].clone();
+                let ended = jobs
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|j| j["kind"] == "resolved" && j["state"] == "done")
+                    .count();
+                ended == round
+            }),
+            "resolution {round}: {}",
+            service.log()
+        );
+    }
+    let notes: Vec<String> = w
+        .github()
+        .comments(OWNER, "gitops", number)
+        .into_iter()
+        .map(|c| c.body)
+        .filter(|b| b.contains("resolved"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("Recovered 16 min after the rollback merged"),
+        "{}",
+        notes[0]
+    );
+    assert!(!notes[0].contains("stays open"), "{}", notes[0]);
+    // Start to end: 17 min, in the bucket up to 32 min, once.
+    let m = metrics(&service);
+    assert_eq!(
+        counts(&m, "revertbot_recovery_seconds"),
+        [r#"revertbot_recovery_seconds_count{forge="github"} 1"#],
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"revertbot_recovery_seconds_sum{forge="github"} 1020.0"#),
+        "{m}"
+    );
+    assert!(m.contains(r#"revertbot_recovery_seconds_bucket{le="1920.0",forge="github"} 1"#));
+    assert!(m.contains(r#"revertbot_recovery_seconds_bucket{le="960.0",forge="github"} 0"#));
+    assert_eq!(
+        counts(&m, "revertbot_rollback_pull_request_seconds"),
+        [r#"revertbot_rollback_pull_request_seconds_count{forge="github"} 1"#]
+    );
 }

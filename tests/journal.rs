@@ -246,6 +246,7 @@ fn one_job_per_repository_at_a_time_and_leases_run_out(store: Store) {
             number: 7,
             branch: "revertbot/app-abc".into(),
             url: Some("https://github.com/acme/gitops/pull/7".into()),
+            merged_at: None,
         })
     );
 }

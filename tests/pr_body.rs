@@ -257,3 +257,32 @@ fn a_hostile_alert_cannot_inject_or_overflow() {
     // Keep the snapshot readable: the 1 MB description is cut to its first characters.
     insta::assert_snapshot!("hostile", text.replace(&"A".repeat(64), "A…"));
 }
+
+/// The note on a rollback's pull request when its alert resolves, for Alertmanager's own
+/// resolved payload (it ended 09:19:34): open, it stays for people to decide; merged at 09:05,
+/// it says how long after the merge the alert resolved; with no `endsAt`, up to now.
+#[test]
+fn resolved_notes_say_how_long_recovery_took_after_a_merge() {
+    let at = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let resolved = fixture("alertmanager-0.25-webhook-resolved.json");
+    let ctx = AlertContext::of(&resolved);
+    let now = at("2026-11-22T10:00:00Z");
+    let merged = Some(at("2026-11-22T09:05:00Z"));
+    let open = body::resolved_comment(ctx, now, None, Dialect::GitHub);
+    insta::assert_snapshot!("resolved-open", open);
+    let after = body::resolved_comment(ctx, now, merged, Dialect::GitHub);
+    insta::assert_snapshot!("resolved-after-merge", after);
+    assert!(
+        after.contains("Recovered 15 min after the rollback merged"),
+        "09:05 to 09:19:34, rounded: {after}"
+    );
+    assert!(!after.contains("stays open"), "{after}");
+    // No end given (a canary tool's resolution): up to now.
+    let no_end = body::resolved_comment(None, now, merged, Dialect::GitLab);
+    insta::assert_snapshot!("resolved-after-merge-no-end", no_end);
+    assert!(no_end.contains("Recovered 55 min after the rollback merged"));
+}

@@ -1,6 +1,8 @@
 //! The status page in a real browser: headless Chromium from Debian, driven over WebDriver
 //! (chromedriver), against `revertbot serve` after a real rollback. The job is listed, its page
-//! shows the diff, a hostile alert's HTML is shown as text, and a screenshot is saved.
+//! shows the diff, a hostile alert's HTML is shown as text, and a screenshot is saved. Once
+//! GitHub tells of the rollback's merge, its row and page say who merged it and when, and the
+//! front page's summary counts it, with the median time to merge.
 
 mod common;
 
@@ -10,6 +12,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::eventually;
+use hmac::{Hmac, Mac};
 use revertbot_testkit::http::{free_port, http, http_get, http_post};
 use revertbot_testkit::world::{World, OWNER};
 use serde_json::{json, Value};
@@ -17,6 +20,7 @@ use serde_json::{json, Value};
 const TOKEN: &str = "ghp_revertbot_status";
 const VIEWER: &str = "viewer";
 const PASSWORD: &str = "s3e-the-page";
+const HOOK_SECRET: &str = "github-hook-secret";
 
 /// chromedriver on a free port, and one headless Chromium session through it.
 struct Browser {
@@ -207,6 +211,17 @@ fn the_status_page_lists_the_job_shows_its_diff_and_escapes_alert_text() {
         ),
         1,
     );
+    // GitHub's webhook, to tell of the merge.
+    let secret = dir.join("github-hook-secret");
+    std::fs::write(&secret, HOOK_SECRET).unwrap();
+    let text = text.replacen(
+        "github:\n  api_url: ",
+        &format!(
+            "github:\n  webhook_secret_file: {}\n  api_url: ",
+            secret.display()
+        ),
+        1,
+    );
     std::fs::write(&config, text).unwrap();
     let svc = w.serve(&config);
     svc.wait_ready();
@@ -241,6 +256,54 @@ fn the_status_page_lists_the_job_shows_its_diff_and_escapes_alert_text() {
         "{}",
         svc.log()
     );
+    // Merged by dana 14 min after the job opened it, as GitHub tells.
+    let mut job = Value::Null;
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            job = w.history(&config)["jobs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|j| j["kind"] == "rollback" && j["pr_url"].is_string())
+                .cloned()
+                .unwrap_or(Value::Null);
+            job["state"] == "done"
+        }),
+        "{job}"
+    );
+    let merged_at =
+        chrono::DateTime::from_timestamp_millis(job["updated_at"].as_i64().unwrap() + 14 * 60_000)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let merged = json!({
+        "action": "closed",
+        "pull_request": {
+            "html_url": job["pr_url"], "merged": true, "merged_at": merged_at,
+            "closed_at": merged_at, "merged_by": {"login": "dana"},
+            "created_at": "2026-01-01T00:00:00Z"
+        },
+        "sender": {"login": "dana"}
+    })
+    .to_string();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(HOOK_SECRET.as_bytes()).unwrap();
+    mac.update(merged.as_bytes());
+    let signature: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let (status, _) = http_post(
+        &svc.url("/webhooks/github"),
+        &[
+            ("X-GitHub-Event", "pull_request"),
+            ("X-GitHub-Delivery", "merged-1"),
+            ("X-Hub-Signature-256", &format!("sha256={signature}")),
+        ],
+        merged.as_bytes(),
+    );
+    assert_eq!(status, 200, "{}", svc.log());
+
     // Not without credentials; a browser is asked for them.
     let (status, _) = http("GET", &svc.url("/"), &[], b"").unwrap();
     assert_eq!(status, 401);
@@ -270,8 +333,21 @@ fn the_status_page_lists_the_job_shows_its_diff_and_escapes_alert_text() {
         jobs.contains(r"flux: ^1\.5\.0$ in flux-system/image-automation.yaml"),
         "the hold: {jobs}"
     );
-    // The forge its pull request went to, tagged beside the link.
+    // The forge its pull request went to, tagged beside the link, and its fate under it.
     assert_eq!(browser.text("td span.forge"), "github", "{jobs}");
+    assert_eq!(
+        browser.text("td .fate.merged"),
+        format!("merged by dana at {merged_at}"),
+        "{jobs}"
+    );
+    // The week's summary: one opened, merged 14 min later.
+    let figure = |n: usize| browser.text(&format!(".summary div:nth-of-type({n}) dd"));
+    assert_eq!(
+        [figure(1), figure(2), figure(3), figure(4)],
+        ["1", "1", "0", "14 min"],
+        "{}",
+        browser.text("dl.summary")
+    );
     // The hostile alert's markup is text, not elements.
     let page = browser.text("body");
     assert!(page.contains("<img src=x onerror=alert(1)>"), "{page}");
@@ -300,6 +376,14 @@ fn the_status_page_lists_the_job_shows_its_diff_and_escapes_alert_text() {
         "{details}"
     );
     assert!(details.contains("forge\ngithub"), "{details}");
+    assert!(
+        details.contains(&format!("fate\nmerged by dana at {merged_at}")),
+        "{details}"
+    );
+    assert!(
+        details.contains(&format!("merged\n{merged_at}")),
+        "{details}"
+    );
     assert!(
         details.contains("<b>bold</b> & <script>"),
         "the summary as text: {details}"

@@ -93,6 +93,15 @@ pub fn started_at(alert: &Alert) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// When a resolved alert ended; `None` while it fires (Alertmanager sends
+/// `0001-01-01T00:00:00Z`), or when it says no time.
+pub fn ended_at(alert: &Alert) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(&alert.ends_at)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+        .filter(|t| t.timestamp() > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use revertbot::clock::{Clock, SystemClock};
 use revertbot::config::{Config, LogFormat, Purpose};
 use revertbot::error::Error;
 use revertbot::gitstore::process::ProcessOptions;
-use revertbot::journal::{self, Journal};
+use revertbot::journal::{self, Fate, Journal};
 use revertbot::locate::CulpritFrom;
 use revertbot::service;
 
@@ -333,19 +333,16 @@ pub fn history(
                 if let Some(auto_merge) = &j.auto_merge {
                     writeln!(out, "         auto-merge: {auto_merge}")?;
                 }
-                // What became of the pull request, as the forge told.
-                let fate = match (j.pr_merged_at, j.pr_closed_at) {
-                    (Some(at_ms), _) => Some(("merged", at_ms)),
-                    (None, Some(at_ms)) => Some(("closed", at_ms)),
-                    _ => None,
-                };
-                if let Some((what, when)) = fate {
-                    let by = j
-                        .pr_closed_by
-                        .as_deref()
-                        .map(|b| format!(" by {b}"))
-                        .unwrap_or_default();
-                    writeln!(out, "         pull request {what} {}{by}", at(when))?;
+                // What became of a rollback's pull request: open, or merged or closed as the
+                // forge told (when and by whom, where it said).
+                if let Some(fate) = j.fate() {
+                    let (when, by) = match fate {
+                        Fate::Open => (None, None),
+                        Fate::Merged { at, by } | Fate::Closed { at, by } => (at, by),
+                    };
+                    let when = when.map(|t| format!(" {}", at(t))).unwrap_or_default();
+                    let by = by.map(|b| format!(" by {b}")).unwrap_or_default();
+                    writeln!(out, "         pull request {}{when}{by}", fate.as_str())?;
                 }
             }
             writeln!(out, "\ndeliveries ({}, newest first):", deliveries.len())?;

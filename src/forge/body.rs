@@ -536,14 +536,22 @@ pub fn occurrence_comment(alert: Option<AlertContext>, now: &str, dialect: Diale
 
 /// The comment added to a rollback's pull request when its alert resolves: the rollback may
 /// still be wanted (the alert may have resolved because a person rolled back by hand), so the
-/// pull request stays for people to decide.
-pub fn resolved_comment(alert: Option<AlertContext>, now: &str, dialect: Dialect) -> String {
+/// pull request stays for people to decide. When it was merged already (`merged_at`, as its
+/// forge told), there is nothing to decide: the comment says how long the service took to
+/// recover after the merge instead, up to the alert's `endsAt`, or `now` when it says none.
+pub fn resolved_comment(
+    alert: Option<AlertContext>,
+    now: chrono::DateTime<chrono::Utc>,
+    merged_at: Option<chrono::DateTime<chrono::Utc>>,
+    dialect: Dialect,
+) -> String {
+    let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut c = format!("{MARKER}:resolved -->\n");
     let name = alert.map_or("", |ctx| ctx.alert.name());
     let resolved_at = alert
         .map(|ctx| ctx.alert.ends_at.as_str())
         .filter(|t| !t.is_empty() && !t.starts_with("0001-"))
-        .unwrap_or(now);
+        .unwrap_or(&now_text);
     if name.is_empty() {
         writeln!(
             c,
@@ -560,13 +568,50 @@ pub fn resolved_comment(alert: Option<AlertContext>, now: &str, dialect: Dialect
         )
         .ok();
     }
-    writeln!(
-        c,
-        "\nThis {} stays open: merge it if the version it rolls back is still bad, or close it if not.",
-        dialect.pull_noun()
-    )
-    .ok();
+    match merged_at {
+        Some(merged_at) => {
+            let ended = alert
+                .and_then(|ctx| crate::alert::rules::ended_at(ctx.alert))
+                .unwrap_or(now);
+            writeln!(c, "\n{}", recovered_after_merge(merged_at, ended, dialect)).ok();
+        }
+        None => {
+            writeln!(
+                c,
+                "\nThis {} stays open: merge it if the version it rolls back is still bad, or close it if not.",
+                dialect.pull_noun()
+            )
+            .ok();
+        }
+    }
     cap(c, dialect.comment_limit())
+}
+
+/// `Recovered N min after the rollback merged (at …).`, in whole minutes, rounded; an alert
+/// that ended before the merge is said so: the rollback did not end it.
+fn recovered_after_merge(
+    merged_at: chrono::DateTime<chrono::Utc>,
+    ended: chrono::DateTime<chrono::Utc>,
+    dialect: Dialect,
+) -> String {
+    let at = merged_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let at = inline(&at, SHORT, dialect);
+    let seconds = (ended - merged_at).num_seconds();
+    let minutes = |s: i64| match (s + 30) / 60 {
+        0 => "under 1 min".to_string(),
+        m => format!("{m} min"),
+    };
+    if seconds >= 0 {
+        format!(
+            "Recovered {} after the rollback merged (at {at}).",
+            minutes(seconds)
+        )
+    } else {
+        format!(
+            "It resolved {} before the rollback merged (at {at}).",
+            minutes(-seconds)
+        )
+    }
 }
 
 /// Whether the "fired again" note is due on a pull request opened at `opened_at` whose notes
@@ -593,6 +638,20 @@ pub fn notice_due<'a>(
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn recovery_after_a_merge_is_said_in_rounded_minutes_and_an_earlier_end_is_told_apart() {
+        let at = |s: i64| chrono::DateTime::from_timestamp(1_796_551_200 + s, 0).unwrap();
+        let said = |s: i64| recovered_after_merge(at(0), at(s), Dialect::GitHub);
+        assert_eq!(
+            said(14 * 60 + 29),
+            "Recovered 14 min after the rollback merged (at 2026-12-06T10:00:00Z)."
+        );
+        assert!(said(14 * 60 + 30).starts_with("Recovered 15 min after"));
+        assert!(said(125 * 60).starts_with("Recovered 125 min after"));
+        assert!(said(29).starts_with("Recovered under 1 min after"));
+        assert!(said(-600).starts_with("It resolved 10 min before the rollback merged"));
+    }
 
     #[test]
     fn a_notice_is_due_once_the_last_one_is_old_enough() {

@@ -9,6 +9,7 @@ use super::records::{
     LocalPullOutcome, NewDelivery, NewLocalPull, NoteKey, Pruned, PullEvent, PullEventRecorded,
     Recorded,
 };
+use super::summary::RollbackSummary;
 use crate::config::SslMode;
 
 /// Where the journal lives.
@@ -152,4 +153,8 @@ pub trait Journal: Send + Sync {
     /// Records what a forge told of a pull request: the delivery once (a replay changes
     /// nothing), then every job of that pull request brought up to date.
     fn pull_event(&self, event: &PullEvent, now: i64) -> Result<PullEventRecorded>;
+
+    /// The rollbacks' pull requests opened, merged and closed since `since`, and their median
+    /// time to merge, over at most [`super::SUMMARY_PULLS`] of them, newest first.
+    fn rollback_summary(&self, since: i64) -> Result<RollbackSummary>;
 }

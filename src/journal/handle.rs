@@ -13,6 +13,7 @@ use super::records::{
     Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull, LocalPull,
     LocalPullOutcome, NewLocalPull, NoteKey, Pruned, PullEvent, PullEventRecorded,
 };
+use super::summary::RollbackSummary;
 
 /// One journal, shared: cheap to clone (an [`Arc`] inside). Each method is the
 /// [`Journal`] method of the same name, made from the blocking pool.
@@ -159,6 +160,10 @@ impl Handle {
     pub async fn pull_event(&self, event: &PullEvent, now: i64) -> Result<PullEventRecorded> {
         let event = event.clone();
         self.call(move |j| j.pull_event(&event, now)).await
+    }
+
+    pub async fn rollback_summary(&self, since: i64) -> Result<RollbackSummary> {
+        self.call(move |j| j.rollback_summary(since)).await
     }
 }
 

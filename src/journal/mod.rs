@@ -11,6 +11,7 @@
 //! blocking pool.
 
 mod backend;
+mod fate;
 mod handle;
 mod legacy;
 mod open;
@@ -19,9 +20,11 @@ mod records;
 pub mod room;
 mod sql;
 mod sqlite;
+mod summary;
 
 pub use crate::config::SslMode;
 pub use backend::{Journal, Location, PostgresSettings, PRUNE_BATCH, UNWRITABLE};
+pub use fate::Fate;
 pub use handle::Handle;
 pub use open::{open, open_existing};
 pub use postgres::PostgresJournal;
@@ -31,3 +34,4 @@ pub use records::{
     NewLocalPull, NoteKey, Pruned, PullEvent, PullEventRecorded, Recorded,
 };
 pub use sqlite::{SqliteJournal, FILE_NAME};
+pub use summary::{PullTimes, RollbackSummary, SUMMARY_PULLS};

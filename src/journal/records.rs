@@ -337,6 +337,8 @@ pub struct LastPull {
     pub branch: String,
     /// Where it is: GitHub's web address, or the local forge's page (`/pulls/N`).
     pub url: Option<String>,
+    /// When it was merged, as its forge told any job of it; `None`: not merged, or not told.
+    pub merged_at: Option<i64>,
 }
 
 /// A pull request for the local forge (`forge: local`) to open, or to find open already.

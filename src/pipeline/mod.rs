@@ -668,8 +668,9 @@ impl Engine {
         .await
     }
 
-    /// Says on a rollback's pull request that its alert resolved. `repo` and `forge` as
-    /// [`PullOptions`]: read from `remote_url` when not given.
+    /// Says on a rollback's pull request that its alert resolved, and when it was merged
+    /// already (`merged_at`, milliseconds since the epoch, as its forge told), how long after
+    /// the merge. `repo` and `forge` as [`PullOptions`]: read from `remote_url` when not given.
     pub async fn note_resolved(
         &self,
         repo: Option<&RepoOnForge>,
@@ -677,6 +678,7 @@ impl Engine {
         remote_url: &str,
         number: u64,
         alert: Option<&Payload>,
+        merged_at: Option<i64>,
     ) -> Result<()> {
         let ctx = alert.and_then(AlertContext::of);
         let now = self.clock.now();
@@ -684,11 +686,8 @@ impl Engine {
             Ok(repo) => self.forges.dialect(repo.kind()),
             Err(_) => self.forges.dialect(forge.unwrap_or(ForgeKind::GitHub)),
         };
-        let text = body::resolved_comment(
-            ctx,
-            &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            dialect,
-        );
+        let merged_at = merged_at.and_then(chrono::DateTime::from_timestamp_millis);
+        let text = body::resolved_comment(ctx, now, merged_at, dialect);
         self.forges
             .comment(
                 || self.forges.resolve(repo, forge, Some(remote_url)),

@@ -432,12 +432,19 @@ async fn forge_event(
 }
 
 async fn status_index(State(shared): State<Arc<Shared>>) -> Response {
+    let since = shared.now_ms() - status::SUMMARY_DAYS * 24 * 3_600_000;
     let read = shared
         .journal()
-        .call(|j| Ok((j.jobs(STATUS_LIMIT)?, j.deliveries(STATUS_LIMIT)?)))
+        .call(move |j| {
+            Ok((
+                j.rollback_summary(since)?,
+                j.jobs(STATUS_LIMIT)?,
+                j.deliveries(STATUS_LIMIT)?,
+            ))
+        })
         .await;
     match read {
-        Ok((jobs, deliveries)) => html(status::index(&jobs, &deliveries)),
+        Ok((rollbacks, jobs, deliveries)) => html(status::index(&rollbacks, &jobs, &deliveries)),
         _ => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the journal cannot be read",

@@ -168,9 +168,14 @@ async fn rollback(shared: &Shared, job: &Claimed) -> Result<Finished> {
         })
         .await?;
     let forge = pull_forge(shared, repo);
-    if outcome.pull.is_some() {
+    if let Some(pull) = &outcome.pull {
         let waited = (shared.now_ms() - job.created_at).max(0) as f64 / 1000.0;
         shared.metrics().alert_to_pull(forge, waited);
+        // Opened now, once: a pull request found again is not another rollback.
+        if let (PullState::Created, Some(started)) = (pull.state, job.alert_start) {
+            let since_start = seconds_between(started * 1000, shared.now_ms());
+            shared.metrics().rollback_pull_opened(forge, since_start);
+        }
     }
     if guards.dry_run {
         shared.metrics().guard(Guard::DryRun);
@@ -264,6 +269,12 @@ fn finished(outcome: &Outcome, forge: &str) -> Finished {
     }
 }
 
+/// Seconds from `from` to `to` (milliseconds), never below nothing: the alert's clock is
+/// Prometheus', not ours.
+fn seconds_between(from: i64, to: i64) -> f64 {
+    (to - from).max(0) as f64 / 1000.0
+}
+
 /// A unit enum's name as it is serialised: the journal keeps the names the JSON output uses.
 fn serde_name(value: impl serde::Serialize) -> String {
     serde_json::to_value(value)
@@ -333,6 +344,7 @@ async fn resolved(shared: &Shared, job: &Claimed) -> Result<Finished> {
             &repo.url,
             number,
             alert.as_ref(),
+            last.merged_at,
         )
         .await?;
     // The comment is made: recorded whatever it takes, or a later delivery would make it again.
@@ -341,6 +353,17 @@ async fn resolved(shared: &Shared, job: &Claimed) -> Result<Finished> {
         j.noted(&note, id, now).map(|()| true)
     })
     .await;
+    // Recovery is timed where its note is made: once per resolution, as the note is, however
+    // often Alertmanager sends it again. Only a rollback merged by then recovered anything.
+    if let (Some(_), Some(started)) = (last.merged_at, job.alert_start) {
+        let ended = first
+            .and_then(crate::alert::rules::ended_at)
+            .map_or(now, |t| t.timestamp_millis());
+        let forge = pull_forge(shared, repo);
+        shared
+            .metrics()
+            .recovered(forge, seconds_between(started * 1000, ended));
+    }
     Ok(Finished {
         outcome: "commented".into(),
         pr_number: Some(number),

@@ -122,6 +122,11 @@ fn alert_to_pull_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.05, 2.0, 14))
 }
 
+/// Minutes to hours: from 1 min, doubling, to about 34 h.
+fn recovery_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(60.0, 2.0, 12))
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ErrorLabel {
     kind: String,
@@ -160,6 +165,11 @@ pub struct Metrics {
     registry_checks: Family<CheckLabel, Counter>,
     /// From a rollback pull request's opening to its merge, as its forge told, each merge once.
     merge_time: Histogram,
+    /// From the alert's `startsAt` to the rollback pull request opened for it, by the forge.
+    rollback_pull: Family<ForgeLabel, Histogram, fn() -> Histogram>,
+    /// From the alert's `startsAt` to its resolution, for rollbacks merged when it resolved,
+    /// each resolution once, by the forge.
+    recovery: Family<ForgeLabel, Histogram, fn() -> Histogram>,
 }
 
 impl Metrics {
@@ -177,6 +187,25 @@ impl Metrics {
         let pending = Gauge::default();
         let registry_checks = Family::<CheckLabel, Counter>::default();
         let merge_time = Histogram::new(exponential_buckets(30.0, 2.0, 14));
+        let rollback_pull =
+            Family::<ForgeLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+                recovery_histogram,
+            );
+        let recovery = Family::<ForgeLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+            recovery_histogram,
+        );
+        // The alert's own start, not its delivery: what people felt, Alertmanager's group_wait
+        // and revertbot's queue included (`alert_to_pull_request_seconds` times revertbot alone).
+        registry.register(
+            "rollback_pull_request_seconds",
+            "From an alert's startsAt to the rollback pull request opened for it, by forge",
+            rollback_pull.clone(),
+        );
+        registry.register(
+            "recovery_seconds",
+            "From an alert's startsAt to its resolution, for a rollback merged by then, by forge",
+            recovery.clone(),
+        );
         registry.register(
             "pull_request_merge_seconds",
             "From a rollback pull request opened to merged, as its forge told",
@@ -229,6 +258,8 @@ impl Metrics {
             pending,
             registry_checks,
             merge_time,
+            rollback_pull,
+            recovery,
         }
     }
 
@@ -273,6 +304,25 @@ impl Metrics {
     /// A rollback pull request merged `seconds` after it was opened (each merge once).
     pub fn pull_request_merged(&self, seconds: f64) {
         self.merge_time.observe(seconds);
+    }
+
+    /// A rollback pull request opened on `forge`, `seconds` after its alert started.
+    pub fn rollback_pull_opened(&self, forge: &str, seconds: f64) {
+        self.rollback_pull
+            .get_or_create(&ForgeLabel {
+                forge: forge_label(Some(forge)),
+            })
+            .observe(seconds);
+    }
+
+    /// An alert resolved `seconds` after it started, its rollback's pull request on `forge`
+    /// merged by then (each resolution once).
+    pub fn recovered(&self, forge: &str, seconds: f64) {
+        self.recovery
+            .get_or_create(&ForgeLabel {
+                forge: forge_label(Some(forge)),
+            })
+            .observe(seconds);
     }
 
     /// A guard fired.
@@ -391,6 +441,8 @@ mod tests {
             ),
         );
         metrics.alert_to_pull("gitlab", 0.2);
+        metrics.rollback_pull_opened("gitea", 90.0);
+        metrics.recovered("github", 1_500.0);
         metrics.pending(3);
         let text = metrics.encode();
         for line in [
@@ -407,6 +459,12 @@ mod tests {
             r#"revertbot_job_errors_total{kind="rate-limited"} 1"#,
             r#"revertbot_alert_to_pull_request_seconds_count{forge="gitlab"} 1"#,
             r#"revertbot_alert_to_pull_request_seconds_bucket{le="0.4",forge="gitlab"} 1"#,
+            r#"revertbot_rollback_pull_request_seconds_count{forge="gitea"} 1"#,
+            r#"revertbot_rollback_pull_request_seconds_bucket{le="120.0",forge="gitea"} 1"#,
+            r#"revertbot_rollback_pull_request_seconds_bucket{le="60.0",forge="gitea"} 0"#,
+            r#"revertbot_recovery_seconds_count{forge="github"} 1"#,
+            r#"revertbot_recovery_seconds_bucket{le="1920.0",forge="github"} 1"#,
+            r#"revertbot_recovery_seconds_bucket{le="960.0",forge="github"} 0"#,
             "revertbot_jobs_pending 3",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");

@@ -9,7 +9,10 @@ use chrono::{DateTime, SecondsFormat};
 use super::markdown;
 use crate::alert::Payload;
 use crate::forge::local::LOCAL_PULLS;
-use crate::journal::{DeliveryRecord, JobDetail, JobRecord, LocalPull};
+use crate::journal::{DeliveryRecord, Fate, JobDetail, JobRecord, LocalPull, RollbackSummary};
+
+/// The front page's summary covers this many days, up to now.
+pub const SUMMARY_DAYS: i64 = 7;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:0.75rem;color:#1b1f23}\
 h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:1.5rem}\
@@ -17,6 +20,8 @@ h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:1.5rem}\
 th,td{border-bottom:1px solid #ddd;padding:0.3rem 0.4rem;text-align:left;vertical-align:top}\
 code,pre{font-family:ui-monospace,monospace;font-size:0.85rem}pre{background:#f6f8fa;padding:0.6rem;overflow-x:auto}\
 .forge{font-size:0.75rem;background:#eaeef2;border-radius:0.6rem;padding:0 0.4rem;white-space:nowrap}\
+.done,.merged{color:#1a7f37}.closed{color:#cf222e}.open{color:#9a6700}.fate{font-size:0.8rem}\
+.summary{display:flex;flex-wrap:wrap;gap:0.3rem 1.2rem;margin:0}.summary div{display:flex;gap:0.4rem}.summary dt{font-weight:400}.summary dd{font-weight:600}\
 .done{color:#1a7f37}.failed{color:#cf222e}.running,.queued{color:#9a6700}\
 .pull,.comment{border:1px solid #ddd;border-radius:6px;padding:0 0.8rem;margin:0.6rem 0;overflow-wrap:anywhere}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:0.2rem 0.8rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}";
@@ -80,9 +85,68 @@ fn forge_tag(job: &JobRecord) -> String {
         .unwrap_or_default()
 }
 
-/// The list: jobs, then deliveries.
-pub fn index(jobs: &[JobRecord], deliveries: &[DeliveryRecord]) -> String {
+/// What became of a rollback's pull request, in words: `merged by dana at …`, `closed by sam
+/// at …`, `open`; what the forge did not tell is left out. Empty for a job with none.
+fn fate_text(job: &JobRecord) -> String {
+    let Some(fate) = job.fate() else {
+        return String::new();
+    };
+    let (at_ms, by) = match fate {
+        Fate::Open => (None, None),
+        Fate::Merged { at, by } | Fate::Closed { at, by } => (at, by),
+    };
+    let mut text = fate.as_str().to_string();
+    if let Some(by) = by {
+        let _ = write!(text, " by {}", escape(by));
+    }
+    if let Some(ms) = at_ms {
+        let _ = write!(text, " at {}", at(ms));
+    }
+    text
+}
+
+/// The fate under the pull request's link, coloured by its kind.
+fn fate_tag(job: &JobRecord) -> String {
+    match job.fate() {
+        Some(fate) => format!(
+            "<div class=\"fate {}\">{}</div>",
+            fate.as_str(),
+            fate_text(job)
+        ),
+        None => String::new(),
+    }
+}
+
+/// A length of time as people read it: `under 1 min`, `14 min`, `2 h 5 min`.
+fn span(ms: i64) -> String {
+    let minutes = (ms.max(0) + 30_000) / 60_000;
+    match minutes {
+        0 => "under 1 min".into(),
+        1..=59 => format!("{minutes} min"),
+        _ => format!("{} h {} min", minutes / 60, minutes % 60),
+    }
+}
+
+/// The rollbacks of the last days: how many pull requests were opened, merged and closed
+/// unmerged, and how long a merge took, the median.
+fn summary(s: &RollbackSummary) -> String {
+    let median = s.median_to_merge_ms.map_or("–".to_string(), span);
+    format!(
+        "<h2>Rollbacks, last {SUMMARY_DAYS} days</h2><dl class=\"summary\">\
+         <div><dt>opened</dt><dd>{}</dd></div><div><dt>merged</dt><dd>{}</dd></div>\
+         <div><dt>closed</dt><dd>{}</dd></div><div><dt>median time to merge</dt><dd>{median}</dd></div></dl>",
+        s.opened, s.merged, s.closed
+    )
+}
+
+/// The list: the last days' summary, jobs, then deliveries.
+pub fn index(
+    rollbacks: &RollbackSummary,
+    jobs: &[JobRecord],
+    deliveries: &[DeliveryRecord],
+) -> String {
     let mut b = String::from("<h1>revertbot</h1>");
+    b.push_str(&summary(rollbacks));
     let _ = write!(
         b,
         "<h2>Jobs ({})</h2><div class=\"scroll\"><table><tr>",
@@ -113,7 +177,7 @@ pub fn index(jobs: &[JobRecord], deliveries: &[DeliveryRecord]) -> String {
             b,
             "<tr><td><a href=\"/jobs/{id}\">{id}</a> {kind}</td><td class=\"{state}\">{state}</td><td>{repo}</td>\
              <td><code>{target}</code></td><td><code>{culprit}</code></td><td>{outcome}</td><td>{strategy}</td>\
-             <td>{hold}</td><td>{pull}{forge}</td><td>{error}</td><td>{updated}</td></tr>",
+             <td>{hold}</td><td>{pull}{forge}{fate}</td><td>{error}</td><td>{updated}</td></tr>",
             id = j.id,
             kind = escape(j.kind.as_str()),
             state = escape(&j.state),
@@ -125,6 +189,7 @@ pub fn index(jobs: &[JobRecord], deliveries: &[DeliveryRecord]) -> String {
             hold = escape(j.hold.as_deref().unwrap_or("")),
             pull = pull_link(j),
             forge = forge_tag(j),
+            fate = fate_tag(j),
             updated = at(j.updated_at),
         );
     }
@@ -204,6 +269,7 @@ pub fn job(detail: &JobDetail) -> String {
         "pull request state",
         escape(j.pr_state.as_deref().unwrap_or("")),
     );
+    row("fate", fate_text(j));
     row(
         "error",
         match (&j.error_kind, &j.error) {
@@ -246,6 +312,11 @@ pub fn job(detail: &JobDetail) -> String {
         format!(" ({})", what.join(", "))
     };
     let _ = write!(b, "<dt>{last}</dt><dd>{}{what}</dd>", at(j.updated_at));
+    // After the job, what its forge told: the merge, or the close.
+    if let Some(Fate::Merged { at: Some(t), .. } | Fate::Closed { at: Some(t), .. }) = j.fate() {
+        let fate = j.fate().map_or("", |f| f.as_str());
+        let _ = write!(b, "<dt>{fate}</dt><dd>{}</dd>", at(t));
+    }
     b.push_str("</dl>");
     if let Ok(payload) = Payload::from_json(detail.alert.as_bytes()) {
         if let Some(alert) = payload.primary() {
@@ -329,12 +400,86 @@ mod tests {
 
     #[test]
     fn a_jobs_forge_is_tagged_beside_its_pull_request_and_an_old_job_has_none() {
-        let page = index(&[record(2, Some("gitlab")), record(1, None)], &[]);
+        let page = index(
+            &RollbackSummary::default(),
+            &[record(2, Some("gitlab")), record(1, None)],
+            &[],
+        );
         assert_eq!(page.matches("class=\"forge\">").count(), 1, "{page}");
         assert!(
-            page.contains("#7</a> <span class=\"forge\">gitlab</span></td>"),
+            page.contains("#7</a> <span class=\"forge\">gitlab</span><div"),
             "{page}"
         );
+    }
+
+    #[test]
+    fn a_rollbacks_fate_is_said_on_its_row_and_page_with_who_and_when() {
+        let mut merged = record(3, Some("github"));
+        merged.pr_state = Some("merged".into());
+        merged.pr_merged_at = Some(1_796_551_440_000);
+        merged.pr_closed_at = merged.pr_merged_at;
+        merged.pr_closed_by = Some("<dana>".into());
+        let mut closed = record(2, Some("github"));
+        closed.pr_state = Some("closed".into());
+        closed.pr_closed_at = Some(1_796_551_440_000);
+        closed.pr_closed_by = Some("sam".into());
+        let page = index(
+            &RollbackSummary::default(),
+            &[merged.clone(), closed, record(1, None)],
+            &[],
+        );
+        assert!(
+            page.contains(
+                "<div class=\"fate merged\">merged by &lt;dana&gt; at 2026-12-06T10:04:00Z</div>"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("<div class=\"fate closed\">closed by sam at 2026-12-06T10:04:00Z</div>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<div class=\"fate open\">open</div>"),
+            "{page}"
+        );
+        let detail = job(&JobDetail {
+            job: merged,
+            error_code: None,
+            diff: None,
+            alert: String::new(),
+            received_at: None,
+        });
+        assert!(
+            detail.contains("<dt>fate</dt><dd>merged by &lt;dana&gt; at 2026-12-06T10:04:00Z</dd>"),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("<dt>merged</dt><dd>2026-12-06T10:04:00Z</dd>"),
+            "{detail}"
+        );
+    }
+
+    #[test]
+    fn the_summary_gives_the_weeks_figures_and_the_median_in_minutes_or_hours() {
+        let page = index(
+            &RollbackSummary {
+                since: 0,
+                opened: 4,
+                merged: 2,
+                closed: 1,
+                median_to_merge_ms: Some(125 * 60_000 + 10_000),
+            },
+            &[],
+            &[],
+        );
+        assert!(
+            page.contains("<dt>opened</dt><dd>4</dd></div><div><dt>merged</dt><dd>2</dd></div><div><dt>closed</dt><dd>1</dd></div><div><dt>median time to merge</dt><dd>2 h 5 min</dd>"),
+            "{page}"
+        );
+        assert_eq!(span(29_000), "under 1 min");
+        assert_eq!(span(14 * 60_000 + 31_000), "15 min");
+        assert!(index(&RollbackSummary::default(), &[], &[])
+            .contains("<dt>median time to merge</dt><dd>–</dd>"));
     }
 
     #[test]

@@ -24,7 +24,8 @@ use super::records::{
     LocalPull, LocalPullOutcome, NewDelivery, NewJob, NewLocalPull, NoteKey, Pruned, PullEvent,
     PullEventRecorded, Recorded,
 };
-use super::sql::{deliveries, jobs};
+use super::sql::{deliveries, jobs, summary};
+use super::summary::{RollbackSummary, SUMMARY_PULLS};
 use crate::config::SslMode;
 use crate::error::Error;
 
@@ -493,6 +494,18 @@ impl Journal for PostgresJournal {
 
     fn pull_event(&self, event: &PullEvent, now: i64) -> Result<PullEventRecorded> {
         self.with(|c| events::record(c, event, now))
+    }
+
+    fn rollback_summary(&self, since: i64) -> Result<RollbackSummary> {
+        let rows = self.with(|c| {
+            let [pulls] = c.prepare([summary::ROLLBACK_PULLS])?;
+            c.client.query(&pulls, &[&since, &i64::from(SUMMARY_PULLS)])
+        })?;
+        let pulls = rows
+            .iter()
+            .map(summary::pull_times)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RollbackSummary::of(since, pulls))
     }
 }
 

@@ -81,10 +81,13 @@ pub const ROLLBACKS_SINCE: &str = "SELECT COUNT(DISTINCT COALESCE(branch, target
 pub const AUTO_MERGES_SINCE: &str = "SELECT COUNT(*) FROM jobs
      WHERE repo = ?1 AND kind = 'rollback' AND auto_merge_method IS NOT NULL AND updated_at >= ?2";
 
-/// [`last_pull`] maps it.
-pub const LAST_PULL: &str = "SELECT pr_number, branch, pr_url FROM jobs
-     WHERE repo = ?1 AND target = ?2 AND kind = 'rollback' AND pr_number IS NOT NULL
-     ORDER BY updated_at DESC, id DESC LIMIT 1";
+/// [`last_pull`] maps it. Its merge from any job of it: a job that found it after its forge
+/// told of the merge carries none.
+pub const LAST_PULL: &str = "SELECT j.pr_number, j.branch, j.pr_url,
+            (SELECT MAX(m.pr_merged_at) FROM jobs m WHERE m.pr_url = j.pr_url)
+     FROM jobs j
+     WHERE j.repo = ?1 AND j.target = ?2 AND j.kind = 'rollback' AND j.pr_number IS NOT NULL
+     ORDER BY j.updated_at DESC, j.id DESC LIMIT 1";
 
 pub const PENDING: &str = "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')";
 
@@ -186,5 +189,6 @@ pub fn last_pull<R: Row>(row: &R) -> Result<LastPull, R::Error> {
         number: row.get::<i64>(0)? as u64,
         branch: row.get::<Option<String>>(1)?.unwrap_or_default(),
         url: row.get(2)?,
+        merged_at: row.get(3)?,
     })
 }

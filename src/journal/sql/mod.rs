@@ -15,5 +15,6 @@ pub mod notes;
 pub mod prune;
 pub mod pulls;
 pub mod row;
+pub mod summary;
 
 pub use dialect::Dialect;

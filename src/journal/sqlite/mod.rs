@@ -24,7 +24,8 @@ use super::records::{
     LocalPullOutcome, NewDelivery, NewLocalPull, NoteKey, Pruned, PullEvent, PullEventRecorded,
     Recorded,
 };
-use super::sql::{deliveries, jobs};
+use super::sql::{deliveries, jobs, summary};
+use super::summary::{RollbackSummary, SUMMARY_PULLS};
 use crate::error::Error;
 use file::JournalFile;
 use statements::prepare as cached;
@@ -371,5 +372,18 @@ impl Journal for SqliteJournal {
 
     fn pull_event(&self, event: &PullEvent, now: i64) -> Result<PullEventRecorded> {
         self.guarded(|| events::record(&mut self.conn(), event, now))
+    }
+
+    fn rollback_summary(&self, since: i64) -> Result<RollbackSummary> {
+        self.guarded(|| {
+            let conn = self.conn();
+            let mut stmt = cached(&conn, summary::ROLLBACK_PULLS)?;
+            let pulls = stmt
+                .query_map(params![since, SUMMARY_PULLS], |row| {
+                    summary::pull_times(row)
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(RollbackSummary::of(since, pulls))
+        })
     }
 }
