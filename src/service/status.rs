@@ -442,6 +442,7 @@ mod tests {
             page.contains("<div class=\"fate open\">open</div>"),
             "{page}"
         );
+        merged.auto_merge = Some("squash (rule <critical>)".into());
         let detail = job(&JobDetail {
             job: merged,
             error_code: None,
@@ -451,6 +452,10 @@ mod tests {
         });
         assert!(
             detail.contains("<dt>fate</dt><dd>merged by &lt;dana&gt; at 2026-12-06T10:04:00Z</dd>"),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("<dt>auto-merge</dt><dd>squash (rule &lt;critical&gt;)</dd>"),
             "{detail}"
         );
         assert!(
