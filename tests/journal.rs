@@ -217,6 +217,8 @@ fn one_job_per_repository_at_a_time_and_leases_run_out(store: Store) {
                 pr_url: Some("https://github.com/acme/gitops/pull/7".into()),
                 branch: Some("revertbot/app-abc".into()),
                 forge: Some("github".into()),
+                auto_merge: Some("squash (rule bad-image)".into()),
+                auto_merge_method: Some("squash".into()),
                 ..Finished::default()
             },
         )
@@ -240,6 +242,14 @@ fn one_job_per_repository_at_a_time_and_leases_run_out(store: Store) {
     let next = j.claim("w3", 1_600, 2_000).unwrap().unwrap();
     assert_eq!(next.target, "worker:2");
     assert_eq!(j.rollbacks_since("gitops", 0).unwrap(), 1);
+    // The auto-merge guard counts what every replica turned on, in its hour.
+    assert_eq!(j.auto_merges_since("gitops", 0).unwrap(), 1);
+    assert_eq!(j.auto_merges_since("gitops", 1_501).unwrap(), 0);
+    assert_eq!(j.auto_merges_since("other", 0).unwrap(), 0);
+    assert_eq!(
+        j.job(first.id).unwrap().unwrap().job.auto_merge.as_deref(),
+        Some("squash (rule bad-image)")
+    );
     assert_eq!(
         j.last_pull("gitops", "app:2").unwrap(),
         Some(revertbot::journal::LastPull {
