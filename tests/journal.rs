@@ -672,7 +672,7 @@ fn postgresql_replicas_starting_together_migrate_once() {
             "together",
             "SELECT count(*), max(version) FROM schema_migrations"
         ),
-        "9|9"
+        "10|10"
     );
 }
 
