@@ -52,6 +52,7 @@ const SETTINGS: &[(&str, Ty)] = &[
     ("gitlab.url", Ty::Text),
     ("gitlab.token_file", Ty::Text),
     ("gitlab.ca_file", Ty::Text),
+    ("gitlab.webhook_token_file", Ty::Text),
     ("gitea.url", Ty::Text),
     ("gitea.token_file", Ty::Text),
     ("gitea.ca_file", Ty::Text),

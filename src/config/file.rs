@@ -100,6 +100,8 @@ pub struct ForgeServerFile {
     pub ca_file: Option<PathBuf>,
     /// Gitea/Forgejo: the secret its webhook deliveries are signed with.
     pub webhook_secret_file: Option<PathBuf>,
+    /// GitLab: the token its webhook deliveries carry (`X-Gitlab-Token`).
+    pub webhook_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]

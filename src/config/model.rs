@@ -167,6 +167,10 @@ pub struct ForgeServer {
     /// webhook is off.
     #[serde(rename = "webhook_secret_file")]
     pub webhook_secret: Option<Secret>,
+    /// The token its webhook deliveries carry (GitLab's `X-Gitlab-Token`: GitLab does not
+    /// sign); `None`: that webhook is off.
+    #[serde(rename = "webhook_token_file")]
+    pub webhook_token: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -9,6 +9,7 @@ mod auth;
 mod connections;
 pub mod explain;
 mod forge_events;
+mod gitlab_events;
 mod http;
 mod intake;
 mod job;
@@ -111,7 +112,8 @@ pub fn start_up(
         &mut errors,
         auth::Auth::load(&config.webhook, env).and_then(|a| {
             let (github, gitea) = secrets::forge_hooks(config, env)?;
-            Ok(a.with_forge_hooks(github, gitea))
+            let gitlab = secrets::gitlab_hook(config, env)?;
+            Ok(a.with_forge_hooks(github, gitea).with_gitlab_hook(gitlab))
         }),
     );
     let acceptor = keep(
