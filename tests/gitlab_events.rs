@@ -34,7 +34,8 @@ fn world() -> World {
     )
 }
 
-/// `w`'s configuration with its repository on `gitlab`, and GitLab's webhook token set.
+/// `w`'s configuration with its repository on `gitlab`, and GitLab's webhook token set; no
+/// polling, so that only the webhook tells.
 fn configure(w: &World, gitlab: &FakeGitLab) -> PathBuf {
     let config = w.config("");
     let dir = config.parent().unwrap();
@@ -44,10 +45,13 @@ fn configure(w: &World, gitlab: &FakeGitLab) -> PathBuf {
     std::fs::write(&hook, format!("{HOOK_TOKEN}\n")).unwrap();
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.contains("    github: acme/gitops\n"), "{text}");
-    let text = text.replace(
-        "    github: acme/gitops\n",
-        &format!("    gitlab: {PROJECT}\n"),
-    );
+    assert!(text.contains("pull_request:\n"), "{text}");
+    let text = text
+        .replace(
+            "    github: acme/gitops\n",
+            &format!("    gitlab: {PROJECT}\n"),
+        )
+        .replace("pull_request:\n", "pull_request:\n  poll_interval: 0\n");
     let text = format!(
         "gitlab:\n  url: {}\n  token_file: {}\n  webhook_token_file: {}\n{text}",
         gitlab.base_url(),

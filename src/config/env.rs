@@ -70,6 +70,7 @@ const SETTINGS: &[(&str, Ty)] = &[
     ("pull_request.assignees", Ty::List),
     ("pull_request.draft", Ty::Bool),
     ("pull_request.comment_interval", Ty::Text),
+    ("pull_request.poll_interval", Ty::Text),
     ("registry.check", Ty::Bool),
     ("registry.on_missing", Ty::Text),
     ("registry.on_error", Ty::Text),

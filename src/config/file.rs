@@ -139,6 +139,8 @@ pub struct PullRequestFile {
     pub assignees: Option<Vec<String>>,
     pub draft: Option<bool>,
     pub comment_interval: Option<Scalar>,
+    /// At the top only: how often the forges are asked what became of open pull requests.
+    pub poll_interval: Option<Scalar>,
 }
 
 #[derive(Debug, Default, Deserialize)]

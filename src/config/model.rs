@@ -213,6 +213,10 @@ pub struct PullRequest {
     /// At most one "fired again" comment per pull request in this interval.
     #[serde(serialize_with = "ser_duration")]
     pub comment_interval: Duration,
+    /// How often the forges are asked what became of the pull requests recorded open (a merge
+    /// learnt without a webhook); zero: never. Set at the top only, one for every repository.
+    #[serde(serialize_with = "ser_duration")]
+    pub poll_interval: Duration,
 }
 
 /// `registry`: whether the images a rollback deploys again are looked up in their registries

@@ -6,8 +6,8 @@ use anyhow::Result;
 
 use super::records::{
     Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull, LocalPull,
-    LocalPullOutcome, NewDelivery, NewLocalPull, NoteKey, Pruned, PullEvent, PullEventRecorded,
-    Recorded,
+    LocalPullOutcome, NewDelivery, NewLocalPull, NoteKey, OpenPull, Pruned, PullEvent,
+    PullEventRecorded, Recorded,
 };
 use crate::config::SslMode;
 
@@ -150,4 +150,8 @@ pub trait Journal: Send + Sync {
     /// Records what a forge told of a pull request: the delivery once (a replay changes
     /// nothing), then every job of that pull request brought up to date.
     fn pull_event(&self, event: &PullEvent, now: i64) -> Result<PullEventRecorded>;
+
+    /// The pull requests on a forge that jobs recorded open and no forge has told of since:
+    /// what a poll asks the forges about.
+    fn open_pulls(&self) -> Result<Vec<OpenPull>>;
 }

@@ -11,7 +11,7 @@ use super::backend::{Journal, Location};
 use super::open::open;
 use super::records::{
     Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull, LocalPull,
-    LocalPullOutcome, NewLocalPull, NoteKey, Pruned, PullEvent, PullEventRecorded,
+    LocalPullOutcome, NewLocalPull, NoteKey, OpenPull, Pruned, PullEvent, PullEventRecorded,
 };
 
 /// One journal, shared: cheap to clone (an [`Arc`] inside). Each method is the
@@ -154,6 +154,10 @@ impl Handle {
     pub async fn pull_event(&self, event: &PullEvent, now: i64) -> Result<PullEventRecorded> {
         let event = event.clone();
         self.call(move |j| j.pull_event(&event, now)).await
+    }
+
+    pub async fn open_pulls(&self) -> Result<Vec<OpenPull>> {
+        self.call(|j| j.open_pulls()).await
     }
 }
 

@@ -15,6 +15,7 @@ mod intake;
 mod job;
 mod markdown;
 mod metrics;
+mod polls;
 mod retention;
 pub mod secrets;
 mod startup;
@@ -223,6 +224,7 @@ pub async fn serve(
         .map(|n| tokio::spawn(worker::run(shared.clone(), n)))
         .collect();
     let pruning = tokio::spawn(retention::run(shared.clone()));
+    let polling = tokio::spawn(polls::run(shared.clone()));
 
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     info!(
@@ -253,6 +255,9 @@ pub async fn serve(
     // A batch being deleted finishes on the blocking pool, its transaction whole.
     pruning.abort();
     let _ = pruning.await;
+    // A poll's record is one journal call: one stopped half-way records nothing.
+    polling.abort();
+    let _ = polling.await;
 
     let timeout = shared.config().shutdown_timeout;
     let mut workers = std::pin::pin!(join_all(workers));

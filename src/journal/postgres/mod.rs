@@ -484,6 +484,15 @@ impl Journal for PostgresJournal {
     fn pull_event(&self, event: &PullEvent, now: i64) -> Result<PullEventRecorded> {
         self.with(|c| events::record(c, event, now))
     }
+
+    fn open_pulls(&self) -> Result<Vec<crate::journal::records::OpenPull>> {
+        use crate::journal::sql::events as sql;
+        let rows = self.with(|c| {
+            let [open] = c.prepare([sql::OPEN_PULLS])?;
+            c.client.query(&open, &[])
+        })?;
+        Ok(rows.iter().map(sql::open_pull).collect::<Result<_, _>>()?)
+    }
 }
 
 #[cfg(test)]

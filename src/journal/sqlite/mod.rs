@@ -361,4 +361,14 @@ impl Journal for SqliteJournal {
     fn pull_event(&self, event: &PullEvent, now: i64) -> Result<PullEventRecorded> {
         self.guarded(|| events::record(&mut self.conn(), event, now))
     }
+
+    fn open_pulls(&self) -> Result<Vec<crate::journal::records::OpenPull>> {
+        use crate::journal::sql::events as sql;
+        self.guarded(|| {
+            let conn = self.conn();
+            let mut stmt = cached(&conn, sql::OPEN_PULLS)?;
+            let rows = stmt.query_map([], |row| sql::open_pull(row))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
 }
