@@ -834,3 +834,75 @@ fn the_registry_check_is_on_by_default_and_its_settings_are_checked() {
     assert!(!c.registry.check);
     assert_eq!(c.registry.plain_http, ["registry.internal:5000"]);
 }
+
+#[test]
+fn gitlabs_webhook_takes_a_token_file() {
+    let base = "forge: local\nwebhook: {bearer_tokens_file: /t}\nrepos: [{name: a, url: /srv/a}]\nrules: [{repo: a, image_label: image}]\n";
+    let c = Config::load(base, &BTreeMap::new()).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.gitlab.webhook_token, None);
+
+    let text = format!("gitlab: {{webhook_token_file: /run/gitlab-hook}}\n{base}");
+    let c = Config::load(&text, &BTreeMap::new()).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(
+        c.gitlab.webhook_token,
+        Some(Secret::File("/run/gitlab-hook".into()))
+    );
+    let c = Config::load(
+        base,
+        &env(&[("REVERTBOT_GITLAB_WEBHOOK_TOKEN_FILE", "/run/t")]),
+    )
+    .unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.gitlab.webhook_token, Some(Secret::File("/run/t".into())));
+
+    // Each forge's webhook key under its own name.
+    let wrong = format!(
+        "gitlab: {{webhook_secret_file: /s}}\ngitea: {{url: https://codeberg.org, webhook_token_file: /s}}\n{base}"
+    );
+    let problems = Config::load(&wrong, &BTreeMap::new()).unwrap_err().0;
+    for expected in [
+        "gitlab.webhook_secret_file: GitLab does not sign its webhook, it sends a token (X-Gitlab-Token): name that file gitlab.webhook_token_file",
+        "gitea.webhook_token_file: Gitea and Forgejo sign their webhook with a secret: name that file gitea.webhook_secret_file",
+    ] {
+        assert!(
+            problems.iter().any(|p| p == expected),
+            "{expected}\n{problems:?}"
+        );
+    }
+}
+
+#[test]
+fn polling_is_every_5_minutes_unless_told_and_set_at_the_top_only() {
+    let base = "forge: local\nwebhook: {bearer_tokens_file: /t}\nrepos: [{name: a, url: /srv/a}]\nrules: [{repo: a, image_label: image}]\n";
+    let c = Config::load(base, &BTreeMap::new()).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.pull_request.poll_interval, Duration::from_secs(300));
+
+    let text = format!("pull_request: {{poll_interval: 30s}}\n{base}");
+    let c = Config::load(&text, &BTreeMap::new()).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(c.pull_request.poll_interval, Duration::from_secs(30));
+    assert_eq!(
+        c.repo("a").unwrap().pull_request.poll_interval,
+        Duration::from_secs(30)
+    );
+    let c = Config::load(base, &env(&[("REVERTBOT_PULL_REQUEST_POLL_INTERVAL", "0")]))
+        .unwrap_or_else(|p| panic!("{p}"));
+    assert!(c.pull_request.poll_interval.is_zero(), "0: off");
+
+    // One poll for every repository; a duration it can read.
+    let wrong = base.replace(
+        "repos: [{name: a, url: /srv/a}]",
+        "repos: [{name: a, url: /srv/a, pull_request: {poll_interval: 1m}}]",
+    );
+    let wrong = format!("pull_request: {{poll_interval: soon}}\n{wrong}");
+    let problems = Config::load(&wrong, &BTreeMap::new()).unwrap_err().0;
+    assert!(
+        problems.iter().any(|p| p
+            == "repos[0].pull_request.poll_interval: set it at the top (pull_request.poll_interval): one poll serves every repository"),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("pull_request.poll_interval: ")),
+        "{problems:?}"
+    );
+}

@@ -232,6 +232,31 @@ async fn a_pull_request_closed_without_merging_is_not_reopened() {
     prism.assert_no_violations();
 }
 
+/// What a poll asks GitHub: the pull request's state now, through Prism, open then merged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_became_of_a_pull_request_is_read_as_github_answers() {
+    use revertbot::forge::fate::Fate;
+    let g = gitops();
+    let fake = fake_with_repo("polled", &g);
+    let prism = Prism::github(&fake.base_url());
+    let s = settings(&prism.base_url(), "polled", GitHubAuth::Token(TOKEN.into()));
+    let engine = engine(&g, &s);
+    let first = run(&engine, &g, &s).await.unwrap().pull_request.unwrap();
+    let repo = s.options.repo.clone().unwrap();
+    let ask = || engine.pull_fate(Some(&repo), None, "", first.number);
+    let open = ask().await.unwrap();
+    assert_eq!(
+        (open.fate, open.merged_at, open.by),
+        (Fate::Open, None, None)
+    );
+    fake.close_pull(OWNER, "polled", first.number, true);
+    let merged = ask().await.unwrap();
+    assert_eq!(merged.fate, Fate::Merged);
+    assert!(merged.merged_at.is_some() && merged.created_at.is_some());
+    assert_eq!(merged.by.as_deref(), Some(common::fake_github::USER_LOGIN));
+    prism.assert_no_violations();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn already_exists_and_transient_failures_never_duplicate() {
     let g = gitops();

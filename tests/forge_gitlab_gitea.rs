@@ -423,6 +423,41 @@ async fn a_closed_one_is_a_persons_no_and_a_merged_one_is_done() {
     }
 }
 
+/// What a poll asks: the merge or pull request's state now, read through Prism, so that the
+/// fakes' answers are the forges' own shapes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_became_of_one_is_read_as_the_forge_answers() {
+    use revertbot::forge::fate::Fate;
+    for closing in ["closed", "merged"] {
+        for (g, fake) in Fake::each() {
+            let forge = fake.name();
+            let prism = fake.prism();
+            let engine = engine(&g, fake.settings(&prism, TOKEN));
+            let (_, first) = rollback(&engine, &g, &fake, HOUR).await.unwrap();
+            let repo = fake.repo();
+            let ask = || engine.pull_fate(Some(&repo), None, "", first.number);
+            let open = ask().await.unwrap();
+            assert_eq!((open.fate, open.merged_at), (Fate::Open, None), "{forge}");
+            assert!(open.created_at.is_some(), "{forge}");
+            if closing == "closed" {
+                fake.close(first.number);
+            } else {
+                fake.merge(first.number);
+            }
+            let now = ask().await.unwrap();
+            if closing == "closed" {
+                assert_eq!((now.fate, now.merged_at), (Fate::Closed, None), "{forge}");
+                assert!(now.closed_at.is_some(), "{forge}");
+            } else {
+                assert_eq!(now.fate, Fate::Merged, "{forge}");
+                assert!(now.merged_at.is_some(), "{forge}");
+                assert!(now.by.is_some(), "{forge}: who merged it");
+            }
+            prism.assert_no_violations();
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_errors_and_rate_limits_are_waited_out_without_a_second_one() {
     for (g, fake) in Fake::each() {

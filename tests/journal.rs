@@ -12,7 +12,8 @@ use std::sync::{Arc, Barrier, Mutex};
 use revertbot::image::ImageRef;
 use revertbot::journal::{
     self, Decision, Failure, Finished, JobKind, Journal, LocalPullOutcome, Location, NewAlert,
-    NewDelivery, NewJob, NewLocalPull, PostgresSettings, Pruned, SslMode, PRUNE_BATCH,
+    NewDelivery, NewJob, NewLocalPull, OpenPull, PostgresSettings, Pruned, PullEvent, SslMode,
+    PRUNE_BATCH,
 };
 use revertbot::manifest::kustomize::WorkloadKind;
 use revertbot::subject::{Named, Subject};
@@ -86,6 +87,7 @@ on_both_backends!(
     pruning_goes_a_batch_at_a_time_oldest_first,
     a_job_is_claimed_with_its_subject_as_it_was_recorded,
     a_finished_jobs_forge_is_kept_and_an_old_journals_jobs_have_none,
+    open_pull_requests_are_listed_once_until_their_forge_tells_of_them,
 );
 
 fn alert(fingerprint: &str, decision: Decision) -> NewAlert {
@@ -1134,4 +1136,93 @@ fn pruning_goes_a_batch_at_a_time_oldest_first(store: Store) {
     assert_eq!(j.prune(1_000_000).unwrap().deliveries, extra as u64);
     assert_eq!(j.prune(1_000_000).unwrap(), Pruned::default());
     assert_eq!(j.delivery_count().unwrap(), 0);
+}
+
+/// What a poll asks the forges about: each pull request on a forge that jobs recorded open
+/// (opened, found, or reopened since), once, until a forge tells it merged or closed; never
+/// the local forge's, nor a job's without one.
+fn open_pull_requests_are_listed_once_until_their_forge_tells_of_them(store: Store) {
+    let j = store.open();
+    j.record(
+        &[delivery(vec![
+            alert("a", job("gitops", "app:2")),
+            alert("b", job("other", "app:3")),
+            alert("c", job("local", "app:4")),
+            alert("d", job("dry", "app:5")),
+        ])],
+        0,
+    )
+    .unwrap();
+    let github = "https://github.com/acme/gitops/pull/7";
+    let gitlab = "https://gitlab.example.com/acme/other/-/merge_requests/8";
+    // By repository: the order jobs of one moment are claimed in is the backend's.
+    let ends = BTreeMap::from([
+        (
+            "gitops",
+            (Some(7), Some(github), Some("created"), Some("github")),
+        ),
+        (
+            "other",
+            (Some(8), Some(gitlab), Some("found"), Some("gitlab")),
+        ),
+        (
+            "local",
+            (Some(1), Some("/pulls/1"), Some("created"), Some("local")),
+        ),
+        ("dry", (None, None, None, None)),
+    ]);
+    for _ in 0..ends.len() {
+        let claimed = j.claim("w", 10, 1_000).unwrap().unwrap();
+        let (number, url, state, forge) = ends[claimed.repo.as_str()];
+        let finished = Finished {
+            outcome: "created".into(),
+            pr_number: number,
+            pr_url: url.map(str::to_string),
+            pr_state: state.map(str::to_string),
+            forge: forge.map(str::to_string),
+            ..Finished::default()
+        };
+        assert!(j.finish(claimed.id, "w", 20, &finished).unwrap());
+    }
+    let open = |url: &str, repo: &str, forge: &str, number: u64| OpenPull {
+        url: url.into(),
+        repo: repo.into(),
+        forge: forge.into(),
+        number,
+    };
+    assert_eq!(
+        store.open().open_pulls().unwrap(),
+        [
+            open(github, "gitops", "github", 7),
+            open(gitlab, "other", "gitlab", 8)
+        ]
+    );
+    let told = |url: &str, delivery: &str, state: &str| PullEvent {
+        forge: "github".into(),
+        delivery: delivery.into(),
+        event: format!("poll {state}"),
+        pull_url: url.into(),
+        state: state.into(),
+        merged_at: (state == "merged").then_some(30),
+        closed_at: (state != "open").then_some(30),
+        closed_by: None,
+    };
+    assert!(
+        j.pull_event(&told(github, "p1", "merged"), 30)
+            .unwrap()
+            .newly_merged
+    );
+    assert!(
+        j.pull_event(&told(gitlab, "p2", "closed"), 30)
+            .unwrap()
+            .jobs
+            == 1
+    );
+    assert_eq!(j.open_pulls().unwrap(), []);
+    // Reopened: asked about again.
+    j.pull_event(&told(gitlab, "p3", "open"), 40).unwrap();
+    assert_eq!(
+        j.open_pulls().unwrap(),
+        [open(gitlab, "other", "gitlab", 8)]
+    );
 }

@@ -100,6 +100,8 @@ pub struct ForgeServerFile {
     pub ca_file: Option<PathBuf>,
     /// Gitea/Forgejo: the secret its webhook deliveries are signed with.
     pub webhook_secret_file: Option<PathBuf>,
+    /// GitLab: the token its webhook deliveries carry (`X-Gitlab-Token`).
+    pub webhook_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,6 +139,8 @@ pub struct PullRequestFile {
     pub assignees: Option<Vec<String>>,
     pub draft: Option<bool>,
     pub comment_interval: Option<Scalar>,
+    /// At the top only: how often the forges are asked what became of open pull requests.
+    pub poll_interval: Option<Scalar>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -167,6 +167,10 @@ pub struct ForgeServer {
     /// webhook is off.
     #[serde(rename = "webhook_secret_file")]
     pub webhook_secret: Option<Secret>,
+    /// The token its webhook deliveries carry (GitLab's `X-Gitlab-Token`: GitLab does not
+    /// sign); `None`: that webhook is off.
+    #[serde(rename = "webhook_token_file")]
+    pub webhook_token: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -209,6 +213,10 @@ pub struct PullRequest {
     /// At most one "fired again" comment per pull request in this interval.
     #[serde(serialize_with = "ser_duration")]
     pub comment_interval: Duration,
+    /// How often the forges are asked what became of the pull requests recorded open (a merge
+    /// learnt without a webhook); zero: never. Set at the top only, one for every repository.
+    #[serde(serialize_with = "ser_duration")]
+    pub poll_interval: Duration,
 }
 
 /// `registry`: whether the images a rollback deploys again are looked up in their registries

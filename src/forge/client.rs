@@ -451,6 +451,31 @@ impl Forges {
             _ => None,
         })
     }
+
+    /// What became of pull request `number` of `repo` on its forge. Not for the local forge:
+    /// the journal itself keeps what became of its pull requests.
+    pub async fn fate(&self, repo: &RepoOnForge, number: u64) -> Result<super::fate::PullFate> {
+        let no_credentials = || {
+            Error::usage(format!(
+                "no {} credentials to ask what became of a pull request",
+                repo.kind().title()
+            ))
+        };
+        match (repo, &self.local, &self.github, &self.gitlab, &self.gitea) {
+            (_, Some(_), _, _, _) => Err(Error::usage(
+                "the local forge's pull requests are in the journal; nothing to ask",
+            )
+            .into()),
+            (RepoOnForge::GitHub(name), _, Some(github), _, _) => {
+                github.repo(name).await?.fate(number).await
+            }
+            (RepoOnForge::GitLab(project), _, _, Some(gitlab), _) => {
+                gitlab.fate(project, number).await
+            }
+            (RepoOnForge::Gitea(name), _, _, _, Some(gitea)) => gitea.fate(name, number).await,
+            _ => Err(no_credentials().into()),
+        }
+    }
 }
 
 impl ForgeSettings {

@@ -151,6 +151,17 @@ impl Gitea {
             web_url: info.html_url,
         })
     }
+
+    /// What became of pull request `number` of `name`.
+    pub async fn fate(&self, name: &RepoName, number: u64) -> Result<super::fate::PullFate> {
+        let path = repo_path(name, &format!("/pulls/{number}"));
+        let pull: super::fate::GiteaPull = self
+            .api
+            .get(&path)
+            .await
+            .map_err(|e| hints(name).fail("GET", &path, &e))?;
+        Ok(pull.into())
+    }
 }
 
 fn repo_path(name: &RepoName, rest: &str) -> String {

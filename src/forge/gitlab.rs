@@ -151,6 +151,20 @@ impl GitLab {
             users: self.users.clone(),
         })
     }
+
+    /// What became of merge request `iid` of `project` (a full path or a numeric id).
+    pub async fn fate(&self, project: &str, iid: u64) -> Result<super::fate::PullFate> {
+        let path = format!(
+            "/projects/{}/merge_requests/{iid}",
+            query_component(project)
+        );
+        let mr: super::fate::GitLabMergeRequest = self
+            .api
+            .get(&path)
+            .await
+            .map_err(|e| hints(project).fail("GET", &path, &e))?;
+        Ok(mr.into())
+    }
 }
 
 impl Project {

@@ -2,11 +2,12 @@
 //! file each — GitHub (the client, octocrab, built once; its pull requests), GitLab, Gitea and
 //! Forgejo (small typed clients on one REST client, `http`), the local forge (kept in the
 //! journal) — what they share around a pull request (opening), when a call is tried again
-//! (retry), and the pull request's text (body, markdown).
+//! (retry), the pull request's text (body, markdown), and what became of one (fate).
 
 pub mod auto_merge;
 pub mod body;
 mod client;
+pub mod fate;
 pub mod gitea;
 pub mod github;
 pub mod github_graphql;

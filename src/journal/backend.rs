@@ -6,8 +6,8 @@ use anyhow::Result;
 
 use super::records::{
     Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull, LocalPull,
-    LocalPullOutcome, NewDelivery, NewLocalPull, NoteKey, Pruned, PullEvent, PullEventRecorded,
-    Recorded,
+    LocalPullOutcome, NewDelivery, NewLocalPull, NoteKey, OpenPull, Pruned, PullEvent,
+    PullEventRecorded, Recorded,
 };
 use super::summary::RollbackSummary;
 use crate::config::SslMode;
@@ -157,4 +157,7 @@ pub trait Journal: Send + Sync {
     /// The rollbacks' pull requests opened, merged and closed since `since`, and their median
     /// time to merge, over at most [`super::SUMMARY_PULLS`] of them, newest first.
     fn rollback_summary(&self, since: i64) -> Result<RollbackSummary>;
+    /// The pull requests on a forge that jobs recorded open and no forge has told of since:
+    /// what a poll asks the forges about.
+    fn open_pulls(&self) -> Result<Vec<OpenPull>>;
 }

@@ -11,7 +11,7 @@ use super::backend::{Journal, Location};
 use super::open::open;
 use super::records::{
     Claimed, DeliveryRecord, Failure, Finished, JobDetail, JobRecord, LastPull, LocalPull,
-    LocalPullOutcome, NewLocalPull, NoteKey, Pruned, PullEvent, PullEventRecorded,
+    LocalPullOutcome, NewLocalPull, NoteKey, OpenPull, Pruned, PullEvent, PullEventRecorded,
 };
 use super::summary::RollbackSummary;
 
@@ -164,6 +164,10 @@ impl Handle {
 
     pub async fn rollback_summary(&self, since: i64) -> Result<RollbackSummary> {
         self.call(move |j| j.rollback_summary(since)).await
+    }
+
+    pub async fn open_pulls(&self) -> Result<Vec<OpenPull>> {
+        self.call(|j| j.open_pulls()).await
     }
 }
 

@@ -31,7 +31,7 @@ pub use postgres::PostgresJournal;
 pub use records::{
     AlertRecord, Claimed, Decision, DeliveryRecord, Failure, Finished, JobDetail, JobKind,
     JobRecord, LastPull, LocalComment, LocalPull, LocalPullOutcome, NewAlert, NewDelivery, NewJob,
-    NewLocalPull, NoteKey, Pruned, PullEvent, PullEventRecorded, Recorded,
+    NewLocalPull, NoteKey, OpenPull, Pruned, PullEvent, PullEventRecorded, Recorded,
 };
 pub use sqlite::{SqliteJournal, FILE_NAME};
 pub use summary::{PullTimes, RollbackSummary, SUMMARY_PULLS};

@@ -228,6 +228,18 @@ pub struct PullEventRecorded {
     pub newly_merged: bool,
 }
 
+/// A pull request jobs recorded open, on a forge, to be asked what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenPull {
+    /// Its web address, as the jobs recorded it.
+    pub url: String,
+    /// The configured repository (`repos[].name`) it was opened for.
+    pub repo: String,
+    /// `github`, `gitlab`, `gitea`.
+    pub forge: String,
+    pub number: u64,
+}
+
 /// Why a job failed.
 #[derive(Debug, Clone)]
 pub struct Failure {

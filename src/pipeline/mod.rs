@@ -718,6 +718,19 @@ impl Engine {
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }
+
+    /// What became of pull request `number` of a repository, as its forge says now. `repo`
+    /// and `forge` as [`PullOptions`]: read from `remote_url` when not given.
+    pub async fn pull_fate(
+        &self,
+        repo: Option<&RepoOnForge>,
+        forge: Option<ForgeKind>,
+        remote_url: &str,
+        number: u64,
+    ) -> Result<crate::forge::fate::PullFate> {
+        let repo = self.forges.resolve(repo, forge, Some(remote_url))?;
+        self.forges.fate(&repo, number).await
+    }
 }
 
 /// Runs git work on the blocking pool (`Repository` is not `Sync`, and its calls block).

@@ -27,6 +27,8 @@ pub struct Auth {
     github_hook: Option<Vec<u8>>,
     /// The secret Gitea or Forgejo signs its webhook deliveries with.
     gitea_hook: Option<Vec<u8>>,
+    /// The token GitLab's webhook deliveries carry.
+    gitlab_hook: Option<Vec<u8>>,
 }
 
 enum Bearer {
@@ -66,6 +68,7 @@ impl Auth {
             read,
             github_hook: None,
             gitea_hook: None,
+            gitlab_hook: None,
         })
     }
 
@@ -76,12 +79,19 @@ impl Auth {
         self
     }
 
-    /// The secret a forge's (`github`, `gitea`) webhook deliveries are signed with, when that
-    /// webhook is on.
+    /// Takes GitLab's webhook deliveries that carry this token.
+    pub fn with_gitlab_hook(mut self, token: Option<String>) -> Auth {
+        self.gitlab_hook = token.map(String::into_bytes);
+        self
+    }
+
+    /// The secret a forge's (`github`, `gitea`) webhook deliveries are signed with, or the
+    /// token they carry (`gitlab`), when that webhook is on.
     pub fn forge_hook(&self, forge: &str) -> Option<&[u8]> {
         match forge {
             "github" => self.github_hook.as_deref(),
             "gitea" => self.gitea_hook.as_deref(),
+            "gitlab" => self.gitlab_hook.as_deref(),
             _ => None,
         }
     }

@@ -1,12 +1,15 @@
-//! `POST /webhooks/github` and `POST /webhooks/gitea`: what GitHub, Gitea or Forgejo tells of
-//! the rollback pull requests — merged, closed, reopened, by whom and when — recorded on their
-//! jobs at once, instead of learnt when the same alert fires again.
+//! `POST /webhooks/github`, `POST /webhooks/gitea` and `POST /webhooks/gitlab`: what GitHub,
+//! Gitea or Forgejo, or GitLab tells of the rollback pull requests — merged, closed, reopened,
+//! by whom and when — recorded on their jobs at once, instead of learnt when the same alert
+//! fires again.
 //!
 //! A delivery is taken only when signed: the HMAC-SHA256 of the body with the forge's webhook
 //! secret, hex, compared in constant time (GitHub's `X-Hub-Signature-256: sha256=<hex>`,
-//! Gitea's `X-Gitea-Signature` and Forgejo's `X-Forgejo-Signature`: `<hex>`); a delivery id
-//! seen before is answered 2xx and changes nothing, across replicas (the journal keeps each id
-//! once). Gitea and Forgejo send GitHub's `pull_request` payload shape.
+//! Gitea's `X-Gitea-Signature` and Forgejo's `X-Forgejo-Signature`: `<hex>`) — or, GitLab's,
+//! when it carries the webhook's token (`X-Gitlab-Token`, compared in constant time: GitLab
+//! signs nothing). A delivery id seen before is answered 2xx and changes nothing, across
+//! replicas (the journal keeps each id once). Gitea and Forgejo send GitHub's `pull_request`
+//! payload shape; GitLab's hook and merge request events are in `gitlab_events`.
 
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -15,36 +18,63 @@ use subtle::ConstantTimeEq;
 
 use crate::journal::PullEvent;
 
-/// A forge whose webhook revertbot takes: the headers it signs and numbers its deliveries in.
+/// A forge whose webhook revertbot takes: how it proves a delivery is its own, the headers it
+/// names its events and numbers its deliveries in, and how its pull request events read.
 pub struct Hook {
-    /// `github`, `gitea`.
+    /// `github`, `gitea`, `gitlab`.
     pub forge: &'static str,
     /// The setting that holds its secret, for messages.
     pub setting: &'static str,
-    /// The signature headers, the first one present is read.
-    pub signature: &'static [&'static str],
-    /// What comes before the hex in the signature (`sha256=` on GitHub).
-    pub prefix: &'static str,
+    /// The headers that prove a delivery, the first one present is read.
+    pub proof_headers: &'static [&'static str],
+    pub proof: Proof,
     pub event: &'static [&'static str],
+    /// The event that tells of pull requests (`pull_request`; GitLab's `Merge Request Hook`).
+    pub pull_event: &'static str,
     pub delivery: &'static [&'static str],
+    /// Whether a delivery without an id is named by its body's hash instead of refused: GitLab
+    /// sends `X-Gitlab-Event-UUID`, but a proxy (or an old GitLab) may drop it, and a
+    /// redelivery is the same body.
+    pub delivery_from_body: bool,
+    /// Reads a pull request event (forge, delivery id, body).
+    pub read: fn(&str, &str, &[u8]) -> Result<Told, String>,
+    /// Seconds from the pull request's opening to its merge, as the body says.
+    pub merge_seconds: fn(&[u8]) -> Option<f64>,
+}
+
+/// How a forge proves that a delivery is its own.
+pub enum Proof {
+    /// The header is `prefix` then the hex HMAC-SHA256 of the body with the secret (`sha256=`
+    /// on GitHub).
+    Signature { prefix: &'static str },
+    /// The header is the secret itself (GitLab's token).
+    Token,
 }
 
 pub const GITHUB: Hook = Hook {
     forge: "github",
     setting: "github.webhook_secret_file",
-    signature: &["x-hub-signature-256"],
-    prefix: "sha256=",
+    proof_headers: &["x-hub-signature-256"],
+    proof: Proof::Signature { prefix: "sha256=" },
     event: &["x-github-event"],
+    pull_event: "pull_request",
     delivery: &["x-github-delivery"],
+    delivery_from_body: false,
+    read: pull_request,
+    merge_seconds,
 };
 
 pub const GITEA: Hook = Hook {
     forge: "gitea",
     setting: "gitea.webhook_secret_file",
-    signature: &["x-forgejo-signature", "x-gitea-signature"],
-    prefix: "",
+    proof_headers: &["x-forgejo-signature", "x-gitea-signature"],
+    proof: Proof::Signature { prefix: "" },
     event: &["x-forgejo-event", "x-gitea-event"],
+    pull_event: "pull_request",
     delivery: &["x-forgejo-delivery", "x-gitea-delivery"],
+    delivery_from_body: false,
+    read: pull_request,
+    merge_seconds,
 };
 
 impl Hook {
@@ -54,6 +84,36 @@ impl Hook {
             .iter()
             .find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()))
     }
+
+    /// Whether the request proves it comes from the forge: signed with `secret`, or carrying it.
+    pub fn proven(&self, secret: &[u8], body: &[u8], headers: &http::HeaderMap) -> bool {
+        let given = Hook::header(self.proof_headers, headers);
+        match self.proof {
+            Proof::Signature { prefix } => signed(secret, body, given, prefix),
+            Proof::Token => given.is_some_and(|t| secret.ct_eq(t.trim().as_bytes()).into()),
+        }
+    }
+
+    /// What the refusal of an unproven delivery says.
+    pub fn unproven(&self) -> String {
+        let headers = self.proof_headers.join(" or ");
+        match self.proof {
+            Proof::Signature { .. } => format!(
+                "{headers} is missing or is not the body's HMAC-SHA256 with {}",
+                self.setting
+            ),
+            Proof::Token => format!("{headers} is missing or is not {}", self.setting),
+        }
+    }
+}
+
+/// The id of a delivery that came without one: its body's SHA-256, so that the same body sent
+/// again is the same delivery.
+pub fn delivery_of_body(body: &[u8]) -> String {
+    use sha2::Digest;
+    let hash = Sha256::digest(body);
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 /// Whether `signature` (the header as sent: `prefix` then hex) is the body's HMAC-SHA256 with

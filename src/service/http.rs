@@ -1,7 +1,7 @@
 //! The HTTP front: `POST /alerts` (the Alertmanager webhook), `POST /webhooks/argo-rollouts`
 //! and `POST /webhooks/flagger` (the canary tools' own webhooks, made into alerts), `POST
-//! /webhooks/github` and `POST /webhooks/gitea` (what became of the rollback pull requests,
-//! signed by the forge),
+//! /webhooks/github`, `POST /webhooks/gitea` and `POST /webhooks/gitlab` (what became of the
+//! rollback pull requests, signed by the forge, or carrying GitLab's token),
 //! `/healthz`, `/readyz`, `/metrics`.
 
 use std::sync::Arc;
@@ -18,6 +18,7 @@ use serde_json::json;
 use tracing::{debug, info, warn, Instrument};
 
 use super::forge_events;
+use super::gitlab_events;
 use super::intake;
 use super::metrics::{DeliveryResult, Guard};
 use super::state::{Shared, Unrecorded};
@@ -46,10 +47,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
             shared.clone(),
             authorize_read,
         ));
-    // Signed by GitHub with its own secret: the webhook's tokens are not asked for.
+    // Signed by the forge with its own secret (or carrying GitLab's own token): the webhook's
+    // tokens are not asked for.
     let forge_events = Router::new()
         .route("/webhooks/github", post(github_events))
         .route("/webhooks/gitea", post(gitea_events))
+        .route("/webhooks/gitlab", post(gitlab_events))
         .layer(DefaultBodyLimit::max(
             shared.config().webhook.max_body_bytes,
         ))
@@ -337,6 +340,15 @@ async fn gitea_events(
     forge_event(&shared, &forge_events::GITEA, &headers, body).await
 }
 
+/// `POST /webhooks/gitlab`: GitLab's merge request events.
+async fn gitlab_events(
+    State(shared): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    forge_event(&shared, &gitlab_events::GITLAB, &headers, body).await
+}
+
 /// A forge's signed delivery about a rollback pull request, recorded once on its jobs;
 /// anything else the forge sends is answered 2xx and kept nothing of.
 async fn forge_event(
@@ -364,33 +376,29 @@ async fn forge_event(
         Ok(body) => body,
         Err(rejection) => return rejected(shared, rejection),
     };
-    let signature = forge_events::Hook::header(hook.signature, headers);
-    if !forge_events::signed(secret, &body, signature, hook.prefix) {
+    if !hook.proven(secret, &body, headers) {
         shared.metrics().delivery(DeliveryResult::Unauthorized);
-        return error(
-            StatusCode::UNAUTHORIZED,
-            &format!(
-                "{} is missing or is not the body's HMAC-SHA256 with {}",
-                hook.signature.join(" or "),
-                hook.setting
-            ),
-        );
+        return error(StatusCode::UNAUTHORIZED, &hook.unproven());
     }
-    let Some(delivery) =
-        forge_events::Hook::header(hook.delivery, headers).filter(|d| !d.is_empty())
-    else {
-        shared.metrics().delivery(DeliveryResult::Invalid);
-        return error(
-            StatusCode::BAD_REQUEST,
-            &format!("{} is missing", hook.delivery.join(" or ")),
-        );
+    let given = forge_events::Hook::header(hook.delivery, headers).filter(|d| !d.is_empty());
+    let delivery = match given {
+        Some(delivery) => delivery.to_string(),
+        None if hook.delivery_from_body => forge_events::delivery_of_body(&body),
+        None => {
+            shared.metrics().delivery(DeliveryResult::Invalid);
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("{} is missing", hook.delivery.join(" or ")),
+            );
+        }
     };
+    let delivery = delivery.as_str();
     match forge_events::Hook::header(hook.event, headers).unwrap_or("") {
         "ping" => return Json(json!({ "pong": true })).into_response(),
-        "pull_request" => {}
+        e if e == hook.pull_event => {}
         other => return Json(json!({ "ignored": format!("event {other}") })).into_response(),
     }
-    let event = match forge_events::pull_request(hook.forge, delivery, &body) {
+    let event = match (hook.read)(hook.forge, delivery, &body) {
         Ok(forge_events::Told::Event(event)) => event,
         Ok(forge_events::Told::Ignored(why)) => {
             return Json(json!({ "ignored": why })).into_response()
@@ -414,7 +422,7 @@ async fn forge_event(
         }
         Ok(r) => {
             if r.newly_merged {
-                if let Some(seconds) = forge_events::merge_seconds(&body) {
+                if let Some(seconds) = (hook.merge_seconds)(&body) {
                     shared.metrics().pull_request_merged(seconds);
                 }
             }

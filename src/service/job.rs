@@ -94,7 +94,7 @@ fn repo<'a>(shared: &'a Shared, job: &Claimed) -> Result<&'a Repo> {
 
 /// The repository on its forge, when the configuration names it (a GitHub repository may be
 /// read from its remote instead).
-fn on_forge(repo: &Repo) -> Option<RepoOnForge> {
+pub(super) fn on_forge(repo: &Repo) -> Option<RepoOnForge> {
     let name = |(owner, name): &(String, String)| RepoName {
         owner: owner.clone(),
         name: name.clone(),

@@ -9,11 +9,13 @@ mod auth;
 mod connections;
 pub mod explain;
 mod forge_events;
+mod gitlab_events;
 mod http;
 mod intake;
 mod job;
 mod markdown;
 mod metrics;
+mod polls;
 mod retention;
 pub mod secrets;
 mod startup;
@@ -111,7 +113,8 @@ pub fn start_up(
         &mut errors,
         auth::Auth::load(&config.webhook, env).and_then(|a| {
             let (github, gitea) = secrets::forge_hooks(config, env)?;
-            Ok(a.with_forge_hooks(github, gitea))
+            let gitlab = secrets::gitlab_hook(config, env)?;
+            Ok(a.with_forge_hooks(github, gitea).with_gitlab_hook(gitlab))
         }),
     );
     let acceptor = keep(
@@ -221,6 +224,7 @@ pub async fn serve(
         .map(|n| tokio::spawn(worker::run(shared.clone(), n)))
         .collect();
     let pruning = tokio::spawn(retention::run(shared.clone()));
+    let polling = tokio::spawn(polls::run(shared.clone()));
 
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     info!(
@@ -251,6 +255,9 @@ pub async fn serve(
     // A batch being deleted finishes on the blocking pool, its transaction whole.
     pruning.abort();
     let _ = pruning.await;
+    // A poll's record is one journal call: one stopped half-way records nothing.
+    polling.abort();
+    let _ = polling.await;
 
     let timeout = shared.config().shutdown_timeout;
     let mut workers = std::pin::pin!(join_all(workers));

@@ -115,6 +115,16 @@ pub fn forge_hooks(
     Ok((github, gitea))
 }
 
+/// The token GitLab's webhook deliveries carry (`gitlab.webhook_token_file`).
+pub fn gitlab_hook(config: &Config, env: &BTreeMap<String, String>) -> Result<Option<String>> {
+    config
+        .gitlab
+        .webhook_token
+        .as_ref()
+        .map(|secret| read(secret, "gitlab.webhook_token_file", env))
+        .transpose()
+}
+
 /// Access to the git remotes, credentials read.
 pub fn network(config: &Config, env: &BTreeMap<String, String>) -> Result<Network> {
     let password = match &config.git.password {
@@ -236,6 +246,10 @@ pub fn files(config: &Config) -> Vec<(&'static str, &Path)> {
         (
             "gitea.webhook_secret_file",
             config.gitea.as_ref().and_then(|g| file(&g.webhook_secret)),
+        ),
+        (
+            "gitlab.webhook_token_file",
+            file(&config.gitlab.webhook_token),
         ),
         (
             "journal.password_file",

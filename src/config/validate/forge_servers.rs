@@ -79,17 +79,32 @@ fn server(
         None if has_env(env, token_env) => Some(Secret::Env(token_env.to_string())),
         None => None,
     };
+    // GitLab sends its webhook's token as it is; Gitea and Forgejo sign the body: each key
+    // belongs to one of them.
     if key == "gitlab" && file.webhook_secret_file.is_some() {
         p.push(
             "gitlab.webhook_secret_file",
-            "revertbot takes Gitea's and Forgejo's signed webhook, not GitLab's yet; remove it"
+            "GitLab does not sign its webhook, it sends a token (X-Gitlab-Token): name that file gitlab.webhook_token_file"
                 .into(),
         );
     }
+    if key == "gitea" && file.webhook_token_file.is_some() {
+        p.push(
+            "gitea.webhook_token_file",
+            "Gitea and Forgejo sign their webhook with a secret: name that file gitea.webhook_secret_file"
+                .into(),
+        );
+    }
+    let (webhook_secret, webhook_token) = if key == "gitlab" {
+        (None, file.webhook_token_file.map(Secret::File))
+    } else {
+        (file.webhook_secret_file.map(Secret::File), None)
+    };
     Some(ForgeServer {
         url,
         token,
         ca_file: file.ca_file,
-        webhook_secret: file.webhook_secret_file.map(Secret::File),
+        webhook_secret,
+        webhook_token,
     })
 }

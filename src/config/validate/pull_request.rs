@@ -16,6 +16,7 @@ pub fn defaults() -> PullRequest {
         assignees: Vec::new(),
         draft: false,
         comment_interval: Duration::from_secs(600),
+        poll_interval: Duration::from_secs(300),
     }
 }
 
@@ -31,6 +32,19 @@ pub fn pull_request(
         Some(s) => p.duration(&format!("{key_path}.comment_interval"), Some(s), "10m"),
         None => base.comment_interval,
     };
+    // One poll serves every repository: a repository's own interval would mean nothing.
+    let poll_interval = match (&over.poll_interval, key_path) {
+        (Some(s), "pull_request") => p.duration("pull_request.poll_interval", Some(s), "5m"),
+        (Some(_), _) => {
+            p.push(
+                &format!("{key_path}.poll_interval"),
+                "set it at the top (pull_request.poll_interval): one poll serves every repository"
+                    .into(),
+            );
+            base.poll_interval
+        }
+        (None, _) => base.poll_interval,
+    };
     PullRequest {
         labels: pick(&over.labels, &base.labels),
         reviewers: pick(&over.reviewers, &base.reviewers),
@@ -38,5 +52,6 @@ pub fn pull_request(
         assignees: pick(&over.assignees, &base.assignees),
         draft: over.draft.unwrap_or(base.draft),
         comment_interval,
+        poll_interval,
     }
 }

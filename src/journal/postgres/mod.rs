@@ -507,6 +507,15 @@ impl Journal for PostgresJournal {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(RollbackSummary::of(since, pulls))
     }
+
+    fn open_pulls(&self) -> Result<Vec<crate::journal::records::OpenPull>> {
+        use crate::journal::sql::events as sql;
+        let rows = self.with(|c| {
+            let [open] = c.prepare([sql::OPEN_PULLS])?;
+            c.client.query(&open, &[])
+        })?;
+        Ok(rows.iter().map(sql::open_pull).collect::<Result<_, _>>()?)
+    }
 }
 
 #[cfg(test)]

@@ -386,4 +386,14 @@ impl Journal for SqliteJournal {
             Ok(RollbackSummary::of(since, pulls))
         })
     }
+
+    fn open_pulls(&self) -> Result<Vec<crate::journal::records::OpenPull>> {
+        use crate::journal::sql::events as sql;
+        self.guarded(|| {
+            let conn = self.conn();
+            let mut stmt = cached(&conn, sql::OPEN_PULLS)?;
+            let rows = stmt.query_map([], |row| sql::open_pull(row))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
 }
