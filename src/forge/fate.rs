@@ -95,21 +95,15 @@ pub(super) struct GiteaPull {
 
 impl From<GitHubPull> for PullFate {
     fn from(p: GitHubPull) -> PullFate {
-        let fate = match (p.state.as_str(), p.merged_at) {
-            ("open", _) => Fate::Open,
-            (_, Some(_)) => Fate::Merged,
-            _ => Fate::Closed,
-        };
-        PullFate {
-            fate,
-            created_at: p.created_at,
-            merged_at: p.merged_at,
-            closed_at: p.closed_at,
-            by: p
-                .merged_by
-                .map(|u| u.login)
-                .filter(|_| fate == Fate::Merged),
-        }
+        let merged = p.merged_at.is_some();
+        github_like(
+            &p.state,
+            merged,
+            p.created_at,
+            p.merged_at,
+            p.closed_at,
+            p.merged_by,
+        )
     }
 }
 
@@ -133,21 +127,38 @@ impl From<GitLabMergeRequest> for PullFate {
 
 impl From<GiteaPull> for PullFate {
     fn from(p: GiteaPull) -> PullFate {
-        let fate = match (p.state.as_str(), p.merged) {
-            ("open", _) => Fate::Open,
-            (_, true) => Fate::Merged,
-            _ => Fate::Closed,
-        };
-        PullFate {
-            fate,
-            created_at: p.created_at,
-            merged_at: p.merged_at,
-            closed_at: p.closed_at,
-            by: p
-                .merged_by
-                .map(|u| u.login)
-                .filter(|_| fate == Fate::Merged),
-        }
+        github_like(
+            &p.state,
+            p.merged,
+            p.created_at,
+            p.merged_at,
+            p.closed_at,
+            p.merged_by,
+        )
+    }
+}
+
+/// GitHub's and Gitea's answers say it the same way (Gitea's API copies GitHub's), but for
+/// whether it merged: `merged_at` on GitHub, `merged` on Gitea.
+fn github_like(
+    state: &str,
+    merged: bool,
+    created_at: Option<DateTime<Utc>>,
+    merged_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    merged_by: Option<Login>,
+) -> PullFate {
+    let fate = match (state, merged) {
+        ("open", _) => Fate::Open,
+        (_, true) => Fate::Merged,
+        _ => Fate::Closed,
+    };
+    PullFate {
+        fate,
+        created_at,
+        merged_at,
+        closed_at,
+        by: merged_by.map(|u| u.login).filter(|_| fate == Fate::Merged),
     }
 }
 
