@@ -553,6 +553,19 @@ fn the_cli_turns_auto_merge_on_when_asked() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--pr"), "{stderr}");
     assert!(fake.pulls(OWNER, NAME).is_empty());
+    // Lifting a hold always waits for review: `unhold` has no such flag.
+    let out = Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args(["unhold", "--repo", g.dir.path().to_str().unwrap()])
+        .args(["--image", "ghcr.io/acme/frontend", "--tag", "1.5.0"])
+        .args(["--push", "--pr", "--auto-merge", "squash"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("unexpected argument '--auto-merge'"),
+        "{stderr}"
+    );
 
     let out = run(&[
         "--push",

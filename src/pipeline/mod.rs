@@ -574,6 +574,8 @@ pub struct UnholdJob {
     pub image: String,
     pub tag: String,
     pub effects: Effects,
+    /// Its `auto_merge` is not read: lifting a hold lets image automation bump again, which
+    /// a person decides.
     pub pull: Option<PullOptions>,
 }
 
