@@ -1,0 +1,410 @@
+//! Signed rollback commits, verified by the real tools: keys made here with Debian's `gpg` and
+//! `ssh-keygen`, each rollback checked with `git verify-commit` (a keyring holding the public
+//! key for OpenPGP, `gpg.ssh.allowedSignersFile` for SSH); sign-off once; keys that cannot
+//! sign refused in one line naming the setting; an unsigned branch from before replaced.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use common::{kustomization, repo, revert_request, rollback, with_image, RevertRequest};
+use revertbot::gitstore::signing::{self, Format, KeySource, Signer};
+use revertbot::revert::{CommitSigning, Outcome};
+
+const K: &str = "clusters/prod/kustomization.yaml";
+const NAME: &str = "revertbot";
+const EMAIL: &str = "revertbot@example.com";
+
+/// A GnuPG home with an ed25519 signing key: (home, the armoured secret key's file, the
+/// key's fingerprint). The agent is stopped when the home is dropped.
+struct Gpg {
+    home: tempfile::TempDir,
+    secret: PathBuf,
+    fingerprint: String,
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .args(["--kill", "gpg-agent"])
+            .env("GNUPGHOME", self.home.path())
+            .status();
+    }
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn gpg_key(passphrase: &str) -> Gpg {
+    // In /tmp: the agent's socket path must stay short.
+    let home = tempfile::Builder::new()
+        .prefix("gpg")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let gpg = |args: &[&str]| {
+        let mut c = Command::new("gpg");
+        c.env("GNUPGHOME", home.path())
+            .args([
+                "--batch",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                passphrase,
+            ])
+            .args(args);
+        run(&mut c)
+    };
+    gpg(&[
+        "--quick-gen-key",
+        &format!("{NAME} <{EMAIL}>"),
+        "ed25519",
+        "sign",
+        "never",
+    ]);
+    let secret = home.path().join("secret.asc");
+    std::fs::write(&secret, gpg(&["--armor", "--export-secret-keys"])).unwrap();
+    let fingerprint = gpg(&["--with-colons", "--list-secret-keys"])
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:"))
+        .map(|l| l.trim_matches(':').to_string())
+        .unwrap();
+    Gpg {
+        home,
+        secret,
+        fingerprint,
+    }
+}
+
+/// An OpenSSH ed25519 key: (its directory, the private key's file, the public key's line).
+fn ssh_key(passphrase: &str) -> (tempfile::TempDir, PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id_ed25519");
+    run(Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-C", EMAIL, "-N", passphrase, "-f"])
+        .arg(&key));
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    (dir, key, public.trim().to_string())
+}
+
+fn private_file(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+fn load(key_file: &Path, passphrase_file: Option<&Path>) -> anyhow::Result<Signer> {
+    signing::load(&KeySource {
+        format: None,
+        key_file,
+        key_name: "git.signing.key_file",
+        passphrase_file,
+        passphrase_name: "git.signing.passphrase_file",
+    })
+}
+
+/// A repository where Flux bumped web from 1.0.0 to 1.1.0, and a request to roll it back.
+fn bumped() -> (tempfile::TempDir, tempfile::TempDir, RevertRequest) {
+    let (dir, mut w) = repo();
+    w.write(K, &kustomization(&[("ghcr.io/acme/web", "1.0.0")]));
+    w.commit("init").unwrap();
+    w.author("fluxcdbot", "fluxcdbot@users.noreply.github.com")
+        .edit(K, "1.0.0", "1.1.0");
+    w.commit("Update from image update automation").unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let mut req = with_image(
+        revert_request(dir.path().to_str().unwrap(), cache.path()),
+        "ghcr.io/acme/web:1.1.0",
+    );
+    req.author = (NAME.into(), EMAIL.into());
+    (dir, cache, req)
+}
+
+fn signed_by(signer: Signer, signoff: bool) -> CommitSigning {
+    CommitSigning {
+        signer: Some(Arc::new(signer)),
+        signoff,
+    }
+}
+
+/// `git ARGS` in `dir` with `env`: (success, stdout + stderr).
+fn git(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> (bool, String) {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn message(dir: &Path, sha: &str) -> String {
+    git(dir, &["log", "-1", "--format=%B", sha], &[]).1
+}
+
+#[test]
+fn an_openpgp_signed_rollback_is_verified_by_git_and_signed_off_once() {
+    let key = gpg_key("");
+    let (dir, _cache, mut req) = bumped();
+    let signer = load(&key.secret, None).unwrap();
+    assert_eq!(signer.format(), Format::OpenPgp);
+    assert_eq!(signer.fingerprint(), key.fingerprint);
+    req.commits = signed_by(signer, true);
+    let r = rollback(&req);
+    assert_eq!(r.outcome, Outcome::Created);
+    assert_eq!(r.signed_by.as_deref(), Some(key.fingerprint.as_str()));
+    let sha = r.commit.unwrap();
+    let home = [("GNUPGHOME", key.home.path())];
+    let (ok, out) = git(dir.path(), &["verify-commit", "-v", &sha], &home);
+    assert!(ok, "git verify-commit: {out}");
+    let (_, shown) = git(dir.path(), &["log", "--show-signature", "-1", &sha], &home);
+    assert!(shown.contains("Good signature"), "{shown}");
+    let msg = message(dir.path(), &sha);
+    assert_eq!(
+        msg.matches(&format!("Signed-off-by: {NAME} <{EMAIL}>"))
+            .count(),
+        1,
+        "{msg}"
+    );
+    assert!(msg.contains("Reverts: "), "{msg}");
+
+    // The same key in another keyring: git refuses a commit whose signature it cannot check.
+    let other = gpg_key("");
+    let (ok, out) = git(
+        dir.path(),
+        &["verify-commit", &sha],
+        &[("GNUPGHOME", other.home.path())],
+    );
+    assert!(!ok, "verified with a keyring without the key: {out}");
+}
+
+#[test]
+fn a_passphrase_protected_openpgp_key_signs_with_its_passphrase_and_not_without() {
+    let key = gpg_key("pw");
+    let dir = tempfile::tempdir().unwrap();
+    let pass = dir.path().join("passphrase");
+    std::fs::write(&pass, "pw\n").unwrap();
+    let (repo_dir, _cache, mut req) = bumped();
+    req.commits = signed_by(load(&key.secret, Some(&pass)).unwrap(), false);
+    let sha = rollback(&req).commit.unwrap();
+    let (ok, out) = git(
+        repo_dir.path(),
+        &["verify-commit", &sha],
+        &[("GNUPGHOME", key.home.path())],
+    );
+    assert!(ok, "{out}");
+    assert!(!message(repo_dir.path(), &sha).contains("Signed-off-by"));
+
+    std::fs::write(&pass, "wrong\n").unwrap();
+    let wants = [
+        "cannot be unlocked with the passphrase given",
+        "is protected by a passphrase and none is given",
+    ];
+    for (passphrase, want) in [Some(pass.as_path()), None].into_iter().zip(wants) {
+        let err = format!("{:#}", load(&key.secret, passphrase).unwrap_err());
+        assert!(err.ends_with(want), "{err}");
+        assert!(
+            err.starts_with(&format!("git.signing.key_file: {}: ", key.secret.display())),
+            "{err}"
+        );
+        assert!(!err.contains('\n'), "{err}");
+    }
+}
+
+#[test]
+fn an_ssh_signed_rollback_is_verified_by_git() {
+    let (keys, key, public) = ssh_key("");
+    let (dir, _cache, mut req) = bumped();
+    let signer = load(&key, None).unwrap();
+    assert_eq!(signer.format(), Format::Ssh);
+    assert!(signer.fingerprint().starts_with("SHA256:"));
+    req.commits = signed_by(signer, true);
+    let r = rollback(&req);
+    let sha = r.commit.unwrap();
+    assert!(r.signed_by.unwrap().starts_with("SHA256:"));
+    let allowed = keys.path().join("allowed_signers");
+    std::fs::write(&allowed, format!("{EMAIL} namespaces=\"git\" {public}\n")).unwrap();
+    let config = [
+        "-c",
+        "gpg.format=ssh",
+        "-c",
+        &format!("gpg.ssh.allowedSignersFile={}", allowed.display()),
+    ];
+    let (ok, out) = git(
+        dir.path(),
+        &[&config[..], &["verify-commit", &sha]].concat(),
+        &[],
+    );
+    assert!(ok, "git verify-commit: {out}");
+    let (_, shown) = git(
+        dir.path(),
+        &[&config[..], &["log", "--show-signature", "-1", &sha]].concat(),
+        &[],
+    );
+    assert!(shown.contains("Good \"git\" signature"), "{shown}");
+    let msg = message(dir.path(), &sha);
+    assert_eq!(msg.matches("Signed-off-by: ").count(), 1, "{msg}");
+}
+
+#[test]
+fn a_passphrase_protected_ssh_key_is_unlocked_by_its_passphrase_only() {
+    let (keys, key, _) = ssh_key("pw");
+    let pass = keys.path().join("passphrase");
+    std::fs::write(&pass, "pw\n").unwrap();
+    let signer = load(&key, Some(&pass)).unwrap();
+    let (dir, _cache, mut req) = bumped();
+    req.commits = signed_by(signer, false);
+    let r = rollback(&req);
+    assert!(r.signed_by.is_some());
+
+    std::fs::write(&pass, "wrong\n").unwrap();
+    let wants = [
+        "cannot be unlocked with the passphrase given",
+        "is protected by a passphrase and none is given",
+    ];
+    for (passphrase, want) in [Some(pass.as_path()), None].into_iter().zip(wants) {
+        let err = format!("{:#}", load(&key, passphrase).unwrap_err());
+        assert!(err.ends_with(want), "{err}");
+        assert!(
+            err.starts_with(&format!("git.signing.key_file: {}: ", key.display())),
+            "{err}"
+        );
+        assert!(!err.contains('\n'), "{err}");
+    }
+    drop(dir);
+}
+
+#[test]
+fn public_keys_garbage_and_the_wrong_format_are_one_line_naming_the_setting() {
+    let gpg = gpg_key("");
+    let (keys, ssh, _) = ssh_key("");
+    let gpg_public = keys.path().join("public.asc");
+    let exported = Command::new("gpg")
+        .env("GNUPGHOME", gpg.home.path())
+        .args(["--batch", "--armor", "--export"])
+        .output()
+        .unwrap();
+    std::fs::write(&gpg_public, exported.stdout).unwrap();
+    let garbage = keys.path().join("garbage");
+    std::fs::write(&garbage, "not a key\n").unwrap();
+    let cases: [(&Path, Option<Format>, &str); 5] = [
+        (&gpg_public, None, "public key"),
+        (&ssh.with_extension("pub"), Some(Format::Ssh), "public key"),
+        (&garbage, None, "not an ASCII-armoured OpenPGP secret key"),
+        (
+            &ssh,
+            Some(Format::OpenPgp),
+            "OpenSSH key, not an OpenPGP one",
+        ),
+        (
+            &gpg.secret,
+            Some(Format::Ssh),
+            "OpenPGP key, not an OpenSSH one",
+        ),
+    ];
+    for (file, format, want) in cases {
+        let err = signing::load(&KeySource {
+            format,
+            key_file: file,
+            key_name: "--signing-key",
+            passphrase_file: None,
+            passphrase_name: "--signing-passphrase-file",
+        })
+        .unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.starts_with(&format!("--signing-key: {}: ", file.display())),
+            "{err}"
+        );
+        assert!(err.contains(want), "{want}: {err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+}
+
+#[test]
+fn an_unsigned_rollback_branch_from_before_is_replaced_once_signing_is_on() {
+    let key = gpg_key("");
+    let (dir, _cache, mut req) = bumped();
+    let unsigned = rollback(&req);
+    assert_eq!(unsigned.outcome, Outcome::Created);
+    let branch = unsigned.branch.clone().unwrap();
+
+    req.commits = signed_by(load(&key.secret, None).unwrap(), false);
+    let signed = rollback(&req);
+    assert_eq!(signed.outcome, Outcome::Created, "replaced, not reused");
+    assert_eq!(signed.branch.as_deref(), Some(branch.as_str()));
+    assert_ne!(signed.commit, unsigned.commit);
+    let home = [("GNUPGHOME", key.home.path())];
+    let (ok, out) = git(dir.path(), &["verify-commit", &branch], &home);
+    assert!(ok, "{out}");
+
+    // Signed as configured now: reused.
+    let again = rollback(&req);
+    assert_eq!(again.outcome, Outcome::Reused);
+    assert_eq!(again.commit, signed.commit);
+    assert_eq!(again.signed_by.as_deref(), Some(key.fingerprint.as_str()));
+}
+
+#[test]
+fn check_config_proves_the_signing_key_and_names_git_signing_key_file() {
+    let key = gpg_key("pw");
+    let dir = tempfile::tempdir().unwrap();
+    let pass = dir.path().join("passphrase");
+    let config = dir.path().join("revertbot.yaml");
+    let tokens = dir.path().join("tokens");
+    private_file(&tokens, "t0ken\n");
+    private_file(&key.secret, &std::fs::read_to_string(&key.secret).unwrap());
+    let write_config = |passphrase: &str| {
+        private_file(&pass, passphrase);
+        std::fs::write(
+            &config,
+            format!(
+                "listen: 127.0.0.1:0\ndata_dir: {}\nforge: local\nwebhook: {{bearer_tokens_file: {}}}\nrepos: [{{name: g, url: /srv/git/g}}]\nrules: [{{repo: g, image_label: image}}]\ngit:\n  signing:\n    format: openpgp\n    key_file: {}\n    passphrase_file: {}\n  signoff: true\n",
+                dir.path().join("data").display(),
+                tokens.display(),
+                key.secret.display(),
+                pass.display()
+            ),
+        )
+        .unwrap();
+    };
+    let check = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_revertbot"))
+            .args(["check-config", "--config"])
+            .arg(&config)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    write_config("pw\n");
+    let (code, stderr) = check();
+    assert_eq!(code, 0, "{stderr}");
+
+    write_config("wrong\n");
+    let (code, stderr) = check();
+    assert_eq!(code, 2, "{stderr}");
+    let want = format!("error: git.signing.key_file: {}: ", key.secret.display());
+    assert!(stderr.starts_with(&want), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
