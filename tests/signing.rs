@@ -384,12 +384,13 @@ fn check_config_proves_the_signing_key_and_names_git_signing_key_file() {
         )
         .unwrap();
     };
-    let check = || {
+    let check_with = |env: &[(&str, &Path)]| {
         let out = Command::new(env!("CARGO_BIN_EXE_revertbot"))
             .args(["check-config", "--config"])
             .arg(&config)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
             .output()
             .unwrap();
         (
@@ -397,6 +398,7 @@ fn check_config_proves_the_signing_key_and_names_git_signing_key_file() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
+    let check = || check_with(&[]);
     write_config("pw\n");
     let (code, stderr) = check();
     assert_eq!(code, 0, "{stderr}");
@@ -407,4 +409,287 @@ fn check_config_proves_the_signing_key_and_names_git_signing_key_file() {
     let want = format!("error: git.signing.key_file: {}: ", key.secret.display());
     assert!(stderr.starts_with(&want), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+
+    // The environment overrides the file, as for every setting.
+    let right = dir.path().join("right-passphrase");
+    private_file(&right, "pw\n");
+    let (code, stderr) = check_with(&[("REVERTBOT_GIT_SIGNING_PASSPHRASE_FILE", &right)]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+/// A git server (smart HTTP) with `gitops`, where Flux bumped web; a pushing request for it.
+fn served() -> (
+    common::git_server::GitServer,
+    tempfile::TempDir,
+    RevertRequest,
+) {
+    use common::git_server::{GitServer, PASSWORD, USER};
+    let server = GitServer::start();
+    let (dir, _cache, local) = bumped();
+    server.publish("gitops", dir.path());
+    let cache = tempfile::tempdir().unwrap();
+    let mut req = with_image(
+        revert_request(&server.url("gitops"), cache.path()),
+        "ghcr.io/acme/web:1.1.0",
+    );
+    req.author = local.author;
+    req.push = true;
+    req.network.auth.username = Some(USER.into());
+    req.network.auth.password = Some(PASSWORD.into());
+    (server, cache, req)
+}
+
+#[test]
+fn a_server_that_requires_signed_commits_refuses_the_unsigned_rollback_and_takes_the_signed() {
+    let key = gpg_key("");
+    let (server, _cache, mut req) = served();
+    server.require_signed_commits("gitops", &[("GNUPGHOME", key.home.path())], &[]);
+    let (kind, msg) = common::rollback_err(&req);
+    assert_eq!(kind, revertbot::error::Kind::Declined, "{msg}");
+    assert!(msg.contains("has no valid signature"), "{msg}");
+    assert_eq!(server.branches("gitops").len(), 1, "no branch pushed");
+
+    req.commits = signed_by(load(&key.secret, None).unwrap(), false);
+    let r = rollback(&req);
+    assert_eq!(r.outcome, Outcome::Created);
+    assert!(r.pushed);
+    let branch = r.branch.unwrap();
+    let on_server = server
+        .branches("gitops")
+        .into_iter()
+        .find(|(name, _)| name.ends_with(&branch))
+        .map(|(_, sha)| sha);
+    assert_eq!(on_server, r.commit);
+}
+
+#[test]
+fn an_unsigned_rollback_pushed_before_is_replaced_on_the_server_by_the_signed_one() {
+    let (keys, key, public) = ssh_key("");
+    let (server, _cache, mut req) = served();
+    let unsigned = rollback(&req);
+    assert!(unsigned.pushed);
+    let allowed = keys.path().join("allowed_signers");
+    std::fs::write(&allowed, format!("{EMAIL} namespaces=\"git\" {public}\n")).unwrap();
+    let allowed_setting = format!("gpg.ssh.allowedSignersFile={}", allowed.display());
+    server.require_signed_commits("gitops", &[], &["gpg.format=ssh", &allowed_setting]);
+
+    req.commits = signed_by(load(&key, None).unwrap(), false);
+    let signed = rollback(&req);
+    assert_eq!(signed.outcome, Outcome::Created, "replaced, not reused");
+    assert_eq!(signed.branch, unsigned.branch);
+    assert_ne!(signed.commit, unsigned.commit);
+    let branch = signed.branch.clone().unwrap();
+    let on_server = server
+        .branches("gitops")
+        .into_iter()
+        .find(|(name, _)| name.ends_with(&branch))
+        .map(|(_, sha)| sha);
+    assert_eq!(
+        on_server, signed.commit,
+        "the server's branch is the signed commit"
+    );
+
+    // Once signed, a rerun reuses it.
+    let again = rollback(&req);
+    assert_eq!(again.outcome, Outcome::Reused);
+    assert_eq!(again.commit, signed.commit);
+}
+
+/// `serve` with `git.signing` on, end to end: an alert becomes a rollback whose push a server
+/// requiring signed commits takes, and a pull request that says by which key it is signed.
+#[test]
+fn the_service_signs_its_rollbacks_and_the_pull_request_says_by_which_key() {
+    use revertbot_testkit::world::{World, OWNER};
+    const TOKEN: &str = "ghp_revertbot_signing_token";
+    let key = gpg_key("");
+    let w = World::new(Path::new(env!("CARGO_BIN_EXE_revertbot")), TOKEN, |dir| {
+        revertbot::demo::build(dir).unwrap();
+    });
+    w.server()
+        .require_signed_commits("gitops", &[("GNUPGHOME", key.home.path())], &[]);
+    let config = w.config("");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let signing = format!(
+        "  timeout_seconds: 20\n  signing:\n    format: openpgp\n    key_file: {}\n  signoff: true\n",
+        key.secret.display()
+    );
+    assert!(text.contains("  timeout_seconds: 20\n"));
+    std::fs::write(&config, text.replace("  timeout_seconds: 20\n", &signing)).unwrap();
+
+    let service = w.serve(&config);
+    service.wait_ready();
+    let labels = serde_json::json!({
+        "alertname": "FrontendHighErrorRate",
+        "severity": "critical",
+        "namespace": "prod",
+        "image": "ghcr.io/acme/frontend:1.5.0",
+    });
+    let starts = (chrono::Utc::now() - chrono::Duration::seconds(60))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let body = serde_json::json!({
+        "receiver": "revertbot",
+        "status": "firing",
+        "alerts": [{
+            "status": "firing",
+            "labels": labels,
+            "annotations": {},
+            "startsAt": starts,
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus.acme.example:9090/graph?g0.expr=x",
+            "fingerprint": "b1d2f3c4a5e6f708"
+        }],
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager.acme.example:9093",
+        "version": "4",
+        "groupKey": "{}:{alertname=\"FrontendHighErrorRate\"}",
+        "truncatedAlerts": 0
+    });
+    let (status, _) = service.post_alerts("webhook-token", body.to_string().as_bytes());
+    assert_eq!(status, 200);
+    let opened = common::eventually(std::time::Duration::from_secs(60), || {
+        !w.github().pulls(OWNER, "gitops").is_empty()
+    });
+    assert!(opened, "no pull request:\n{}", service.log());
+    let pull = w.github().pulls(OWNER, "gitops").remove(0);
+    assert!(
+        pull.body.contains(&format!(
+            "- Signed: the commit is signed by key `{}`",
+            key.fingerprint
+        )),
+        "{}",
+        pull.body
+    );
+    let sha = w
+        .server()
+        .branches("gitops")
+        .into_iter()
+        .find(|(name, _)| name.ends_with(&pull.head))
+        .map(|(_, sha)| sha)
+        .expect("the rollback branch is on the server");
+    let repo = w.server().repo_path("gitops");
+    let home = [("GNUPGHOME", key.home.path())];
+    let (_, shown) = git(&repo, &["log", "--show-signature", "-1", &sha], &home);
+    assert!(shown.contains("Good signature"), "{shown}");
+    assert_eq!(message(&repo, &sha).matches("Signed-off-by: ").count(), 1);
+    drop(service);
+}
+
+const FLUX_DEPLOYMENT: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: podinfo
+  namespace: apps
+spec:
+  template:
+    spec:
+      containers:
+        - name: podinfo
+          image: ghcr.io/stefanprodan/podinfo:6.5.0 # {"$imagepolicy": "flux-system:podinfo"}
+"#;
+
+const FLUX_AUTOMATION: &str = r#"---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata:
+  name: podinfo
+  namespace: flux-system
+spec:
+  image: ghcr.io/stefanprodan/podinfo
+  interval: 5m
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata:
+  name: podinfo
+  namespace: flux-system
+spec:
+  imageRepositoryRef:
+    name: podinfo
+  policy:
+    semver:
+      range: 6.x
+"#;
+
+/// The rollback with its hold, and the unhold that lifts it, are both signed (SSH) and signed
+/// off once; an unsigned unhold branch from before is replaced.
+#[test]
+fn the_hold_and_the_unhold_are_signed_and_an_unsigned_unhold_branch_is_replaced() {
+    use revertbot::gitstore::remote::Source;
+    use revertbot::revert::{self, Effects, Target};
+    let (keys, key, public) = ssh_key("");
+    let (dir, mut w) = repo();
+    w.write("apps/podinfo/deployment.yaml", FLUX_DEPLOYMENT)
+        .write(
+            "clusters/prod/flux-system/podinfo-automation.yaml",
+            FLUX_AUTOMATION,
+        );
+    w.commit("podinfo at 6.5.0").unwrap();
+    w.author("fluxcdbot", "fluxcdbot@users.noreply.github.com")
+        .edit("apps/podinfo/deployment.yaml", "6.5.0", "6.5.1");
+    w.commit("Update from image update automation").unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let mut req = with_image(
+        revert_request(dir.path().to_str().unwrap(), cache.path()),
+        "ghcr.io/stefanprodan/podinfo:6.5.1",
+    );
+    req.author = (NAME.into(), EMAIL.into());
+    req.commits = signed_by(load(&key, None).unwrap(), true);
+    let r = rollback(&req);
+    assert!(!r.hold.held.is_empty(), "the rollback holds 6.5.1");
+
+    let allowed = keys.path().join("allowed_signers");
+    std::fs::write(&allowed, format!("{EMAIL} namespaces=\"git\" {public}\n")).unwrap();
+    let allowed_setting = format!("gpg.ssh.allowedSignersFile={}", allowed.display());
+    let verify = |sha: &str| {
+        git(
+            dir.path(),
+            &[
+                "-c",
+                "gpg.format=ssh",
+                "-c",
+                &allowed_setting,
+                "verify-commit",
+                sha,
+            ],
+            &[],
+        )
+    };
+    let rollback_sha = r.commit.clone().unwrap();
+    let (ok, out) = verify(&rollback_sha);
+    assert!(ok, "{out}");
+
+    // The pull request merges; a run from before signing made the unhold branch unsigned.
+    let merged: git2::Oid = rollback_sha.parse().unwrap();
+    w.repo
+        .reference("refs/heads/main", merged, true, "merge the rollback")
+        .unwrap();
+    w.checkout(merged).unwrap();
+    let t = Target::new(Source::Path(dir.path().to_path_buf()));
+    let image = "ghcr.io/stefanprodan/podinfo";
+    let mut git_settings = req.git();
+    git_settings.commits = CommitSigning::default();
+    let unsigned = revert::unhold(&git_settings, &t, image, "6.5.1", Effects::default()).unwrap();
+    assert_eq!(unsigned.outcome, Outcome::Created);
+    assert!(unsigned.signed_by.is_none());
+
+    let lifted = revert::unhold(&req.git(), &t, image, "6.5.1", Effects::default())
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(lifted.outcome, Outcome::Created, "replaced, not reused");
+    assert_eq!(lifted.branch, unsigned.branch);
+    assert_ne!(lifted.commit, unsigned.commit);
+    let sha = lifted.commit.clone().unwrap();
+    let (ok, out) = verify(&sha);
+    assert!(ok, "{out}");
+    let (ok, out) = verify(lifted.branch.as_deref().unwrap());
+    assert!(ok, "the branch is the signed commit: {out}");
+    assert_eq!(
+        message(dir.path(), &sha).matches("Signed-off-by: ").count(),
+        1
+    );
+
+    let again = revert::unhold(&req.git(), &t, image, "6.5.1", Effects::default()).unwrap();
+    assert_eq!(again.outcome, Outcome::Reused);
+    assert_eq!(again.commit, lifted.commit);
 }
