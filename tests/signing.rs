@@ -46,6 +46,11 @@ fn run(cmd: &mut Command) -> String {
 }
 
 fn gpg_key(passphrase: &str) -> Gpg {
+    gpg_key_expiring(passphrase, "never")
+}
+
+/// [`gpg_key`], expiring as `gpg --quick-gen-key` reads it (`never`, `seconds=N`).
+fn gpg_key_expiring(passphrase: &str, expire: &str) -> Gpg {
     // In /tmp: the agent's socket path must stay short.
     let home = tempfile::Builder::new()
         .prefix("gpg")
@@ -69,7 +74,7 @@ fn gpg_key(passphrase: &str) -> Gpg {
         &format!("{NAME} <{EMAIL}>"),
         "ed25519",
         "sign",
-        "never",
+        expire,
     ]);
     let secret = home.path().join("secret.asc");
     std::fs::write(&secret, gpg(&["--armor", "--export-secret-keys"])).unwrap();
@@ -692,4 +697,47 @@ fn the_hold_and_the_unhold_are_signed_and_an_unsigned_unhold_branch_is_replaced(
     let again = revert::unhold(&req.git(), &t, image, "6.5.1", Effects::default()).unwrap();
     assert_eq!(again.outcome, Outcome::Reused);
     assert_eq!(again.commit, lifted.commit);
+}
+
+#[test]
+fn an_expired_or_revoked_openpgp_key_is_refused_in_one_line() {
+    let expiring = gpg_key_expiring("", "seconds=1");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let err = format!("{:#}", load(&expiring.secret, None).unwrap_err());
+    assert!(
+        err.starts_with(&format!(
+            "git.signing.key_file: {}: key {} expired at ",
+            expiring.secret.display(),
+            expiring.fingerprint
+        )),
+        "{err}"
+    );
+
+    // gpg keeps a revocation certificate for each key it makes; imported, it revokes the key,
+    // and the secret key exported then carries it.
+    let revoked = gpg_key("");
+    let certificate = revoked
+        .home
+        .path()
+        .join(format!("openpgp-revocs.d/{}.rev", revoked.fingerprint));
+    let text = std::fs::read_to_string(certificate).unwrap();
+    let armoured = revoked.home.path().join("revocation.asc");
+    std::fs::write(&armoured, text.replace(":-----BEGIN", "-----BEGIN")).unwrap();
+    let gpg = |args: &[&str]| {
+        run(Command::new("gpg")
+            .env("GNUPGHOME", revoked.home.path())
+            .arg("--batch")
+            .args(args))
+    };
+    gpg(&["--import", armoured.to_str().unwrap()]);
+    std::fs::write(&revoked.secret, gpg(&["--armor", "--export-secret-keys"])).unwrap();
+    let err = format!("{:#}", load(&revoked.secret, None).unwrap_err());
+    assert_eq!(
+        err,
+        format!(
+            "git.signing.key_file: {}: key {} is revoked",
+            revoked.secret.display(),
+            revoked.fingerprint
+        )
+    );
 }

@@ -235,8 +235,14 @@ fn openpgp(key: &[u8], passphrase: Option<&[u8]>) -> Result<Signer, String> {
     // against the same clock.
     if let Some(expiry) = expires_at(&key) {
         if expiry <= now {
+            let at = i64::try_from(expiry)
+                .ok()
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                .map_or(expiry.to_string(), |t| {
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                });
             return Err(format!(
-                "key {:X} expired at {expiry} (seconds since the epoch)",
+                "key {:X} expired at {at}",
                 key.primary_key.public_key().fingerprint()
             ));
         }
