@@ -192,6 +192,7 @@ pub struct Git {
     #[serde(rename = "timeout_seconds", serialize_with = "ser_seconds")]
     pub timeout: Duration,
     /// `git.signing`: the key every commit revertbot writes is signed with.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub signing: Option<Signing>,
     /// `git.signoff`: every commit signed off (`Signed-off-by:`) by the author.
     pub signoff: bool,

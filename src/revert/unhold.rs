@@ -62,7 +62,7 @@ pub fn unhold(
         base_sha: base.to_string(),
         branch: None,
         commit: None,
-        signed_by: signer.map(|s| s.fingerprint().to_string()),
+        signed_by: None,
         lifted: HoldReport::default(),
         files: Vec::new(),
         diff: String::new(),
@@ -97,6 +97,7 @@ pub fn unhold(
         report.outcome = Outcome::Reused;
         report.branch = Some(branch.clone());
         report.commit = Some(existing.to_string());
+        report.signed_by = signer.map(|s| s.fingerprint().to_string());
         if effects.push && !effects.dry_run {
             push(
                 &ws,
@@ -127,6 +128,7 @@ pub fn unhold(
         msg = message::with_signoff(&msg, &git.author.name, &git.author.email);
     }
     let commit = signing::commit(repo, signer, &sig, &sig, &msg, &tree, &[&base_commit])?;
+    report.signed_by = signer.map(|s| s.fingerprint().to_string());
     (report.files, report.diff) = diff::between(repo, &base_tree, &tree)?;
     report.branch = Some(branch.clone());
     report.commit = Some(commit.to_string());
