@@ -741,3 +741,56 @@ fn an_expired_or_revoked_openpgp_key_is_refused_in_one_line() {
         )
     );
 }
+
+/// A key whose primary key only certifies signs with its signing subkey, as gpg does.
+#[test]
+fn an_openpgp_key_with_a_signing_subkey_signs_with_the_subkey() {
+    let home = tempfile::Builder::new()
+        .prefix("gpg")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let gpg = |args: &[&str]| {
+        run(Command::new("gpg")
+            .env("GNUPGHOME", home.path())
+            .args(["--batch", "--passphrase", ""])
+            .args(args))
+    };
+    gpg(&[
+        "--quick-gen-key",
+        &format!("{NAME} <{EMAIL}>"),
+        "ed25519",
+        "cert",
+        "never",
+    ]);
+    let colons = gpg(&["--with-colons", "--list-secret-keys"]);
+    let primary = colons
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:"))
+        .map(|l| l.trim_matches(':').to_string())
+        .unwrap();
+    gpg(&["--quick-add-key", &primary, "ed25519", "sign", "never"]);
+    let subkey = gpg(&["--with-colons", "--list-secret-keys"])
+        .lines()
+        .filter_map(|l| l.strip_prefix("fpr:"))
+        .map(|l| l.trim_matches(':').to_string())
+        .find(|f| *f != primary)
+        .unwrap();
+    let secret = home.path().join("secret.asc");
+    std::fs::write(&secret, gpg(&["--armor", "--export-secret-keys"])).unwrap();
+
+    let signer = load(&secret, None).unwrap();
+    assert_eq!(signer.fingerprint(), subkey);
+    let (dir, _cache, mut req) = bumped();
+    req.commits = signed_by(signer, false);
+    let sha = rollback(&req).commit.unwrap();
+    let (ok, out) = git(
+        dir.path(),
+        &["verify-commit", "-v", &sha],
+        &[("GNUPGHOME", home.path())],
+    );
+    assert!(ok, "{out}");
+    let _ = Command::new("gpgconf")
+        .args(["--kill", "gpg-agent"])
+        .env("GNUPGHOME", home.path())
+        .status();
+}
