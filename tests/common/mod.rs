@@ -229,6 +229,7 @@ pub fn test_app_key() -> (String, String) {
 }
 
 pub mod alertmanager;
+pub mod signing_keys;
 #[allow(unused_imports)]
 pub use revertbot_testkit::http::{eventually, free_port, http, http_get, http_post};
 #[allow(unused_imports)]
