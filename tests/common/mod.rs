@@ -82,6 +82,7 @@ pub fn kustomization(entries: &[(&str, &str)]) -> String {
 
 #[allow(unused_imports)]
 pub use revertbot_testkit::{fake_github, git_server};
+pub mod signing_keys;
 pub mod ssh_server;
 
 use revertbot::gitstore::remote::{GitAuth, Network, Source};
@@ -229,7 +230,6 @@ pub fn test_app_key() -> (String, String) {
 }
 
 pub mod alertmanager;
-pub mod signing_keys;
 #[allow(unused_imports)]
 pub use revertbot_testkit::http::{eventually, free_port, http, http_get, http_post};
 #[allow(unused_imports)]
