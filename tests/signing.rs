@@ -485,3 +485,84 @@ fn an_openpgp_key_with_a_signing_subkey_signs_with_the_subkey() {
         .env("GNUPGHOME", home.path())
         .status();
 }
+
+/// `revert --signing-key --signoff` from the command line: the format told from the file, the
+/// key's fingerprint said, the commit verified by git and signed off once.
+#[test]
+fn revert_signs_from_the_command_line() {
+    let (keys, key, public) = ssh_key("");
+    let (dir, cache, _) = bumped();
+    let out = Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args(["revert", "--repo"])
+        .arg(dir.path())
+        .args(["--image", "ghcr.io/acme/web:1.1.0", "--cache-dir"])
+        .arg(cache.path())
+        .args([
+            "--author-name",
+            NAME,
+            "--author-email",
+            EMAIL,
+            "--signing-key",
+        ])
+        .arg(&key)
+        .arg("--signoff")
+        .env_remove("REVERTBOT_SIGNING_KEY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fingerprint = load(&key, None).unwrap().fingerprint().to_string();
+    assert!(
+        stdout.contains(&format!("\nsigned    {fingerprint}\n")),
+        "{stdout}"
+    );
+    let sha = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("commit    "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let allowed = keys.path().join("allowed_signers");
+    std::fs::write(&allowed, format!("{EMAIL} namespaces=\"git\" {public}\n")).unwrap();
+    let (ok, shown) = git(
+        dir.path(),
+        &[
+            "-c",
+            "gpg.format=ssh",
+            "-c",
+            &format!("gpg.ssh.allowedSignersFile={}", allowed.display()),
+            "verify-commit",
+            &sha,
+        ],
+        &[],
+    );
+    assert!(ok, "{shown}");
+    assert_eq!(
+        message(dir.path(), &sha).matches("Signed-off-by: ").count(),
+        1
+    );
+
+    // A key that cannot sign stops the command before it does anything.
+    let out = Command::new(env!("CARGO_BIN_EXE_revertbot"))
+        .args(["revert", "--repo"])
+        .arg(dir.path())
+        .args(["--image", "ghcr.io/acme/web:1.1.0", "--cache-dir"])
+        .arg(cache.path())
+        .arg("--signing-key")
+        .arg(key.with_extension("pub"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "error: --signing-key: {}: is an SSH public key, not a private key",
+            key.with_extension("pub").display()
+        )
+    );
+}

@@ -30,6 +30,9 @@ const SSH_NAMESPACE: &str = "git";
 /// How OpenSSH's private key files begin; anything else is taken for OpenPGP.
 const OPENSSH_PRIVATE: &str = "-----BEGIN OPENSSH PRIVATE KEY-----";
 
+/// How an SSH public key's line begins (`ssh-ed25519`, `ecdsa-sha2-nistp256`, `sk-…`).
+const SSH_PUBLIC: [&str; 3] = ["ssh-", "ecdsa-", "sk-"];
+
 /// What kind of signature a commit gets: git's `gpg.format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -47,10 +50,13 @@ impl Format {
         }
     }
 
-    /// The format a key file is in, from how it begins.
+    /// The format a key file is in, from how it begins: an OpenSSH private key (or, given by
+    /// mistake, an SSH public key, so that the error says so) is `ssh`, anything else
+    /// `openpgp`.
     pub fn of_key(key: &[u8]) -> Format {
         let text = String::from_utf8_lossy(key);
-        if text.trim_start().starts_with(OPENSSH_PRIVATE) {
+        let text = text.trim_start();
+        if text.starts_with(OPENSSH_PRIVATE) || SSH_PUBLIC.iter().any(|p| text.starts_with(p)) {
             Format::Ssh
         } else {
             Format::OpenPgp
@@ -326,7 +332,7 @@ fn signing_key(key: &SignedSecretKey) -> Result<Option<usize>, String> {
 fn ssh(key: &[u8], passphrase: Option<&[u8]>) -> Result<Signer, String> {
     let text = String::from_utf8_lossy(key);
     if !text.trim_start().starts_with(OPENSSH_PRIVATE) {
-        return Err(if text.trim_start().starts_with("ssh-") {
+        return Err(if SSH_PUBLIC.iter().any(|p| text.trim_start().starts_with(p)) {
             "is an SSH public key, not a private key".into()
         } else if text.contains("BEGIN PGP") {
             "is an OpenPGP key, not an OpenSSH one (its format is openpgp)".into()
