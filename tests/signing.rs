@@ -392,8 +392,18 @@ fn the_hold_and_the_unhold_are_signed_and_an_unsigned_unhold_branch_is_replaced(
 
 #[test]
 fn an_expired_or_revoked_openpgp_key_is_refused_in_one_line() {
-    let expiring = gpg_key_expiring("", "seconds=1");
-    std::thread::sleep(std::time::Duration::from_millis(2100));
+    // Loaded while valid; once it expires, it neither signs nor loads.
+    let expiring = gpg_key_expiring("", "seconds=3");
+    let signer = load(&expiring.secret, None).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    let err = format!("{:#}", signer.sign(b"data").unwrap_err());
+    assert!(
+        err.starts_with(&format!(
+            "the signing key {} expired at ",
+            expiring.fingerprint
+        )),
+        "{err}"
+    );
     let err = format!("{:#}", load(&expiring.secret, None).unwrap_err());
     assert!(
         err.starts_with(&format!(

@@ -83,6 +83,9 @@ enum Key {
         /// Which key signs: `None` the primary key, else this secret subkey.
         subkey: Option<usize>,
         password: Password,
+        /// When the key expires (seconds since the epoch): a service running past it stops
+        /// signing rather than make commits git calls signed by an expired key.
+        expires: Option<u64>,
     },
     Ssh(Box<PrivateKey>),
 }
@@ -137,7 +140,15 @@ impl Signer {
                 key,
                 subkey,
                 password,
+                expires,
             } => {
+                if let Some(expiry) = expires.filter(|e| *e <= now()) {
+                    return Err(anyhow!(
+                        "the signing key {} expired at {}",
+                        self.fingerprint,
+                        rfc3339(expiry)
+                    ));
+                }
                 let signature = match subkey {
                     None => DetachedSignature::sign_binary_data(
                         rand::thread_rng(),
@@ -234,24 +245,13 @@ fn openpgp(key: &[u8], passphrase: Option<&[u8]>) -> Result<Signer, String> {
             key.primary_key.public_key().fingerprint()
         ));
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    // The signature made now carries the system's time, so the key's life is checked
-    // against the same clock.
-    if let Some(expiry) = expires_at(&key) {
-        if expiry <= now {
-            let at = i64::try_from(expiry)
-                .ok()
-                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-                .map_or(expiry.to_string(), |t| {
-                    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                });
-            return Err(format!(
-                "key {:X} expired at {at}",
-                key.primary_key.public_key().fingerprint()
-            ));
-        }
+    let expires = expires_at(&key);
+    if let Some(expiry) = expires.filter(|e| *e <= now()) {
+        return Err(format!(
+            "key {:X} expired at {}",
+            key.primary_key.public_key().fingerprint(),
+            rfc3339(expiry)
+        ));
     }
     let subkey = signing_key(&key)?;
     let fingerprint = match subkey {
@@ -287,8 +287,26 @@ fn openpgp(key: &[u8], passphrase: Option<&[u8]>) -> Result<Signer, String> {
             key: Box::new(key),
             subkey,
             password,
+            expires,
         },
     })
+}
+
+/// The system's time, in seconds since the epoch: a signature made now carries it, so the
+/// key's life is checked against the same clock.
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn rfc3339(secs: u64) -> String {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map_or(secs.to_string(), |t| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
 }
 
 /// When the primary key expires, from its newest self-signature that says (`None`: never).
@@ -332,13 +350,15 @@ fn signing_key(key: &SignedSecretKey) -> Result<Option<usize>, String> {
 fn ssh(key: &[u8], passphrase: Option<&[u8]>) -> Result<Signer, String> {
     let text = String::from_utf8_lossy(key);
     if !text.trim_start().starts_with(OPENSSH_PRIVATE) {
-        return Err(if SSH_PUBLIC.iter().any(|p| text.trim_start().starts_with(p)) {
-            "is an SSH public key, not a private key".into()
-        } else if text.contains("BEGIN PGP") {
-            "is an OpenPGP key, not an OpenSSH one (its format is openpgp)".into()
-        } else {
-            "is not an OpenSSH private key (-----BEGIN OPENSSH PRIVATE KEY-----)".into()
-        });
+        return Err(
+            if SSH_PUBLIC.iter().any(|p| text.trim_start().starts_with(p)) {
+                "is an SSH public key, not a private key".into()
+            } else if text.contains("BEGIN PGP") {
+                "is an OpenPGP key, not an OpenSSH one (its format is openpgp)".into()
+            } else {
+                "is not an OpenSSH private key (-----BEGIN OPENSSH PRIVATE KEY-----)".into()
+            },
+        );
     }
     let mut key = PrivateKey::from_openssh(key)
         .map_err(|e| format!("is not a readable OpenSSH private key: {e}"))?;
