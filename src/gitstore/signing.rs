@@ -423,3 +423,30 @@ pub fn load(source: &KeySource<'_>) -> Result<Signer> {
         .into()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_format_is_told_from_how_the_key_file_begins() {
+        let ssh = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn...\n";
+        assert_eq!(Format::of_key(ssh), Format::Ssh);
+        assert_eq!(
+            Format::of_key(b"ssh-ed25519 AAAA bot@example.com\n"),
+            Format::Ssh
+        );
+        let pgp = b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nxVgE...\n";
+        assert_eq!(Format::of_key(pgp), Format::OpenPgp);
+        assert_eq!(Format::of_key(b"garbage"), Format::OpenPgp);
+        assert_eq!(Format::parse("ssh"), Some(Format::Ssh));
+        assert_eq!(Format::parse("gpg"), None);
+    }
+
+    #[test]
+    fn a_passphrase_file_loses_its_line_ending_only() {
+        assert_eq!(trim_newline(b"pw\n"), b"pw");
+        assert_eq!(trim_newline(b"pw\r\n"), b"pw");
+        assert_eq!(trim_newline(b" pw "), b" pw ");
+    }
+}
