@@ -12,6 +12,10 @@
 //! Three more runs a round with `--hold auto` (the default: the rollback commit also holds the
 //! bad tag in the synthetic repository's Flux ImageRepository) show what the hold costs.
 //!
+//! Signed commits (`git.signing`) must add no measurable time: in the same rounds, three runs
+//! signed with an OpenPGP ed25519 key and three with an SSH ed25519 key (keys made with `gpg`
+//! and `ssh-keygen` before the rounds), `--hold none` like the plain runs they compare with.
+//!
 //! For information, not a target: the manual procedure by someone who already has an
 //! up-to-date clone (`git fetch`, `git checkout -b rollback-<sha> origin/main`, `git revert`,
 //! `git push`): the fair counterpart of revertbot's warm mirror.
@@ -42,6 +46,8 @@ const BINARY: &str = env!("CARGO_BIN_EXE_revertbot");
 const REVERTBOT_PER_ROUND: usize = 5;
 /// Runs with the hold (the default), per round, for information.
 const HELD_PER_ROUND: usize = 3;
+/// Signed runs per round, for each key format.
+const SIGNED_PER_ROUND: usize = 3;
 
 fn main() -> Result<()> {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not, and must not spend
@@ -105,6 +111,11 @@ fn main() -> Result<()> {
         base_sha: base_sha.clone(),
     };
     let cache = tempfile::tempdir()?;
+    let keys = tempfile::Builder::new().prefix("keys").tempdir_in("/tmp")?;
+    let signing_keys = [
+        ("OpenPGP ed25519", openpgp_key(keys.path())?),
+        ("SSH ed25519", ssh_key(keys.path())?),
+    ];
 
     // Cold: the first run clones the mirror over HTTP. For information.
     let start = Instant::now();
@@ -134,6 +145,7 @@ fn main() -> Result<()> {
 
     let mut revertbot_warm = Vec::new();
     let mut revertbot_held = Vec::new();
+    let mut revertbot_signed: [Vec<Duration>; 2] = Default::default();
     let mut manual = Steps::default();
     let mut manual_in_clone = Vec::new();
     for _ in 0..rounds {
@@ -158,6 +170,20 @@ fn main() -> Result<()> {
             bench.delete_branch(&run.branch)?;
             revertbot_held.push(elapsed);
         }
+        for ((_, key), samples) in signing_keys.iter().zip(&mut revertbot_signed) {
+            for _ in 0..SIGNED_PER_ROUND {
+                let start = Instant::now();
+                let out = bench.revertbot_signed(cache.path(), key)?;
+                let elapsed = start.elapsed();
+                let run = bench.check_revertbot(&out, "timed signed run")?;
+                let json: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+                if json["signed_by"].as_str().is_none() {
+                    bail!("the signed run reported no signed_by");
+                }
+                bench.delete_branch(&run.branch)?;
+                samples.push(elapsed);
+            }
+        }
         eprint!(".");
     }
     eprintln!();
@@ -173,6 +199,16 @@ fn main() -> Result<()> {
         (
             "(info) the same with --hold auto (the default)",
             &revertbot_held,
+            Round::Up,
+        ),
+        (
+            "(info) the same signed, OpenPGP ed25519",
+            &revertbot_signed[0],
+            Round::Up,
+        ),
+        (
+            "(info) the same signed, SSH ed25519",
+            &revertbot_signed[1],
             Round::Up,
         ),
         (
@@ -304,6 +340,23 @@ impl Bench<'_> {
             .arg("--cache-dir")
             .arg(cache)
             .args(["--git-username", USER, "--git-password", PASSWORD])
+            .args(["--output", "json"])
+            .env_remove("RUST_LOG")
+            .output()
+            .with_context(|| format!("cannot run {BINARY}"))
+    }
+
+    /// [`Bench::revertbot`] with `--hold none`, the commit signed with `key`.
+    fn revertbot_signed(&self, cache: &Path, key: &Path) -> Result<Output> {
+        Command::new(BINARY)
+            .args(["revert", "--repo", &self.url, "--image", &self.image])
+            .args(["--hold", "none"])
+            .arg("--push")
+            .arg("--cache-dir")
+            .arg(cache)
+            .args(["--git-username", USER, "--git-password", PASSWORD])
+            .arg("--signing-key")
+            .arg(key)
             .args(["--output", "json"])
             .env_remove("RUST_LOG")
             .output()
@@ -489,6 +542,48 @@ impl Bench<'_> {
 }
 
 /// `git`, with an identity for `git revert` and no prompts, as a person's shell would have.
+/// An ed25519 OpenPGP secret key made with `gpg` in `dir`, exported armoured: its file.
+fn openpgp_key(dir: &Path) -> Result<std::path::PathBuf> {
+    let home = dir.join("gnupg");
+    std::fs::create_dir_all(&home)?;
+    let gpg = |args: &[&str]| -> Result<Output> {
+        let out = Command::new("gpg")
+            .env("GNUPGHOME", &home)
+            .args(["--batch", "--passphrase", ""])
+            .args(args)
+            .output()
+            .context("cannot run gpg (Debian gnupg)")?;
+        check_exit(&out, 0, &format!("gpg {}", args.join(" ")))?;
+        Ok(out)
+    };
+    gpg(&[
+        "--quick-gen-key",
+        "revertbot <revertbot@localhost>",
+        "ed25519",
+        "sign",
+        "never",
+    ])?;
+    let key = dir.join("signing-key.asc");
+    std::fs::write(&key, gpg(&["--armor", "--export-secret-keys"])?.stdout)?;
+    let _ = Command::new("gpgconf")
+        .env("GNUPGHOME", &home)
+        .args(["--kill", "gpg-agent"])
+        .status();
+    Ok(key)
+}
+
+/// An ed25519 OpenSSH private key made with `ssh-keygen` in `dir`: its file.
+fn ssh_key(dir: &Path) -> Result<std::path::PathBuf> {
+    let key = dir.join("id_ed25519");
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .output()
+        .context("cannot run ssh-keygen")?;
+    check_exit(&out, 0, "ssh-keygen")?;
+    Ok(key)
+}
+
 fn git(dir: Option<&Path>) -> Command {
     let mut cmd = Command::new("git");
     if let Some(dir) = dir {

@@ -56,6 +56,7 @@ spec:
 
 fn git_settings(cache: &Path) -> GitSettings {
     GitSettings {
+        commits: Default::default(),
         cache_dir: cache.to_path_buf(),
         author: Author {
             name: "revertbot".into(),

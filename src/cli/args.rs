@@ -256,6 +256,36 @@ pub struct GitArgs {
     /// Time limit, in seconds, for connecting to a remote (git or GitHub) and for each transfer.
     #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
     pub timeout: f64,
+    /// Sign the commit with this key: an ASCII-armoured OpenPGP secret key or an OpenSSH
+    /// private key.
+    #[arg(long, env = "REVERTBOT_SIGNING_KEY", value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+    /// The signing key's format [default: from the key file].
+    #[arg(
+        long,
+        value_enum,
+        env = "REVERTBOT_SIGNING_FORMAT",
+        requires = "signing_key"
+    )]
+    pub signing_format: Option<SigningFormatArg>,
+    /// File holding the signing key's passphrase.
+    #[arg(
+        long,
+        env = "REVERTBOT_SIGNING_PASSPHRASE_FILE",
+        value_name = "FILE",
+        requires = "signing_key"
+    )]
+    pub signing_passphrase_file: Option<PathBuf>,
+    /// Add `Signed-off-by:` the author to the commit message.
+    #[arg(long)]
+    pub signoff: bool,
+}
+
+/// `--signing-format`: git's `gpg.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SigningFormatArg {
+    Openpgp,
+    Ssh,
 }
 
 /// Which GitHub, which repository, and how to authenticate.

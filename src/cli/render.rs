@@ -95,6 +95,7 @@ pub fn reverted(r: &RevertReport, pull: Option<&PullOutcome>) -> String {
     written(
         &mut out, r.outcome, &r.branch, &r.commit, &r.remote, r.pushed,
     );
+    signed(&mut out, &r.signed_by);
     for p in &r.restored {
         let _ = writeln!(
             out,
@@ -129,6 +130,7 @@ pub fn unheld(r: &UnholdReport, pull: Option<&PullOutcome>) -> String {
     written(
         &mut out, r.outcome, &r.branch, &r.commit, &r.remote, r.pushed,
     );
+    signed(&mut out, &r.signed_by);
     holds(&mut out, &r.lifted, "lifted");
     pull_line(&mut out, pull);
     if !r.diff.is_empty() {
@@ -160,6 +162,13 @@ fn written(
         _ => {
             let _ = writeln!(out, "pushed    no");
         }
+    }
+}
+
+/// The key the commit is signed with (`--signing-key`), by its fingerprint.
+fn signed(out: &mut String, fingerprint: &Option<String>) {
+    if let Some(fingerprint) = fingerprint {
+        let _ = writeln!(out, "signed    {fingerprint}");
     }
 }
 

@@ -11,17 +11,18 @@ use revertbot::forge::github::{GitHubAuth, GitHubSettings, RepoName, RetryPolicy
 use revertbot::forge::pulls::PullDress;
 use revertbot::forge::{ForgeKind, ForgeSettings, RepoOnForge, ServerSettings};
 use revertbot::gitstore::remote::{GitAuth, Network, Source};
+use revertbot::gitstore::signing::{self, Format, KeySource};
 use revertbot::image::ImageRef;
 use revertbot::manifest::kustomize::WorkloadKind;
 use revertbot::manifest::PathFilter;
 use revertbot::pipeline::{PullOptions, RegistryCheck};
 use revertbot::registry::{Credentials, Policy, RegistrySettings};
-use revertbot::revert::{Author, GitSettings, HoldPolicy, Target};
+use revertbot::revert::{Author, CommitSigning, GitSettings, HoldPolicy, Target};
 use revertbot::subject::{Named, Subject};
 
 use super::args::{
     ForgeArg, ForgeArgs, ForgeTokenArgs, GitArgs, GitHubArgs, HoldArg, OnOff, PullArgs,
-    RegistryArgs, TargetArgs,
+    RegistryArgs, SigningFormatArg, TargetArgs,
 };
 
 /// The time limit for talking to remotes when no command sets one.
@@ -132,6 +133,28 @@ pub fn git_settings(cache_dir: PathBuf, git: &GitArgs) -> Result<GitSettings> {
             progress: super::progress::fetch(),
             cancel: Default::default(),
         },
+        commits: commit_signing(git)?,
+    })
+}
+
+/// `--signing-key` read and proven to sign before anything is fetched; `--signoff`.
+fn commit_signing(git: &GitArgs) -> Result<CommitSigning> {
+    let signer = match &git.signing_key {
+        None => None,
+        Some(key_file) => Some(std::sync::Arc::new(signing::load(&KeySource {
+            format: git.signing_format.map(|f| match f {
+                SigningFormatArg::Openpgp => Format::OpenPgp,
+                SigningFormatArg::Ssh => Format::Ssh,
+            }),
+            key_file,
+            key_name: "--signing-key",
+            passphrase_file: git.signing_passphrase_file.as_deref(),
+            passphrase_name: "--signing-passphrase-file",
+        })?)),
+    };
+    Ok(CommitSigning {
+        signer,
+        signoff: git.signoff,
     })
 }
 
@@ -149,6 +172,7 @@ pub fn offline_git_settings(cache_dir: PathBuf) -> GitSettings {
             progress: None,
             cancel: Default::default(),
         },
+        commits: CommitSigning::default(),
     }
 }
 

@@ -121,6 +121,16 @@ pub struct GitFile {
     pub password_file: Option<PathBuf>,
     pub ssh_key_file: Option<PathBuf>,
     pub timeout_seconds: Option<u64>,
+    pub signing: Option<SigningFile>,
+    pub signoff: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningFile {
+    pub format: Option<String>,
+    pub key_file: Option<PathBuf>,
+    pub passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -21,6 +21,7 @@ pub use model::{
     LogFormat, MergeMethod, OnError, OnMissing, PostgresJournal, PullRequest, Purpose, Registry,
     Repo, RepoForge, RevertOfRevert, Rule, Secret, SslMode, Tls, Webhook,
 };
+pub use model::{Signing, SigningFormat};
 pub use validate::JOURNAL_PASSWORD_ENV;
 
 impl Config {

@@ -195,6 +195,28 @@ pub struct Git {
     pub ssh_key_file: Option<PathBuf>,
     #[serde(rename = "timeout_seconds", serialize_with = "ser_seconds")]
     pub timeout: Duration,
+    /// `git.signing`: the key every commit revertbot writes is signed with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing: Option<Signing>,
+    /// `git.signoff`: every commit signed off (`Signed-off-by:`) by the author.
+    pub signoff: bool,
+}
+
+/// `git.signing`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signing {
+    /// `None`: read from the key file (an OpenSSH private key is `ssh`, else `openpgp`).
+    pub format: Option<SigningFormat>,
+    pub key_file: PathBuf,
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `git.signing.format`: git's `gpg.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SigningFormat {
+    OpenPgp,
+    Ssh,
 }
 
 #[derive(Debug, Clone, Serialize)]

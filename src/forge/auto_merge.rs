@@ -142,6 +142,7 @@ mod tests {
                 subject: "Update from image update automation".into(),
             },
             culprit_is_revert: false,
+            signed_by: None,
             image: Some("ghcr.io/acme/api:1.5.0".into()),
             workload: None,
             rendered_before: None,

@@ -216,6 +216,7 @@ pub fn body(
         short_str(&report.base_sha)
     )
     .ok();
+    signed(&mut b, report.signed_by.as_deref());
 
     if !report.twins.is_empty() || !report.left_bumped.is_empty() {
         b.push_str("\n### Warnings\n\n");
@@ -345,6 +346,18 @@ fn fenced(text: &str) -> String {
     format!("\n  {fence}\n{}\n  {fence}\n", body.join("\n"))
 }
 
+/// The commit's signature, for a reviewer to match with the key the forge shows as verified.
+fn signed(b: &mut String, fingerprint: Option<&str>) {
+    if let Some(fingerprint) = fingerprint {
+        writeln!(
+            b,
+            "- Signed: the commit is signed by key {}",
+            code(fingerprint, SHORT)
+        )
+        .ok();
+    }
+}
+
 /// The body of the pull request that lifts a hold.
 pub fn unhold_body(report: &crate::revert::UnholdReport, dialect: Dialect) -> String {
     let mut b = String::new();
@@ -366,6 +379,7 @@ pub fn unhold_body(report: &crate::revert::UnholdReport, dialect: Dialect) -> St
         )
         .ok();
     }
+    signed(&mut b, report.signed_by.as_deref());
     writeln!(
         b,
         "\nBased on {} at {}. Nothing else changes.",

@@ -11,6 +11,7 @@ pub mod process;
 pub mod remote;
 pub mod renames;
 pub mod repo;
+pub mod signing;
 pub mod tree;
 pub mod tree_files;
 pub mod writer;

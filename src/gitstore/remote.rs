@@ -483,13 +483,36 @@ impl From<PushError> for anyhow::Error {
 
 /// Pushes `refs/heads/<branch>` to the same name on the remote; never forced.
 pub fn push(repo: &Repository, url: &str, branch: &str, net: &Network) -> Result<(), PushError> {
+    push_ref(repo, url, branch, false, net)
+}
+
+/// Pushes `refs/heads/<branch>` over what the remote has under that name. Only for a branch
+/// revertbot made itself and has just read back from the remote: an unsigned rollback that
+/// its signed one replaces.
+pub fn push_replacing(
+    repo: &Repository,
+    url: &str,
+    branch: &str,
+    net: &Network,
+) -> Result<(), PushError> {
+    push_ref(repo, url, branch, true, net)
+}
+
+fn push_ref(
+    repo: &Repository,
+    url: &str,
+    branch: &str,
+    forced: bool,
+    net: &Network,
+) -> Result<(), PushError> {
     check_cancel(url, net)?;
     let exchange = RefCell::new(Exchange::default());
     let deadline = Instant::now() + net.timeout;
     let mut remote = repo.remote_anonymous(url).map_err(anyhow::Error::from)?;
     let mut opts = PushOptions::new();
     opts.remote_callbacks(callbacks(net, url, &exchange, deadline));
-    let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
+    let plus = if forced { "+" } else { "" };
+    let refspec = format!("{plus}refs/heads/{branch}:refs/heads/{branch}");
     let result = remote.push(&[refspec.as_str()], Some(&mut opts));
     let ex = exchange.borrow();
     if let Err(e) = result {

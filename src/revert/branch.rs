@@ -9,6 +9,7 @@ use super::message;
 use super::report::{Outcome, RevertReport};
 use super::workspace::Workspace;
 use crate::gitstore::remote::{self, Network, PushError};
+use crate::gitstore::signing::Signer;
 
 pub fn existing(repo: &Repository, branch: &str) -> Result<Option<Oid>> {
     match repo.refname_to_id(&format!("refs/heads/{branch}")) {
@@ -23,6 +24,10 @@ pub fn existing(repo: &Repository, branch: &str) -> Result<Option<Oid>> {
 pub enum Fit {
     /// It is this rollback: reuse it.
     Same,
+    /// It is this rollback, but not signed as configured (made before signing was turned on,
+    /// or with another key): replaced by a signed one, since a protected branch would refuse
+    /// it.
+    Unsigned,
     /// A rollback of the same commit for another image, whose name folds like this one's.
     OtherImage,
     /// Something else: a branch revertbot must not touch.
@@ -32,24 +37,39 @@ pub enum Fit {
 /// Where the branch goes: one that already does this work, or a free name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Slot {
-    Reuse { name: String, tip: Oid },
+    Reuse {
+        name: String,
+        tip: Oid,
+    },
+    /// revertbot's own branch for this work, whose commit `tip` is replaced (see
+    /// [`Fit::Unsigned`]).
+    Replace {
+        name: String,
+        tip: Oid,
+    },
     Free(String),
 }
 
 impl Slot {
     pub fn name(&self) -> &str {
         match self {
-            Slot::Reuse { name, .. } | Slot::Free(name) => name,
+            Slot::Reuse { name, .. } | Slot::Replace { name, .. } | Slot::Free(name) => name,
         }
     }
 }
 
 /// The slot of a rollback of `culprit` for `image` (`None`: the whole commit).
-pub fn for_rollback(repo: &Repository, culprit: Oid, image: Option<&str>) -> Result<Slot> {
+/// With a `signer`, a branch whose commit it did not sign is replaced, not reused.
+pub fn for_rollback(
+    repo: &Repository,
+    culprit: Oid,
+    image: Option<&str>,
+    signer: Option<&Signer>,
+) -> Result<Slot> {
     pick(
         repo,
         &message::branch_names(image, &culprit.to_string()),
-        |tip| rollback_fit(repo, tip, culprit, image),
+        |tip| rollback_fit(repo, tip, culprit, image, signer),
         |name| failure::branch_conflict(name, "", &culprit.to_string()).into(),
     )
 }
@@ -78,9 +98,15 @@ pub fn pick(
         found.push((name, tip));
     }
     for (name, tip) in found.into_iter().take(names.names.len()) {
-        match tip {
+        match tip.map(|tip| (tip, fit(tip))) {
             None => return Ok(Slot::Free(name.clone())),
-            Some(tip) if fit(tip) == Fit::Foreign => return Err(conflict(name)),
+            Some((_, Fit::Foreign)) => return Err(conflict(name)),
+            Some((tip, Fit::Unsigned)) => {
+                return Ok(Slot::Replace {
+                    name: name.clone(),
+                    tip,
+                })
+            }
             Some(_) => {}
         }
     }
@@ -88,8 +114,14 @@ pub fn pick(
 }
 
 /// What the commit at `tip` is to a rollback of `culprit` for `image` (`None`: the whole
-/// commit).
-pub fn rollback_fit(repo: &Repository, tip: Oid, culprit: Oid, image: Option<&str>) -> Fit {
+/// commit), with commits signed by `signer`.
+pub fn rollback_fit(
+    repo: &Repository,
+    tip: Oid,
+    culprit: Oid,
+    image: Option<&str>,
+    signer: Option<&Signer>,
+) -> Fit {
     let Ok(commit) = repo.find_commit(tip) else {
         return Fit::Foreign;
     };
@@ -99,35 +131,52 @@ pub fn rollback_fit(repo: &Repository, tip: Oid, culprit: Oid, image: Option<&st
     }
     match image {
         Some(image) if !message::names_image(message, image) => Fit::OtherImage,
+        _ => signed_fit(repo, tip, signer),
+    }
+}
+
+/// [`Fit::Same`] for a commit signed as configured, else [`Fit::Unsigned`].
+pub fn signed_fit(repo: &Repository, tip: Oid, signer: Option<&Signer>) -> Fit {
+    match signer {
+        Some(signer) if !signer.signed(repo, tip) => Fit::Unsigned,
         _ => Fit::Same,
     }
 }
 
-/// Refuses a branch whose tip is not this rollback of `culprit` (for `image`).
+/// Refuses a branch whose tip is not this rollback of `culprit` (for `image`); else says
+/// whether it is signed as configured ([`Fit::Same`]) or is to be replaced ([`Fit::Unsigned`]).
 pub fn check_reverts(
     repo: &Repository,
     tip: Oid,
     culprit: Oid,
     image: Option<&str>,
+    signer: Option<&Signer>,
     branch: &str,
     on: &str,
-) -> Result<()> {
-    match rollback_fit(repo, tip, culprit, image) {
-        Fit::Same => Ok(()),
+) -> Result<Fit> {
+    match rollback_fit(repo, tip, culprit, image, signer) {
+        fit @ (Fit::Same | Fit::Unsigned) => Ok(fit),
         Fit::OtherImage | Fit::Foreign => {
             Err(failure::branch_conflict(branch, on, &culprit.to_string()).into())
         }
     }
 }
 
+/// What is rolled back, for checking a branch found on the remote.
+pub struct Rollback<'a> {
+    pub culprit: Oid,
+    pub image: Option<&'a str>,
+    pub signer: Option<&'a Signer>,
+}
+
 /// Pushes the branch; if the remote refuses because the branch appeared there meanwhile (a
-/// concurrent run), reuses it when it reverts the same commit.
+/// concurrent run), reuses it when it reverts the same commit. A rollback branch on the remote
+/// that is not signed as configured is replaced by `commit`.
 pub fn push_or_reuse(
     ws: &Workspace,
     branch: &str,
     commit: Oid,
-    culprit: Oid,
-    image: Option<&str>,
+    rollback: &Rollback<'_>,
     net: &Network,
     report: &mut RevertReport,
 ) -> Result<()> {
@@ -138,15 +187,22 @@ pub fn push_or_reuse(
     let found = |remote_tip: Oid, report: &mut RevertReport| -> Result<()> {
         if remote_tip != commit {
             ensure_local(ws.repo(), url, branch, remote_tip, net)?;
-            check_reverts(
+            let fit = check_reverts(
                 ws.repo(),
                 remote_tip,
-                culprit,
-                image,
+                rollback.culprit,
+                rollback.image,
+                rollback.signer,
                 branch,
                 &format!(" on {}", remote::redact(url)),
             )?;
-            adopt(ws, branch, remote_tip, report)?;
+            let ours_signed =
+                fit == Fit::Unsigned && signed_fit(ws.repo(), commit, rollback.signer) == Fit::Same;
+            if ours_signed {
+                remote::push_replacing(ws.repo(), url, branch, net)?;
+            } else {
+                adopt(ws, branch, remote_tip, report)?;
+            }
         }
         report.pushed = true;
         Ok(())

@@ -237,9 +237,34 @@ pub fn unhold_message(image: &str, tag: &str, holds: &super::hold::HoldReport) -
     msg
 }
 
+/// The trailer a sign-off (the DCO's `git commit -s`) adds.
+pub const SIGNOFF_TRAILER: &str = "Signed-off-by";
+
+/// The message signed off by `name <email>`: the trailer last in its trailer block, once (a
+/// message that has it already is left as it is).
+pub fn with_signoff(message: &str, name: &str, email: &str) -> String {
+    let line = format!("{SIGNOFF_TRAILER}: {name} <{email}>");
+    if message.lines().any(|l| l.trim_end() == line) {
+        return message.to_string();
+    }
+    // Every message revertbot writes ends with its trailers, so the sign-off joins them.
+    format!("{}\n{line}\n", message.trim_end())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signoff_joins_the_trailers_once() {
+        let msg = commit_message("Bump app", "abc", None);
+        let signed = with_signoff(&msg, "revertbot", "bot@example.com");
+        assert!(signed.ends_with("Reverts: abc\nSigned-off-by: revertbot <bot@example.com>\n"));
+        assert_eq!(
+            with_signoff(&signed, "revertbot", "bot@example.com"),
+            signed
+        );
+    }
 
     fn branch_name(image: Option<&str>, culprit_sha: &str) -> String {
         branch_names(image, culprit_sha).preferred().to_string()

@@ -15,6 +15,8 @@ mod workspace;
 
 use anyhow::Result;
 use git2::{Oid, Signature};
+
+use crate::gitstore::signing;
 use tracing::{info, warn};
 
 use crate::error::{Error, Input, Kind};
@@ -29,7 +31,7 @@ pub use failure::{
 pub use hold::{HoldPolicy, HoldReport};
 pub use plan::{LeftBumped, Strategy};
 pub use report::{Outcome, RevertReport};
-pub use request::{Author, Effects, GitSettings, Target};
+pub use request::{Author, CommitSigning, Effects, GitSettings, Target};
 pub use unhold::{unhold, UnholdReport};
 pub use workspace::Workspace;
 
@@ -40,7 +42,7 @@ pub fn rollback_branch(
     culprit: Oid,
     image: Option<&str>,
 ) -> Result<String> {
-    Ok(branch::for_rollback(repo, culprit, image)?
+    Ok(branch::for_rollback(repo, culprit, image, None)?
         .name()
         .to_string())
 }
@@ -108,7 +110,13 @@ pub fn rollback_checked(
         }
     }
     let image_name = image.as_ref().map(|i| i.name.as_str());
-    let slot = branch::for_rollback(repo, culprit, image_name)?;
+    let signer = git.commits.signer();
+    let slot = branch::for_rollback(repo, culprit, image_name, signer)?;
+    let on_branch = branch::Rollback {
+        culprit,
+        image: image_name,
+        signer,
+    };
     let branch = slot.name().to_string();
     let span = tracing::info_span!("revert", culprit = %culprit, image = image_name.unwrap_or(""), branch = %branch);
     let _entered = span.enter();
@@ -128,6 +136,7 @@ pub fn rollback_checked(
         strategy: None,
         branch: None,
         commit: None,
+        signed_by: None,
         files: Vec::new(),
         restored: Vec::new(),
         twins: Vec::new(),
@@ -145,13 +154,13 @@ pub fn rollback_checked(
         report.outcome = Outcome::Reused;
         report.branch = Some(branch.clone());
         report.commit = Some(existing.to_string());
+        report.signed_by = signer.map(|s| s.fingerprint().to_string());
         if effects.push && !effects.dry_run && !ws.is_mirror() {
             branch::push_or_reuse(
                 &ws,
                 &branch,
                 existing,
-                culprit,
-                image_name,
+                &on_branch,
                 &git.network,
                 &mut report,
             )?;
@@ -210,7 +219,11 @@ pub fn rollback_checked(
         message = message::with_holds(&message, &held);
         report.hold = held;
     }
-    let commit = repo.commit(None, &sig, &sig, &message, &tree, &[&base_commit])?;
+    if git.commits.signoff {
+        message = message::with_signoff(&message, &git.author.name, &git.author.email);
+    }
+    let commit = signing::commit(repo, signer, &sig, &sig, &message, &tree, &[&base_commit])?;
+    report.signed_by = signer.map(|s| s.fingerprint().to_string());
     report.strategy = Some(rollback.strategy);
     report.branch = Some(branch.clone());
     report.commit = Some(commit.to_string());
@@ -237,32 +250,59 @@ pub fn rollback_checked(
     }
 
     // Create the branch; losing a race to another run on the same repository means reuse.
+    // An unsigned rollback branch is moved to the signed commit, only from the tip that was
+    // checked.
     let refname = format!("refs/heads/{branch}");
-    if let Err(e) = repo.reference(&refname, commit, false, "revertbot: rollback branch") {
-        if e.code() != git2::ErrorCode::Exists {
+    let replaced = match &slot {
+        branch::Slot::Replace { tip, .. } => Some(*tip),
+        _ => None,
+    };
+    let written = match replaced {
+        Some(old) => repo
+            .reference_matching(&refname, commit, true, old, "revertbot: signed rollback")
+            .map(drop),
+        None => repo
+            .reference(&refname, commit, false, "revertbot: rollback branch")
+            .map(drop),
+    };
+    if let Err(e) = written {
+        if e.code() != git2::ErrorCode::Exists || replaced.is_some() {
             return Err(e.into());
         }
         let existing = repo.refname_to_id(&refname)?;
-        branch::check_reverts(repo, existing, culprit, image_name, &branch, "")?;
-        report.outcome = Outcome::Reused;
-        report.commit = Some(existing.to_string());
-        return Ok(report);
+        let fit = branch::check_reverts(repo, existing, culprit, image_name, signer, &branch, "")?;
+        if fit == branch::Fit::Unsigned {
+            repo.reference_matching(
+                &refname,
+                commit,
+                true,
+                existing,
+                "revertbot: signed rollback",
+            )?;
+        } else {
+            report.outcome = Outcome::Reused;
+            report.commit = Some(existing.to_string());
+            return Ok(report);
+        }
+    }
+    if let Some(old) = replaced {
+        info!("branch {branch} reverts {culprit} unsigned at {old}; replacing it with a signed commit");
     }
     report.outcome = Outcome::Created;
     if effects.push {
-        let pushed = branch::push_or_reuse(
-            &ws,
-            &branch,
-            commit,
-            culprit,
-            image_name,
-            &git.network,
-            &mut report,
-        );
+        let pushed =
+            branch::push_or_reuse(&ws, &branch, commit, &on_branch, &git.network, &mut report);
         if pushed.is_err() && ws.is_mirror() {
             // The mirror must not keep a branch the remote does not have.
-            if let Ok(mut r) = repo.find_reference(&refname) {
-                let _ = r.delete();
+            match replaced {
+                Some(old) => {
+                    let _ = repo.reference(&refname, old, true, "revertbot: push failed");
+                }
+                None => {
+                    if let Ok(mut r) = repo.find_reference(&refname) {
+                        let _ = r.delete();
+                    }
+                }
             }
         }
         pushed?;

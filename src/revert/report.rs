@@ -36,6 +36,9 @@ pub struct RevertReport {
     pub branch: Option<String>,
     /// The rollback commit.
     pub commit: Option<String>,
+    /// The fingerprint of the key the rollback commit is signed with (`git.signing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
     pub files: Vec<String>,
     /// The places set back, where they are in base: from the bad version to the old one.
     pub restored: Vec<Change>,

@@ -2,9 +2,11 @@
 //! and what it may change.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::hold::HoldPolicy;
 use crate::gitstore::remote::{Network, Source};
+use crate::gitstore::signing::Signer;
 use crate::manifest::PathFilter;
 use crate::subject::Subject;
 
@@ -16,6 +18,23 @@ pub struct GitSettings {
     /// Author and committer of rollback commits.
     pub author: Author,
     pub network: Network,
+    /// How rollback and unhold commits are signed and signed off.
+    pub commits: CommitSigning,
+}
+
+/// What a deployment's commits carry besides the author: a signature and a sign-off.
+#[derive(Debug, Clone, Default)]
+pub struct CommitSigning {
+    /// The key every commit is signed with (`git.signing`), loaded once; `None`: unsigned.
+    pub signer: Option<Arc<Signer>>,
+    /// Add `Signed-off-by:` the author to every commit message (`git.signoff`).
+    pub signoff: bool,
+}
+
+impl CommitSigning {
+    pub fn signer(&self) -> Option<&Signer> {
+        self.signer.as_deref()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

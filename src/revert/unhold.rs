@@ -4,6 +4,8 @@
 
 use anyhow::{Context, Result};
 use git2::Signature;
+
+use crate::gitstore::signing;
 use serde::Serialize;
 use tracing::info;
 
@@ -27,6 +29,9 @@ pub struct UnholdReport {
     pub base_sha: String,
     pub branch: Option<String>,
     pub commit: Option<String>,
+    /// The fingerprint of the key the commit is signed with (`git.signing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
     /// The holds removed (`held` lists them; `by_hand` is empty).
     pub lifted: HoldReport,
     pub files: Vec<String>,
@@ -48,6 +53,7 @@ pub fn unhold(
     let repo = ws.repo();
     let (base_name, base) = ws.base(target)?;
     let base_commit = repo.find_commit(base)?;
+    let signer = git.commits.signer();
     let mut report = UnholdReport {
         outcome: Outcome::DryRun,
         image: image.to_string(),
@@ -56,6 +62,7 @@ pub fn unhold(
         base_sha: base.to_string(),
         branch: None,
         commit: None,
+        signed_by: None,
         lifted: HoldReport::default(),
         files: Vec::new(),
         diff: String::new(),
@@ -78,7 +85,7 @@ pub fn unhold(
         &message::unhold_branch_names(image, tag),
         |tip| {
             if lifts_it(tip) {
-                Fit::Same
+                super::branch::signed_fit(repo, tip, signer)
             } else {
                 Fit::Foreign
             }
@@ -90,8 +97,17 @@ pub fn unhold(
         report.outcome = Outcome::Reused;
         report.branch = Some(branch.clone());
         report.commit = Some(existing.to_string());
+        report.signed_by = signer.map(|s| s.fingerprint().to_string());
         if effects.push && !effects.dry_run {
-            push(&ws, &branch, existing, &git.network, &mut report, &lifts_it)?;
+            push(
+                &ws,
+                &branch,
+                existing,
+                &git.network,
+                &mut report,
+                &lifts_it,
+                signer,
+            )?;
         }
         return Ok(report);
     }
@@ -107,24 +123,40 @@ pub fn unhold(
     let sig = Signature::now(&git.author.name, &git.author.email)
         .map_err(|e| Error::usage(format!("author is not valid: {}", e.message())))?;
     let tree = repo.find_tree(tree)?;
-    let msg = message::unhold_message(image, tag, &report.lifted);
-    let commit = repo.commit(None, &sig, &sig, &msg, &tree, &[&base_commit])?;
+    let mut msg = message::unhold_message(image, tag, &report.lifted);
+    if git.commits.signoff {
+        msg = message::with_signoff(&msg, &git.author.name, &git.author.email);
+    }
+    let commit = signing::commit(repo, signer, &sig, &sig, &msg, &tree, &[&base_commit])?;
+    report.signed_by = signer.map(|s| s.fingerprint().to_string());
     (report.files, report.diff) = diff::between(repo, &base_tree, &tree)?;
     report.branch = Some(branch.clone());
     report.commit = Some(commit.to_string());
     if effects.dry_run {
         return Ok(report);
     }
-    repo.reference(
-        &format!("refs/heads/{branch}"),
-        commit,
-        false,
-        "revertbot: unhold branch",
-    )
+    let refname = format!("refs/heads/{branch}");
+    match slot {
+        // An unsigned unhold branch is moved to the signed commit, from the tip checked only.
+        Slot::Replace { tip, .. } => repo
+            .reference_matching(&refname, commit, true, tip, "revertbot: signed unhold")
+            .map(drop),
+        _ => repo
+            .reference(&refname, commit, false, "revertbot: unhold branch")
+            .map(drop),
+    }
     .context("cannot create the unhold branch")?;
     report.outcome = Outcome::Created;
     if effects.push {
-        push(&ws, &branch, commit, &git.network, &mut report, &lifts_it)?;
+        push(
+            &ws,
+            &branch,
+            commit,
+            &git.network,
+            &mut report,
+            &lifts_it,
+            signer,
+        )?;
     }
     Ok(report)
 }
@@ -137,6 +169,7 @@ fn push(
     net: &remote::Network,
     report: &mut UnholdReport,
     lifts_it: &dyn Fn(git2::Oid) -> bool,
+    signer: Option<&signing::Signer>,
 ) -> Result<()> {
     let url = ws.push_url().context("no remote to push to")?;
     match remote::remote_branch(ws.repo(), url, branch, net)? {
@@ -155,14 +188,20 @@ fn push(
                 )
                 .into());
             }
-            ws.repo().reference(
-                &format!("refs/heads/{branch}"),
-                tip,
-                true,
-                "revertbot: reuse the remote's unhold branch",
-            )?;
-            report.outcome = Outcome::Reused;
-            report.commit = Some(tip.to_string());
+            let unsigned = super::branch::signed_fit(ws.repo(), tip, signer) == Fit::Unsigned;
+            if unsigned && super::branch::signed_fit(ws.repo(), commit, signer) == Fit::Same {
+                // revertbot's own unsigned branch from before signing: the signed one replaces it.
+                remote::push_replacing(ws.repo(), url, branch, net)?;
+            } else {
+                ws.repo().reference(
+                    &format!("refs/heads/{branch}"),
+                    tip,
+                    true,
+                    "revertbot: reuse the remote's unhold branch",
+                )?;
+                report.outcome = Outcome::Reused;
+                report.commit = Some(tip.to_string());
+            }
         }
         None => remote::push(ws.repo(), url, branch, net)?,
     }

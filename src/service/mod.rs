@@ -77,6 +77,7 @@ fn engine_stopped_by(
                 cancel,
                 ..secrets::network(config, env)?
             },
+            commits: secrets::commit_signing(config)?,
         },
         forges: secrets::forges(config, env)?,
         registry: secrets::registry(config)?,

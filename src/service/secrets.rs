@@ -12,9 +12,11 @@ use crate::error::Error;
 use crate::forge::github::{GitHubAuth as ClientAuth, GitHubSettings, RetryPolicy};
 use crate::forge::{ForgeSettings, ServerSettings};
 use crate::gitstore::remote::{GitAuth, Network};
+use crate::gitstore::signing::{self, Format, KeySource};
 use crate::journal::{Location, PostgresSettings};
 use crate::pipeline::RegistryCheck;
 use crate::registry::{Credentials, OnError, OnMissing, Policy, RegistrySettings};
+use crate::revert::CommitSigning;
 
 /// A secret's value: from its file (trailing white space trimmed) or its environment variable.
 pub fn read(secret: &Secret, key_path: &str, env: &BTreeMap<String, String>) -> Result<String> {
@@ -155,6 +157,28 @@ pub fn network(config: &Config, env: &BTreeMap<String, String>) -> Result<Networ
     })
 }
 
+/// How commits are signed and signed off: the signing key (`git.signing`) read, unlocked
+/// and proven to sign a probe, so a key that cannot sign stops start-up and `check-config`.
+pub fn commit_signing(config: &Config) -> Result<CommitSigning> {
+    let signer = match &config.git.signing {
+        None => None,
+        Some(s) => Some(std::sync::Arc::new(signing::load(&KeySource {
+            format: s.format.map(|f| match f {
+                crate::config::SigningFormat::OpenPgp => Format::OpenPgp,
+                crate::config::SigningFormat::Ssh => Format::Ssh,
+            }),
+            key_file: &s.key_file,
+            key_name: "git.signing.key_file",
+            passphrase_file: s.passphrase_file.as_deref(),
+            passphrase_name: "git.signing.passphrase_file",
+        })?)),
+    };
+    Ok(CommitSigning {
+        signer,
+        signoff: config.git.signoff,
+    })
+}
+
 /// The registry check, its credentials read: `None` with `registry.check: false`.
 pub fn registry(config: &Config) -> Result<Option<RegistryCheck>> {
     let r = &config.registry;
@@ -238,6 +262,18 @@ pub fn files(config: &Config) -> Vec<(&'static str, &Path)> {
         ),
         ("git.token_file", file(&config.git.password)),
         ("git.ssh_key_file", config.git.ssh_key_file.as_deref()),
+        (
+            "git.signing.key_file",
+            config.git.signing.as_ref().map(|s| s.key_file.as_path()),
+        ),
+        (
+            "git.signing.passphrase_file",
+            config
+                .git
+                .signing
+                .as_ref()
+                .and_then(|s| s.passphrase_file.as_deref()),
+        ),
         ("registry.auth_file", config.registry.auth_file.as_deref()),
         (
             "github.webhook_secret_file",

@@ -140,6 +140,39 @@ $HTTP["url"] =~ "^/git/" {{
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 
+    /// A pre-receive hook that refuses a push bringing any commit `git verify-commit` rejects,
+    /// as GitLab's "reject unsigned commits" push rule does: `env` is the verifier's
+    /// environment (`GNUPGHOME` holding the public key), `config` its `-c` settings
+    /// (`gpg.format=ssh`, `gpg.ssh.allowedSignersFile=…`).
+    pub fn require_signed_commits(&self, name: &str, env: &[(&str, &Path)], config: &[&str]) {
+        let exports: String = env
+            .iter()
+            .map(|(k, v)| format!("export {k}='{}'\n", v.display()))
+            .collect();
+        let config: String = config.iter().map(|c| format!(" -c '{c}'")).collect();
+        let hook = self.repo_path(name).join("hooks/pre-receive");
+        std::fs::write(
+            &hook,
+            format!(
+                r#"#!/bin/sh
+{exports}zero=0000000000000000000000000000000000000000
+while read old new ref; do
+  [ "$new" = "$zero" ] && continue
+  for c in $(git rev-list "$new" --not --all); do
+    if ! git{config} verify-commit "$c" >/dev/null 2>&1; then
+      echo "refused: commit $c on $ref has no valid signature" >&2
+      exit 1
+    fi
+  done
+done
+"#
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
     /// A pre-receive hook that talks for `seconds` (a line every 200 ms, which the client
     /// sees as it comes) before it lets the push in: a slow server that is not silent. When it
     /// starts is kept for [`GitServer::push_started`].

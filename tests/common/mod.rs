@@ -82,6 +82,7 @@ pub fn kustomization(entries: &[(&str, &str)]) -> String {
 
 #[allow(unused_imports)]
 pub use revertbot_testkit::{fake_github, git_server};
+pub mod signing_keys;
 pub mod ssh_server;
 
 use revertbot::gitstore::remote::{GitAuth, Network, Source};
@@ -105,11 +106,14 @@ pub struct RevertRequest {
     pub offline: bool,
     pub author: (String, String),
     pub network: Network,
+    /// How commits are signed and signed off (unsigned by default).
+    pub commits: revertbot::revert::CommitSigning,
 }
 
 impl RevertRequest {
     pub fn git(&self) -> GitSettings {
         GitSettings {
+            commits: self.commits.clone(),
             cache_dir: self.cache_dir.clone(),
             author: Author {
                 name: self.author.0.clone(),
@@ -170,6 +174,7 @@ pub fn revert_request(source: &str, cache_dir: &std::path::Path) -> RevertReques
             progress: None,
             cancel: Default::default(),
         },
+        commits: Default::default(),
     }
 }
 

@@ -1,13 +1,13 @@
-//! `git`: the rollback commits' author, the credentials to push, and the time a network
-//! operation may take.
+//! `git`: the rollback commits' author, the credentials to push, the time a network
+//! operation may take, and how commits are signed and signed off.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::problems::Problems;
 use super::secrets::{has_env, GIT_PASSWORD_ENV, GIT_TOKEN_ENV};
-use crate::config::file::{AuthorFile, GitFile};
-use crate::config::model::{Author, Git, Secret};
+use crate::config::file::{AuthorFile, GitFile, SigningFile};
+use crate::config::model::{Author, Git, Secret, Signing, SigningFormat};
 
 pub fn git(git: GitFile, env: &BTreeMap<String, String>, p: &mut Problems<'_>) -> Git {
     let author = author(git.author, p);
@@ -36,7 +36,37 @@ pub fn git(git: GitFile, env: &BTreeMap<String, String>, p: &mut Problems<'_>) -
         password,
         ssh_key_file: git.ssh_key_file,
         timeout: Duration::from_secs(timeout_seconds),
+        signing: git.signing.and_then(|s| signing(s, p)),
+        signoff: git.signoff.unwrap_or(false),
     }
+}
+
+/// `git.signing`: the key file is read (and proven to sign) with the other secrets at start-up.
+fn signing(file: SigningFile, p: &mut Problems<'_>) -> Option<Signing> {
+    let format = match file.format.as_deref() {
+        None => None,
+        Some("openpgp") => Some(SigningFormat::OpenPgp),
+        Some("ssh") => Some(SigningFormat::Ssh),
+        Some(other) => {
+            p.push(
+                "git.signing.format",
+                format!("{other:?}: give openpgp or ssh"),
+            );
+            None
+        }
+    };
+    let Some(key_file) = file.key_file else {
+        p.push(
+            "git.signing.key_file",
+            "give the signing key's file (or leave git.signing out)".into(),
+        );
+        return None;
+    };
+    Some(Signing {
+        format,
+        key_file,
+        passphrase_file: file.passphrase_file,
+    })
 }
 
 /// The author, checked to fit a commit's `Name <email>` header.
