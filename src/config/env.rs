@@ -98,6 +98,9 @@ pub const COMMAND_LINE_VARIABLES: &[&str] = &[
     "REVERTBOT_AUTHOR_EMAIL",
     "REVERTBOT_SSH_KEY",
     "REVERTBOT_GITHUB_INSTALLATION_ID",
+    "REVERTBOT_SIGNING_KEY",
+    "REVERTBOT_SIGNING_FORMAT",
+    "REVERTBOT_SIGNING_PASSPHRASE_FILE",
 ];
 
 /// Whether revertbot reads an environment variable: a setting's, a secret's (`secrets`: the
