@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::file_at;
+use common::{file_at, flux};
 use revertbot::gitstore::remote::{GitAuth, Network, Source};
 use revertbot::gitstore::RepoWriter;
 use revertbot::image::ImageRef;
@@ -16,43 +16,6 @@ use revertbot::revert::{
     self, Author, Effects, GitSettings, HoldPolicy, Outcome, RevertReport, Target,
 };
 use revertbot::subject::Subject;
-
-const DEPLOYMENT: &str = r#"apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: podinfo
-  namespace: apps
-spec:
-  template:
-    spec:
-      containers:
-        - name: podinfo
-          image: ghcr.io/stefanprodan/podinfo:6.5.0 # {"$imagepolicy": "flux-system:podinfo"}
-"#;
-
-/// ImageRepository and ImagePolicy in one file, as `flux create image` writes them.
-const AUTOMATION: &str = r#"---
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata:
-  name: podinfo
-  namespace: flux-system
-spec:
-  image: ghcr.io/stefanprodan/podinfo
-  interval: 5m
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata:
-  name: podinfo
-  namespace: flux-system
-spec:
-  imageRepositoryRef:
-    name: podinfo
-  policy:
-    semver:
-      range: 6.x
-"#;
 
 fn git_settings(cache: &Path) -> GitSettings {
     GitSettings {
@@ -93,7 +56,7 @@ fn rollback(dir: &Path, image: &str, hold: HoldPolicy) -> RevertReport {
 fn flux_repo(files: &[(&str, &str)]) -> (tempfile::TempDir, RepoWriter) {
     let dir = tempfile::tempdir().unwrap();
     let mut w = RepoWriter::init(dir.path()).unwrap();
-    w.write("apps/podinfo/deployment.yaml", DEPLOYMENT);
+    w.write("apps/podinfo/deployment.yaml", flux::DEPLOYMENT);
     for (path, text) in files {
         w.write(path, text);
     }
@@ -113,7 +76,7 @@ fn at(w: &RepoWriter, report: &RevertReport, path: &str) -> String {
 fn flux_hold_lands_in_the_image_repository_with_flux_default_kept() {
     let (dir, w) = flux_repo(&[(
         "clusters/prod/flux-system/podinfo-automation.yaml",
-        AUTOMATION,
+        flux::AUTOMATION,
     )]);
     let r = rollback(
         dir.path(),
@@ -126,7 +89,7 @@ fn flux_hold_lands_in_the_image_repository_with_flux_default_kept() {
     );
     assert_eq!(
         at(&w, &r, "clusters/prod/flux-system/podinfo-automation.yaml"),
-        AUTOMATION.replace(
+        flux::AUTOMATION.replace(
             "  interval: 5m\n---\n",
             "  interval: 5m\n  exclusionList: # revertbot: a hold; ^.*\\.sig$ is Flux's default, kept\n    - '^.*\\.sig$'\n    - '^6\\.5\\.1$'\n---\n"
         ),
@@ -163,7 +126,7 @@ fn flux_hold_lands_in_the_image_repository_with_flux_default_kept() {
     let dir2 = tempfile::tempdir().unwrap();
     let (dir2_repo, w2) = flux_repo(&[(
         "clusters/prod/flux-system/podinfo-automation.yaml",
-        AUTOMATION,
+        flux::AUTOMATION,
     )]);
     drop(dir2);
     let r = rollback(
@@ -174,7 +137,7 @@ fn flux_hold_lands_in_the_image_repository_with_flux_default_kept() {
     assert!(r.hold.is_empty());
     assert_eq!(
         at(&w2, &r, "clusters/prod/flux-system/podinfo-automation.yaml"),
-        AUTOMATION
+        flux::AUTOMATION
     );
 }
 
@@ -240,7 +203,7 @@ fn a_policy_managed_elsewhere_is_explained_not_edited() {
 fn unhold_removes_exactly_what_the_hold_added() {
     let (dir, mut w) = flux_repo(&[(
         "clusters/prod/flux-system/podinfo-automation.yaml",
-        AUTOMATION,
+        flux::AUTOMATION,
     )]);
     let r = rollback(
         dir.path(),
@@ -281,7 +244,7 @@ fn unhold_removes_exactly_what_the_hold_added() {
             "clusters/prod/flux-system/podinfo-automation.yaml"
         )
         .unwrap(),
-        AUTOMATION,
+        flux::AUTOMATION,
         "the file as it was before the hold, byte for byte"
     );
     assert_eq!(
@@ -501,7 +464,7 @@ spec:
 fn reverting_a_rollback_puts_the_image_back_but_never_the_hold() {
     let (dir, mut w) = flux_repo(&[(
         "clusters/prod/flux-system/podinfo-automation.yaml",
-        AUTOMATION,
+        flux::AUTOMATION,
     )]);
     let r = rollback(
         dir.path(),
@@ -594,7 +557,7 @@ fn reverting_a_rollback_puts_the_image_back_but_never_the_hold() {
 
 #[test]
 fn a_tag_held_already_is_not_written_twice() {
-    let held_already = AUTOMATION.replace(
+    let held_already = flux::AUTOMATION.replace(
         "  interval: 5m\n---\n",
         "  interval: 5m\n  exclusionList:\n    - '^.*\\.sig$'\n    - '^6\\.5\\.1$'\n---\n",
     );

@@ -272,42 +272,6 @@ fn check_config_proves_the_signing_key_and_names_git_signing_key_file() {
     assert_eq!(code, 0, "{stderr}");
 }
 
-const FLUX_DEPLOYMENT: &str = r#"apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: podinfo
-  namespace: apps
-spec:
-  template:
-    spec:
-      containers:
-        - name: podinfo
-          image: ghcr.io/stefanprodan/podinfo:6.5.0 # {"$imagepolicy": "flux-system:podinfo"}
-"#;
-
-const FLUX_AUTOMATION: &str = r#"---
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata:
-  name: podinfo
-  namespace: flux-system
-spec:
-  image: ghcr.io/stefanprodan/podinfo
-  interval: 5m
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata:
-  name: podinfo
-  namespace: flux-system
-spec:
-  imageRepositoryRef:
-    name: podinfo
-  policy:
-    semver:
-      range: 6.x
-"#;
-
 /// The rollback with its hold, and the unhold that lifts it, are both signed (SSH) and signed
 /// off once; an unsigned unhold branch from before is replaced.
 #[test]
@@ -316,10 +280,10 @@ fn the_hold_and_the_unhold_are_signed_and_an_unsigned_unhold_branch_is_replaced(
     use revertbot::revert::{self, Effects, Target};
     let (keys, key, public) = ssh_key("");
     let (dir, mut w) = repo();
-    w.write("apps/podinfo/deployment.yaml", FLUX_DEPLOYMENT)
+    w.write("apps/podinfo/deployment.yaml", common::flux::DEPLOYMENT)
         .write(
             "clusters/prod/flux-system/podinfo-automation.yaml",
-            FLUX_AUTOMATION,
+            common::flux::AUTOMATION,
         );
     w.commit("podinfo at 6.5.0").unwrap();
     w.author("fluxcdbot", "fluxcdbot@users.noreply.github.com")

@@ -230,6 +230,7 @@ pub fn test_app_key() -> (String, String) {
 }
 
 pub mod alertmanager;
+pub mod flux;
 pub mod github_hook;
 #[allow(unused_imports)]
 pub use revertbot_testkit::http::{eventually, free_port, http, http_get, http_post};
