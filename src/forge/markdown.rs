@@ -180,7 +180,17 @@ fn write_entity(out: &mut String, c: char) {
 /// Escapes text for use inside a Markdown paragraph or table cell, on one line, in the forge's
 /// dialect.
 pub fn inline(text: &str, max_chars: usize, dialect: Dialect) -> String {
-    let text = truncate(text, max_chars);
+    // Control characters are made what they are written as (a line break or tab a space, the
+    // rest nothing) before references are looked for: a NUL between `TOC-` and `1` would
+    // otherwise hide the reference the two make once it is gone.
+    let text: String = truncate(text, max_chars)
+        .chars()
+        .filter_map(|c| match c {
+            '\r' | '\n' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect();
     let mut out = with_breaks(&text, dialect, BREAK, |out, c, i| {
         dialect.escape(out, c, i == 0)
     });
@@ -513,6 +523,17 @@ mod tests {
         let found = reference_in(&title, dialect);
         prop_assert!(found.is_none(), "{:?} left whole in {:?}", found, title);
         Ok(())
+    }
+
+    /// Found by `inline_on_gitea`: a NUL, dropped, joined `TOC-` and `1` into a reference.
+    #[test]
+    fn a_control_character_dropped_does_not_join_a_reference() {
+        for dialect in [Dialect::GitHub, Dialect::GitLab, Dialect::Gitea] {
+            for text in ["TOC-\u{0}1", "#\u{7}12", "!\t3", "acme/app\u{1b}#4"] {
+                check_inline(text, dialect).unwrap();
+                check_quote(text, dialect).unwrap();
+            }
+        }
     }
 
     proptest! {
