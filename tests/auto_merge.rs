@@ -405,14 +405,7 @@ async fn gitlab_and_gitea_turn_their_auto_merge_on_through_their_own_api_descrip
 /// `history` says what came of each.
 #[test]
 fn the_service_turns_auto_merge_on_by_rule_until_the_hourly_guard() {
-    use revertbot_testkit::world::World;
-    let w = World::new(
-        std::path::Path::new(env!("CARGO_BIN_EXE_revertbot")),
-        "ghp_revertbot_auto_merge",
-        |dir| {
-            revertbot::demo::build(dir).unwrap();
-        },
-    );
+    let w = common::demo_service::world("ghp_revertbot_auto_merge");
     w.github()
         .set_allow_auto_merge(revertbot_testkit::world::OWNER, NAME, true);
     let config = w.config("  max_auto_merges_per_repo_per_hour: 1");
@@ -429,20 +422,14 @@ fn the_service_turns_auto_merge_on_by_rule_until_the_hourly_guard() {
     let alert = |image: &str, fingerprint: &str| {
         let starts = (chrono::Utc::now() - chrono::Duration::seconds(60))
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        serde_json::json!({
-            "receiver": "revertbot", "status": "firing",
-            "alerts": [{
-                "status": "firing",
-                "labels": {"alertname": "BadImage", "severity": "critical", "image": image},
-                "annotations": {}, "startsAt": starts, "endsAt": "0001-01-01T00:00:00Z",
-                "generatorURL": "http://prometheus.example:9090/graph", "fingerprint": fingerprint
-            }],
-            "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
-            "externalURL": "http://alertmanager.example:9093", "version": "4",
-            "groupKey": "{}:{}", "truncatedAlerts": 0
-        })
-        .to_string()
-        .into_bytes()
+        common::demo_service::image_alert(
+            "BadImage",
+            image,
+            fingerprint,
+            "firing",
+            &starts,
+            "0001-01-01T00:00:00Z",
+        )
     };
     let done = |n: usize| {
         let mut jobs = serde_json::Value::Null;

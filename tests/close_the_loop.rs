@@ -5,13 +5,12 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use common::alertmanager::Alertmanager;
-use common::{eventually, github_hook, http_get};
-use revertbot_testkit::world::{World, OWNER};
+use common::{demo_service, eventually, github_hook, http_get};
+use revertbot_testkit::world::OWNER;
 use serde_json::json;
 
 const TOKEN: &str = "ghp_revertbot_loop_token";
@@ -44,9 +43,7 @@ fn prometheus_alert(starts: &str, ends: Option<&str>) -> serde_json::Value {
 
 #[test]
 fn alert_to_auto_merged_rollback_to_merge_event_to_recovery() {
-    let w = World::new(Path::new(env!("CARGO_BIN_EXE_revertbot")), TOKEN, |dir| {
-        revertbot::demo::build(dir).unwrap();
-    });
+    let w = demo_service::world(TOKEN);
     w.github().set_allow_auto_merge(OWNER, "gitops", true);
     let config = w.config("");
     let secret = config.parent().unwrap().join("github-hook-secret");

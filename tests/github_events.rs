@@ -9,11 +9,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use common::{eventually, github_hook};
+use common::{demo_service, eventually, github_hook};
 use revertbot_testkit::service::Service;
 use revertbot_testkit::world::{World, OWNER};
 use serde_json::json;
@@ -21,12 +21,6 @@ use serde_json::json;
 const TOKEN: &str = "ghp_revertbot_events_token";
 const WEBHOOK_TOKEN: &str = "webhook-token";
 const SECRET: &str = "github-hook-secret";
-
-fn world() -> World {
-    World::new(Path::new(env!("CARGO_BIN_EXE_revertbot")), TOKEN, |dir| {
-        revertbot::demo::build(dir).unwrap();
-    })
-}
 
 /// `w`'s configuration with GitHub's webhook secret set.
 fn configure(w: &World) -> PathBuf {
@@ -47,29 +41,17 @@ fn configure(w: &World) -> PathBuf {
     config
 }
 
-fn alert() -> Vec<u8> {
-    let starts =
-        (Utc::now() - chrono::Duration::seconds(60)).to_rfc3339_opts(SecondsFormat::Secs, true);
-    alert_as("firing", &starts, "0001-01-01T00:00:00Z")
-}
-
 /// The demo image's alert, `status` firing or resolved, with its times as Alertmanager sends
 /// them.
 fn alert_as(status: &str, starts: &str, ends: &str) -> Vec<u8> {
-    json!({
-        "receiver": "revertbot", "status": status,
-        "alerts": [{
-            "status": status,
-            "labels": {"alertname": "FrontendErrors", "severity": "critical", "image": "ghcr.io/acme/frontend:1.5.0"},
-            "annotations": {}, "startsAt": starts, "endsAt": ends,
-            "generatorURL": "http://prometheus.example:9090/graph", "fingerprint": "f00d"
-        }],
-        "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
-        "externalURL": "http://alertmanager.example:9093", "version": "4",
-        "groupKey": "{}:{}", "truncatedAlerts": 0
-    })
-    .to_string()
-    .into_bytes()
+    demo_service::image_alert(
+        "FrontendErrors",
+        revertbot::demo::DEMO_IMAGE,
+        "f00d",
+        status,
+        starts,
+        ends,
+    )
 }
 
 /// A delivery as GitHub sends it, to `service`.
@@ -100,11 +82,11 @@ fn metrics(service: &Service) -> String {
 
 #[test]
 fn a_signed_delivery_records_the_pull_requests_fate_once() {
-    let w = world();
+    let w = demo_service::world(TOKEN);
     let config = configure(&w);
     let service = w.serve(&config);
     service.wait_ready();
-    let (status, _) = service.post_alerts(WEBHOOK_TOKEN, &alert());
+    let (status, _) = service.post_alerts(WEBHOOK_TOKEN, &demo_service::demo_alert());
     assert_eq!(status, 200);
     let mut job = serde_json::Value::Null;
     assert!(
@@ -214,7 +196,7 @@ fn a_signed_delivery_records_the_pull_requests_fate_once() {
 
 #[test]
 fn without_its_secret_the_github_webhook_is_off() {
-    let w = world();
+    let w = demo_service::world(TOKEN);
     let config = w.config("");
     let service = w.serve(&config);
     service.wait_ready();
@@ -236,7 +218,7 @@ fn counts(m: &str, name: &str) -> Vec<String> {
 
 #[test]
 fn recovery_is_timed_once_from_the_alerts_start_and_the_note_says_how_long_after_the_merge() {
-    let w = world();
+    let w = demo_service::world(TOKEN);
     let config = configure(&w);
     let service = w.serve(&config);
     service.wait_ready();

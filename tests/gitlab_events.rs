@@ -11,8 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{SecondsFormat, Utc};
-use common::{eventually, http_get, http_post};
+use common::{demo_service, eventually, http_get, http_post};
 use revertbot_testkit::fake_gitlab::FakeGitLab;
 use revertbot_testkit::service::Service;
 use revertbot_testkit::world::World;
@@ -23,16 +22,6 @@ const FORGE_TOKEN: &str = "forge-service-token";
 const WEBHOOK_TOKEN: &str = "webhook-token";
 const HOOK_TOKEN: &str = "gitlab-hook-token";
 const PROJECT: &str = "acme/platform/gitops";
-
-fn world() -> World {
-    World::new(
-        Path::new(env!("CARGO_BIN_EXE_revertbot")),
-        GITHUB_TOKEN,
-        |dir| {
-            revertbot::demo::build(dir).unwrap();
-        },
-    )
-}
 
 /// `w`'s configuration with its repository on `gitlab`, and GitLab's webhook token set; no
 /// polling, so that only the webhook tells.
@@ -60,25 +49,6 @@ fn configure(w: &World, gitlab: &FakeGitLab) -> PathBuf {
     );
     std::fs::write(&config, text).unwrap();
     config
-}
-
-fn alert() -> Vec<u8> {
-    let starts =
-        (Utc::now() - chrono::Duration::seconds(60)).to_rfc3339_opts(SecondsFormat::Secs, true);
-    json!({
-        "receiver": "revertbot", "status": "firing",
-        "alerts": [{
-            "status": "firing",
-            "labels": {"alertname": "FrontendErrors", "severity": "critical", "image": "ghcr.io/acme/frontend:1.5.0"},
-            "annotations": {}, "startsAt": starts, "endsAt": "0001-01-01T00:00:00Z",
-            "generatorURL": "http://prometheus.example:9090/graph", "fingerprint": "f00d"
-        }],
-        "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
-        "externalURL": "http://alertmanager.example:9093", "version": "4",
-        "groupKey": "{}:{}", "truncatedAlerts": 0
-    })
-    .to_string()
-    .into_bytes()
 }
 
 /// A merge request event as GitLab sends it (`doc/user/project/integrations/webhook_events.md`),
@@ -151,14 +121,14 @@ fn merges_counted(service: &Service) -> String {
 
 #[test]
 fn a_gitlab_webhook_with_its_token_records_close_reopen_and_the_merge_once() {
-    let w = world();
+    let w = demo_service::world(GITHUB_TOKEN);
     let gitlab = FakeGitLab::start();
     gitlab.add_project(PROJECT, Some(&w.server().repo_path("gitops")));
     gitlab.allow_token(FORGE_TOKEN);
     let config = configure(&w, &gitlab);
     let service = Service::start(Path::new(env!("CARGO_BIN_EXE_revertbot")), &config, &[]);
     service.wait_ready();
-    let (status, _) = service.post_alerts(WEBHOOK_TOKEN, &alert());
+    let (status, _) = service.post_alerts(WEBHOOK_TOKEN, &demo_service::demo_alert());
     assert_eq!(status, 200);
     let mut job = serde_json::Value::Null;
     let ended = eventually(Duration::from_secs(60), || {
@@ -275,7 +245,7 @@ fn a_gitlab_webhook_with_its_token_records_close_reopen_and_the_merge_once() {
 /// Without `gitlab.webhook_token_file` the route is off: 404, and it says which key turns it on.
 #[test]
 fn without_its_token_the_gitlab_webhook_is_off() {
-    let w = world();
+    let w = demo_service::world(GITHUB_TOKEN);
     let config = w.config("");
     let service = w.serve(&config);
     service.wait_ready();

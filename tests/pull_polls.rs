@@ -9,28 +9,16 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{SecondsFormat, Utc};
-use common::{eventually, http_get};
+use common::{demo_service, eventually, http_get};
 use revertbot_testkit::fake_gitea::FakeGitea;
 use revertbot_testkit::fake_gitlab::FakeGitLab;
 use revertbot_testkit::service::Service;
 use revertbot_testkit::world::{World, OWNER, REPO};
-use serde_json::json;
 
 const GITHUB_TOKEN: &str = "ghp_revertbot_polls_token";
 const FORGE_TOKEN: &str = "forge-service-token";
 const WEBHOOK_TOKEN: &str = "webhook-token";
 const PROJECT: &str = "acme/platform/gitops";
-
-fn world() -> World {
-    World::new(
-        Path::new(env!("CARGO_BIN_EXE_revertbot")),
-        GITHUB_TOKEN,
-        |dir| {
-            revertbot::demo::build(dir).unwrap();
-        },
-    )
-}
 
 /// `w`'s configuration polling every `interval` (as the configuration writes it), with
 /// `server` (a forge's section) before it and the repository's forge key `repo_key` instead of
@@ -61,30 +49,11 @@ fn server(w: &World, forge: &str, url: &str) -> String {
     )
 }
 
-fn alert() -> Vec<u8> {
-    let starts =
-        (Utc::now() - chrono::Duration::seconds(60)).to_rfc3339_opts(SecondsFormat::Secs, true);
-    json!({
-        "receiver": "revertbot", "status": "firing",
-        "alerts": [{
-            "status": "firing",
-            "labels": {"alertname": "FrontendErrors", "severity": "critical", "image": "ghcr.io/acme/frontend:1.5.0"},
-            "annotations": {}, "startsAt": starts, "endsAt": "0001-01-01T00:00:00Z",
-            "generatorURL": "http://prometheus.example:9090/graph", "fingerprint": "f00d"
-        }],
-        "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
-        "externalURL": "http://alertmanager.example:9093", "version": "4",
-        "groupKey": "{}:{}", "truncatedAlerts": 0
-    })
-    .to_string()
-    .into_bytes()
-}
-
 /// Starts the service on `config`, sends the alert and waits for its rollback: the job, done.
 fn rollback(w: &World, config: &Path) -> (Service, serde_json::Value) {
     let service = w.serve(config);
     service.wait_ready();
-    let (status, body) = service.post_alerts(WEBHOOK_TOKEN, &alert());
+    let (status, body) = service.post_alerts(WEBHOOK_TOKEN, &demo_service::demo_alert());
     assert_eq!(status, 200, "{body}");
     let mut job = serde_json::Value::Null;
     let ended = eventually(Duration::from_secs(60), || {
@@ -124,7 +93,7 @@ fn merged_by_poll(w: &World, config: &Path, service: &Service, by: &str) {
 
 #[test]
 fn on_github_a_merge_is_learnt_by_polling_after_a_forge_error() {
-    let w = world();
+    let w = demo_service::world(GITHUB_TOKEN);
     let config = configure(&w, "1s", "", None);
     let (service, job) = rollback(&w, &config);
     let number = job["pr_number"].as_u64().unwrap();
@@ -150,7 +119,7 @@ fn on_github_a_merge_is_learnt_by_polling_after_a_forge_error() {
 
 #[test]
 fn on_gitlab_a_merge_is_learnt_by_polling() {
-    let w = world();
+    let w = demo_service::world(GITHUB_TOKEN);
     let gitlab = FakeGitLab::start();
     gitlab.add_project(PROJECT, Some(&w.server().repo_path("gitops")));
     gitlab.allow_token(FORGE_TOKEN);
@@ -164,7 +133,7 @@ fn on_gitlab_a_merge_is_learnt_by_polling() {
 
 #[test]
 fn on_gitea_a_merge_is_learnt_by_polling() {
-    let w = world();
+    let w = demo_service::world(GITHUB_TOKEN);
     let gitea = FakeGitea::start();
     gitea.add_repo("acme", "gitops", &w.server().repo_path("gitops"));
     gitea.allow_token(FORGE_TOKEN);
@@ -181,7 +150,7 @@ fn on_gitea_a_merge_is_learnt_by_polling() {
 
 #[test]
 fn a_poll_interval_of_0_asks_nothing() {
-    let w = world();
+    let w = demo_service::world(GITHUB_TOKEN);
     let config = configure(&w, "0", "", None);
     let (service, job) = rollback(&w, &config);
     let number = job["pr_number"].as_u64().unwrap();

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use common::eventually;
+use common::{demo_service, eventually};
 use revertbot_testkit::fake_gitea::FakeGitea;
 use revertbot_testkit::fake_gitlab::FakeGitLab;
 use revertbot_testkit::service::Service;
@@ -22,16 +22,6 @@ const GITHUB_TOKEN: &str = "ghp_unused";
 const FORGE_TOKEN: &str = "forge-service-token";
 const WEBHOOK_TOKEN: &str = "webhook-token";
 const PROJECT: &str = "acme/platform/gitops";
-
-fn world() -> World {
-    World::new(
-        Path::new(env!("CARGO_BIN_EXE_revertbot")),
-        GITHUB_TOKEN,
-        |dir| {
-            revertbot::demo::build(dir).unwrap();
-        },
-    )
-}
 
 /// A body as Alertmanager sends it: the demo image's alert, `status` firing or resolved, started
 /// `started_ago` before now.
@@ -315,7 +305,7 @@ fn story(w: &World, fake: Fake) {
 
 #[test]
 fn on_gitlab_one_merge_request_through_retries_restarts_and_a_persons_no() {
-    let w = world();
+    let w = demo_service::world(GITHUB_TOKEN);
     let fake = FakeGitLab::start();
     fake.add_project(PROJECT, Some(&w.server().repo_path("gitops")));
     fake.allow_token(FORGE_TOKEN);
@@ -324,7 +314,7 @@ fn on_gitlab_one_merge_request_through_retries_restarts_and_a_persons_no() {
 
 #[test]
 fn on_gitea_one_pull_request_through_retries_restarts_and_a_persons_no() {
-    let w = world();
+    let w = demo_service::world(GITHUB_TOKEN);
     let fake = FakeGitea::start();
     fake.add_repo("acme", "gitops", &w.server().repo_path("gitops"));
     fake.allow_token(FORGE_TOKEN);
@@ -338,7 +328,7 @@ fn on_gitea_a_signed_webhook_records_the_merge_once() {
     use hmac::{Hmac, Mac};
     use sha2::Sha256;
 
-    let w = world();
+    let w = demo_service::world(GITHUB_TOKEN);
     let fake = FakeGitea::start();
     fake.add_repo("acme", "gitops", &w.server().repo_path("gitops"));
     fake.allow_token(FORGE_TOKEN);

@@ -230,6 +230,7 @@ pub fn test_app_key() -> (String, String) {
 }
 
 pub mod alertmanager;
+pub mod demo_service;
 pub mod flux;
 pub mod github_hook;
 #[allow(unused_imports)]
