@@ -55,6 +55,16 @@ impl AutoMerge {
     }
 }
 
+/// What `guards.max_auto_merges_per_repo_per_hour` says with `recent` rollbacks of `repo` set
+/// to merge themselves in the last hour: why this one waits, or `None`.
+pub fn hourly_guard(recent: u32, limit: u32, repo: &str) -> Option<String> {
+    (recent >= limit).then(|| {
+        format!(
+            "guard max_auto_merges_per_repo_per_hour: {recent} rollbacks in {repo} were set to merge themselves in the last hour already"
+        )
+    })
+}
+
 /// Whether a rollback may merge itself, or why not: never past the caller's guard, never a
 /// revert of a revert, never one that is not the plain inverse of the last change (a later
 /// commit changed the same places, so the rollback was made value by value), never with an

@@ -196,10 +196,11 @@ pub async fn explain(
                                         let ask = AutoMergeAsk {
                                             method,
                                             rule: Some(rule.name.clone()),
-                                            held: (merges >= guards.max_auto_merges_per_repo_per_hour).then(|| format!(
-                                                "guard max_auto_merges_per_repo_per_hour: {merges} rollbacks in {} were set to merge themselves in the last hour",
-                                                repo.name
-                                            )),
+                                            held: auto_merge::hourly_guard(
+                                                merges,
+                                                guards.max_auto_merges_per_repo_per_hour,
+                                                &repo.name,
+                                            ),
                                         };
                                         let verdict = auto_merge::verdict(&ask, &preview);
                                         e.auto_merge = Some(

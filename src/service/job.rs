@@ -17,7 +17,7 @@ use crate::alert::rules;
 use crate::alert::Payload;
 use crate::config::{Forge, Repo, RepoForge};
 use crate::error::{Error, Kind};
-use crate::forge::auto_merge::{AutoMerge, AutoMergeAsk};
+use crate::forge::auto_merge::{self, AutoMerge, AutoMergeAsk};
 use crate::forge::github::RepoName;
 use crate::forge::pulls::{PullDress, PullState};
 use crate::forge::{ForgeKind, RepoOnForge};
@@ -205,13 +205,10 @@ async fn auto_merge_ask(
         .journal()
         .auto_merges_since(&repo.name, hour_ago)
         .await?;
-    let held = (recent >= limit).then(|| {
+    let held = auto_merge::hourly_guard(recent, limit, &repo.name);
+    if held.is_some() {
         shared.metrics().guard(Guard::MaxAutoMergesPerRepoPerHour);
-        format!(
-            "guard max_auto_merges_per_repo_per_hour: {recent} rollbacks in {} were set to merge themselves in the last hour already",
-            repo.name
-        )
-    });
+    }
     Ok(Some(AutoMergeAsk {
         method,
         rule: Some(rule.name.clone()),
